@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
             DirectorCommand.class,
             ProxyCommand.class,
             ConfigCommand.class,
+            DoctorCommand.class,
             CommandLine.HelpCommand.class
         },
         footer = {"", "Examples:",
