@@ -13,6 +13,8 @@ import picocli.CommandLine.Command;
             ProxyCommand.class,
             ConfigCommand.class,
             DoctorCommand.class,
+            OriginCommand.class,
+            LabCommand.class,
             CommandLine.HelpCommand.class
         },
         footer = {"", "Examples:",
