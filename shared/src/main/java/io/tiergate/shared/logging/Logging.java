@@ -1,0 +1,103 @@
+package io.tiergate.shared.logging;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.LoggerContext;
+import ch.qos.logback.classic.PatternLayout;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.Layout;
+import ch.qos.logback.core.OutputStreamAppender;
+import ch.qos.logback.core.encoder.LayoutWrappingEncoder;
+import java.io.FileOutputStream;
+import java.io.FileDescriptor;
+import java.io.OutputStream;
+import java.util.Locale;
+import java.util.Objects;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Programmatic Logback setup, so the command line ({@code --log-format}, {@code --log-level}) decides
+ * the format instead of a file on disk. Logs go to stderr: stdout stays free for command output such
+ * as {@code tiergate status}.
+ */
+public final class Logging {
+
+    /** UTC timestamps so lines from director and proxy hosts sort together. */
+    public static final String TEXT_PATTERN =
+            "%d{yyyy-MM-dd'T'HH:mm:ss.SSS'Z',UTC} %-5level [%thread] %logger - %msg%n";
+
+    private Logging() {
+    }
+
+    /**
+     * @param format "text" or "json"
+     * @param level trace, debug, info, warn, error or off (any case)
+     * @throws IllegalArgumentException naming the bad argument and the accepted values
+     */
+    public static void configure(String format, String level) {
+        configure(format, level, new FileOutputStream(FileDescriptor.err));
+    }
+
+    /** As {@link #configure(String, String)}, writing to {@code out} (tests, embedding). */
+    public static void configure(String format, String level, OutputStream out) {
+        Objects.requireNonNull(out, "out");
+        String f = format == null ? "text" : format.toLowerCase(Locale.ROOT);
+        if (!f.equals("text") && !f.equals("json")) {
+            throw new IllegalArgumentException("log format: " + format + " (expected: text or json)");
+        }
+        Level lvl = parseLevel(level);
+
+        if (!(LoggerFactory.getILoggerFactory() instanceof LoggerContext ctx)) {
+            throw new IllegalStateException("SLF4J is not bound to Logback: "
+                    + LoggerFactory.getILoggerFactory().getClass().getName());
+        }
+        ctx.reset();
+
+        Layout<ILoggingEvent> layout;
+        if (f.equals("json")) {
+            layout = new JsonLayout();
+        } else {
+            PatternLayout p = new PatternLayout();
+            p.setPattern(TEXT_PATTERN);
+            layout = p;
+        }
+        layout.setContext(ctx);
+        layout.start();
+
+        LayoutWrappingEncoder<ILoggingEvent> encoder = new LayoutWrappingEncoder<>();
+        encoder.setContext(ctx);
+        encoder.setLayout(layout);
+        encoder.start();
+
+        OutputStreamAppender<ILoggingEvent> appender = new OutputStreamAppender<>();
+        appender.setContext(ctx);
+        appender.setName(f);
+        appender.setEncoder(encoder);
+        appender.setOutputStream(out);
+        appender.setImmediateFlush(true);
+        appender.start();
+
+        ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
+        root.setLevel(lvl);
+        root.addAppender(appender);
+        // Netty logs every leaked buffer and DNS hiccup at debug; keep a debug run readable.
+        if (lvl.toInt() < Level.INFO_INT) {
+            ctx.getLogger("io.netty").setLevel(Level.INFO);
+        }
+    }
+
+    private static Level parseLevel(String level) {
+        if (level != null) {
+            switch (level.toLowerCase(Locale.ROOT)) {
+                case "trace": return Level.TRACE;
+                case "debug": return Level.DEBUG;
+                case "info": return Level.INFO;
+                case "warn": case "warning": return Level.WARN;
+                case "error": return Level.ERROR;
+                case "off": return Level.OFF;
+                default: break;
+            }
+        }
+        throw new IllegalArgumentException("log level: " + level + " (expected: trace, debug, info, warn, error or off)");
+    }
+}
