@@ -14,11 +14,11 @@ import io.tiergate.shared.config.ConfigNode;
 import io.tiergate.shared.config.HostPort;
 import io.tiergate.shared.config.Problems;
 import io.tiergate.shared.health.HealthCheck;
+import io.tiergate.shared.health.HealthCheckConfig;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -217,7 +217,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
                 key == null ? -1 : key.port()));
         boolean proxyProtocol = m.bool("proxy_protocol", false);
         // Like keepalived's TCP_CHECK default: a real server nobody checks would stay in after it dies.
-        Optional<HealthCheck> serviceCheck = m.map("health_check").map(h -> healthCheck(h, Optional.of(HealthCheck.tcp())))
+        Optional<HealthCheck> serviceCheck = m.map("health").map(h -> healthCheck(h, Optional.of(HealthCheck.tcp())))
                 .orElse(Optional.of(HealthCheck.tcp()));
         int defaultPort = key == null || key.isFwmark() ? -1 : key.port();
         List<RealServer> servers = new ArrayList<>();
@@ -253,69 +253,23 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
             r.error("address", "missing required key 'address'", HostPort.EXPECTED);
         }
         int weight = r.integer("weight", 1, 0, RealServer.MAX_WEIGHT);
-        Optional<HealthCheck> check = r.map("health_check").map(h -> healthCheck(h, serviceCheck)).orElse(serviceCheck);
+        Optional<HealthCheck> check = r.map("health").map(h -> healthCheck(h, serviceCheck)).orElse(serviceCheck);
         r.finish();
         return address == null ? null : new RealServer(address, weight, check);
     }
 
-    /** {@code type: none} disables checking; absent keys inherit from {@code base} where it has them. */
+    /**
+     * The shared health-check shape ({@link HealthCheckConfig}, the same the proxy uses) plus {@code type: none},
+     * which turns checking off; absent keys inherit from the service's check.
+     */
     private static Optional<HealthCheck> healthCheck(ConfigMap h, Optional<HealthCheck> inherited) {
-        HealthCheck base = inherited.orElse(HealthCheck.tcp());
-        String type = h.string("type", base.type().name().toLowerCase()).trim().toLowerCase();
-        Duration interval = h.duration("interval", base.interval(), Duration.ofMillis(1));
-        Duration timeout = h.duration("timeout", base.timeout(), Duration.ofMillis(1));
-        int rise = h.integer("rise", base.rise(), 1, 1000);
-        int fall = h.integer("fall", base.fall(), 1, 1000);
-        String path = h.string("path", base.httpPath() == null ? "/" : base.httpPath());
-        String host = h.string("host", base.httpHost());
-        Set<Integer> expect = new HashSet<>(base.expectStatus());
-        if (h.has("expect_status")) {
-            expect.clear();
-            for (ConfigNode n : h.list("expect_status")) {
-                try {
-                    int code = Integer.parseInt(((ConfigNode.Scalar) n).text().trim());
-                    if (code < 100 || code > 599) {
-                        throw new NumberFormatException();
-                    }
-                    expect.add(code);
-                } catch (RuntimeException e) {
-                    problems(h).add(n, "is not an HTTP status code", "a number from 100 to 599");
-                }
-            }
-        }
-        String body = h.string("body_contains", base.bodyContains());
-        List<String> command = h.stringList("command", base.command());
-        if (!path.startsWith("/")) {
-            h.error("path", "'" + path + "' does not start with /", "an absolute path like /healthz");
-            path = "/";
-        }
-        h.finish();
-        try {
-            return switch (type) {
-                case "none", "off" -> Optional.empty();
-                case "tcp" -> Optional.of(HealthCheck.tcp(interval, timeout, rise, fall));
-                case "http" -> Optional.of(HealthCheck.http(interval, timeout, rise, fall, path, host, expect, body));
-                case "https" -> Optional.of(HealthCheck.https(interval, timeout, rise, fall, path, host, expect, body));
-                case "command" -> {
-                    if (command.isEmpty()) {
-                        h.error("command", "type command needs a command", "a list: [program, arg, ...]");
-                        yield Optional.empty();
-                    }
-                    yield Optional.of(HealthCheck.command(interval, timeout, rise, fall, command));
-                }
-                default -> {
-                    h.error("type", "unknown health check type '" + type + "'", "one of tcp, http, https, command, none");
-                    yield Optional.empty();
-                }
-            };
-        } catch (IllegalArgumentException e) {
-            h.error("type", e.getMessage(), "a valid health check");
+        Optional<ConfigNode> type = h.raw("type");
+        if (type.isPresent() && type.get() instanceof ConfigNode.Scalar s && s.text().trim().equalsIgnoreCase("none")) {
+            h.known("interval", "timeout", "rise", "fall", "path", "host", "expect_status", "body_contains", "command");
+            h.finish();
             return Optional.empty();
         }
-    }
-
-    private static Problems problems(ConfigMap m) {
-        return m.problems();
+        return Optional.of(HealthCheckConfig.parse(h, inherited.orElse(HealthCheck.tcp())));
     }
 
     /** A netmask as {@code 255.255.255.0}, {@code /24} or {@code 24}; returns the prefix length. */

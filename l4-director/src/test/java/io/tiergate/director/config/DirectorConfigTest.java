@@ -45,10 +45,10 @@ class DirectorConfigTest {
                       quorum: 2
                       on_failure: remove
                       sorry_server: 10.0.0.50:80
-                      health_check: {type: http, path: /healthz, interval: 100ms, timeout: 50ms, fall: 2, rise: 1, expect_status: [200, 204]}
+                      health: {type: http, path: /healthz, interval: 100ms, timeout: 50ms, fall: 2, rise: 1, expect_status: [200, 204]}
                       real_servers:
                         - 10.0.0.11
-                        - {address: 10.0.0.12:80, weight: 3, health_check: {type: tcp}}
+                        - {address: 10.0.0.12:80, weight: 3, health: {type: tcp}}
                     dns:
                       vip: 10.0.0.100:53
                       protocol: udp
