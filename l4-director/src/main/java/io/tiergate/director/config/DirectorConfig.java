@@ -118,7 +118,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
             }
             String clash = keys.putIfAbsent(vs.key(), name);
             if (clash != null) {
-                m.error(vs.key().isFwmark() ? "fwmark" : "vip", "service '" + name + "' uses " + vs.key()
+                m.error(vs.key().byFwmark() ? "fwmark" : "vip", "service '" + name + "' uses " + vs.key()
                         + " like service '" + clash + "'", "each VIP:port/protocol (or fwmark) in one service only");
                 return;
             }
@@ -167,7 +167,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
                 out.add(where + "method 'dr' on nft needs 'interface' (the device whose ingress receives the VIP)");
             }
             if ((kind == DataplaneKind.NFT || kind == DataplaneKind.IPVS) && s.method() != ForwardingMethod.NAT
-                    && !s.key().isFwmark()) {
+                    && !s.key().byFwmark()) {
                 for (RealServer r : s.realServers()) {
                     if (r.address().port() != s.key().port()) {
                         out.add(where + "real server " + r.id() + ": method '" + s.method().configName()
@@ -219,7 +219,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         // Like keepalived's TCP_CHECK default: a real server nobody checks would stay in after it dies.
         Optional<HealthCheck> serviceCheck = m.map("health").map(h -> healthCheck(h, Optional.of(HealthCheck.tcp())))
                 .orElse(Optional.of(HealthCheck.tcp()));
-        int defaultPort = key == null || key.isFwmark() ? -1 : key.port();
+        int defaultPort = key == null || key.byFwmark() ? -1 : key.port();
         List<RealServer> servers = new ArrayList<>();
         Set<String> seen = new LinkedHashSet<>();
         List<ConfigNode> items = m.list("real_servers");

@@ -29,13 +29,13 @@ public record ServiceKey(Protocol protocol, String vip, int port, int fwmark) im
         return new ServiceKey(protocol, "", 0, mark);
     }
 
-    public boolean isFwmark() {
+    public boolean byFwmark() {
         return fwmark > 0;
     }
 
     @Override
     public String toString() {
-        if (isFwmark()) {
+        if (byFwmark()) {
             return "fwmark/" + fwmark + "/" + protocol.configName();
         }
         return protocol.configName() + "/" + (vip.indexOf(':') >= 0 ? "[" + vip + "]" : vip) + ":" + port;

@@ -99,7 +99,7 @@ public final class UserspaceDataplane implements Dataplane {
                 existing.update(s);
                 continue;
             }
-            if (s.key().isFwmark()) {
+            if (s.key().byFwmark()) {
                 failures.add(s.key() + ": the userspace dataplane cannot serve fwmark services (needs ipvs or nft)");
                 continue;
             }
