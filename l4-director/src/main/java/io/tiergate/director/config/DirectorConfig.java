@@ -33,12 +33,10 @@ import java.util.regex.Pattern;
  * @param interfaceName device whose ingress the nft DR dataplane hooks and forwards out of (e.g. eth0)
  * @param hashSeed      jhash seed of the nft dataplane; must be the same on every director so none remaps flows
  * @param maglevSize    minimum Maglev table size per service (a prime is chosen at or above it)
- * @param netNamespace  named network namespace ({@code ip netns}) the kernel dataplane programs, like keepalived's
- *                      net_namespace; empty = the director's own
  */
 public record DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
                              Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
-                             Duration udpIdleTimeout, Optional<HostPort> admin, Optional<String> netNamespace,
+                             Duration udpIdleTimeout, Optional<HostPort> admin,
                              List<VirtualService> services) {
 
     public static final long DEFAULT_HASH_SEED = 0x7469657267L; // "tierg"
@@ -56,22 +54,22 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
     public static DirectorConfig of(DataplaneKind dataplane, List<VirtualService> services) {
         return new DirectorConfig(dataplane, Optional.empty(), DEFAULT_HASH_SEED, DEFAULT_MAGLEV_SIZE,
                 Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(3), Duration.ofSeconds(60),
-                Optional.empty(), Optional.empty(), services);
+                Optional.empty(), services);
     }
 
     public DirectorConfig withServices(List<VirtualService> newServices) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, netNamespace, newServices);
+                connectTimeout, udpIdleTimeout, admin, newServices);
     }
 
     public DirectorConfig withDataplane(DataplaneKind kind) {
         return new DirectorConfig(kind, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, netNamespace, services);
+                connectTimeout, udpIdleTimeout, admin, services);
     }
 
     public DirectorConfig withAdmin(Optional<HostPort> newAdmin) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, newAdmin, netNamespace, services);
+                connectTimeout, udpIdleTimeout, newAdmin, services);
     }
 
     public Optional<VirtualService> service(String name) {
@@ -102,7 +100,6 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
                 admin = Optional.of(section.hostPort("admin", DEFAULT_ADMIN, DEFAULT_ADMIN.port()));
             }
         }
-        Optional<String> netns = Optional.ofNullable(section.string("net_namespace", null));
 
         List<VirtualService> services = new ArrayList<>();
         Map<ServiceKey, String> keys = new HashMap<>();
@@ -126,7 +123,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         });
         section.finish();
         DirectorConfig cfg = new DirectorConfig(dataplane, iface, seed, maglev, repair, resolve, connect, udpIdle, admin,
-                netns, services);
+                services);
         if (problems.size() == before) {
             for (String p : cfg.unsupportedOn(dataplane)) {
                 section.error("dataplane", p, "a configuration the chosen dataplane can express");
@@ -162,6 +159,15 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
             if (s.proxyProtocol() && !kind.supportsProxyProtocol()) {
                 out.add(where + "proxy_protocol needs the userspace dataplane (" + kind.configName()
                         + " forwards packets and cannot add a header)");
+            }
+            if (kind == DataplaneKind.NFT && s.key().byFwmark()) {
+                out.add(where + "fwmark services need the ipvs dataplane (nft matches VIP and port)");
+            }
+            if (kind == DataplaneKind.NFT && s.key().vip().indexOf(':') >= 0) {
+                out.add(where + "IPv6 VIPs need the ipvs or userspace dataplane (the nft dataplane is IPv4 only)");
+            }
+            if (kind == DataplaneKind.USERSPACE && s.key().byFwmark()) {
+                out.add(where + "fwmark services need the ipvs dataplane (userspace listens on VIP:port)");
             }
             if (kind == DataplaneKind.NFT && s.method() == ForwardingMethod.DIRECT_ROUTE && interfaceName.isEmpty()) {
                 out.add(where + "method 'dr' on nft needs 'interface' (the device whose ingress receives the VIP)");
