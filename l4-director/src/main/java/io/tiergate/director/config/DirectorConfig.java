@@ -1,12 +1,322 @@
 package io.tiergate.director.config;
 
+import io.tiergate.director.dataplane.DataplaneKind;
+import io.tiergate.director.model.ForwardingMethod;
+import io.tiergate.director.model.OnFailure;
+import io.tiergate.director.model.Persistence;
+import io.tiergate.director.model.Protocol;
+import io.tiergate.director.model.RealServer;
+import io.tiergate.director.model.Scheduler;
+import io.tiergate.director.model.ServiceKey;
+import io.tiergate.director.model.VirtualService;
 import io.tiergate.shared.config.ConfigMap;
+import io.tiergate.shared.config.ConfigNode;
+import io.tiergate.shared.config.HostPort;
+import io.tiergate.shared.config.Problems;
+import io.tiergate.shared.health.HealthCheck;
+import io.tiergate.shared.health.HealthCheckConfig;
 
-/** The {@code director:} section. (Skeleton: the director work fills this in.) */
-public record DirectorConfig() {
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * The {@code director:} section: which dataplane, director-wide settings and the virtual services. Every key, its
+ * default and an example are in docs/config.md ({@code ## Director}).
+ *
+ * @param interfaceName device whose ingress the nft DR dataplane hooks and forwards out of (e.g. eth0)
+ * @param hashSeed      jhash seed of the nft dataplane; must be the same on every director so none remaps flows
+ * @param maglevSize    minimum Maglev table size per service (a prime is chosen at or above it)
+ */
+public record DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
+                             Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
+                             Duration udpIdleTimeout, Optional<HostPort> admin,
+                             List<VirtualService> services) {
+
+    public static final long DEFAULT_HASH_SEED = 0x7469657267L; // "tierg"
+    public static final int DEFAULT_MAGLEV_SIZE = 1021;
+    public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9180);
+
+    private static final Pattern IPV4 = Pattern.compile(
+            "((25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)\\.){3}(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)");
+
+    public DirectorConfig {
+        services = List.copyOf(services);
+    }
+
+    /** A config with defaults and these services, for tests and embedding. */
+    public static DirectorConfig of(DataplaneKind dataplane, List<VirtualService> services) {
+        return new DirectorConfig(dataplane, Optional.empty(), DEFAULT_HASH_SEED, DEFAULT_MAGLEV_SIZE,
+                Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(3), Duration.ofSeconds(60),
+                Optional.empty(), services);
+    }
+
+    public DirectorConfig withServices(List<VirtualService> newServices) {
+        return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
+                connectTimeout, udpIdleTimeout, admin, newServices);
+    }
+
+    public DirectorConfig withDataplane(DataplaneKind kind) {
+        return new DirectorConfig(kind, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
+                connectTimeout, udpIdleTimeout, admin, services);
+    }
+
+    public DirectorConfig withAdmin(Optional<HostPort> newAdmin) {
+        return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
+                connectTimeout, udpIdleTimeout, newAdmin, services);
+    }
+
+    public Optional<VirtualService> service(String name) {
+        return services.stream().filter(s -> s.name().equals(name)).findFirst();
+    }
+
     /** Reads the section, recording every problem in {@code section.problems()}. */
     public static DirectorConfig parse(ConfigMap section) {
+        Problems problems = section.problems();
+        int before = problems.size();
+        DataplaneKind dataplane = section.enumValue("dataplane", DataplaneKind.class, DataplaneKind.AUTO);
+        if (dataplane == DataplaneKind.FAKE) {
+            section.error("dataplane", "'fake' is for tests only", "one of auto, ipvs, nft, userspace");
+        }
+        Optional<String> iface = Optional.ofNullable(section.string("interface", null));
+        long seed = section.longValue("hash_seed", DEFAULT_HASH_SEED, 0, 0xFFFF_FFFFL);
+        int maglev = section.integer("maglev_size", DEFAULT_MAGLEV_SIZE, 2, 1 << 20);
+        Duration repair = section.duration("repair_interval", Duration.ofSeconds(10), Duration.ofMillis(100));
+        Duration resolve = section.duration("resolve_interval", Duration.ofSeconds(30), Duration.ofSeconds(1));
+        Duration connect = section.duration("connect_timeout", Duration.ofSeconds(3), Duration.ofMillis(1));
+        Duration udpIdle = section.duration("udp_idle_timeout", Duration.ofSeconds(60), Duration.ofSeconds(1));
+        Optional<HostPort> admin = Optional.of(DEFAULT_ADMIN);
+        if (section.has("admin")) {
+            String text = section.string("admin", "");
+            if (text.equalsIgnoreCase("off") || text.equalsIgnoreCase("false")) {
+                admin = Optional.empty();
+            } else {
+                admin = Optional.of(section.hostPort("admin", DEFAULT_ADMIN, DEFAULT_ADMIN.port()));
+            }
+        }
+
+        List<VirtualService> services = new ArrayList<>();
+        Map<ServiceKey, String> keys = new HashMap<>();
+        Map<String, ConfigMap> named = section.namedMaps("services");
+        if (named.isEmpty() && !section.has("services")) {
+            section.error("services", "missing required key 'services'", "a mapping of service name: settings");
+        }
+        named.forEach((name, m) -> {
+            VirtualService vs = parseService(name, m, problems);
+            m.finish();
+            if (vs == null) {
+                return;
+            }
+            String clash = keys.putIfAbsent(vs.key(), name);
+            if (clash != null) {
+                m.error(vs.key().byFwmark() ? "fwmark" : "vip", "service '" + name + "' uses " + vs.key()
+                        + " like service '" + clash + "'", "each VIP:port/protocol (or fwmark) in one service only");
+                return;
+            }
+            services.add(vs);
+        });
         section.finish();
-        return new DirectorConfig();
+        DirectorConfig cfg = new DirectorConfig(dataplane, iface, seed, maglev, repair, resolve, connect, udpIdle, admin,
+                services);
+        if (problems.size() == before) {
+            for (String p : cfg.unsupportedOn(dataplane)) {
+                section.error("dataplane", p, "a configuration the chosen dataplane can express");
+            }
+        }
+        return cfg;
+    }
+
+    /**
+     * What of this config {@code kind} cannot express, one sentence each naming the dataplanes that can. Empty for
+     * auto: auto picks a dataplane that can.
+     */
+    public List<String> unsupportedOn(DataplaneKind kind) {
+        List<String> out = new ArrayList<>();
+        if (kind == DataplaneKind.AUTO) {
+            return out;
+        }
+        for (VirtualService s : services) {
+            String where = "service '" + s.name() + "': ";
+            if (!kind.supports(s.scheduler())) {
+                out.add(where + "scheduler '" + s.scheduler().configName() + "' needs the "
+                        + String.join(" or ", DataplaneKind.namesSupporting(s.scheduler())) + " dataplane ("
+                        + kind.configName() + " can do rr, wrr, sh, mh)");
+            }
+            if (!kind.supports(s.method())) {
+                out.add(where + "method '" + s.method().configName() + "' needs the "
+                        + String.join(" or ", DataplaneKind.namesSupporting(s.method())) + " dataplane");
+            }
+            if (s.persistence().enabled() && s.persistence().prefixLength() != 32 && !kind.supportsPersistenceNetmask()) {
+                out.add(where + "persistence netmask /" + s.persistence().prefixLength()
+                        + " needs the ipvs or userspace dataplane (" + kind.configName() + " hashes whole addresses)");
+            }
+            if (s.proxyProtocol() && !kind.supportsProxyProtocol()) {
+                out.add(where + "proxy_protocol needs the userspace dataplane (" + kind.configName()
+                        + " forwards packets and cannot add a header)");
+            }
+            if (kind == DataplaneKind.NFT && s.key().byFwmark()) {
+                out.add(where + "fwmark services need the ipvs dataplane (nft matches VIP and port)");
+            }
+            if (kind == DataplaneKind.NFT && s.key().vip().indexOf(':') >= 0) {
+                out.add(where + "IPv6 VIPs need the ipvs or userspace dataplane (the nft dataplane is IPv4 only)");
+            }
+            if (kind == DataplaneKind.USERSPACE && s.key().byFwmark()) {
+                out.add(where + "fwmark services need the ipvs dataplane (userspace listens on VIP:port)");
+            }
+            if (kind == DataplaneKind.NFT && s.method() == ForwardingMethod.DIRECT_ROUTE && interfaceName.isEmpty()) {
+                out.add(where + "method 'dr' on nft needs 'interface' (the device whose ingress receives the VIP)");
+            }
+            if ((kind == DataplaneKind.NFT || kind == DataplaneKind.IPVS) && s.method() != ForwardingMethod.NAT
+                    && !s.key().byFwmark()) {
+                for (RealServer r : s.realServers()) {
+                    if (r.address().port() != s.key().port()) {
+                        out.add(where + "real server " + r.id() + ": method '" + s.method().configName()
+                                + "' cannot change the port (the VIP port is " + s.key().port() + "); use method nat");
+                    }
+                }
+            }
+        }
+        return out;
+    }
+
+    private static VirtualService parseService(String name, ConfigMap m, Problems problems) {
+        int before = problems.size();
+        Protocol protocol = m.enumValue("protocol", Protocol.class, Protocol.TCP);
+        int fwmark = m.integer("fwmark", 0, 0, Integer.MAX_VALUE);
+        ServiceKey key = null;
+        if (fwmark > 0) {
+            if (m.has("vip")) {
+                m.error("vip", "a fwmark service has no vip", "either vip or fwmark, not both");
+            }
+            key = ServiceKey.fwmark(protocol, fwmark);
+        } else {
+            HostPort vip = m.hostPort("vip", null, -1);
+            if (vip == null && !m.has("vip")) {
+                m.error("vip", "missing required key 'vip'", "VIP:port, e.g. 10.0.0.100:80 (or fwmark: N)");
+            } else if (vip != null) {
+                if (!isIpLiteral(vip.host())) {
+                    m.error("vip", "'" + vip.host() + "' is not an IP address", "a literal IPv4 or IPv6 address");
+                } else {
+                    key = ServiceKey.of(protocol, vip.host(), vip.port());
+                }
+            }
+        }
+        Scheduler scheduler = m.enumValue("scheduler", Scheduler.class, Scheduler.WEIGHTED_ROUND_ROBIN);
+        ForwardingMethod method = m.enumValue("method", ForwardingMethod.class, ForwardingMethod.DIRECT_ROUTE);
+        Persistence persistence = Persistence.NONE;
+        Optional<ConfigMap> pm = m.map("persistence");
+        if (pm.isPresent()) {
+            Duration timeout = pm.get().duration("timeout", Duration.ofSeconds(300), Duration.ofSeconds(1));
+            int prefix = netmask(pm.get(), "netmask");
+            pm.get().finish();
+            persistence = new Persistence(timeout, prefix);
+        }
+        int quorum = m.integer("quorum", 1, 0, 65535);
+        OnFailure onFailure = m.enumValue("on_failure", OnFailure.class, OnFailure.WEIGHT0);
+        Optional<HostPort> sorry = Optional.ofNullable(m.hostPort("sorry_server", null,
+                key == null ? -1 : key.port()));
+        boolean proxyProtocol = m.bool("proxy_protocol", false);
+        // Like keepalived's TCP_CHECK default: a real server nobody checks would stay in after it dies.
+        Optional<HealthCheck> serviceCheck = m.map("health").map(h -> healthCheck(h, Optional.of(HealthCheck.tcp())))
+                .orElse(Optional.of(HealthCheck.tcp()));
+        int defaultPort = key == null || key.byFwmark() ? -1 : key.port();
+        List<RealServer> servers = new ArrayList<>();
+        Set<String> seen = new LinkedHashSet<>();
+        List<ConfigNode> items = m.list("real_servers");
+        if (items.isEmpty()) {
+            m.error("real_servers", "no real servers", "a list of real servers, e.g. - 10.0.0.11:80");
+        }
+        for (ConfigNode item : items) {
+            RealServer rs = realServer(item, defaultPort, serviceCheck, problems);
+            if (rs != null && !seen.add(rs.id())) {
+                problems.add(item, "real server " + rs.id() + " is listed twice", "each real server once per service");
+            } else if (rs != null) {
+                servers.add(rs);
+            }
+        }
+        if (problems.size() != before || key == null) {
+            return null;
+        }
+        return new VirtualService(name, key, scheduler, method, persistence, servers, sorry, quorum, onFailure,
+                proxyProtocol);
+    }
+
+    private static RealServer realServer(ConfigNode item, int defaultPort, Optional<HealthCheck> serviceCheck,
+                                         Problems problems) {
+        if (item instanceof ConfigNode.Scalar s && !s.isNull()) {
+            return ConfigMap.hostPortOf(s, defaultPort, problems).map(hp -> new RealServer(hp, 1, serviceCheck))
+                    .orElse(null);
+        }
+        ConfigMap r = ConfigMap.of(item, problems);
+        HostPort address = r.hostPort("address", null, defaultPort);
+        if (address == null && !r.has("address")) {
+            r.error("address", "missing required key 'address'", HostPort.EXPECTED);
+        }
+        int weight = r.integer("weight", 1, 0, RealServer.MAX_WEIGHT);
+        Optional<HealthCheck> check = r.map("health").map(h -> healthCheck(h, serviceCheck)).orElse(serviceCheck);
+        r.finish();
+        return address == null ? null : new RealServer(address, weight, check);
+    }
+
+    /**
+     * The shared health-check shape ({@link HealthCheckConfig}, the same the proxy uses) plus {@code type: none},
+     * which turns checking off; absent keys inherit from the service's check.
+     */
+    private static Optional<HealthCheck> healthCheck(ConfigMap h, Optional<HealthCheck> inherited) {
+        Optional<ConfigNode> type = h.raw("type");
+        if (type.isPresent() && type.get() instanceof ConfigNode.Scalar s && s.text().trim().equalsIgnoreCase("none")) {
+            h.known("interval", "timeout", "rise", "fall", "path", "host", "expect_status", "body_contains", "command");
+            h.finish();
+            return Optional.empty();
+        }
+        return Optional.of(HealthCheckConfig.parse(h, inherited.orElse(HealthCheck.tcp())));
+    }
+
+    /** A netmask as {@code 255.255.255.0}, {@code /24} or {@code 24}; returns the prefix length. */
+    private static int netmask(ConfigMap m, String key) {
+        String text = m.string(key, "32").trim();
+        String expected = "a netmask like 255.255.255.0 or /24";
+        try {
+            if (text.startsWith("/")) {
+                text = text.substring(1);
+            }
+            if (!text.contains(".")) {
+                int p = Integer.parseInt(text);
+                if (p < 0 || p > 32) {
+                    throw new NumberFormatException();
+                }
+                return p;
+            }
+            if (!IPV4.matcher(text).matches()) {
+                throw new NumberFormatException();
+            }
+            long bits = 0;
+            for (String part : text.split("\\.")) {
+                bits = (bits << 8) | Integer.parseInt(part);
+            }
+            int prefix = Long.bitCount(bits);
+            long expectedBits = prefix == 0 ? 0 : (0xFFFF_FFFFL << (32 - prefix)) & 0xFFFF_FFFFL;
+            if (bits != expectedBits) {
+                m.error(key, "'" + text + "' is not a contiguous netmask", expected);
+                return 32;
+            }
+            return prefix;
+        } catch (NumberFormatException e) {
+            m.error(key, "'" + text + "' is not a netmask", expected);
+            return 32;
+        }
+    }
+
+    static boolean isIpLiteral(String host) {
+        if (IPV4.matcher(host).matches()) {
+            return true;
+        }
+        return host.indexOf(':') >= 0 && host.matches("[0-9a-fA-F:.]+");
     }
 }

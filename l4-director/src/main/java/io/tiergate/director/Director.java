@@ -1,0 +1,190 @@
+package io.tiergate.director;
+
+import io.tiergate.director.admin.DirectorAdmin;
+import io.tiergate.director.config.DirectorConfig;
+import io.tiergate.director.dataplane.Dataplane;
+import io.tiergate.director.dataplane.DataplaneException;
+import io.tiergate.director.dataplane.DataplaneKind;
+import io.tiergate.director.dataplane.nft.NftDataplane;
+import io.tiergate.director.dataplane.userspace.UserspaceDataplane;
+import io.tiergate.director.engine.DirectorStatus;
+import io.tiergate.director.engine.Engine;
+import io.tiergate.director.engine.HealthMonitor;
+import io.tiergate.director.engine.Resolver;
+import io.tiergate.director.engine.StepReport;
+import io.tiergate.shared.health.HealthEngine;
+import io.tiergate.shared.health.HealthState;
+import io.tiergate.shared.health.HealthTarget;
+import io.vertx.core.Vertx;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * The L4 director: picks a dataplane, starts the single-writer engine, the health checks and the admin endpoint.
+ * This is the entry point the CLI (and the demo) use.
+ */
+public final class Director implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Director.class);
+
+    private final Engine engine;
+    private final HealthEngine health;
+    private final DirectorAdmin admin;
+    private final Dataplane dataplane;
+
+    private Director(Engine engine, HealthEngine health, DirectorAdmin admin, Dataplane dataplane) {
+        this.engine = engine;
+        this.health = health;
+        this.admin = admin;
+        this.dataplane = dataplane;
+    }
+
+    /** A dataplane and the sentence that explains why it was chosen (logged at start and shown by status). */
+    public record Choice(DataplaneKind kind, String reason) {
+    }
+
+    /**
+     * Resolves {@code dataplane: auto}: ipvs is not built yet (issue 6); nft when root and libnftables.so.1 loads and
+     * the config is expressible on nft; otherwise userspace.
+     */
+    public static Choice choose(DirectorConfig config) {
+        DataplaneKind asked = config.dataplane();
+        if (asked != DataplaneKind.AUTO) {
+            return new Choice(asked, "configured (dataplane: " + asked.configName() + ")");
+        }
+        if (!isRoot()) {
+            return new Choice(DataplaneKind.USERSPACE, "auto: not root, so the kernel cannot be programmed");
+        }
+        Optional<String> nftMissing = NftDataplane.unavailableReason();
+        if (nftMissing.isPresent()) {
+            return new Choice(DataplaneKind.USERSPACE, "auto: nft unavailable (" + nftMissing.get() + ")");
+        }
+        var cant = config.unsupportedOn(DataplaneKind.NFT);
+        if (!cant.isEmpty()) {
+            return new Choice(DataplaneKind.USERSPACE, "auto: nft cannot express this config (" + cant.get(0) + ")");
+        }
+        return new Choice(DataplaneKind.NFT, "auto: root and libnftables.so.1 loaded (no IPVS dataplane yet)");
+    }
+
+    public static Director start(Vertx vertx, DirectorConfig config) throws DataplaneException {
+        Choice choice = choose(config);
+        log.info("director dataplane: {} ({})", choice.kind().configName(), choice.reason());
+        Callable<Dataplane> factory = switch (choice.kind()) {
+            case NFT -> () -> NftDataplane.open(config);
+            case USERSPACE -> () -> new UserspaceDataplane(vertx, config.connectTimeout(), config.udpIdleTimeout());
+            case IPVS -> throw new DataplaneException(
+                    "the ipvs dataplane is not built yet (issue 6); use dataplane: nft or userspace");
+            default -> throw new DataplaneException("dataplane " + choice.kind().configName() + " cannot be started");
+        };
+        return start(vertx, config, factory, choice.reason());
+    }
+
+    /** With a dataplane of the caller's choosing (tests, embedding). */
+    public static Director start(Vertx vertx, DirectorConfig config, Callable<Dataplane> factory, String reason)
+            throws DataplaneException {
+        AtomicReference<Engine> engineRef = new AtomicReference<>();
+        HealthEngine health = new HealthEngine(vertx, t -> {
+            Engine e = engineRef.get();
+            if (e != null) {
+                e.onHealth(t);
+            }
+        });
+        HealthMonitor monitor = new HealthMonitor() {
+            @Override
+            public void watch(HealthTarget target) {
+                health.add(target, HealthState.UNKNOWN);
+            }
+
+            @Override
+            public void unwatch(String id) {
+                health.remove(id);
+            }
+        };
+        AtomicReference<Dataplane> dp = new AtomicReference<>();
+        Engine engine = Engine.start(config, () -> {
+            Dataplane d = factory.call();
+            dp.set(d);
+            return d;
+        }, monitor, Resolver.SYSTEM, reason);
+        engineRef.set(engine);
+        DirectorAdmin admin = null;
+        if (config.admin().isPresent()) {
+            try {
+                admin = DirectorAdmin.start(vertx, config.admin().get(), engine);
+                log.info("director admin on http://{}:{}/api/status", config.admin().get().host(), admin.port());
+            } catch (Exception e) {
+                engine.close();
+                health.close();
+                Throwable c = e.getCause() == null ? e : e.getCause();
+                throw new DataplaneException("cannot start the admin endpoint on " + config.admin().get() + ": "
+                        + c.getMessage() + " (set director.admin to a free address, or off)", c);
+            }
+        }
+        return new Director(engine, health, admin, dp.get());
+    }
+
+    public StepReport reload(DirectorConfig config) {
+        return join(engine.reload(config));
+    }
+
+    public StepReport drain(String service, String realServer) {
+        return join(engine.drain(service, realServer));
+    }
+
+    public StepReport enable(String service, String realServer) {
+        return join(engine.enable(service, realServer));
+    }
+
+    public DirectorStatus status() {
+        return join(engine.status());
+    }
+
+    /** The admin endpoint's port, or -1 when it is off. */
+    public int adminPort() {
+        return admin == null ? -1 : admin.port();
+    }
+
+    public Dataplane dataplane() {
+        return dataplane;
+    }
+
+    private static <T> T join(java.util.concurrent.CompletableFuture<T> f) {
+        try {
+            return f.join();
+        } catch (CompletionException e) {
+            if (e.getCause() instanceof RuntimeException re) {
+                throw re;
+            }
+            throw e;
+        }
+    }
+
+    /** Stops forwarding decisions and probes; kernel state stays (a restart must not break established flows). */
+    @Override
+    public void close() {
+        if (admin != null) {
+            admin.close();
+        }
+        health.close();
+        engine.close();
+    }
+
+    static boolean isRoot() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return line.split("\\s+")[2].equals("0");
+                }
+            }
+        } catch (Exception e) {
+            // not Linux
+        }
+        return false;
+    }
+}

@@ -1,0 +1,8 @@
+package io.tiergate.director.engine;
+
+import java.util.List;
+
+/** A point-in-time view of the whole director: which dataplane, the last step's outcome, every service. */
+public record DirectorStatus(String dataplane, String dataplaneReason, long steps, String lastError,
+                             List<ServiceStatus> services) {
+}

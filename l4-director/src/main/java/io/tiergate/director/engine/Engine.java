@@ -1,0 +1,354 @@
+package io.tiergate.director.engine;
+
+import io.tiergate.director.config.DirectorConfig;
+import io.tiergate.director.dataplane.Changeset;
+import io.tiergate.director.dataplane.Dataplane;
+import io.tiergate.director.dataplane.DataplaneException;
+import io.tiergate.director.dataplane.DataplaneService;
+import io.tiergate.director.dataplane.DestinationCounters;
+import io.tiergate.director.model.RealServer;
+import io.tiergate.director.model.ServiceKey;
+import io.tiergate.director.model.VirtualService;
+import io.tiergate.shared.health.HealthState;
+import io.tiergate.shared.health.HealthTarget;
+import io.tiergate.shared.health.HealthTransition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The single writer. One thread owns the dataplane; config snapshots, health transitions, operator drains, DNS
+ * results and the periodic repair tick are events queued to it. Each event runs one step:
+ * desired state → read the actual state back from the dataplane → diff → apply only what differs.
+ *
+ * <p>Nothing is flushed on start: the first step reads what a previous director left, and an identical service is
+ * left untouched, so a restart breaks no established flow. The repair tick re-reads and re-applies, which undoes
+ * {@code nft flush ruleset} or any other outside change.
+ */
+public final class Engine implements AutoCloseable {
+    private static final Logger log = LoggerFactory.getLogger(Engine.class);
+
+    private final ScheduledExecutorService thread;
+    private final HealthMonitor monitor;
+    private final Resolver resolver;
+    private final AtomicLong steps = new AtomicLong();
+    private final String dataplaneReason;
+
+    // Engine thread only.
+    private Dataplane dataplane;
+    private DirectorConfig config;
+    private final Map<String, HealthState> health = new HashMap<>();
+    private final Set<String> drained = new HashSet<>();
+    private final Map<String, List<String>> resolved = new HashMap<>();
+    private final Map<String, HealthTarget> watched = new HashMap<>();
+    private DesiredState lastDesired;
+    private volatile String lastError = "";
+    private volatile boolean closed;
+
+    private Engine(DirectorConfig config, HealthMonitor monitor, Resolver resolver, String dataplaneReason) {
+        this.config = Objects.requireNonNull(config, "config");
+        this.monitor = Objects.requireNonNull(monitor, "monitor");
+        this.resolver = Objects.requireNonNull(resolver, "resolver");
+        this.dataplaneReason = dataplaneReason;
+        this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "tiergate-director-engine");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /**
+     * Creates the dataplane on the engine thread (so a dataplane that enters a network namespace does so on the thread
+     * that will use it), runs the first step and starts the repair and re-resolve ticks.
+     */
+    public static Engine start(DirectorConfig config, Callable<Dataplane> dataplaneFactory, HealthMonitor monitor,
+                               Resolver resolver, String dataplaneReason) throws DataplaneException {
+        Engine e = new Engine(config, monitor, resolver, dataplaneReason);
+        try {
+            e.thread.submit(() -> {
+                e.dataplane = dataplaneFactory.call();
+                return null;
+            }).get();
+        } catch (Exception ex) {
+            e.thread.shutdownNow();
+            Throwable cause = ex.getCause() == null ? ex : ex.getCause();
+            if (cause instanceof DataplaneException de) {
+                throw de;
+            }
+            throw new DataplaneException("could not start the dataplane: " + cause.getMessage(), cause);
+        }
+        StepReport first = e.submit("start", () -> {
+        }).join();
+        if (first.error() != null) {
+            log.warn("first step failed ({}); the repair tick will retry every {}", first.error(),
+                    config.repairInterval());
+        }
+        long repairMs = config.repairInterval().toMillis();
+        e.thread.scheduleWithFixedDelay(() -> e.stepNow("repair"), repairMs, repairMs, TimeUnit.MILLISECONDS);
+        long resolveMs = config.resolveInterval().toMillis();
+        e.thread.scheduleWithFixedDelay(e::refreshNames, resolveMs, resolveMs, TimeUnit.MILLISECONDS);
+        return e;
+    }
+
+    public DataplaneKindView dataplane() {
+        return new DataplaneKindView(dataplane.kind().configName(), dataplaneReason);
+    }
+
+    /** Name of the running dataplane and why it was chosen. */
+    public record DataplaneKindView(String name, String reason) {
+    }
+
+    public CompletableFuture<StepReport> reload(DirectorConfig next) {
+        return submit("reload", () -> config = next.withDataplane(config.dataplane()));
+    }
+
+    public CompletableFuture<StepReport> onHealth(HealthTransition t) {
+        return submit("health " + t.targetId() + " " + t.to(), () -> {
+            if (watched.containsKey(t.targetId())) {
+                health.put(t.targetId(), t.to());
+            }
+        });
+    }
+
+    /** Weight 0 for new connections; established ones continue. {@code realServer} as configured or address:port. */
+    public CompletableFuture<StepReport> drain(String service, String realServer) {
+        return submit("drain " + service + " " + realServer, () -> drained.add(drainKey(service, realServer)));
+    }
+
+    public CompletableFuture<StepReport> enable(String service, String realServer) {
+        return submit("enable " + service + " " + realServer, () -> drained.remove(drainKey(service, realServer)));
+    }
+
+    public CompletableFuture<StepReport> repair() {
+        return submit("repair", () -> {
+        });
+    }
+
+    public CompletableFuture<DirectorStatus> status() {
+        return call(() -> {
+            Map<ServiceKey, Map<String, DestinationCounters>> counters = dataplane.counters();
+            List<ServiceStatus> services = new ArrayList<>();
+            for (ServiceStatus s : lastDesired == null ? List.<ServiceStatus>of() : lastDesired.status) {
+                Map<String, DestinationCounters> c = counters.getOrDefault(s.key(), Map.of());
+                List<ServiceStatus.RealServerStatus> rows = new ArrayList<>();
+                for (ServiceStatus.RealServerStatus r : s.realServers()) {
+                    DestinationCounters d = c.getOrDefault(r.id(), DestinationCounters.NONE);
+                    rows.add(new ServiceStatus.RealServerStatus(r.id(), r.configured(), r.weight(), r.effectiveWeight(),
+                            r.health(), r.drained(), r.inDataplane(), r.sorry(), d.activeConnections(),
+                            d.inactiveConnections(), d.connections(), d.packetsIn(), d.packetsOut(), d.bytesIn(),
+                            d.bytesOut()));
+                }
+                services.add(new ServiceStatus(s.name(), s.key(), s.scheduler(), s.method(), s.quorum(), s.quorumMet(),
+                        s.sorryActive(), s.sorryServer(), List.copyOf(rows)));
+            }
+            return new DirectorStatus(dataplane.kind().configName(), dataplaneReason, steps.get(), lastError,
+                    List.copyOf(services));
+        });
+    }
+
+    private String drainKey(String service, String realServer) {
+        VirtualService vs = config.service(service).orElseThrow(() -> new UnknownRealServerException(
+                "no service '" + service + "' (services: " + String.join(", ",
+                        config.services().stream().map(VirtualService::name).toList()) + ")"));
+        if (vs.realServer(realServer).isPresent()) {
+            return service + "/" + realServer;
+        }
+        for (List<Member> ms : members().values()) {
+            for (Member m : ms) {
+                if (m.service().name().equals(service) && m.destinationId().equals(realServer)) {
+                    return m.healthId();
+                }
+            }
+        }
+        throw new UnknownRealServerException("service '" + service + "' has no real server '" + realServer
+                + "' (real servers: " + String.join(", ", vs.realServers().stream().map(RealServer::id).toList()) + ")");
+    }
+
+    private <T> CompletableFuture<T> call(Callable<T> c) {
+        CompletableFuture<T> f = new CompletableFuture<>();
+        if (closed) {
+            f.completeExceptionally(new IllegalStateException("the director is closed"));
+            return f;
+        }
+        thread.execute(() -> {
+            try {
+                f.complete(c.call());
+            } catch (Throwable t) {
+                f.completeExceptionally(t);
+            }
+        });
+        return f;
+    }
+
+    private CompletableFuture<StepReport> submit(String cause, Runnable mutation) {
+        return call(() -> {
+            mutation.run();
+            return step(cause);
+        });
+    }
+
+    private void stepNow(String cause) {
+        try {
+            step(cause);
+        } catch (RuntimeException e) {
+            log.error("engine step '{}' failed", cause, e);
+        }
+    }
+
+    private StepReport step(String cause) {
+        long t0 = System.nanoTime();
+        steps.incrementAndGet();
+        Map<String, List<Member>> members = members();
+        syncHealth(members);
+        DesiredState desired = DesiredState.compute(config.services(), members, health, drained);
+        lastDesired = desired;
+        try {
+            Map<ServiceKey, String> actual = dataplane.read();
+            Changeset changes = diff(desired.services, actual);
+            if (!changes.isEmpty()) {
+                dataplane.apply(changes);
+                long ms = (System.nanoTime() - t0) / 1_000_000;
+                log.info("{}: applied {} upsert(s), {} delete(s) in {} ms", cause, changes.upserts().size(),
+                        changes.deletes().size(), ms);
+            }
+            lastError = "";
+            return new StepReport(cause, changes.upserts().size(), changes.deletes().size(), System.nanoTime() - t0,
+                    null);
+        } catch (DataplaneException e) {
+            lastError = e.getMessage();
+            log.error("{}: dataplane change failed, will retry on the next repair tick: {}", cause, e.getMessage());
+            return new StepReport(cause, 0, 0, System.nanoTime() - t0, e.getMessage());
+        }
+    }
+
+    /** The minimal change: services whose fingerprint differs, and services the config no longer has. */
+    static Changeset diff(Map<ServiceKey, DataplaneService> desired, Map<ServiceKey, String> actual) {
+        List<DataplaneService> upserts = new ArrayList<>();
+        for (DataplaneService s : desired.values()) {
+            if (!s.fingerprint().equals(actual.get(s.key()))) {
+                upserts.add(s);
+            }
+        }
+        List<ServiceKey> deletes = new ArrayList<>();
+        for (ServiceKey k : actual.keySet()) {
+            if (!desired.containsKey(k)) {
+                deletes.add(k);
+            }
+        }
+        deletes.sort(null);
+        return new Changeset(upserts, deletes);
+    }
+
+    private Map<String, List<Member>> members() {
+        Map<String, List<Member>> out = new LinkedHashMap<>();
+        for (VirtualService vs : config.services()) {
+            List<Member> ms = new ArrayList<>();
+            for (RealServer rs : vs.realServers()) {
+                for (String addr : addresses(rs.address().host())) {
+                    ms.add(new Member(vs, rs, addr, rs.address().port()));
+                }
+            }
+            out.put(vs.name(), ms);
+        }
+        return out;
+    }
+
+    private List<String> addresses(String host) {
+        if (Resolver.isLiteral(host)) {
+            return List.of(host);
+        }
+        List<String> known = resolved.get(host);
+        if (known == null) {
+            known = lookup(host);
+            resolved.put(host, known);
+        }
+        return known;
+    }
+
+    private List<String> lookup(String host) {
+        try {
+            return resolver.resolve(host);
+        } catch (UnknownHostException e) {
+            log.warn("real server host '{}' does not resolve; it has no members until it does", host);
+            return List.of();
+        }
+    }
+
+    /** Re-resolves every name; a changed answer is one more step. Lookups run on the engine thread, bounded by DNS timeouts. */
+    private void refreshNames() {
+        boolean changed = false;
+        for (Map.Entry<String, List<String>> e : resolved.entrySet()) {
+            List<String> now = lookup(e.getKey());
+            if (!now.equals(e.getValue())) {
+                log.info("real server host '{}' now resolves to {}", e.getKey(), now);
+                e.setValue(now);
+                changed = true;
+            }
+        }
+        if (changed) {
+            stepNow("dns");
+        }
+    }
+
+    private void syncHealth(Map<String, List<Member>> members) {
+        Map<String, HealthTarget> want = new HashMap<>();
+        for (List<Member> ms : members.values()) {
+            for (Member m : ms) {
+                m.server().healthCheck().ifPresent(c -> want.put(m.healthId(),
+                        HealthTarget.of(m.healthId(), m.address(), m.port(), c)));
+            }
+        }
+        for (String id : new ArrayList<>(watched.keySet())) {
+            if (!want.containsKey(id)) {
+                watched.remove(id);
+                health.remove(id);
+                monitor.unwatch(id);
+            }
+        }
+        for (HealthTarget t : want.values()) {
+            HealthTarget old = watched.get(t.id());
+            if (!t.equals(old)) {
+                watched.put(t.id(), t);
+                if (old != null) {
+                    health.remove(t.id());
+                }
+                monitor.watch(t);
+            }
+        }
+    }
+
+    /** Stops the engine and releases the dataplane handle; the kernel keeps what was programmed. */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        try {
+            thread.submit(() -> {
+                monitor.close();
+                if (dataplane != null) {
+                    dataplane.close();
+                }
+            }).get(10, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            log.warn("closing the dataplane: {}", e.toString());
+        }
+        thread.shutdownNow();
+    }
+}

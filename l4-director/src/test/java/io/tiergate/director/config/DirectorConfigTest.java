@@ -1,0 +1,187 @@
+package io.tiergate.director.config;
+
+import io.tiergate.director.dataplane.DataplaneKind;
+import io.tiergate.director.model.ForwardingMethod;
+import io.tiergate.director.model.OnFailure;
+import io.tiergate.director.model.Protocol;
+import io.tiergate.director.model.Scheduler;
+import io.tiergate.director.model.VirtualService;
+import io.tiergate.shared.config.ConfigMap;
+import io.tiergate.shared.config.Problems;
+import io.tiergate.shared.config.YamlLoader;
+import io.tiergate.shared.health.HealthCheck;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class DirectorConfigTest {
+
+    static DirectorConfig parse(String yaml, Problems problems) {
+        ConfigMap root = ConfigMap.of(YamlLoader.parse("d.yaml", yaml), problems);
+        DirectorConfig cfg = DirectorConfig.parse(root.mapOrEmpty("director"));
+        root.finish();
+        return cfg;
+    }
+
+    @Test
+    void aFullServiceParsesWithEveryKey() {
+        Problems problems = new Problems();
+        DirectorConfig cfg = parse("""
+                director:
+                  dataplane: nft
+                  interface: eth0
+                  hash_seed: 0x1
+                  maglev_size: 65537
+                  repair_interval: 5s
+                  admin: 127.0.0.1:9999
+                  services:
+                    web:
+                      vip: 10.0.0.100:80
+                      scheduler: mh
+                      method: dr
+                      persistence: {timeout: 10m, netmask: 255.255.255.255}
+                      quorum: 2
+                      on_failure: remove
+                      sorry_server: 10.0.0.50:80
+                      health: {type: http, path: /healthz, interval: 100ms, timeout: 50ms, fall: 2, rise: 1, expect_status: [200, 204]}
+                      real_servers:
+                        - 10.0.0.11
+                        - {address: 10.0.0.12:80, weight: 3, health: {type: tcp}}
+                    dns:
+                      vip: 10.0.0.100:53
+                      protocol: udp
+                      method: nat
+                      scheduler: sh
+                      real_servers: [{address: resolver.internal:5353, weight: 2}]
+                """.replace("0x1", "1"), problems);
+        assertThat(problems.format()).as("a complete, valid director section has no problems").isEmpty();
+        assertThat(cfg.dataplane()).isEqualTo(DataplaneKind.NFT);
+        assertThat(cfg.hashSeed()).isEqualTo(1);
+        assertThat(cfg.maglevSize()).isEqualTo(65537);
+        assertThat(cfg.admin()).map(Object::toString).contains("127.0.0.1:9999");
+        VirtualService web = cfg.service("web").orElseThrow();
+        assertThat(web.key().toString()).isEqualTo("tcp/10.0.0.100:80");
+        assertThat(web.scheduler()).isEqualTo(Scheduler.MAGLEV);
+        assertThat(web.method()).isEqualTo(ForwardingMethod.DIRECT_ROUTE);
+        assertThat(web.persistence().timeout()).isEqualTo(Duration.ofMinutes(10));
+        assertThat(web.onFailure()).isEqualTo(OnFailure.REMOVE);
+        assertThat(web.realServers()).extracting(r -> r.id() + "@" + r.weight())
+                .as("a bare address takes the VIP port and weight 1").containsExactly("10.0.0.11:80@1", "10.0.0.12:80@3");
+        HealthCheck inherited = web.realServers().get(0).healthCheck().orElseThrow();
+        assertThat(inherited.type()).isEqualTo(HealthCheck.Type.HTTP);
+        assertThat(inherited.interval()).isEqualTo(Duration.ofMillis(100));
+        assertThat(inherited.expectStatus()).containsExactlyInAnyOrder(200, 204);
+        HealthCheck overridden = web.realServers().get(1).healthCheck().orElseThrow();
+        assertThat(overridden.type()).as("a real server's health_check overrides only what it sets").isEqualTo(HealthCheck.Type.TCP);
+        assertThat(overridden.interval()).isEqualTo(Duration.ofMillis(100));
+        VirtualService dns = cfg.service("dns").orElseThrow();
+        assertThat(dns.key().protocol()).isEqualTo(Protocol.UDP);
+        assertThat(dns.realServers().get(0).address().host()).as("DNS names stay names").isEqualTo("resolver.internal");
+    }
+
+    @Test
+    void defaultsAreSensible() {
+        Problems problems = new Problems();
+        DirectorConfig cfg = parse("""
+                director:
+                  services:
+                    web: {vip: 127.0.0.1:8080, real_servers: [127.0.0.1:9001]}
+                """, problems);
+        assertThat(problems.isEmpty()).isTrue();
+        assertThat(cfg.dataplane()).isEqualTo(DataplaneKind.AUTO);
+        VirtualService web = cfg.services().get(0);
+        assertThat(web.scheduler()).isEqualTo(Scheduler.WEIGHTED_ROUND_ROBIN);
+        assertThat(web.method()).isEqualTo(ForwardingMethod.DIRECT_ROUTE);
+        assertThat(web.onFailure()).isEqualTo(OnFailure.WEIGHT0);
+        assertThat(web.quorum()).isEqualTo(1);
+        assertThat(web.realServers().get(0).address().port()).isEqualTo(9001);
+        assertThat(web.realServers().get(0).healthCheck()).as("a TCP check is on by default")
+                .map(HealthCheck::type).contains(HealthCheck.Type.TCP);
+        assertThat(cfg.admin()).map(Object::toString).contains("127.0.0.1:9180");
+    }
+
+    @Test
+    void schedulersNftCannotDoAreErrorsNamingTheDataplanesThatCan() {
+        Problems problems = new Problems();
+        parse("""
+                director:
+                  dataplane: nft
+                  interface: eth0
+                  services:
+                    web: {vip: 10.0.0.100:80, scheduler: lc, real_servers: [10.0.0.11]}
+                    tun: {vip: 10.0.0.100:81, method: tunnel, real_servers: [10.0.0.11]}
+                    pp: {vip: 10.0.0.100:82, method: nat, proxy_protocol: true, real_servers: [10.0.0.11]}
+                """, problems);
+        assertThat(problems.format())
+                .contains("service 'web': scheduler 'lc' needs the ipvs or userspace dataplane (nft can do rr, wrr, sh, mh)")
+                .contains("service 'tun': method 'tunnel' needs the ipvs or userspace dataplane")
+                .contains("service 'pp': proxy_protocol needs the userspace dataplane");
+    }
+
+    @Test
+    void autoAndUserspaceAcceptEveryScheduler() {
+        for (String dp : new String[] {"auto", "userspace"}) {
+            Problems problems = new Problems();
+            parse("director:\n  dataplane: " + dp + "\n  services:\n    web: {vip: 10.0.0.100:80, scheduler: wlc, real_servers: [10.0.0.11]}\n", problems);
+            assertThat(problems.format()).as("dataplane " + dp + " runs wlc").isEmpty();
+        }
+    }
+
+    @Test
+    void everyMistakeIsReportedAtOnceWithItsPlace() {
+        Problems problems = new Problems();
+        parse("""
+                director:
+                  dataplane: ebpf
+                  servics: {}
+                  services:
+                    web:
+                      vip: www.example.com:80
+                      schedular: rr
+                      real_servers:
+                        - {address: 10.0.0.11:80, weight: -1}
+                        - 10.0.0.12:80
+                        - 10.0.0.12:80
+                    web2:
+                      vip: 10.0.0.1:80
+                      persistence: {netmask: 255.0.255.0}
+                      real_servers: []
+                """, problems);
+        assertThat(problems.format())
+                .contains("d.yaml:2:14: director.dataplane: unknown value 'ebpf'")
+                .contains("director.servics: unknown key 'servics'; did you mean 'services'?")
+                .contains("director.services.web.vip: 'www.example.com' is not an IP address")
+                .contains("director.services.web.schedular: unknown key 'schedular'; did you mean 'scheduler'?")
+                .contains("weight: -1 is out of range")
+                .contains("real server 10.0.0.12:80 is listed twice")
+                .contains("'255.0.255.0' is not a contiguous netmask")
+                .contains("director.services.web2.real_servers: no real servers");
+    }
+
+    @Test
+    void drCannotChangeThePortOnKernelDataplanes() {
+        Problems problems = new Problems();
+        parse("""
+                director:
+                  dataplane: nft
+                  interface: eth0
+                  services:
+                    web: {vip: 10.0.0.100:80, method: dr, real_servers: [10.0.0.11:8080]}
+                """, problems);
+        assertThat(problems.format()).contains("real server 10.0.0.11:8080: method 'dr' cannot change the port");
+    }
+
+    @Test
+    void twoServicesOnTheSameVipPortAreRejected() {
+        Problems problems = new Problems();
+        parse("""
+                director:
+                  services:
+                    a: {vip: 10.0.0.100:80, real_servers: [10.0.0.11]}
+                    b: {vip: 10.0.0.100:80, real_servers: [10.0.0.12]}
+                """, problems);
+        assertThat(problems.format()).contains("service 'b' uses tcp/10.0.0.100:80 like service 'a'");
+    }
+}

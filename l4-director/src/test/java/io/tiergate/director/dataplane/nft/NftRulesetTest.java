@@ -1,0 +1,119 @@
+package io.tiergate.director.dataplane.nft;
+
+import io.tiergate.director.dataplane.DataplaneService;
+import io.tiergate.director.dataplane.Destination;
+import io.tiergate.director.model.ForwardingMethod;
+import io.tiergate.director.model.Persistence;
+import io.tiergate.director.model.Protocol;
+import io.tiergate.director.model.Scheduler;
+import io.tiergate.director.model.ServiceKey;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/** Golden tests of the generated nft text: no root, no kernel. */
+class NftRulesetTest {
+    static final ServiceKey WEB = ServiceKey.of(Protocol.TCP, "10.0.0.100", 80);
+    final NftRuleset nft = new NftRuleset("eth0", 0x5eed, 1021);
+
+    static DataplaneService svc(ServiceKey k, Scheduler s, ForwardingMethod m, Destination... d) {
+        return new DataplaneService(k, s, m, Persistence.NONE, false, List.of(d));
+    }
+
+    @Test
+    void drWeightedRoundRobinHashesTheFlowIntoWeightedSlots() {
+        String text = nft.upsert(svc(WEB, Scheduler.WEIGHTED_ROUND_ROBIN, ForwardingMethod.DIRECT_ROUTE,
+                new Destination("10.0.0.11", 80, 1), new Destination("10.0.0.12", 80, 3),
+                new Destination("10.0.0.13", 80, 0)), "00000000000000ff");
+        assertThat(text).isEqualTo("""
+                add map netdev tiergate m_tcp_10_0_0_100_80 { typeof numgen inc mod 4 : ip daddr; flags interval; }
+                flush map netdev tiergate m_tcp_10_0_0_100_80
+                add element netdev tiergate m_tcp_10_0_0_100_80 { 0 : 10.0.0.11, 1-3 : 10.0.0.12 }
+                add chain netdev tiergate s_tcp_10_0_0_100_80
+                flush chain netdev tiergate s_tcp_10_0_0_100_80
+                add rule netdev tiergate s_tcp_10_0_0_100_80 fwd ip to jhash ip saddr . tcp sport mod 4 seed 0x5eed map @m_tcp_10_0_0_100_80 device "eth0"
+                add rule netdev tiergate s_tcp_10_0_0_100_80 drop comment "tg tcp/10.0.0.100:80 fp=00000000000000ff"
+                add element netdev tiergate services { 10.0.0.100 . tcp . 80 : goto s_tcp_10_0_0_100_80 }
+                """);
+    }
+
+    @Test
+    void natRoundRobinUsesNumgenAndTranslatesThePort() {
+        String text = nft.upsert(svc(ServiceKey.of(Protocol.UDP, "10.0.0.100", 53), Scheduler.ROUND_ROBIN,
+                ForwardingMethod.NAT, new Destination("10.0.0.21", 5353, 1), new Destination("10.0.0.22", 53, 9)), "0123456789abcdef");
+        assertThat(text).contains("add map ip tiergate_nat m_udp_10_0_0_100_53 { typeof numgen inc mod 2 : ip daddr . udp dport; flags interval; }")
+                .contains("{ 0 : 10.0.0.21 . 5353, 1 : 10.0.0.22 . 53 }")
+                .as("NAT may rotate per connection: conntrack pins the flow after its first packet")
+                .contains("meta l4proto udp dnat ip to numgen inc mod 2 map @m_udp_10_0_0_100_53");
+    }
+
+    @Test
+    void maglevSlotsFollowWeightsAndUseTheConfiguredSeed() {
+        DataplaneService s = svc(WEB, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE,
+                new Destination("10.0.0.11", 80, 1), new Destination("10.0.0.12", 80, 1), new Destination("10.0.0.13", 80, 2));
+        NftRuleset.Slots slots = nft.slots(s);
+        assertThat(slots.modulus()).as("a prime >= maglev_size").isEqualTo(1021);
+        Map<String, Integer> owned = new HashMap<>();
+        for (NftRuleset.Range r : slots.ranges()) {
+            owned.merge(r.dest().address(), r.to() - r.from() + 1, Integer::sum);
+        }
+        assertThat(owned.values().stream().mapToInt(Integer::intValue).sum()).isEqualTo(1021);
+        assertThat(owned.get("10.0.0.13")).as("weight 2 of 4 owns about half the slots").isBetween(490, 530);
+        assertThat(nft.upsert(s, "00000000000000ff")).contains("jhash ip saddr . tcp sport mod 1021 seed 0x5eed");
+        assertThat(nft.upsert(s, "00000000000000ff")).as("the same input gives the same text on every director")
+                .isEqualTo(new NftRuleset("eth0", 0x5eed, 1021).upsert(s, "00000000000000ff"));
+    }
+
+    @Test
+    void persistenceAndSourceHashHashTheClientAddressOnly() {
+        DataplaneService s = new DataplaneService(WEB, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE,
+                new Persistence(Duration.ofMinutes(5), 32), false, List.of(new Destination("10.0.0.11", 80, 1)));
+        assertThat(nft.upsert(s, "00000000000000ff")).contains("jhash ip saddr mod 1021 seed 0x5eed");
+    }
+
+    @Test
+    void aServiceWithoutUsableServersDropsInsteadOfFallingThrough() {
+        String text = nft.upsert(svc(WEB, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE,
+                new Destination("10.0.0.11", 80, 0)), "00000000000000ff");
+        assertThat(text).doesNotContain("fwd").doesNotContain("add element netdev tiergate m_")
+                .contains("drop comment \"tg tcp/10.0.0.100:80 fp=00000000000000ff\"");
+    }
+
+    @Test
+    void deleteRemovesTheServiceAndItsObjects() {
+        assertThat(nft.delete(WEB, ForwardingMethod.DIRECT_ROUTE)).isEqualTo("""
+                delete element netdev tiergate services { 10.0.0.100 . tcp . 80 }
+                flush chain netdev tiergate s_tcp_10_0_0_100_80
+                delete chain netdev tiergate s_tcp_10_0_0_100_80
+                delete map netdev tiergate m_tcp_10_0_0_100_80
+                """);
+    }
+
+    @Test
+    void fingerprintsAreReadBackFromAListingOnlyForRoutedServices() {
+        String listing = """
+                table netdev tiergate {
+                	map services {
+                		typeof ip daddr . meta l4proto . th dport : verdict
+                		elements = { 10.0.0.100 . tcp . 80 : goto s_tcp_10_0_0_100_80 }
+                	}
+                	chain s_tcp_10_0_0_100_80 {
+                		fwd ip to jhash ip saddr . tcp sport mod 7 seed 0x5eed map @m_tcp_10_0_0_100_80 device "eth0"
+                		drop comment "tg tcp/10.0.0.100:80 fp=0123456789abcdef"
+                	}
+                	chain s_tcp_10_0_0_100_81 {
+                		drop comment "tg tcp/10.0.0.100:81 fp=00000000000000ff"
+                	}
+                }
+                """;
+        assertThat(NftRuleset.fingerprints(listing))
+                .as("a chain the services map no longer routes to counts as missing, so it is repaired")
+                .containsExactly(Map.entry("tcp/10.0.0.100:80", "0123456789abcdef"));
+        assertThat(NftRuleset.parseKey("tcp/10.0.0.100:80")).isEqualTo(WEB);
+    }
+}
