@@ -12,6 +12,9 @@ import picocli.CommandLine.Command;
             DirectorCommand.class,
             ProxyCommand.class,
             ConfigCommand.class,
+            DoctorCommand.class,
+            OriginCommand.class,
+            LabCommand.class,
             CommandLine.HelpCommand.class
         },
         footer = {"", "Examples:",
@@ -28,7 +31,14 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns the exit code (tests call this instead of main). */
     public static int run(String... args) {
+        return run(new java.io.PrintWriter(System.out, true), new java.io.PrintWriter(System.err, true), args);
+    }
+
+    /** Runs with the given output streams (tests capture them). */
+    public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Main());
+        cl.setOut(out);
+        cl.setErr(err);
         cl.setExecutionExceptionHandler(new ErrorHandler());
         cl.setParameterExceptionHandler((ex, a) -> {
             ex.getCommandLine().getErr().println("tiergate: " + ex.getMessage());

@@ -1,0 +1,141 @@
+package io.tiergate.shared.admin;
+
+import io.tiergate.shared.metrics.Metrics;
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The small operator-facing HTTP endpoint every Tiergate process runs: {@code /metrics}
+ * (Prometheus), {@code /healthz} (liveness: the event loop answers), {@code /readyz} (readiness, as
+ * the caller defines it) and whatever routes the tier adds (the director's and proxy's
+ * {@code /api/...}). It binds to 127.0.0.1 unless told otherwise: it is not meant to face clients.
+ *
+ * <p>An extra route {@code /api} serves {@code /api} itself and everything under {@code /api/},
+ * but not {@code /apis}; the longest matching route wins. Built-in paths cannot be overridden.
+ */
+public final class AdminServer {
+
+    public static final String DEFAULT_HOST = "127.0.0.1";
+
+    private static final Logger log = LoggerFactory.getLogger(AdminServer.class);
+
+    private final HttpServer server;
+
+    private AdminServer(HttpServer server) {
+        this.server = server;
+    }
+
+    /**
+     * @param host bind address; null means {@value #DEFAULT_HOST}
+     * @param port 0 picks a free port (see {@link #port()})
+     * @param metrics null serves 404 on /metrics
+     * @param ready null means always ready
+     * @param extraRoutes path prefix → handler; the handler must end the response
+     */
+    public static Future<AdminServer> start(Vertx vertx, String host, int port, Metrics metrics,
+                                            Supplier<Boolean> ready,
+                                            Map<String, Handler<HttpServerRequest>> extraRoutes) {
+        Objects.requireNonNull(vertx, "vertx");
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port: " + port + " (expected: 0..65535)");
+        }
+        List<Map.Entry<String, Handler<HttpServerRequest>>> routes = new ArrayList<>();
+        if (extraRoutes != null) {
+            for (Map.Entry<String, Handler<HttpServerRequest>> e : extraRoutes.entrySet()) {
+                String prefix = e.getKey();
+                if (prefix == null || !prefix.startsWith("/")) {
+                    throw new IllegalArgumentException("extraRoutes: \"" + prefix + "\" (expected: a path starting with /)");
+                }
+                routes.add(Map.entry(prefix, Objects.requireNonNull(e.getValue(), "handler for " + prefix)));
+            }
+        }
+        routes.sort(Comparator.comparingInt((Map.Entry<String, ?> e) -> e.getKey().length()).reversed());
+        Handler<HttpServerRequest> handler = req -> route(req, metrics, ready, routes);
+        return vertx.createHttpServer()
+                .requestHandler(handler)
+                .listen(port, host == null ? DEFAULT_HOST : host)
+                .map(AdminServer::new);
+    }
+
+    private static void route(HttpServerRequest req, Metrics metrics, Supplier<Boolean> ready,
+                              List<Map.Entry<String, Handler<HttpServerRequest>>> routes) {
+        String path = req.path();
+        try {
+            switch (path) {
+                case "/metrics" -> {
+                    if (metrics == null) {
+                        text(req, 404, "not found\n");
+                    } else if (readOnly(req)) {
+                        req.response().putHeader("Content-Type", Metrics.CONTENT_TYPE).end(metrics.scrape());
+                    }
+                    return;
+                }
+                case "/healthz" -> {
+                    if (readOnly(req)) {
+                        text(req, 200, "ok\n");
+                    }
+                    return;
+                }
+                case "/readyz" -> {
+                    if (readOnly(req)) {
+                        boolean ok = ready == null || Boolean.TRUE.equals(ready.get());
+                        text(req, ok ? 200 : 503, ok ? "ready\n" : "not ready\n");
+                    }
+                    return;
+                }
+                default -> {
+                }
+            }
+            for (Map.Entry<String, Handler<HttpServerRequest>> r : routes) {
+                String prefix = r.getKey();
+                if (path.equals(prefix) || path.startsWith(prefix.endsWith("/") ? prefix : prefix + "/")) {
+                    r.getValue().handle(req);
+                    return;
+                }
+            }
+            text(req, 404, "not found\n");
+        } catch (RuntimeException e) {
+            // A handler that throws is a bug: keep the stack trace in the log, not in the response.
+            log.error("admin request {} {} failed", req.method(), path, e);
+            if (!req.response().headWritten()) {
+                text(req, 500, "internal error\n");
+            } else {
+                req.connection().close();
+            }
+        }
+    }
+
+    private static boolean readOnly(HttpServerRequest req) {
+        if (req.method() == HttpMethod.GET || req.method() == HttpMethod.HEAD) {
+            return true;
+        }
+        req.response().putHeader("Allow", "GET, HEAD");
+        text(req, 405, "method not allowed\n");
+        return false;
+    }
+
+    private static void text(HttpServerRequest req, int status, String body) {
+        req.response().setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8").end(body);
+    }
+
+    /** The port actually bound (useful after asking for port 0). */
+    public int port() {
+        return server.actualPort();
+    }
+
+    public Future<Void> close() {
+        return server.close();
+    }
+}

@@ -1,0 +1,101 @@
+package io.tiergate.shared.health;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.PoolOptions;
+import io.vertx.core.http.RequestOptions;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * GET {@code httpPath}; healthy when the status is expected and, if asked, the body contains the
+ * substring. Each probe uses a fresh connection: reusing a pooled one would miss a listener that
+ * stopped accepting, which is exactly what a health check must notice.
+ */
+final class HttpChecker implements Checker {
+
+    private final HttpClientAgent plain;
+    private final HttpClientAgent tls;
+
+    HttpChecker(Vertx vertx) {
+        // Many targets may share one host:port (virtual hosts); a small pool would queue their
+        // probes behind each other and turn waiting time into false timeouts.
+        PoolOptions pool = new PoolOptions().setHttp1MaxSize(4096).setMaxWaitQueueSize(-1);
+        this.plain = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false), pool);
+        // A health probe asks "is it serving", not "is its certificate valid": the proxy's TLS to
+        // upstreams is where trust is enforced.
+        this.tls = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setSsl(true)
+                .setTrustAll(true).setVerifyHost(false), pool);
+    }
+
+    @Override
+    public void probe(ProbeAttempt attempt) {
+        HealthTarget t = attempt.target;
+        HealthCheck check = t.check();
+        long timeoutMs = check.timeout().toMillis();
+        boolean https = check.type() == HealthCheck.Type.HTTPS;
+        RequestOptions options = new RequestOptions()
+                .setMethod(HttpMethod.GET)
+                .setHost(t.host())
+                .setPort(t.port())
+                .setURI(check.httpPath())
+                .setSsl(https)
+                .setConnectTimeout(timeoutMs)
+                .setIdleTimeout(timeoutMs)
+                .putHeader("User-Agent", "tiergate-health")
+                .putHeader("Connection", "close");
+        if (check.httpHost() != null) {
+            options.putHeader("Host", check.httpHost());
+        }
+        AtomicReference<HttpClientRequest> inFlight = new AtomicReference<>();
+        attempt.onCancel(() -> {
+            HttpClientRequest r = inFlight.get();
+            if (r != null) {
+                r.reset();
+            }
+        });
+        (https ? tls : plain).request(options)
+                .compose(req -> {
+                    inFlight.set(req);
+                    if (attempt.finished()) {
+                        req.reset();
+                    }
+                    return req.send();
+                })
+                .onComplete(ar -> {
+                    if (ar.failed()) {
+                        attempt.fail(Checker.describe(ar.cause(), timeoutMs));
+                        return;
+                    }
+                    var resp = ar.result();
+                    int status = resp.statusCode();
+                    if (!check.statusOk(status)) {
+                        attempt.fail("HTTP " + status);
+                        resp.request().reset();
+                        return;
+                    }
+                    if (check.bodyContains() == null) {
+                        attempt.succeed("HTTP " + status);
+                        resp.request().reset();
+                        return;
+                    }
+                    resp.body().onComplete(body -> {
+                        if (body.failed()) {
+                            attempt.fail(Checker.describe(body.cause(), timeoutMs));
+                        } else if (body.result().toString().contains(check.bodyContains())) {
+                            attempt.succeed("HTTP " + status + ", body matched");
+                        } else {
+                            attempt.fail("HTTP " + status + ", body lacks \"" + check.bodyContains() + "\"");
+                        }
+                    });
+                });
+    }
+
+    @Override
+    public void close() {
+        plain.close();
+        tls.close();
+    }
+}

@@ -1,0 +1,248 @@
+package io.tiergate.shared.health;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.net.NetServer;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** Real sockets on 127.0.0.1, real timers; intervals are short so the whole class runs in seconds. */
+class HealthEngineTest {
+
+    private static final Duration INTERVAL = Duration.ofMillis(100);
+    private static final Duration TIMEOUT = Duration.ofMillis(100);
+    // Scheduling slack on a shared 2-core machine: generous, since a late transition is not a bug here.
+    private static final long MARGIN_MS = 1500;
+
+    private static Vertx vertx;
+    private final BlockingQueue<HealthTransition> transitions = new LinkedBlockingQueue<>();
+    private HealthEngine engine;
+
+    @BeforeAll
+    static void startVertx() throws Exception {
+        vertx = Vertx.vertx();
+        // A cold JVM spends longer than one 100 ms probe timeout loading the HTTP client classes;
+        // warm them up so the first probe measures the server, not class loading.
+        HttpServer warm = vertx.createHttpServer().requestHandler(req -> req.response().end())
+                .listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+        var client = vertx.createHttpClient();
+        client.request(io.vertx.core.http.HttpMethod.GET, warm.actualPort(), "127.0.0.1", "/")
+                .compose(r -> r.send()).compose(r -> r.body()).await(5, TimeUnit.SECONDS);
+        client.close().await(5, TimeUnit.SECONDS);
+        warm.close().await(5, TimeUnit.SECONDS);
+    }
+
+    @AfterAll
+    static void stopVertx() throws Exception {
+        vertx.close().await(10, TimeUnit.SECONDS);
+    }
+
+    @BeforeEach
+    void startEngine() {
+        engine = new HealthEngine(vertx, transitions::add);
+    }
+
+    @AfterEach
+    void stopEngine() {
+        engine.close();
+    }
+
+    private HealthTransition next(long withinMs) throws InterruptedException {
+        HealthTransition t = transitions.poll(withinMs, TimeUnit.MILLISECONDS);
+        assertThat(t).as("a transition within %d ms", withinMs).isNotNull();
+        return t;
+    }
+
+    private static NetServer tcpServer(AtomicInteger connections) throws Exception {
+        return vertx.createNetServer().connectHandler(so -> {
+            connections.incrementAndGet();
+            so.close();
+        }).listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+    }
+
+    @Test
+    void tcpTargetGoesUpThenDownWhenItsListenerCloses() throws Exception {
+        NetServer server = tcpServer(new AtomicInteger());
+        engine.add(HealthTarget.of("rs1", "127.0.0.1", server.actualPort(), HealthCheck.tcp(INTERVAL, TIMEOUT, 2, 3)),
+                HealthState.UNKNOWN);
+
+        HealthTransition up = next(INTERVAL.toMillis() + MARGIN_MS);
+        assertThat(up).extracting(HealthTransition::targetId, HealthTransition::from, HealthTransition::to)
+                .containsExactly("rs1", HealthState.UNKNOWN, HealthState.UP);
+        assertThat(engine.state("rs1")).isEqualTo(HealthState.UP);
+
+        server.close().await(5, TimeUnit.SECONDS);
+        long closedAt = System.nanoTime();
+        HealthTransition down = next(3 * INTERVAL.toMillis() + TIMEOUT.toMillis() + MARGIN_MS);
+        assertThat(down.to()).isEqualTo(HealthState.DOWN);
+        assertThat(down.from()).isEqualTo(HealthState.UP);
+        assertThat(down.reason()).isEqualTo("connect refused (3 consecutive failures)");
+        assertThat(TimeUnit.NANOSECONDS.toMillis(down.nanoTime() - closedAt))
+                .as("detection delay (ms)").isBetween(2 * INTERVAL.toMillis(), 3 * INTERVAL.toMillis() + MARGIN_MS);
+        assertThat(engine.states()).containsEntry("rs1", HealthState.DOWN);
+    }
+
+    @Test
+    void httpStatusDecidesAndRiseCountsSuccesses() throws Exception {
+        AtomicInteger status = new AtomicInteger(200);
+        AtomicReference<String> hostHeader = new AtomicReference<>();
+        HttpServer server = vertx.createHttpServer().requestHandler(req -> {
+            hostHeader.set(req.getHeader("Host"));
+            req.response().setStatusCode(req.path().equals("/health") ? status.get() : 404).end("x");
+        }).listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+        try {
+            HealthCheck check = HealthCheck.http(INTERVAL, TIMEOUT, 2, 2, "/health", "app.example", Set.of(), null);
+            engine.add(HealthTarget.of("web", "127.0.0.1", server.actualPort(), check), HealthState.UNKNOWN);
+
+            HealthTransition up = next(INTERVAL.toMillis() + MARGIN_MS);
+            assertThat(up.to()).as("%s", up).isEqualTo(HealthState.UP);
+            assertThat(up.reason()).isEqualTo("HTTP 200");
+            assertThat(hostHeader.get()).isEqualTo("app.example");
+
+            status.set(503);
+            HealthTransition down = next(2 * INTERVAL.toMillis() + MARGIN_MS);
+            assertThat(down.to()).isEqualTo(HealthState.DOWN);
+            assertThat(down.reason()).isEqualTo("HTTP 503 (2 consecutive failures)");
+
+            status.set(200);
+            HealthTransition back = next(2 * INTERVAL.toMillis() + MARGIN_MS);
+            assertThat(back.to()).isEqualTo(HealthState.UP);
+            assertThat(back.reason()).isEqualTo("2 consecutive successes (HTTP 200)");
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void bodyMustContainTheExpectedText() throws Exception {
+        AtomicReference<String> body = new AtomicReference<>("status: green");
+        HttpServer server = vertx.createHttpServer().requestHandler(req -> req.response().end(body.get()))
+                .listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+        try {
+            HealthCheck check = HealthCheck.http(INTERVAL, TIMEOUT, 1, 1, "/", null, Set.of(), "green");
+            engine.add(HealthTarget.of("b", "127.0.0.1", server.actualPort(), check), HealthState.UNKNOWN);
+            assertThat(next(INTERVAL.toMillis() + MARGIN_MS).reason()).isEqualTo("HTTP 200, body matched");
+
+            body.set("status: red");
+            HealthTransition down = next(INTERVAL.toMillis() + MARGIN_MS);
+            assertThat(down.to()).isEqualTo(HealthState.DOWN);
+            assertThat(down.reason()).isEqualTo("HTTP 200, body lacks \"green\"");
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void serverThatNeverAnswersTimesOut() throws Exception {
+        // Accepts and then stays silent: the classic hung backend that a connect check misses.
+        NetServer silent = vertx.createNetServer().connectHandler(so -> { })
+                .listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+        try {
+            HealthCheck check = HealthCheck.http(INTERVAL, TIMEOUT, 1, 1, "/", null, Set.of(), null);
+            engine.add(HealthTarget.of("hung", "127.0.0.1", silent.actualPort(), check), HealthState.UNKNOWN);
+            HealthTransition down = next(INTERVAL.toMillis() + TIMEOUT.toMillis() + MARGIN_MS);
+            assertThat(down.to()).isEqualTo(HealthState.DOWN);
+            assertThat(down.reason()).isEqualTo("timeout after 100ms");
+        } finally {
+            silent.close();
+        }
+    }
+
+    @Test
+    void commandExitStatusDecidesAndHungCommandIsKilledAtTimeout() throws Exception {
+        Duration interval = Duration.ofMillis(300);
+        engine.add(HealthTarget.of("true", "127.0.0.1", 4242,
+                HealthCheck.command(interval, interval, 1, 1,
+                        List.of("sh", "-c", "test \"$TIERGATE_PORT\" = 4242 && test {host}:{port} = 127.0.0.1:4242"))),
+                HealthState.UNKNOWN);
+        engine.add(HealthTarget.of("false", "127.0.0.1", 1, HealthCheck.command(interval, interval, 1, 1, List.of("false"))),
+                HealthState.UNKNOWN);
+        engine.add(HealthTarget.of("sleep", "127.0.0.1", 1,
+                HealthCheck.command(interval, Duration.ofMillis(200), 1, 1, List.of("sleep", "5"))), HealthState.UNKNOWN);
+
+        List<HealthTransition> got = new ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            got.add(next(interval.toMillis() + MARGIN_MS + 1000));
+        }
+        assertThat(got).filteredOn(t -> t.targetId().equals("true")).singleElement()
+                .satisfies(t -> assertThat(t.to()).isEqualTo(HealthState.UP))
+                .satisfies(t -> assertThat(t.reason()).isEqualTo("command exited 0"));
+        assertThat(got).filteredOn(t -> t.targetId().equals("false")).singleElement()
+                .satisfies(t -> assertThat(t.to()).isEqualTo(HealthState.DOWN))
+                .satisfies(t -> assertThat(t.reason()).isEqualTo("command exited 1"));
+        assertThat(got).filteredOn(t -> t.targetId().equals("sleep")).singleElement()
+                .satisfies(t -> assertThat(t.to()).isEqualTo(HealthState.DOWN))
+                .satisfies(t -> assertThat(t.reason()).isEqualTo("timeout after 200ms"));
+    }
+
+    @Test
+    void stableTargetEmitsNothingAfterItsFirstState() throws Exception {
+        AtomicInteger connections = new AtomicInteger();
+        NetServer server = tcpServer(connections);
+        try {
+            engine.add(HealthTarget.of("steady", "127.0.0.1", server.actualPort(), HealthCheck.tcp(INTERVAL, TIMEOUT, 2, 3)),
+                    HealthState.UNKNOWN);
+            assertThat(next(INTERVAL.toMillis() + MARGIN_MS).to()).isEqualTo(HealthState.UP);
+            Thread.sleep(10 * INTERVAL.toMillis());
+            assertThat(transitions).as("transitions while the target stayed healthy").isEmpty();
+            assertThat(connections.get()).as("probes made in ~11 intervals").isBetween(5, 13);
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void initialStateUpNeedsFallFailuresAndInitialDownNeedsRiseSuccesses() throws Exception {
+        NetServer server = tcpServer(new AtomicInteger());
+        int livePort = server.actualPort();
+        NetServer gone = tcpServer(new AtomicInteger());
+        int deadPort = gone.actualPort();
+        gone.close().await(5, TimeUnit.SECONDS);
+        try {
+            engine.add(HealthTarget.of("was-up", "127.0.0.1", deadPort, HealthCheck.tcp(INTERVAL, TIMEOUT, 2, 3)), HealthState.UP);
+            engine.add(HealthTarget.of("was-down", "127.0.0.1", livePort, HealthCheck.tcp(INTERVAL, TIMEOUT, 2, 3)), HealthState.DOWN);
+            assertThat(engine.state("was-up")).isEqualTo(HealthState.UP);
+            List<HealthTransition> got = List.of(next(3 * INTERVAL.toMillis() + MARGIN_MS), next(3 * INTERVAL.toMillis() + MARGIN_MS));
+            assertThat(got).extracting(HealthTransition::targetId, HealthTransition::to, HealthTransition::reason)
+                    .containsExactlyInAnyOrder(
+                            org.assertj.core.groups.Tuple.tuple("was-down", HealthState.UP, "2 consecutive successes (connect ok)"),
+                            org.assertj.core.groups.Tuple.tuple("was-up", HealthState.DOWN, "connect refused (3 consecutive failures)"));
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
+    void removeStopsProbing() throws Exception {
+        AtomicInteger connections = new AtomicInteger();
+        NetServer server = tcpServer(connections);
+        try {
+            engine.add(HealthTarget.of("gone", "127.0.0.1", server.actualPort(), HealthCheck.tcp(INTERVAL, TIMEOUT, 1, 1)),
+                    HealthState.UNKNOWN);
+            next(INTERVAL.toMillis() + MARGIN_MS);
+            engine.remove("gone");
+            assertThat(engine.state("gone")).isNull();
+            Thread.sleep(2 * INTERVAL.toMillis()); // let a probe already on the wire land
+            int seen = connections.get();
+            Thread.sleep(5 * INTERVAL.toMillis());
+            assertThat(connections.get()).as("connections after remove()").isEqualTo(seen);
+            assertThat(transitions).isEmpty();
+        } finally {
+            server.close();
+        }
+    }
+}
