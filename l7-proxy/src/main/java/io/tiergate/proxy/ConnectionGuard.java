@@ -1,43 +1,51 @@
 package io.tiergate.proxy;
 
 import io.tiergate.proxy.config.ProxyConfig;
-import io.vertx.core.Vertx;
+import io.vertx.core.Context;
 import io.vertx.core.http.HttpConnection;
 
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * Slowloris defence Netty does not give us: a connection must deliver a complete request head within
  * {@code client_header} of opening, and the next one within {@code keepalive} of the previous response; otherwise
  * it is closed. (Vert.x's idle timeout alone is reset by every trickled byte.)
+ *
+ * <p>Timers run on one dedicated context: timers set from inside Vert.x 5's connection handler were observed
+ * never to fire, so the guard does not rely on the connection's context. State is therefore thread-safe.
  */
 final class ConnectionGuard {
     private static final Map<HttpConnection, ConnectionGuard> GUARDS = new ConcurrentHashMap<>();
 
     private final HttpConnection conn;
-    private final Vertx vertx;
+    private final Context timers;
     private final ProxyConfig config;
+    private final AtomicInteger inFlight = new AtomicInteger();
     private long timer = -1;
-    private int inFlight;
 
-    ConnectionGuard(HttpConnection conn, ProxyConfig config) {
+    ConnectionGuard(Context timers, HttpConnection conn, ProxyConfig config) {
         this.conn = conn;
-        this.vertx = io.vertx.core.Vertx.currentContext().owner();
+        this.timers = timers;
         this.config = config;
         GUARDS.put(conn, this);
         conn.closeHandler(v -> {
-            cancel();
             GUARDS.remove(conn);
+            timers.runOnContext(x -> cancel());
         });
-        arm(config.timeouts().clientHeader().toMillis());
+        timers.runOnContext(x -> arm(config.timeouts().clientHeader().toMillis()));
     }
 
+    // Only ever called on the timers context.
     private void arm(long ms) {
         cancel();
-        timer = vertx.setTimer(ms, id -> {
+        if (!GUARDS.containsKey(conn)) {
+            return;
+        }
+        timer = timers.owner().setTimer(ms, id -> {
             timer = -1;
-            if (inFlight == 0) {
+            if (inFlight.get() == 0) {
                 conn.close();
             }
         });
@@ -45,7 +53,7 @@ final class ConnectionGuard {
 
     private void cancel() {
         if (timer >= 0) {
-            vertx.cancelTimer(timer);
+            timers.owner().cancelTimer(timer);
             timer = -1;
         }
     }
@@ -53,15 +61,19 @@ final class ConnectionGuard {
     static void requestStarted(HttpConnection c) {
         ConnectionGuard g = GUARDS.get(c);
         if (g != null) {
-            g.inFlight++;
-            g.cancel();
+            g.inFlight.incrementAndGet();
+            g.timers.runOnContext(x -> g.cancel());
         }
     }
 
     static void requestEnded(HttpConnection c) {
         ConnectionGuard g = GUARDS.get(c);
-        if (g != null && --g.inFlight == 0) {
-            g.arm(g.config.timeouts().keepalive().toMillis());
+        if (g != null && g.inFlight.decrementAndGet() == 0) {
+            g.timers.runOnContext(x -> {
+                if (g.inFlight.get() == 0) {
+                    g.arm(g.config.timeouts().keepalive().toMillis());
+                }
+            });
         }
     }
 }

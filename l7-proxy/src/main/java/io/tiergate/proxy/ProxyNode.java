@@ -46,6 +46,7 @@ public final class ProxyNode {
     private final AccessLog accessLog;
     private final ProxyHandler handler;
     private final int eventLoops;
+    private final io.vertx.core.Context guardTimers;
 
     private ProxyNode(Vertx vertx, ProxyConfig config, MeterRegistry registry) {
         this.vertx = vertx;
@@ -53,6 +54,7 @@ public final class ProxyNode {
         this.accessLog = new AccessLog(config.accessLog());
         this.handler = new ProxyHandler(vertx, current::get, metrics, accessLog);
         this.eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
+        this.guardTimers = ((io.vertx.core.internal.VertxInternal) vertx).createEventLoopContext();
     }
 
     public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config) {
@@ -133,7 +135,7 @@ public final class ProxyNode {
                 .setHandle100ContinueAutomatically(false)
                 .setTcpNoDelay(true);
         return vertx.createHttpServer(o)
-                .connectionHandler(conn -> new ConnectionGuard(conn, current.get().config()))
+                .connectionHandler(conn -> new ConnectionGuard(guardTimers, conn, current.get().config()))
                 .requestHandler(req -> {
                     ConnectionGuard.requestStarted(req.connection());
                     req.response().endHandler(x -> ConnectionGuard.requestEnded(req.connection()));
