@@ -1,12 +1,436 @@
 package io.tiergate.proxy.config;
 
 import io.tiergate.shared.config.ConfigMap;
+import io.tiergate.shared.config.ConfigNode;
+import io.tiergate.shared.config.HostPort;
 
-/** The {@code proxy:} section. (Skeleton: the proxy-core work fills this in.) */
-public record ProxyConfig() {
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+
+/**
+ * The {@code proxy:} section, fully validated. Every key, its default and an example are in docs/config.md
+ * ({@code ## Proxy}). Immutable: a reload parses a new one and swaps it in whole.
+ */
+public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners,
+                          Timeouts timeouts, Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer,
+                          RetryPolicy retry, AccessLog accessLog, Map<String, UpstreamConfig> upstreams,
+                          List<VirtualServerConfig> servers) {
+
+    public ProxyConfig {
+        listeners = List.copyOf(listeners);
+        upstreams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(upstreams));
+        servers = List.copyOf(servers);
+    }
+
+    /**
+     * Client-side timeouts guard against slow or idle clients (slowloris); upstream ones bound each attempt.
+     * {@code upstreamRead} is the longest silence while waiting for or reading a response.
+     */
+    public record Timeouts(Duration clientHeader, Duration clientBody, Duration keepalive,
+                           Duration upstreamConnect, Duration upstreamRead) {
+        public static final Timeouts DEFAULT = new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(30),
+                Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60));
+    }
+
+    /** Request limits: over them a client gets 414, 431 or 413. */
+    public record Limits(int maxUriLength, int maxHeaderSize, long maxBodySize) {
+        public static final Limits DEFAULT = new Limits(8192, 16384, 10L * 1024 * 1024);
+    }
+
+    /**
+     * Which forwarding headers are added. Incoming X-Forwarded-* and Forwarded are kept (appended to) only when the
+     * peer is in {@code trustedProxies}; from anyone else they are replaced, so clients cannot forge their address.
+     */
+    public record Forwarding(List<Cidr> trustedProxies, boolean xForwarded, boolean forwarded, boolean via,
+                             String requestIdHeader) {
+        public static final Forwarding DEFAULT = new Forwarding(List.of(), true, true, true, "X-Request-Id");
+
+        public Forwarding {
+            trustedProxies = List.copyOf(trustedProxies);
+        }
+
+        public boolean trusts(String ip) {
+            for (Cidr c : trustedProxies) {
+                if (c.contains(ip)) {
+                    return true;
+                }
+            }
+            return false;
+        }
+    }
+
+    /**
+     * Request bodies are buffered so a failed attempt can be re-sent whole: in memory up to {@code memory}, then in
+     * a temp file up to {@code max}. A larger body is streamed to the first upstream and cannot be retried.
+     */
+    public record BodyBuffer(long memory, long max, Path tempDir) {
+        public static final BodyBuffer DEFAULT = new BodyBuffer(64 * 1024, 8L * 1024 * 1024,
+                Path.of(System.getProperty("java.io.tmpdir")));
+    }
+
+    /** {@code path} "stdout" or a file; format combined (nginx) or json; "off" disables it. */
+    public record AccessLog(Format format, String path) {
+        public enum Format { COMBINED, JSON, OFF }
+
+        public static final AccessLog DEFAULT = new AccessLog(Format.COMBINED, "stdout");
+    }
+
+    private static final Pattern HEADER_NAME = Pattern.compile("[!#$%&'*+.^_`|~0-9A-Za-z-]+");
+
     /** Reads the section, recording every problem in {@code section.problems()}. */
     public static ProxyConfig parse(ConfigMap section) {
+        String nodeName = section.string("node_name", defaultNodeName());
+        String nodeHeader = section.string("add_node_header", "");
+        if (!nodeHeader.isEmpty() && !HEADER_NAME.matcher(nodeHeader).matches()) {
+            section.error("add_node_header", "'" + nodeHeader + "' is not a valid header name",
+                    "a header name such as X-Tiergate-Node");
+        }
+
+        List<ListenerConfig> listeners = parseListeners(section);
+        Timeouts timeouts = parseTimeouts(section.mapOrEmpty("timeouts"));
+        Limits limits = parseLimits(section.mapOrEmpty("limits"));
+        Forwarding forwarding = parseForwarding(section.mapOrEmpty("forwarding"));
+        BodyBuffer bodyBuffer = parseBodyBuffer(section.mapOrEmpty("body_buffer"));
+        RetryPolicy retry = RetryPolicy.parse(section.mapOrEmpty("retry"), RetryPolicy.DEFAULT);
+        AccessLog accessLog = parseAccessLog(section.mapOrEmpty("access_log"));
+
+        Map<String, UpstreamConfig> upstreams = new LinkedHashMap<>();
+        Map<String, ConfigMap> ups = section.namedMaps("upstreams");
+        if (ups.isEmpty()) {
+            section.error("upstreams", "no upstream groups", "at least one group under upstreams:, e.g. app: {servers: [...]}");
+        }
+        ups.forEach((name, m) -> {
+            UpstreamConfig u = parseUpstream(name, m);
+            m.finish();
+            if (u != null) {
+                upstreams.put(name, u);
+            }
+        });
+
+        List<VirtualServerConfig> servers = new ArrayList<>();
+        List<ConfigMap> serverMaps = section.mapList("servers");
+        if (serverMaps.isEmpty()) {
+            section.error("servers", "no virtual servers", "at least one item under servers: with locations:");
+        }
+        Set<String> listenerNames = new HashSet<>();
+        listeners.forEach(l -> listenerNames.add(l.name()));
+        Map<String, Integer> defaultsPerListener = new HashMap<>();
+        for (ConfigMap m : serverMaps) {
+            VirtualServerConfig vs = parseServer(m, retry, ups.keySet(), listenerNames);
+            m.finish();
+            if (vs == null) {
+                continue;
+            }
+            if (vs.isDefault()) {
+                for (String l : vs.listeners().isEmpty() ? listenerNames : Set.copyOf(vs.listeners())) {
+                    if (defaultsPerListener.merge(l, 1, Integer::sum) > 1) {
+                        m.error("default", "a second default server for listener '" + l + "'",
+                                "at most one server with default: true per listener");
+                    }
+                }
+            }
+            servers.add(vs);
+        }
         section.finish();
-        return new ProxyConfig();
+        return new ProxyConfig(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry,
+                accessLog, upstreams, servers);
+    }
+
+    private static String defaultNodeName() {
+        String h = System.getenv("HOSTNAME");
+        return h == null || h.isBlank() ? "tiergate" : h;
+    }
+
+    private static List<ListenerConfig> parseListeners(ConfigMap section) {
+        List<ListenerConfig> out = new ArrayList<>();
+        Set<String> names = new HashSet<>();
+        List<ConfigMap> items = section.mapList("listeners");
+        if (items.isEmpty()) {
+            section.error("listeners", "no listeners", "at least one item like {address: 0.0.0.0:8080}");
+        }
+        for (ConfigMap m : items) {
+            HostPort address = m.hostPort("address", null, -1);
+            if (address == null && !m.has("address")) {
+                m.error("address", "missing required key 'address'", HostPort.EXPECTED);
+            }
+            String name = m.string("name", address == null ? "" : address.toString());
+            m.finish();
+            if (address == null) {
+                continue;
+            }
+            if (!names.add(name)) {
+                m.error("name", "duplicate listener name '" + name + "'", "a unique name per listener");
+                continue;
+            }
+            out.add(new ListenerConfig(name, address));
+        }
+        return out;
+    }
+
+    private static Timeouts parseTimeouts(ConfigMap m) {
+        Timeouts d = Timeouts.DEFAULT;
+        Duration ms = Duration.ofMillis(1);
+        Timeouts t = new Timeouts(m.duration("client_header", d.clientHeader(), ms),
+                m.duration("client_body", d.clientBody(), ms),
+                m.duration("keepalive", d.keepalive(), ms),
+                m.duration("upstream_connect", d.upstreamConnect(), ms),
+                m.duration("upstream_read", d.upstreamRead(), ms));
+        m.finish();
+        return t;
+    }
+
+    private static Limits parseLimits(ConfigMap m) {
+        Limits d = Limits.DEFAULT;
+        long uri = m.size("max_uri_length", d.maxUriLength());
+        long header = m.size("max_header_size", d.maxHeaderSize());
+        long body = m.size("max_body_size", d.maxBodySize());
+        if (uri < 256 || uri > 1024 * 1024) {
+            m.error("max_uri_length", sizeText(uri) + " is out of range", "from 256 to 1m");
+            uri = d.maxUriLength();
+        }
+        if (header < 1024 || header > 1024 * 1024) {
+            m.error("max_header_size", sizeText(header) + " is out of range", "from 1k to 1m");
+            header = d.maxHeaderSize();
+        }
+        m.finish();
+        return new Limits((int) uri, (int) header, body);
+    }
+
+    private static Forwarding parseForwarding(ConfigMap m) {
+        Forwarding d = Forwarding.DEFAULT;
+        List<Cidr> trusted = new ArrayList<>();
+        for (ConfigNode n : m.list("trusted_proxies")) {
+            if (n instanceof ConfigNode.Scalar s && !s.isNull()) {
+                try {
+                    trusted.add(Cidr.parse(s.text()));
+                } catch (IllegalArgumentException e) {
+                    m.problems().add(s, e.getMessage(), "an address or CIDR block like 10.0.0.0/8 or ::1");
+                }
+            } else {
+                m.problems().add(n, "is " + n.kind(), "an address or CIDR block");
+            }
+        }
+        boolean xf = m.bool("x_forwarded", d.xForwarded());
+        boolean fw = m.bool("forwarded", d.forwarded());
+        boolean via = m.bool("via", d.via());
+        String rid = m.string("request_id_header", d.requestIdHeader());
+        if (!rid.isEmpty() && !HEADER_NAME.matcher(rid).matches()) {
+            m.error("request_id_header", "'" + rid + "' is not a valid header name", "a header name, or \"\" to disable");
+        }
+        m.finish();
+        return new Forwarding(trusted, xf, fw, via, rid);
+    }
+
+    private static BodyBuffer parseBodyBuffer(ConfigMap m) {
+        BodyBuffer d = BodyBuffer.DEFAULT;
+        long memory = m.size("memory", d.memory());
+        long max = m.size("max", d.max());
+        if (memory > Integer.MAX_VALUE - 8) {
+            m.error("memory", sizeText(memory) + " is too large", "at most 1g (larger bodies go to a temp file)");
+            memory = d.memory();
+        }
+        if (max < memory) {
+            m.error("max", sizeText(max) + " is smaller than memory (" + sizeText(memory) + ")",
+                    "max >= memory");
+        }
+        Path dir = Path.of(m.string("temp_dir", d.tempDir().toString()));
+        m.finish();
+        return new BodyBuffer(memory, max, dir);
+    }
+
+    private static AccessLog parseAccessLog(ConfigMap m) {
+        AccessLog.Format f = m.enumValue("format", AccessLog.Format.class, AccessLog.DEFAULT.format());
+        String path = m.string("path", AccessLog.DEFAULT.path());
+        m.finish();
+        return new AccessLog(f, path);
+    }
+
+    private static UpstreamConfig parseUpstream(String name, ConfigMap m) {
+        Balance balance = m.enumValue("balance", Balance.class, Balance.ROUND_ROBIN);
+        UpstreamConfig.HashKey hashKey = UpstreamConfig.HashKey.URI;
+        if (m.has("hash_key")) {
+            String text = m.string("hash_key", "uri");
+            hashKey = UpstreamConfig.HashKey.parse(text);
+            if (hashKey == null) {
+                m.error("hash_key", "unknown hash key '" + text + "'", "uri, client_ip, header:NAME or cookie:NAME");
+                hashKey = UpstreamConfig.HashKey.URI;
+            } else if (balance != Balance.HASH) {
+                m.error("hash_key", "hash_key is only used with balance: hash", "balance: hash, or remove hash_key");
+            }
+        }
+        Duration keepalive = m.duration("keepalive_timeout", Duration.ofSeconds(4), Duration.ofSeconds(1));
+        int maxConns = m.integer("max_connections_per_server", 128, 1, 100_000);
+        List<UpstreamConfig.Server> servers = new ArrayList<>();
+        Set<HostPort> seen = new HashSet<>();
+        List<ConfigMap> items = m.mapList("servers");
+        if (items.isEmpty()) {
+            m.error("servers", "upstream '" + name + "' has no servers", "at least one item like {address: 10.0.0.5:8080}");
+        }
+        for (ConfigMap s : items) {
+            HostPort address = s.hostPort("address", null, 80);
+            if (address == null && !s.has("address")) {
+                s.error("address", "missing required key 'address'", HostPort.EXPECTED);
+            }
+            int weight = s.integer("weight", 1, 1, 1000);
+            int maxFails = s.integer("max_fails", 1, 0, 1000);
+            Duration failTimeout = s.duration("fail_timeout", Duration.ofSeconds(10), Duration.ofMillis(1));
+            boolean backup = s.bool("backup", false);
+            s.finish();
+            if (address == null) {
+                continue;
+            }
+            if (!seen.add(address)) {
+                s.error("address", "server " + address + " is listed twice in upstream '" + name + "'",
+                        "each server once (use weight: to give it more traffic)");
+                continue;
+            }
+            if (backup && balance == Balance.HASH) {
+                s.error("backup", "backup servers cannot be used with balance: hash",
+                        "backup: false, or another balance");
+            }
+            servers.add(new UpstreamConfig.Server(address, weight, maxFails, failTimeout, backup));
+        }
+        if (!servers.isEmpty() && servers.stream().allMatch(UpstreamConfig.Server::backup)) {
+            m.error("servers", "upstream '" + name + "' has only backup servers", "at least one server without backup: true");
+        }
+        if (servers.isEmpty()) {
+            return null;
+        }
+        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers);
+    }
+
+    private static VirtualServerConfig parseServer(ConfigMap m, RetryPolicy retry, Set<String> upstreamNames,
+                                                   Set<String> listenerNames) {
+        List<String> names = m.stringList("server_names", List.of());
+        for (String n : names) {
+            String problem = serverNameProblem(n);
+            if (problem != null) {
+                m.error("server_names", problem, "example.com, *.example.com, www.example.*, or ~REGEX");
+            }
+        }
+        boolean isDefault = m.bool("default", false);
+        if (names.isEmpty() && !isDefault) {
+            m.error("server_names", "a server needs server_names or default: true",
+                    "a list of host names, or default: true for the catch-all server");
+        }
+        List<String> listeners = m.stringList("listeners", List.of());
+        for (String l : listeners) {
+            if (!listenerNames.contains(l)) {
+                String hint = ConfigMap.suggest(l, listenerNames).map(s -> "; did you mean '" + s + "'?").orElse("");
+                m.error("listeners", "unknown listener '" + l + "'" + hint, "one of " + String.join(", ", listenerNames));
+            }
+        }
+        List<LocationConfig> locations = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        List<ConfigMap> items = m.mapList("locations");
+        if (items.isEmpty()) {
+            m.error("locations", "a server needs at least one location", "a list like [{prefix: /, upstream: app}]");
+        }
+        for (ConfigMap l : items) {
+            LocationConfig loc = parseLocation(l, retry, upstreamNames);
+            l.finish();
+            if (loc == null) {
+                continue;
+            }
+            String key = loc.kind() == LocationConfig.Kind.REGEX ? loc.label() : loc.kind() + " " + loc.path();
+            if (!seen.add(key)) {
+                l.error(loc.kind().name().toLowerCase(java.util.Locale.ROOT), "duplicate location '" + loc.label() + "'",
+                        "each location once per server");
+                continue;
+            }
+            locations.add(loc);
+        }
+        return new VirtualServerConfig(names, isDefault, listeners, locations);
+    }
+
+    /** Why a server name is invalid, or null. */
+    static String serverNameProblem(String n) {
+        if (n.startsWith("~")) {
+            try {
+                Pattern.compile(n.substring(1));
+                return null;
+            } catch (PatternSyntaxException e) {
+                return "bad regex '" + n + "': " + e.getDescription();
+            }
+        }
+        if (n.isBlank()) {
+            return "empty server name";
+        }
+        int stars = n.length() - n.replace("*", "").length();
+        if (stars > 1 || (stars == 1 && !n.startsWith("*.") && !n.endsWith(".*"))) {
+            return "'" + n + "': a wildcard may only be a whole first or last label";
+        }
+        return null;
+    }
+
+    private static LocationConfig parseLocation(ConfigMap l, RetryPolicy retry, Set<String> upstreamNames) {
+        int kinds = (l.has("exact") ? 1 : 0) + (l.has("prefix") ? 1 : 0) + (l.has("regex") ? 1 : 0);
+        String upstream = l.requireString("upstream", "the name of an upstream group");
+        if (upstream != null && !upstreamNames.contains(upstream)) {
+            String hint = ConfigMap.suggest(upstream, upstreamNames).map(s -> "; did you mean '" + s + "'?").orElse("");
+            l.error("upstream", "unknown upstream '" + upstream + "'" + hint,
+                    upstreamNames.isEmpty() ? "a group defined under upstreams:" : "one of " + String.join(", ", upstreamNames));
+            upstream = null;
+        }
+        boolean caseInsensitive = l.bool("case_insensitive", false);
+        boolean stopRegex = l.bool("stop_regex", false);
+        RetryPolicy policy = l.map("retry").map(r -> RetryPolicy.parse(r, retry)).orElse(retry);
+        if (kinds != 1) {
+            l.error("prefix", kinds == 0 ? "a location needs one of exact:, prefix:, regex:"
+                    : "a location may have only one of exact:, prefix:, regex:", "exactly one of exact, prefix, regex");
+            return null;
+        }
+        LocationConfig.Kind kind;
+        String path = null;
+        Pattern regex = null;
+        if (l.has("regex")) {
+            kind = LocationConfig.Kind.REGEX;
+            String r = l.string("regex", "");
+            try {
+                regex = Pattern.compile(r, caseInsensitive ? Pattern.CASE_INSENSITIVE : 0);
+            } catch (PatternSyntaxException e) {
+                l.error("regex", "bad regex: " + e.getDescription() + " near index " + e.getIndex(),
+                        "a Java regular expression");
+                return null;
+            }
+        } else {
+            kind = l.has("exact") ? LocationConfig.Kind.EXACT : LocationConfig.Kind.PREFIX;
+            String key = kind == LocationConfig.Kind.EXACT ? "exact" : "prefix";
+            path = l.string(key, "");
+            if (!path.startsWith("/")) {
+                l.error(key, "'" + path + "' does not start with /", "a path like /api/");
+                return null;
+            }
+        }
+        if (caseInsensitive && kind != LocationConfig.Kind.REGEX) {
+            l.error("case_insensitive", "case_insensitive only applies to regex locations", "regex: with case_insensitive");
+        }
+        if (stopRegex && kind != LocationConfig.Kind.PREFIX) {
+            l.error("stop_regex", "stop_regex only applies to prefix locations", "prefix: with stop_regex");
+        }
+        if (upstream == null) {
+            return null;
+        }
+        return new LocationConfig(kind, path, regex, stopRegex, upstream, policy);
+    }
+
+    private static String sizeText(long bytes) {
+        if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0) {
+            return bytes / (1024 * 1024) + "m";
+        }
+        if (bytes >= 1024 && bytes % 1024 == 0) {
+            return bytes / 1024 + "k";
+        }
+        return Long.toString(bytes);
     }
 }
