@@ -9,6 +9,7 @@ import picocli.CommandLine.Command;
         versionProvider = Main.Version.class,
         description = {"Tiergate: an LVS-style L4 director and an nginx-class L7 proxy, as one product.", ""},
         subcommands = {
+            DemoCommand.class,
             DirectorCommand.class,
             ProxyCommand.class,
             ConfigCommand.class,
@@ -18,6 +19,7 @@ import picocli.CommandLine.Command;
             CommandLine.HelpCommand.class
         },
         footer = {"", "Examples:",
+            "  tiergate demo                           both tiers on loopback, no root: try it first",
             "  tiergate config check tiergate.yaml     validate a config file, every problem at once",
             "  tiergate director -c tiergate.yaml      run the L4 director",
             "  tiergate proxy -c tiergate.yaml         run the L7 proxy"})
