@@ -122,15 +122,16 @@ public final class Demo implements AutoCloseable {
         out.println();
         out.println("Tiergate demo is running (no root; everything on loopback):");
         out.println();
-        out.println("  client ──► director   " + host + ":" + vipPort + "   (L4, userspace dataplane, round robin, TCP health checks)");
+        out.println("  client ──► director " + host + ":" + vipPort + "  (L4: userspace dataplane, round robin, TCP health checks)");
         for (int i = 0; i < proxies.size(); i++) {
-            out.println("               ├──► proxy-" + (i + 1) + "   127.0.0.1:" + proxyPorts().get(i)
-                    + "   (L7: routing, retries, health checks)");
+            out.println("               " + (i + 1 < proxies.size() ? "├" : "└") + "──► proxy-" + (i + 1) + " 127.0.0.1:"
+                    + proxyPorts().get(i) + "  (L7: routing, retries; re-sends a failed request to the other origin)");
         }
+        StringBuilder o = new StringBuilder("                     each proxy ──►");
         for (int i = 0; i < origins.size(); i++) {
-            out.println("                      " + (i == 0 ? "├" : "└") + "──► origin-" + (i + 1) + "   127.0.0.1:"
-                    + originPorts().get(i) + "   (a small app server)");
+            o.append(" origin-").append(i + 1).append(" 127.0.0.1:").append(originPorts().get(i));
         }
+        out.println(o.append("  (small app servers)"));
         out.println();
         out.println("Try:");
         out.println("  curl -i " + url + "          # X-Tiergate-Node: which proxy, X-Tiergate-Origin: which app server");
