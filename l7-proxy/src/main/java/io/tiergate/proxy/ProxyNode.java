@@ -1,0 +1,216 @@
+package io.tiergate.proxy;
+
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.tiergate.proxy.config.ListenerConfig;
+import io.tiergate.proxy.config.ProxyConfig;
+import io.tiergate.proxy.config.UpstreamConfig;
+import io.tiergate.proxy.forward.ProxyHandler;
+import io.tiergate.proxy.forward.Snapshot;
+import io.tiergate.proxy.forward.UpstreamClient;
+import io.tiergate.proxy.log.AccessLog;
+import io.tiergate.proxy.log.ProxyMetrics;
+import io.tiergate.proxy.route.RouteTable;
+import io.tiergate.proxy.upstream.UpstreamGroup;
+import io.vertx.core.DeploymentOptions;
+import io.vertx.core.VerticleBase;
+import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerOptions;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * One L7 proxy node: its listeners and the current {@link Snapshot} (route table + upstream groups). Reload builds a
+ * new snapshot and swaps it atomically; requests finish on the one they started with. Upstream groups whose config
+ * did not change are carried over with their health state and connection pools.
+ */
+public final class ProxyNode {
+    private final Vertx vertx;
+    private final AtomicReference<Snapshot> current = new AtomicReference<>();
+    private final Map<ListenerConfig, List<HttpServer>> servers = new LinkedHashMap<>();
+    private final Map<ListenerConfig, Integer> ports = new LinkedHashMap<>();
+    private final ProxyMetrics metrics;
+    private final AccessLog accessLog;
+    private final ProxyHandler handler;
+    private final int eventLoops;
+    private final io.vertx.core.Context guardTimers;
+
+    private ProxyNode(Vertx vertx, ProxyConfig config, MeterRegistry registry) {
+        this.vertx = vertx;
+        this.metrics = new ProxyMetrics(registry);
+        this.accessLog = new AccessLog(config.accessLog());
+        this.handler = new ProxyHandler(vertx, current::get, metrics, accessLog);
+        this.eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
+        this.guardTimers = ((io.vertx.core.internal.VertxInternal) vertx).createEventLoopContext();
+    }
+
+    public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config) {
+        return start(vertx, config, new SimpleMeterRegistry());
+    }
+
+    /** Starts with the meters registered in {@code registry} (the admin server's Prometheus registry). */
+    public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config, MeterRegistry registry) {
+        ProxyNode node = new ProxyNode(vertx, config, registry);
+        node.current.set(node.build(config, Map.of()));
+        List<Future<?>> binds = new ArrayList<>();
+        for (ListenerConfig l : config.listeners()) {
+            binds.add(node.bind(l));
+        }
+        return Future.all(binds).map(node).recover(t -> node.shutdown(Duration.ZERO).transform(x -> Future.failedFuture(t)));
+    }
+
+    public ProxyConfig config() {
+        return current.get().config();
+    }
+
+    public MeterRegistry meterRegistry() {
+        return metrics.registry();
+    }
+
+    /** Actual bound ports in listener order (port 0 in the config becomes the port the OS chose). */
+    public synchronized List<Integer> listenPorts() {
+        return List.copyOf(ports.values());
+    }
+
+    /** The peers of an upstream group as currently known, for status pages and tests. */
+    public UpstreamGroup upstream(String name) {
+        UpstreamClient c = current.get().upstreams().get(name);
+        return c == null ? null : c.group();
+    }
+
+    private Snapshot build(ProxyConfig config, Map<String, UpstreamClient> previous) {
+        Map<String, UpstreamClient> ups = new HashMap<>();
+        for (UpstreamConfig u : config.upstreams().values()) {
+            UpstreamClient old = previous.get(u.name());
+            ups.put(u.name(), old != null && old.group().config().equals(u) ? old
+                    : new UpstreamClient(vertx, new UpstreamGroup(u)));
+        }
+        return new Snapshot(config, RouteTable.build(config), ups);
+    }
+
+    /**
+     * One HttpServer per event loop, deployed as verticle instances so Vert.x shares the socket between them and
+     * connections spread over all cores. Port 0 becomes -1: Vert.x's "one random port shared by all instances".
+     */
+    private Future<Void> bind(ListenerConfig l) {
+        ProxyConfig c = current.get().config();
+        List<HttpServer> list = new java.util.concurrent.CopyOnWriteArrayList<>();
+        synchronized (this) {
+            servers.put(l, list);
+        }
+        int port = l.address().port() == 0 ? -1 : l.address().port();
+        return vertx.deployVerticle(() -> new VerticleBase() {
+            @Override
+            public Future<?> start() {
+                return listen(l, c, port).onSuccess(list::add);
+            }
+        }, new DeploymentOptions().setInstances(eventLoops)).<Void>mapEmpty().onSuccess(v -> {
+            synchronized (this) {
+                ports.put(l, list.get(0).actualPort());
+            }
+        }).recover(t -> Future.failedFuture(new IllegalStateException(
+                "cannot listen on " + l.address() + ": " + t.getMessage(), t)));
+    }
+
+    private Future<HttpServer> listen(ListenerConfig l, ProxyConfig c, int port) {
+        HttpServerOptions o = new HttpServerOptions()
+                .setMaxInitialLineLength(c.limits().maxUriLength() + 64)
+                .setMaxHeaderSize(c.limits().maxHeaderSize())
+                // A backstop only: ConnectionGuard enforces header and keep-alive timeouts, Body the body timeout.
+                .setIdleTimeout((int) (Math.max(c.timeouts().keepalive().toSeconds(),
+                        c.timeouts().upstreamRead().toSeconds()) + 30))
+                .setHandle100ContinueAutomatically(false)
+                .setTcpNoDelay(true);
+        return vertx.createHttpServer(o)
+                .connectionHandler(conn -> new ConnectionGuard(guardTimers, conn, current.get().config()))
+                .requestHandler(req -> {
+                    ConnectionGuard.requestStarted(req.connection());
+                    req.response().endHandler(x -> ConnectionGuard.requestEnded(req.connection()));
+                    handler.handle(req, l.name());
+                })
+                .listen(port, l.address().host());
+    }
+
+    /**
+     * Validated config in, new snapshot swapped in. Listeners that were added are bound, removed ones are shut down
+     * gracefully; unchanged listeners keep their sockets and connections.
+     */
+    public Future<Void> reload(ProxyConfig newConfig) {
+        Snapshot old = current.get();
+        Snapshot next = build(newConfig, old.upstreams());
+        current.set(next);
+        Set<UpstreamClient> kept = new HashSet<>(next.upstreams().values());
+        AtomicBoolean once = new AtomicBoolean();
+        old.whenDrained(() -> {
+            if (once.compareAndSet(false, true)) {
+                for (UpstreamClient c : old.upstreams().values()) {
+                    if (!kept.contains(c)) {
+                        c.close();
+                    }
+                }
+            }
+        });
+        List<Future<?>> work = new ArrayList<>();
+        Set<ListenerConfig> wanted = new HashSet<>(newConfig.listeners());
+        List<ListenerConfig> existing;
+        synchronized (this) {
+            existing = new ArrayList<>(servers.keySet());
+        }
+        for (ListenerConfig l : existing) {
+            if (!wanted.contains(l)) {
+                List<HttpServer> list;
+                synchronized (this) {
+                    list = servers.remove(l);
+                    ports.remove(l);
+                }
+                for (HttpServer s : list) {
+                    work.add(s.shutdown(Duration.ofSeconds(30)));
+                }
+            }
+        }
+        for (ListenerConfig l : newConfig.listeners()) {
+            if (!existing.contains(l)) {
+                work.add(bind(l));
+            }
+        }
+        return Future.all(work).mapEmpty();
+    }
+
+    /** Stops accepting, lets in-flight requests finish until {@code deadline}, then closes everything. */
+    public Future<Void> shutdown(Duration deadline) {
+        List<Future<?>> closing = new ArrayList<>();
+        synchronized (this) {
+            for (List<HttpServer> list : servers.values()) {
+                for (HttpServer s : list) {
+                    closing.add(s.shutdown(deadline));
+                }
+            }
+            servers.clear();
+            ports.clear();
+        }
+        return Future.join(closing).eventually(() -> {
+            List<Future<?>> clients = new ArrayList<>();
+            Snapshot s = current.get();
+            if (s != null) {
+                for (UpstreamClient c : s.upstreams().values()) {
+                    clients.add(c.close());
+                }
+            }
+            accessLog.close();
+            return Future.join(clients);
+        }).mapEmpty();
+    }
+}

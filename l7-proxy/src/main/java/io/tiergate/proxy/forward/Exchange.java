@@ -1,0 +1,321 @@
+package io.tiergate.proxy.forward;
+
+import io.tiergate.proxy.config.ProxyConfig;
+import io.tiergate.proxy.config.RetryCondition;
+import io.tiergate.proxy.config.RetryPolicy;
+import io.tiergate.proxy.config.UpstreamConfig;
+import io.tiergate.proxy.log.AccessLog;
+import io.tiergate.proxy.log.ProxyMetrics;
+import io.tiergate.proxy.retry.Failure;
+import io.tiergate.proxy.retry.RetryDecision;
+import io.tiergate.proxy.route.Route;
+import io.tiergate.proxy.upstream.Peer;
+import io.tiergate.proxy.upstream.UpstreamGroup;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.Cookie;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientRequest;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.net.HostAndPort;
+
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One client request on its way through the upstream group: pick a server, send, and on failure decide — with
+ * {@link RetryDecision} and the group's budget — whether to send it again to another server. Once the response
+ * head has been passed to the client the exchange is committed and nothing is retried any more.
+ * All callbacks run on the client connection's event loop.
+ */
+final class Exchange {
+    private final Vertx vertx;
+    private final Snapshot snapshot;
+    private final ProxyConfig config;
+    private final HttpServerRequest req;
+    private final HttpServerResponse resp;
+    private final Route route;
+    private final UpstreamClient upstream;
+    private final UpstreamGroup group;
+    private final RetryPolicy policy;
+    private final Body body;
+    private final MultiMap outHeaders;
+    private final String requestId;
+    private final String clientIp;
+    private final ProxyMetrics metrics;
+    private final AccessLog accessLog;
+    private final long startNanos = System.nanoTime();
+    private final long startMillis = System.currentTimeMillis();
+    private final long deadline;
+    private final Set<Peer> tried = new HashSet<>();
+    private final List<String> addrs = new ArrayList<>();
+    private final List<String> statuses = new ArrayList<>();
+    private final String hashKey;
+    private boolean holdsRetrySlot;
+    private boolean freshResendUsed;
+    private boolean committed;
+    private boolean finished;
+    private boolean clientGone;
+    private String noRetry;
+    private HttpClientRequest current;
+
+    Exchange(Vertx vertx, Snapshot snapshot, HttpServerRequest req, Route route, UpstreamClient upstream, Body body,
+             String requestId, String clientIp, ProxyMetrics metrics, AccessLog accessLog) {
+        this.vertx = vertx;
+        this.snapshot = snapshot;
+        this.config = snapshot.config();
+        this.req = req;
+        this.resp = req.response();
+        this.route = route;
+        this.upstream = upstream;
+        this.group = upstream.group();
+        this.policy = route.location().retry();
+        this.body = body;
+        this.requestId = requestId;
+        this.clientIp = clientIp;
+        this.metrics = metrics;
+        this.accessLog = accessLog;
+        this.deadline = startNanos + policy.timeout().toNanos();
+        this.outHeaders = Headers.upstreamRequest(req, config, clientIp, requestId);
+        this.hashKey = hashKey(group.config().hashKey());
+    }
+
+    private String hashKey(UpstreamConfig.HashKey key) {
+        return switch (key.source()) {
+            case URI -> req.uri();
+            case CLIENT_IP -> clientIp;
+            case HEADER -> req.getHeader(key.name());
+            case COOKIE -> {
+                Cookie c = req.getCookie(key.name());
+                yield c == null ? null : c.getValue();
+            }
+        };
+    }
+
+    void start() {
+        group.requestStarted();
+        resp.closeHandler(v -> {
+            clientGone = true;
+            if (current != null && !committed) {
+                current.reset();
+            }
+            finish();
+        });
+        resp.endHandler(v -> finish());
+        Peer first = group.pick(tried, hashKey);
+        if (first == null) {
+            noRetry = "no-live-upstreams";
+            error(503, "no live upstream: every server of upstream '" + group.name() + "' is down ("
+                    + group.peers().size() + " configured, " + group.availableCount() + " available)");
+            return;
+        }
+        send(first, false);
+    }
+
+    private void send(Peer peer, boolean fresh) {
+        tried.add(peer);
+        addrs.add(peer.key());
+        long t0 = System.nanoTime();
+        long left = Math.max(1, (deadline - t0) / 1_000_000);
+        RequestOptions o = new RequestOptions()
+                .setMethod(req.method())
+                .setHost(peer.config().address().host())
+                .setPort(peer.config().address().port())
+                .setURI(req.uri())
+                .setConnectTimeout(Math.min(config.timeouts().upstreamConnect().toMillis(), left))
+                .setIdleTimeout(Math.min(config.timeouts().upstreamRead().toMillis(), left))
+                .setHeaders(outHeaders);
+        HttpClientAgent client = fresh ? upstream.fresh() : upstream.pooled();
+        client.request(o).onComplete(ar -> {
+            if (ar.failed()) {
+                failed(peer, Failure.ofConnect(ar.cause()), t0);
+                return;
+            }
+            HttpClientRequest creq = ar.result();
+            if (clientGone) {
+                creq.reset();
+                group.release(peer, false, System.nanoTime() - t0);
+                return;
+            }
+            current = creq;
+            boolean reused = !fresh && upstream.markUsed(creq.connection());
+            String host = req.authority() == null ? null : req.authority().host();
+            if (host != null) {
+                creq.authority(HostAndPort.create(host, req.authority().port()));
+            }
+            if (body.length() >= 0) {
+                creq.putHeader("Content-Length", Long.toString(body.length()));
+            } else {
+                creq.setChunked(true);
+            }
+            creq.response().onComplete(rar -> {
+                if (rar.failed()) {
+                    Failure f = Failure.ofExchange(rar.cause());
+                    if (reused && f == Failure.RESET && !freshResendUsed && !clientGone && canResend()) {
+                        // The origin closed a kept-alive connection as we reused it: not the server's fault.
+                        freshResendUsed = true;
+                        send(peer, true);
+                        return;
+                    }
+                    failed(peer, f, t0);
+                    return;
+                }
+                responded(peer, rar.result(), t0);
+            });
+            body.writeTo(vertx, creq);
+        });
+    }
+
+    private boolean canResend() {
+        return body.replayable() && (RetryDecision.idempotent(req.method()) || policy.nonIdempotent());
+    }
+
+    private void failed(Peer peer, Failure f, long t0) {
+        current = null;
+        endRetrySlot();
+        statuses.add(f.name().toLowerCase());
+        if (group.release(peer, true, System.nanoTime() - t0)) {
+            metrics.ejection(group.name(), peer.key());
+        }
+        if (clientGone) {
+            return;
+        }
+        Peer next = retryTarget(f.condition());
+        if (next != null) {
+            metrics.retry(group.name(), f.condition().configName());
+            send(next, false);
+            return;
+        }
+        error(f.status(), f.message() + " (upstream '" + group.name() + "', tried " + String.join(", ", addrs)
+                + "; not retried: " + noRetry + ")");
+    }
+
+    private void responded(Peer peer, HttpClientResponse cresp, long t0) {
+        endRetrySlot();
+        int status = cresp.statusCode();
+        statuses.add(Integer.toString(status));
+        RetryCondition c = RetryCondition.ofStatus(status);
+        boolean bad = c != null && policy.retries(c);
+        if (group.release(peer, bad, System.nanoTime() - t0)) {
+            metrics.ejection(group.name(), peer.key());
+        }
+        if (clientGone) {
+            cresp.request().reset();
+            return;
+        }
+        if (bad) {
+            Peer next = retryTarget(c);
+            if (next != null) {
+                metrics.retry(group.name(), c.configName());
+                cresp.body(); // drain so the pooled connection can be reused
+                current = null;
+                send(next, false);
+                return;
+            }
+        }
+        relay(cresp);
+    }
+
+    /** The server to retry on, or null (with {@link #noRetry} saying why). Takes a budget slot when non-null. */
+    private Peer retryTarget(RetryCondition c) {
+        boolean replayable = body.replayable() || !body.consumed();
+        String refuse = RetryDecision.refuse(policy, c, req.method(), tried.size(), deadline - System.nanoTime(),
+                replayable);
+        if (refuse == null && !group.tryStartRetry(policy)) {
+            refuse = "budget-exhausted";
+        }
+        if (refuse != null) {
+            noRetry = refuse;
+            metrics.retryRefused(group.name(), refuse);
+            return null;
+        }
+        Peer next = group.pick(tried, hashKey);
+        if (next == null) {
+            group.retryFinished();
+            noRetry = "no-other-server";
+            return null;
+        }
+        holdsRetrySlot = true;
+        return next;
+    }
+
+    private void endRetrySlot() {
+        if (holdsRetrySlot) {
+            holdsRetrySlot = false;
+            group.retryFinished();
+        }
+    }
+
+    private void relay(HttpClientResponse cresp) {
+        committed = true;
+        current = null;
+        resp.setStatusCode(cresp.statusCode());
+        if (cresp.statusMessage() != null) {
+            resp.setStatusMessage(cresp.statusMessage());
+        }
+        MultiMap h = Headers.endToEnd(cresp.headers());
+        decorate(h);
+        resp.headers().setAll(h);
+        boolean noBody = req.method() == HttpMethod.HEAD || cresp.statusCode() == 204 || cresp.statusCode() == 304
+                || cresp.statusCode() < 200;
+        if (!noBody && !h.contains("Content-Length")) {
+            resp.setChunked(true);
+        }
+        cresp.pipe().endOnFailure(false).to(resp).onFailure(t -> {
+            // Bytes already reached the client: the only honest signal left is an abrupt close.
+            noRetry = "upstream-broke-mid-response";
+            resp.reset();
+            req.connection().close();
+        });
+    }
+
+    private void decorate(MultiMap h) {
+        if (config.forwarding().via()) {
+            Headers.appendVia(h, "1.1", config.nodeName());
+        }
+        if (!config.nodeHeader().isEmpty()) {
+            h.set(config.nodeHeader(), config.nodeName());
+        }
+        if (!config.forwarding().requestIdHeader().isEmpty()) {
+            h.set(config.forwarding().requestIdHeader(), requestId);
+        }
+    }
+
+    private void error(int status, String message) {
+        committed = true;
+        if (clientGone || resp.ended() || resp.headWritten()) {
+            return;
+        }
+        MultiMap h = MultiMap.caseInsensitiveMultiMap();
+        decorate(h);
+        resp.headers().setAll(h);
+        resp.setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
+                .end(status + " " + io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase()
+                        + ": " + message + "\n");
+    }
+
+    private void finish() {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        endRetrySlot();
+        group.requestFinished();
+        body.dispose();
+        long nanos = System.nanoTime() - startNanos;
+        int status = clientGone && !resp.ended() ? 499 : resp.getStatusCode();
+        metrics.request(route.location().label(), group.name(), status, nanos);
+        accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
+                req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
+                resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
+                route.location().label(), group.name(), String.join(",", addrs), String.join(",", statuses),
+                tried.size(), body.mode(), noRetry, requestId));
+        snapshot.release();
+    }
+}

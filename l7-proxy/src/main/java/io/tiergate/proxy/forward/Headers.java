@@ -1,0 +1,112 @@
+package io.tiergate.proxy.forward;
+
+import io.tiergate.proxy.config.ProxyConfig;
+import io.vertx.core.MultiMap;
+import io.vertx.core.http.HttpServerRequest;
+
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
+import java.util.concurrent.ThreadLocalRandom;
+
+/** Header rewriting at the proxy boundary: hop-by-hop removal and the forwarding headers (XFF, RFC 7239, Via). */
+public final class Headers {
+    /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones seen in the wild. */
+    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te",
+            "trailer", "transfer-encoding", "upgrade");
+
+    private Headers() {
+    }
+
+    /** Copies {@code in} without hop-by-hop fields, including every field named in its Connection header. */
+    public static MultiMap endToEnd(MultiMap in) {
+        Set<String> drop = new HashSet<>(HOP_BY_HOP);
+        for (String c : in.getAll("Connection")) {
+            for (String name : c.split(",")) {
+                String n = name.trim().toLowerCase(Locale.ROOT);
+                if (!n.isEmpty()) {
+                    drop.add(n);
+                }
+            }
+        }
+        MultiMap out = MultiMap.caseInsensitiveMultiMap();
+        for (var e : in) {
+            if (!drop.contains(e.getKey().toLowerCase(Locale.ROOT))) {
+                out.add(e.getKey(), e.getValue());
+            }
+        }
+        return out;
+    }
+
+    /**
+     * The request headers for the upstream. Forwarding headers from a peer outside {@code trusted_proxies} are
+     * replaced, so a client cannot claim another address; a trusted peer's are extended.
+     */
+    public static MultiMap upstreamRequest(HttpServerRequest req, ProxyConfig config, String clientIp, String requestId) {
+        MultiMap h = endToEnd(req.headers());
+        h.remove("Expect"); // the body is already read (or streamed) by the time the upstream sees the request
+        h.remove("Content-Length");
+        ProxyConfig.Forwarding f = config.forwarding();
+        boolean trusted = f.trusts(clientIp);
+        String scheme = req.scheme() == null ? "http" : req.scheme();
+        String host = req.headers().get("Host");
+        if (f.xForwarded()) {
+            String xff = trusted ? joinedOrNull(req.headers(), "X-Forwarded-For") : null;
+            h.set("X-Forwarded-For", xff == null ? clientIp : xff + ", " + clientIp);
+            String proto = trusted ? req.headers().get("X-Forwarded-Proto") : null;
+            h.set("X-Forwarded-Proto", proto == null ? scheme : proto);
+            String xfh = trusted ? req.headers().get("X-Forwarded-Host") : null;
+            if (xfh != null || host != null) {
+                h.set("X-Forwarded-Host", xfh != null ? xfh : host);
+            } else {
+                h.remove("X-Forwarded-Host");
+            }
+        }
+        if (f.forwarded()) {
+            StringBuilder el = new StringBuilder("for=").append(forwardedNode(clientIp)).append(";proto=").append(scheme);
+            if (host != null) {
+                el.append(";host=").append(quoteIfNeeded(host));
+            }
+            String prev = trusted ? joinedOrNull(req.headers(), "Forwarded") : null;
+            h.set("Forwarded", prev == null ? el.toString() : prev + ", " + el);
+        }
+        if (f.via()) {
+            appendVia(h, req.version().alpnName().equals("http/1.0") ? "1.0" : "1.1", config.nodeName());
+        }
+        if (!f.requestIdHeader().isEmpty()) {
+            h.set(f.requestIdHeader(), requestId);
+        }
+        return h;
+    }
+
+    /** A request id: the incoming one when it is sane, else 16 random bytes in hex. */
+    public static String requestId(HttpServerRequest req, ProxyConfig config) {
+        String name = config.forwarding().requestIdHeader();
+        String in = name.isEmpty() ? null : req.headers().get(name);
+        if (in != null && in.length() <= 200 && in.chars().allMatch(c -> c > 32 && c < 127)) {
+            return in;
+        }
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        return String.format("%016x%016x", r.nextLong(), r.nextLong());
+    }
+
+    public static void appendVia(MultiMap h, String protoVersion, String node) {
+        String prev = joinedOrNull(h, "Via");
+        String mine = protoVersion + " " + node;
+        h.set("Via", prev == null ? mine : prev + ", " + mine);
+    }
+
+    private static String joinedOrNull(MultiMap h, String name) {
+        var all = h.getAll(name);
+        return all.isEmpty() ? null : String.join(", ", all);
+    }
+
+    /** RFC 7239 §6: IPv6 addresses are bracketed and quoted. */
+    static String forwardedNode(String ip) {
+        return ip.indexOf(':') >= 0 ? "\"[" + ip + "]\"" : ip;
+    }
+
+    private static String quoteIfNeeded(String v) {
+        return v.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+") ? v : "\"" + v.replace("\"", "") + "\"";
+    }
+}

@@ -1,0 +1,91 @@
+package io.tiergate.proxy.upstream;
+
+import io.tiergate.proxy.config.UpstreamConfig;
+
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * One origin server and what the proxy has learned about it. Balancing fields are guarded by the owning
+ * {@link UpstreamGroup}'s lock; {@code active} is atomic because attempts finish on any event loop.
+ */
+public final class Peer {
+    private final UpstreamConfig.Server config;
+    private final String key;
+    final AtomicInteger active = new AtomicInteger();
+    int currentWeight;          // smooth weighted round robin state
+    private int fails;
+    private long failWindowStart;
+    private long downUntil;
+    private volatile boolean activeHealthy = true;
+    private volatile double ewmaNanos;
+
+    Peer(UpstreamConfig.Server config) {
+        this.config = config;
+        this.key = config.address().toString();
+    }
+
+    public UpstreamConfig.Server config() {
+        return config;
+    }
+
+    /** host:port, as it appears in logs and metrics. */
+    public String key() {
+        return key;
+    }
+
+    public int weight() {
+        return config.weight();
+    }
+
+    public int active() {
+        return active.get();
+    }
+
+    double ewmaNanos() {
+        return ewmaNanos;
+    }
+
+    /** Usable now: not failed by passive checks within fail_timeout, and not failed by active checks. */
+    boolean available(long now) {
+        return activeHealthy && (config.maxFails() == 0 || now - downUntil >= 0);
+    }
+
+    public void setActiveHealthy(boolean healthy) {
+        this.activeHealthy = healthy;
+    }
+
+    public boolean activeHealthy() {
+        return activeHealthy;
+    }
+
+    /** nginx semantics: max_fails failures within fail_timeout take the server out for fail_timeout. */
+    synchronized boolean recordFailure(long now) {
+        if (config.maxFails() == 0) {
+            return false;
+        }
+        long window = config.failTimeout().toNanos();
+        if (fails == 0 || now - failWindowStart > window) {
+            fails = 0;
+            failWindowStart = now;
+        }
+        fails++;
+        if (fails >= config.maxFails()) {
+            downUntil = now + window;
+            fails = 0;
+            return true;
+        }
+        return false;
+    }
+
+    synchronized void recordSuccess(long latencyNanos) {
+        fails = 0;
+        // EWMA with a weight that favours recent samples without letting one outlier dominate.
+        double prev = ewmaNanos;
+        ewmaNanos = prev == 0 ? latencyNanos : prev * 0.7 + latencyNanos * 0.3;
+    }
+
+    @Override
+    public String toString() {
+        return key;
+    }
+}

@@ -1,0 +1,128 @@
+package io.tiergate.proxy.upstream;
+
+import io.tiergate.proxy.config.RetryPolicy;
+import io.tiergate.proxy.config.UpstreamConfig;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The runtime side of one {@code upstreams:} entry: its peers with their health and balancing state, and the retry
+ * budget. It outlives a reload when the group's config did not change, so health and pools are kept.
+ */
+public final class UpstreamGroup {
+    private final UpstreamConfig config;
+    private final List<Peer> primaries = new ArrayList<>();
+    private final List<Peer> backups = new ArrayList<>();
+    private final Balancer balancer;
+    private final AtomicInteger activeRequests = new AtomicInteger();
+    private final AtomicInteger activeRetries = new AtomicInteger();
+
+    public UpstreamGroup(UpstreamConfig config) {
+        this.config = config;
+        for (UpstreamConfig.Server s : config.servers()) {
+            (s.backup() ? backups : primaries).add(new Peer(s));
+        }
+        this.balancer = Balancer.of(config.balance());
+    }
+
+    public UpstreamConfig config() {
+        return config;
+    }
+
+    public String name() {
+        return config.name();
+    }
+
+    public List<Peer> peers() {
+        List<Peer> all = new ArrayList<>(primaries);
+        all.addAll(backups);
+        return Collections.unmodifiableList(all);
+    }
+
+    /**
+     * Picks a peer not in {@code tried}: primaries first, backups only when no primary is available (nginx).
+     * Returns null when none is left.
+     */
+    public Peer pick(Set<Peer> tried, String hashKey) {
+        long now = System.nanoTime();
+        synchronized (this) {
+            Peer p = pickFrom(primaries, tried, hashKey, now);
+            if (p == null) {
+                p = pickFrom(backups, tried, hashKey, now);
+            }
+            if (p != null) {
+                p.active.incrementAndGet();
+            }
+            return p;
+        }
+    }
+
+    private Peer pickFrom(List<Peer> peers, Set<Peer> tried, String hashKey, long now) {
+        List<Peer> candidates = new ArrayList<>(peers.size());
+        for (Peer p : peers) {
+            if (!tried.contains(p) && p.available(now)) {
+                candidates.add(p);
+            }
+        }
+        return candidates.isEmpty() ? null : balancer.pick(candidates, hashKey);
+    }
+
+    /** How many peers are usable right now, for the "all servers down" message. */
+    public int availableCount() {
+        long now = System.nanoTime();
+        int n = 0;
+        for (Peer p : peers()) {
+            if (p.available(now)) {
+                n++;
+            }
+        }
+        return n;
+    }
+
+    /** Ends an attempt on {@code peer}. A failure may take it out (returns true when it was just ejected). */
+    public boolean release(Peer peer, boolean failed, long latencyNanos) {
+        peer.active.decrementAndGet();
+        if (failed) {
+            return peer.recordFailure(System.nanoTime());
+        }
+        peer.recordSuccess(latencyNanos);
+        return false;
+    }
+
+    public void requestStarted() {
+        activeRequests.incrementAndGet();
+    }
+
+    public void requestFinished() {
+        activeRequests.decrementAndGet();
+    }
+
+    /**
+     * Takes a retry slot when the budget allows: concurrent retries ≤ max(min, ratio × active requests).
+     * The caller must {@link #retryFinished()} exactly once per granted slot.
+     */
+    public boolean tryStartRetry(RetryPolicy policy) {
+        while (true) {
+            int retries = activeRetries.get();
+            double allowed = Math.max(policy.budgetMin(), policy.budgetRatio() * activeRequests.get());
+            if (retries + 1 > allowed) {
+                return false;
+            }
+            if (activeRetries.compareAndSet(retries, retries + 1)) {
+                return true;
+            }
+        }
+    }
+
+    public void retryFinished() {
+        activeRetries.decrementAndGet();
+    }
+
+    public int activeRequests() {
+        return activeRequests.get();
+    }
+}

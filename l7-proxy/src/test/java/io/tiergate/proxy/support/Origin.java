@@ -1,0 +1,77 @@
+package io.tiergate.proxy.support;
+
+import io.vertx.core.Future;
+import io.vertx.core.Handler;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.http.HttpServerRequest;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/** A real origin server on 127.0.0.1:0 whose behaviour a test chooses; it counts and records what it received. */
+public final class Origin implements AutoCloseable {
+    public record Received(String method, String uri, io.vertx.core.MultiMap headers, Buffer body) {
+    }
+
+    public final AtomicInteger hits = new AtomicInteger();
+    public final List<Received> received = new CopyOnWriteArrayList<>();
+    private final HttpServer server;
+    private final String name;
+
+    private Origin(HttpServer server, String name) {
+        this.server = server;
+        this.name = name;
+    }
+
+    /** Answers every request with {@code status} and a body naming this origin, after reading the whole body. */
+    public static Origin status(Vertx vertx, String name, int status) {
+        return start(vertx, name, (o, req, body) -> req.response().setStatusCode(status).end(name));
+    }
+
+    public interface Behaviour {
+        void handle(Origin origin, HttpServerRequest req, Buffer body);
+    }
+
+    public static Origin start(Vertx vertx, String name, Behaviour b) {
+        Origin[] self = new Origin[1];
+        Handler<HttpServerRequest> h = req -> req.body().onSuccess(body -> {
+            self[0].hits.incrementAndGet();
+            self[0].received.add(new Received(req.method().name(), req.uri(), req.headers(), body));
+            b.handle(self[0], req, body);
+        });
+        HttpServer s = await(vertx.createHttpServer().requestHandler(h).listen(0, "127.0.0.1"));
+        self[0] = new Origin(s, name);
+        return self[0];
+    }
+
+    public String address() {
+        return "127.0.0.1:" + server.actualPort();
+    }
+
+    public String name() {
+        return name;
+    }
+
+    public Received last() {
+        return received.get(received.size() - 1);
+    }
+
+    @Override
+    public void close() {
+        await(server.close());
+    }
+
+    public static <T> T await(Future<T> f) {
+        try {
+            return f.toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new RuntimeException(e.getCause());
+        } catch (Exception e) {
+            throw new RuntimeException(e);
+        }
+    }
+}
