@@ -153,10 +153,26 @@ public final class CacheFilter {
         return r;
     }
 
-    /** The most recent stored variant whose selecting header fields match the request (RFC 9111 §4.1). */
+    /**
+     * The most recent stored variant whose selecting header fields match the request (RFC 9111 §4.1). Failing that,
+     * a content-coded variant whose only difference is Accept-Encoding is chosen when the request accepts its coding
+     * (so "gzip, deflate" is served the variant stored for "gzip"): the response is acceptable to that client.
+     */
     StoredResponse select(List<StoredResponse> variants, CacheRequest req) {
         for (StoredResponse s : variants) {
             if (CachePolicy.varyValues(s.varyNames(), req.headers()).equals(s.varyValues())) {
+                return s;
+            }
+        }
+        for (StoredResponse s : variants) {
+            String coding = s.headers().get("Content-Encoding");
+            if (coding == null || coding.equalsIgnoreCase("identity") || !s.varyNames().contains("accept-encoding")) {
+                continue;
+            }
+            Map<String, String> mine = CachePolicy.varyValues(s.varyNames(), req.headers());
+            boolean othersMatch = s.varyNames().stream().filter(n -> !n.equals("accept-encoding"))
+                    .allMatch(n -> mine.get(n).equals(s.varyValues().get(n)));
+            if (othersMatch && List.of(mine.get("accept-encoding").split(",")).contains(coding.trim().toLowerCase(Locale.ROOT))) {
                 return s;
             }
         }
