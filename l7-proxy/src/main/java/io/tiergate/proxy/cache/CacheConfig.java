@@ -20,10 +20,10 @@ public record CacheConfig(long maxSize, long maxObjectSize, String name, List<St
     /** Reads a {@code cache:} mapping; problems are recorded in the map, never thrown. Calls {@code finish()}. */
     public static CacheConfig parse(ConfigMap m) {
         CacheConfig d = defaults();
-        long maxSize = m.size("max-size", d.maxSize());
-        long maxObject = m.size("max-object-size", d.maxObjectSize());
+        long maxSize = m.size("max_size", d.maxSize());
+        long maxObject = m.size("max_object_size", d.maxObjectSize());
         if (maxObject > maxSize) {
-            m.error("max-object-size", "is larger than max-size", "at most max-size (" + maxSize + " bytes)");
+            m.error("max_object_size", "is larger than max-size", "at most max_size (" + maxSize + " bytes)");
             maxObject = maxSize;
         }
         String name = m.string("name", d.name());
@@ -31,11 +31,11 @@ public record CacheConfig(long maxSize, long maxObjectSize, String name, List<St
             m.error("name", "'" + name + "' is not a token", "a token like tiergate or edge-1 (RFC 9211 cache name)");
             name = d.name();
         }
-        List<String> targeted = m.stringList("targeted-fields", d.targetedFields());
-        Duration collapse = m.duration("collapse-timeout", d.collapseTimeout());
-        double fraction = m.decimal("heuristic-fraction", d.heuristicFraction(), 0.0, 1.0);
-        Duration maxHeuristic = m.duration("max-heuristic", d.maxHeuristic());
-        int variants = m.integer("max-variants", d.maxVariants(), 1, 1024);
+        List<String> targeted = m.stringList("targeted_fields", d.targetedFields());
+        Duration collapse = m.duration("collapse_timeout", d.collapseTimeout());
+        double fraction = m.decimal("heuristic_fraction", d.heuristicFraction(), 0.0, 1.0);
+        Duration maxHeuristic = m.duration("max_heuristic", d.maxHeuristic());
+        int variants = m.integer("max_variants", d.maxVariants(), 1, 1024);
         m.finish();
         return new CacheConfig(maxSize, maxObject, name, targeted, collapse, fraction, maxHeuristic, variants);
     }

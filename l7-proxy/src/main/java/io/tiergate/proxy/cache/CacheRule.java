@@ -38,9 +38,9 @@ public record CacheRule(boolean enabled, String key, Duration defaultTtl, Durati
                     "a template like " + DEFAULT_KEY);
             k = DEFAULT_KEY;
         }
-        Duration defaultTtl = m.duration("default-ttl", Duration.ZERO);
-        Duration maxTtl = m.duration("max-ttl", Duration.ZERO);
-        Duration sie = m.duration("stale-if-error", Duration.ZERO);
+        Duration defaultTtl = m.duration("default_ttl", Duration.ZERO);
+        Duration maxTtl = m.duration("max_ttl", Duration.ZERO);
+        Duration sie = m.duration("stale_if_error", Duration.ZERO);
         m.finish();
         return new CacheRule(enabled, k, defaultTtl, maxTtl, sie);
     }

@@ -34,7 +34,7 @@ public record GzipConfig(boolean enabled, List<String> types, long minLength, in
                 m.error("types", "'" + t + "' is not a media type", "types like text/html or application/*");
             }
         }
-        long min = m.size("min-length", 1024);
+        long min = m.size("min_length", 1024);
         int level = m.integer("level", 6, 1, 9);
         m.finish();
         return new GzipConfig(enabled, types, min, level);

@@ -8,7 +8,7 @@ import io.tiergate.shared.config.ConfigMap;
 
 /**
  * What a location adds on top of forwarding: cache, rewrite/return, header rules, gzip. Parsed from the location's
- * own mapping (keys {@code cache}, {@code rewrite}, {@code return}, {@code strip-prefix}, {@code add-prefix},
+ * own mapping (keys {@code cache}, {@code rewrite}, {@code return}, {@code strip_prefix}, {@code add_prefix},
  * {@code headers}, {@code gzip}); the location's owner finishes that mapping.
  */
 public record LocationFeatures(CacheRule cache, RewriteProgram rewrite, HeaderRules requestHeaders,

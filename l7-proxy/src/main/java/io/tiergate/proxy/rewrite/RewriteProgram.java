@@ -23,7 +23,7 @@ import java.util.regex.PatternSyntaxException;
  * {@code http://}, {@code https://} or {@code $scheme} is a redirect. Query arguments are appended to the replacement
  * unless it ends with '?'.
  * <li>{@code return CODE [URL|text]} is reached when no rewrite stopped processing.
- * <li>{@code strip-prefix}/{@code add-prefix} shape the URI sent upstream (applied last, not on {@code last}).
+ * <li>{@code strip_prefix}/{@code add_prefix} shape the URI sent upstream (applied last, not on {@code last}).
  * </ul>
  */
 public final class RewriteProgram {
@@ -77,9 +77,9 @@ public final class RewriteProgram {
                 location.problems().add(n, "is " + n.kind(), "\"CODE [URL|text]\"");
             }
         }
-        String strip = location.string("strip-prefix", null);
-        String add = location.string("add-prefix", null);
-        for (String[] kv : new String[][] {{"strip-prefix", strip}, {"add-prefix", add}}) {
+        String strip = location.string("strip_prefix", null);
+        String add = location.string("add_prefix", null);
+        for (String[] kv : new String[][] {{"strip_prefix", strip}, {"add_prefix", add}}) {
             if (kv[1] != null && !kv[1].startsWith("/")) {
                 location.error(kv[0], "'" + kv[1] + "' does not start with /", "a path prefix like /api");
             }
@@ -191,7 +191,7 @@ public final class RewriteProgram {
         return replacement + (replacement.contains("?") ? "&" : "?") + args;
     }
 
-    /** strip-prefix then add-prefix, on the path only. */
+    /** strip_prefix then add_prefix, on the path only. */
     private String shape(String uri) {
         if (stripPrefix == null && addPrefix == null) {
             return uri;

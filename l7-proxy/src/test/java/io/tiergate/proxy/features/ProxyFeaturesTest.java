@@ -61,13 +61,13 @@ class ProxyFeaturesTest {
                 access_log: {format: off}
                 listeners: [{address: 127.0.0.1:0}]
                 upstreams: {app: {servers: [{address: %s}]}}
-                cache: {max-size: 16m, name: edge}
+                cache: {max_size: 16m, name: edge}
                 servers: [{default: true, locations: [
-                  {prefix: /c/, upstream: app, cache: on, gzip: {min-length: 100}},
+                  {prefix: /c/, upstream: app, cache: on, gzip: {min_length: 100}},
                   {prefix: /old/, upstream: app, rewrite: ['^/old/(.*)$ /c/$1 last']},
                   {exact: /go, upstream: app, return: '301 https://$host/there'},
                   {exact: /teapot, upstream: app, return: '418 short and stout'},
-                  {prefix: /h/, upstream: app, strip-prefix: /h,
+                  {prefix: /h/, upstream: app, strip_prefix: /h,
                    headers: {request: {set: {X-From: tiergate}}, response: {set: {X-Served-By: $host}, remove: [Server]}}},
                   {prefix: /, upstream: app}]}]
                 """.formatted(origin.address()));

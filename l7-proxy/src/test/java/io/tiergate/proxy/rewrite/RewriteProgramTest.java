@@ -85,9 +85,9 @@ class RewriteProgramTest {
 
     @Test
     void prefixStripAndAdd() {
-        assertThat(program("strip-prefix: /api\nadd-prefix: /v2\n").run(req("/api/users?id=1")))
+        assertThat(program("strip_prefix: /api\nadd_prefix: /v2\n").run(req("/api/users?id=1")))
                 .isEqualTo(new RewriteResult.Continue("/v2/users?id=1", false));
-        assertThat(program("strip-prefix: /api\n").run(req("/api")))
+        assertThat(program("strip_prefix: /api\n").run(req("/api")))
                 .isEqualTo(new RewriteResult.Continue("/", false));
     }
 
