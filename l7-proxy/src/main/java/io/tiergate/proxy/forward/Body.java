@@ -101,7 +101,11 @@ public abstract class Body {
 
         @Override
         public void writeTo(Vertx vertx, HttpClientRequest req) {
-            req.end(data);
+            if (data.length() == 0) {
+                req.end();
+            } else {
+                req.end(data);
+            }
         }
     }
 

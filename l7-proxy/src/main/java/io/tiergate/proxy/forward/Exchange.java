@@ -195,7 +195,11 @@ final class Exchange {
             if (host != null) {
                 creq.authority(HostAndPort.create(host, req.authority().port()));
             }
-            if (body.length() >= 0) {
+            if (body == Body.EMPTY) {
+                if (req.method() == HttpMethod.POST || req.method() == HttpMethod.PUT) {
+                    creq.putHeader("Content-Length", "0");
+                }
+            } else if (body.length() >= 0) {
                 creq.putHeader("Content-Length", Long.toString(body.length()));
             } else {
                 creq.setChunked(true);

@@ -23,8 +23,11 @@ public final class UpstreamGroup {
 
     public UpstreamGroup(UpstreamConfig config) {
         this.config = config;
+        // nginx: with a single server, max_fails is ignored — ejecting it would only turn errors into 503s.
+        boolean single = config.servers().size() == 1;
         for (UpstreamConfig.Server s : config.servers()) {
-            (s.backup() ? backups : primaries).add(new Peer(s));
+            (s.backup() ? backups : primaries).add(new Peer(single
+                    ? new UpstreamConfig.Server(s.address(), s.weight(), 0, s.failTimeout(), s.backup()) : s));
         }
         this.balancer = Balancer.of(config.balance());
     }

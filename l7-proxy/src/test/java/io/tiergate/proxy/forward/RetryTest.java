@@ -222,14 +222,15 @@ class RetryTest {
                 access_log: {format: off}
                 listeners: [{address: 127.0.0.1:0}]
                 upstreams:
-                  app: {servers: [{address: "127.0.0.1:%d", max_fails: 1, fail_timeout: 30s}]}
+                  app: {servers: [{address: "127.0.0.1:%d", max_fails: 1, fail_timeout: 30s},
+                                  {address: "127.0.0.1:%d", max_fails: 1, fail_timeout: 30s}]}
                 servers: [{default: true, locations: [{prefix: /, upstream: app}]}]
-                """.formatted(Proxies.deadPort()));
+                """.formatted(Proxies.deadPort(), Proxies.deadPort()));
         port = proxy.listenPorts().get(0);
-        assertThat(get(client, port, "/").status()).as("the first request finds the server refusing").isEqualTo(502);
+        assertThat(get(client, port, "/").status()).as("the first request finds both servers refusing").isEqualTo(502);
         long t0 = System.nanoTime();
         var r = get(client, port, "/");
-        assertThat(r.status()).as("with the only server marked down, the proxy answers 503 itself").isEqualTo(503);
+        assertThat(r.status()).as("with both servers marked down, the proxy answers 503 itself").isEqualTo(503);
         assertThat(r.body()).contains("no live upstream").contains("'app'");
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(500));
     }
