@@ -1,5 +1,7 @@
 package io.tiergate.proxy.config;
 
+import io.tiergate.proxy.features.LocationFeatures;
+
 import java.util.regex.Pattern;
 
 /**
@@ -8,8 +10,13 @@ import java.util.regex.Pattern;
  * then that longest prefix.
  */
 public record LocationConfig(Kind kind, String path, Pattern regex, boolean stopRegex, String upstream,
-                             RetryPolicy retry) {
+                             RetryPolicy retry, LocationFeatures features) {
     public enum Kind { EXACT, PREFIX, REGEX }
+
+    /** A location that only forwards (no cache, rewrite, header rules or gzip). */
+    public LocationConfig(Kind kind, String path, Pattern regex, boolean stopRegex, String upstream, RetryPolicy retry) {
+        this(kind, path, regex, stopRegex, upstream, retry, LocationFeatures.NONE);
+    }
 
     /** How the location was written, for logs and metrics labels ({@code = /x}, {@code /api/}, {@code ~ \.php$}). */
     public String label() {

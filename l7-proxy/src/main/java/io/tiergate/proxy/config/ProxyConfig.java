@@ -1,5 +1,8 @@
 package io.tiergate.proxy.config;
 
+import io.tiergate.proxy.cache.CacheConfig;
+import io.tiergate.proxy.features.LocationFeatures;
+
 import io.tiergate.shared.config.ConfigMap;
 import io.tiergate.shared.config.ConfigNode;
 import io.tiergate.shared.config.HostPort;
@@ -24,7 +27,15 @@ import java.util.regex.PatternSyntaxException;
 public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners,
                           Timeouts timeouts, Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer,
                           RetryPolicy retry, AccessLog accessLog, Map<String, UpstreamConfig> upstreams,
-                          List<VirtualServerConfig> servers) {
+                          List<VirtualServerConfig> servers, CacheConfig cache) {
+
+    /** Without a cache section (defaults apply when a location turns caching on). */
+    public ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners, Timeouts timeouts,
+                       Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer, RetryPolicy retry,
+                       AccessLog accessLog, Map<String, UpstreamConfig> upstreams, List<VirtualServerConfig> servers) {
+        this(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry, accessLog, upstreams,
+                servers, CacheConfig.defaults());
+    }
 
     public ProxyConfig {
         listeners = List.copyOf(listeners);
@@ -141,9 +152,10 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             }
             servers.add(vs);
         }
+        CacheConfig cache = section.map("cache").map(CacheConfig::parse).orElse(CacheConfig.defaults());
         section.finish();
         return new ProxyConfig(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry,
-                accessLog, upstreams, servers);
+                accessLog, upstreams, servers, cache);
     }
 
     private static String defaultNodeName() {
@@ -374,6 +386,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     }
 
     private static LocationConfig parseLocation(ConfigMap l, RetryPolicy retry, Set<String> upstreamNames) {
+        LocationFeatures features = LocationFeatures.parse(l);
         int kinds = (l.has("exact") ? 1 : 0) + (l.has("prefix") ? 1 : 0) + (l.has("regex") ? 1 : 0);
         String upstream = l.requireString("upstream", "the name of an upstream group");
         if (upstream != null && !upstreamNames.contains(upstream)) {
@@ -421,7 +434,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (upstream == null) {
             return null;
         }
-        return new LocationConfig(kind, path, regex, stopRegex, upstream, policy);
+        return new LocationConfig(kind, path, regex, stopRegex, upstream, policy, features);
     }
 
     private static String sizeText(long bytes) {

@@ -64,9 +64,34 @@ final class Exchange {
     private boolean clientGone;
     private String noRetry;
     private HttpClientRequest current;
+    // Feature hooks (cache, rewrite, header rules): what to send instead of the client's request line, and, for the
+    // cache, a sink that receives the whole response instead of relaying it to the client.
+    private final HttpMethod method;
+    private final String uri;
+    private final io.vertx.core.Promise<io.tiergate.proxy.cache.CacheResponse> sink;
+    private final io.tiergate.proxy.rewrite.HeaderRules responseRules;
+    private final io.tiergate.proxy.rewrite.RequestContext rewriteContext;
 
     Exchange(Vertx vertx, Snapshot snapshot, HttpServerRequest req, Route route, UpstreamClient upstream, Body body,
              String requestId, String clientIp, ProxyMetrics metrics, AccessLog accessLog) {
+        this(vertx, snapshot, req, route, upstream, body, requestId, clientIp, metrics, accessLog, null, null, null, null,
+                null);
+    }
+
+    /**
+     * With feature hooks: {@code method}/{@code uri} replace the client's; {@code headerOverrides} (the cache's
+     * view of the request) decides the conditional and Range fields; {@code ctx} feeds the location's header rules;
+     * a non-null {@code sink} receives the buffered response (or fails with {@link UpstreamError}).
+     */
+    Exchange(Vertx vertx, Snapshot snapshot, HttpServerRequest req, Route route, UpstreamClient upstream, Body body,
+             String requestId, String clientIp, ProxyMetrics metrics, AccessLog accessLog, HttpMethod method,
+             String uri, MultiMap headerOverrides, io.tiergate.proxy.rewrite.RequestContext ctx,
+             io.vertx.core.Promise<io.tiergate.proxy.cache.CacheResponse> sink) {
+        this.method = method == null ? req.method() : method;
+        this.uri = uri == null ? req.uri() : uri;
+        this.sink = sink;
+        this.rewriteContext = ctx;
+        this.responseRules = route.location().features().responseHeaders();
         this.vertx = vertx;
         this.snapshot = snapshot;
         this.config = snapshot.config();
@@ -83,6 +108,17 @@ final class Exchange {
         this.accessLog = accessLog;
         this.deadline = startNanos + policy.timeout().toNanos();
         this.outHeaders = Headers.upstreamRequest(req, config, clientIp, requestId);
+        if (headerOverrides != null) {
+            for (String n : List.of("If-None-Match", "If-Modified-Since", "Range", "If-Range")) {
+                outHeaders.remove(n);
+                if (headerOverrides.contains(n)) {
+                    outHeaders.set(n, headerOverrides.get(n));
+                }
+            }
+        }
+        if (ctx != null) {
+            route.location().features().requestHeaders().apply(outHeaders, ctx);
+        }
         this.hashKey = hashKey(group.config().hashKey());
     }
 
@@ -100,6 +136,16 @@ final class Exchange {
 
     void start() {
         group.requestStarted();
+        if (sink != null) {
+            // The cache owns the client response; this exchange only fetches.
+            Peer first = group.pick(tried, hashKey);
+            if (first == null) {
+                error(503, "no live upstream in '" + group.name() + "'");
+                return;
+            }
+            send(first, false);
+            return;
+        }
         resp.closeHandler(v -> {
             clientGone = true;
             if (current != null && !committed) {
@@ -124,10 +170,10 @@ final class Exchange {
         long t0 = System.nanoTime();
         long left = Math.max(1, (deadline - t0) / 1_000_000);
         RequestOptions o = new RequestOptions()
-                .setMethod(req.method())
+                .setMethod(method)
                 .setHost(peer.config().address().host())
                 .setPort(peer.config().address().port())
-                .setURI(req.uri())
+                .setURI(uri)
                 .setConnectTimeout(Math.min(config.timeouts().upstreamConnect().toMillis(), left))
                 .setIdleTimeout(Math.min(config.timeouts().upstreamRead().toMillis(), left))
                 .setHeaders(outHeaders);
@@ -177,7 +223,7 @@ final class Exchange {
     }
 
     private boolean canResend() {
-        return body.replayable() && (RetryDecision.idempotent(req.method()) || policy.nonIdempotent());
+        return body.replayable() && (RetryDecision.idempotent(method) || policy.nonIdempotent());
     }
 
     private void failed(Peer peer, Failure f, long t0) {
@@ -229,7 +275,7 @@ final class Exchange {
     /** The server to retry on, or null (with {@link #noRetry} saying why). Takes a budget slot when non-null. */
     private Peer retryTarget(RetryCondition c) {
         boolean replayable = body.replayable() || !body.consumed();
-        String refuse = RetryDecision.refuse(policy, c, req.method(), tried.size(), deadline - System.nanoTime(),
+        String refuse = RetryDecision.refuse(policy, c, method, tried.size(), deadline - System.nanoTime(),
                 replayable);
         if (refuse == null && !group.tryStartRetry(policy)) {
             refuse = "budget-exhausted";
@@ -259,6 +305,19 @@ final class Exchange {
     private void relay(HttpClientResponse cresp) {
         committed = true;
         current = null;
+        if (sink != null) {
+            int status = cresp.statusCode();
+            MultiMap h = Headers.endToEnd(cresp.headers());
+            cresp.body().onComplete(b -> {
+                if (b.succeeded()) {
+                    sink.tryComplete(new io.tiergate.proxy.cache.CacheResponse(status, h, b.result()));
+                } else {
+                    sink.tryFail(new UpstreamError(502, "upstream broke mid-response: " + b.cause()));
+                }
+                finishFetch(status);
+            });
+            return;
+        }
         resp.setStatusCode(cresp.statusCode());
         if (cresp.statusMessage() != null) {
             resp.setStatusMessage(cresp.statusMessage());
@@ -289,10 +348,18 @@ final class Exchange {
         if (!config.forwarding().requestIdHeader().isEmpty()) {
             h.set(config.forwarding().requestIdHeader(), requestId);
         }
+        if (rewriteContext != null) {
+            responseRules.apply(h, rewriteContext);
+        }
     }
 
     private void error(int status, String message) {
         committed = true;
+        if (sink != null) {
+            sink.tryFail(new UpstreamError(status, message));
+            finishFetch(status);
+            return;
+        }
         if (clientGone || resp.ended() || resp.headWritten()) {
             return;
         }
@@ -302,6 +369,27 @@ final class Exchange {
         resp.setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
                 .end(status + " " + io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase()
                         + ": " + message + "\n");
+    }
+
+    /** An upstream failure as the cache sees it (it may answer stale instead). */
+    static final class UpstreamError extends RuntimeException {
+        final int status;
+
+        UpstreamError(int status, String message) {
+            super(message, null, false, false);
+            this.status = status;
+        }
+    }
+
+    /** Sink mode: the upstream side is done; the client side is accounted for by whoever answers the client. */
+    private void finishFetch(int status) {
+        if (finished) {
+            return;
+        }
+        finished = true;
+        endRetrySlot();
+        group.requestFinished();
+        metrics.request(route.location().label(), group.name(), status, System.nanoTime() - startNanos);
     }
 
     private void finish() {

@@ -22,12 +22,28 @@ public final class ProxyHandler {
     private final Supplier<Snapshot> current;
     private final ProxyMetrics metrics;
     private final AccessLog accessLog;
+    // One store for the node's lifetime, made on first use: a reload keeps what is cached (its size is read once).
+    private volatile io.tiergate.proxy.cache.CacheFilter cache;
 
     public ProxyHandler(Vertx vertx, Supplier<Snapshot> current, ProxyMetrics metrics, AccessLog accessLog) {
         this.vertx = vertx;
         this.current = current;
         this.metrics = metrics;
         this.accessLog = accessLog;
+    }
+
+    /** The node's cache, for the admin API's purge. */
+    public io.tiergate.proxy.cache.CacheFilter cache() {
+        io.tiergate.proxy.cache.CacheFilter c = cache;
+        if (c == null) {
+            synchronized (this) {
+                if (cache == null) {
+                    cache = new io.tiergate.proxy.cache.CacheFilter(vertx, current.get().config().cache());
+                }
+                c = cache;
+            }
+        }
+        return c;
     }
 
     public void handle(HttpServerRequest req, String listener) {
@@ -91,8 +107,8 @@ public final class ProxyHandler {
                 reject(req, status, ar.cause().getMessage());
                 return;
             }
-            new Exchange(vertx, snap, req, route, upstream, ar.result(), requestId, clientIp, metrics, accessLog)
-                    .start();
+            FeatureStage.run(vertx, snap, req, listener, route, upstream, ar.result(), requestId, clientIp, metrics,
+                    accessLog, cache());
         });
     }
 

@@ -1,0 +1,169 @@
+package io.tiergate.proxy.forward;
+
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.tiergate.proxy.cache.CacheFilter;
+import io.tiergate.proxy.cache.CacheRequest;
+import io.tiergate.proxy.cache.CacheResponse;
+import io.tiergate.proxy.compress.Compression;
+import io.tiergate.proxy.features.LocationFeatures;
+import io.tiergate.proxy.log.AccessLog;
+import io.tiergate.proxy.log.ProxyMetrics;
+import io.tiergate.proxy.rewrite.RequestContext;
+import io.tiergate.proxy.rewrite.RewriteProgram;
+import io.tiergate.proxy.rewrite.RewriteResult;
+import io.tiergate.proxy.route.Route;
+import io.vertx.core.Future;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpServerResponse;
+
+import java.util.concurrent.atomic.AtomicBoolean;
+
+/**
+ * The pipeline stages between routing and forwarding that a location can turn on: rewrite/return (with re-routing
+ * for {@code last}), header rules, and the cache (with gzip applied before storing, so gzip and identity variants
+ * are stored apart under {@code Vary: Accept-Encoding}). Locations without features go straight to an
+ * {@link Exchange}, unchanged.
+ */
+final class FeatureStage {
+    private FeatureStage() {
+    }
+
+    static void run(Vertx vertx, Snapshot snap, HttpServerRequest req, String listener, Route route,
+                    UpstreamClient upstream, Body body, String requestId, String clientIp, ProxyMetrics metrics,
+                    AccessLog accessLog, CacheFilter cache) {
+        LocationFeatures f = route.location().features();
+        if (f == LocationFeatures.NONE) {
+            new Exchange(vertx, snap, req, route, upstream, body, requestId, clientIp, metrics, accessLog).start();
+            return;
+        }
+        String host = req.authority() == null ? "" : req.authority().host();
+        String scheme = req.isSSL() ? "https" : "http";
+        RequestContext ctx = new RequestContext(req.method().name(), scheme, host, req.uri(), clientIp, req.headers(),
+                requestId);
+        Route[] current = {route};
+        boolean[] first = {true};
+        RewriteResult rr = RewriteProgram.resolve(ctx, path -> {
+            if (!first[0]) {
+                current[0] = snap.routes().route(listener, host, path);
+            }
+            first[0] = false;
+            return current[0] == null ? RewriteProgram.EMPTY : current[0].location().features().rewrite();
+        });
+        long start = System.nanoTime();
+        if (rr instanceof RewriteResult.Redirect r) {
+            answer(snap, req, route, body, clientIp, requestId, metrics, accessLog, start,
+                    new CacheResponse(r.status(), MultiMap.caseInsensitiveMultiMap().set("Location", r.location())
+                            .set("Content-Length", "0"), Buffer.buffer()), ctx);
+            return;
+        }
+        if (rr instanceof RewriteResult.Return r) {
+            CacheResponse resp = CacheResponse.of(r.status(), r.body());
+            resp.headers().set("Content-Type", "text/plain; charset=utf-8");
+            answer(snap, req, route, body, clientIp, requestId, metrics, accessLog, start, resp, ctx);
+            return;
+        }
+        String uri = ((RewriteResult.Continue) rr).uri();
+        Route target = current[0];
+        if (target == null) {
+            answer(snap, req, route, body, clientIp, requestId, metrics, accessLog, start,
+                    CacheResponse.of(404, "404 Not Found: no location matches " + uri + "\n"), ctx);
+            return;
+        }
+        UpstreamClient up = target == route ? upstream : snap.upstreams().get(target.location().upstream());
+        LocationFeatures tf = target.location().features();
+        RequestContext rewritten = ctx.withUri(uri);
+        if (!tf.cache().enabled()) {
+            new Exchange(vertx, snap, req, target, up, body, requestId, clientIp, metrics, accessLog, null, uri, null,
+                    rewritten, null).start();
+            return;
+        }
+        CacheFilter.Origin origin = creq -> {
+            Promise<CacheResponse> p = Promise.promise();
+            new Exchange(vertx, snap, req, target, up, body, requestId, clientIp, metrics, accessLog,
+                    HttpMethod.valueOf(creq.method()), creq.uri(), creq.headers(), rewritten, p).start();
+            return p.future().map(r -> new CacheResponse(r.status(), r.headers(), Compression.apply(tf.gzip(),
+                    creq.method(), creq.headers(), r.status(), r.headers(), r.body())));
+        };
+        CacheRequest creq = new CacheRequest(req.method().name(), scheme, host, uri,
+                MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
+        Future<CacheResponse> out = cache.handle(creq, tf.cache(), origin);
+        out.onComplete(ar -> {
+            CacheResponse resp;
+            if (ar.succeeded()) {
+                resp = ar.result();
+            } else {
+                int status = ar.cause() instanceof Exchange.UpstreamError ue ? ue.status : 502;
+                resp = CacheResponse.of(status, status + " " + HttpResponseStatus.valueOf(status).reasonPhrase()
+                        + ": " + ar.cause().getMessage() + "\n");
+                resp.headers().set("Content-Type", "text/plain; charset=utf-8");
+            }
+            answer(snap, req, target, body, clientIp, requestId, metrics, accessLog, start, resp, rewritten);
+        });
+    }
+
+    /** Writes a response produced here (not relayed by an Exchange) and accounts for the request once. */
+    private static void answer(Snapshot snap, HttpServerRequest req, Route route, Body body, String clientIp,
+                               String requestId, ProxyMetrics metrics, AccessLog accessLog, long startNanos,
+                               CacheResponse r, RequestContext ctx) {
+        HttpServerResponse resp = req.response();
+        AtomicBoolean done = new AtomicBoolean();
+        long startMillis = System.currentTimeMillis() - (System.nanoTime() - startNanos) / 1_000_000;
+        Runnable finish = () -> {
+            if (!done.compareAndSet(false, true)) {
+                return;
+            }
+            body.dispose();
+            long nanos = System.nanoTime() - startNanos;
+            int status = resp.ended() ? resp.getStatusCode() : 499;
+            String group = route.location().upstream();
+            metrics.request(route.location().label(), group, status, nanos);
+            String cacheStatus = r.headers().get("Cache-Status");
+            accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
+                    req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
+                    resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
+                    route.location().label(), group, "-", cacheStatus == null ? "-" : cacheStatus, 0, body.mode(),
+                    null, requestId));
+            snap.release();
+        };
+        resp.endHandler(v -> finish.run());
+        resp.closeHandler(v -> finish.run());
+        if (resp.ended() || resp.closed()) {
+            finish.run();
+            return;
+        }
+        MultiMap h = r.headers();
+        h.remove("Transfer-Encoding");
+        ProxyConfigView.decorate(snap, h, requestId);
+        route.location().features().responseHeaders().apply(h, ctx);
+        resp.setStatusCode(r.status());
+        resp.headers().setAll(h);
+        boolean noBody = req.method() == HttpMethod.HEAD || r.status() == 204 || r.status() == 304 || r.status() < 200;
+        if (noBody) {
+            resp.end();
+        } else {
+            resp.headers().set("Content-Length", Integer.toString(r.body().length()));
+            resp.end(r.body());
+        }
+    }
+
+    /** The same response decoration an Exchange applies (Via, node header, request id). */
+    private static final class ProxyConfigView {
+        static void decorate(Snapshot snap, MultiMap h, String requestId) {
+            var config = snap.config();
+            if (config.forwarding().via()) {
+                Headers.appendVia(h, "1.1", config.nodeName());
+            }
+            if (!config.nodeHeader().isEmpty()) {
+                h.set(config.nodeHeader(), config.nodeName());
+            }
+            if (!config.forwarding().requestIdHeader().isEmpty()) {
+                h.set(config.forwarding().requestIdHeader(), requestId);
+            }
+        }
+    }
+}
