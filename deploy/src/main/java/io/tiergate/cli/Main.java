@@ -39,6 +39,9 @@ public final class Main implements Runnable {
     /** Runs with the given output streams (tests capture them). */
     public static int run(java.io.PrintWriter out, java.io.PrintWriter err, String... args) {
         CommandLine cl = new CommandLine(new Main());
+        // `lab exec HOST curl -s ...`: everything after HOST belongs to the command, not to us.
+        cl.getSubcommands().get("lab").getSubcommands().get("exec").setStopAtPositional(true)
+                .setUnmatchedOptionsArePositionalParams(true);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler(new ErrorHandler());

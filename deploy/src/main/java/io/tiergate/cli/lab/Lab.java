@@ -9,7 +9,11 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 /**
  * A real LVS-DR topology on one machine, in network namespaces: a client, two directors, three proxy nodes and
@@ -95,6 +99,8 @@ public final class Lab {
             Netns.veth(ns, "eth0", h.getValue() + "/24", SWITCH, port, null);
             Netns.exec(SWITCH, "ip", "link", "set", port, "master", "br0");
         }
+        // Without VRRP the active director is dir1: it answers ARP for the VIP; dir2 holds the same tables.
+        Netns.exec(ns("dir1"), "ip", "addr", "add", VIP + "/32", "dev", "eth0");
         for (String proxy : List.of("proxy1", "proxy2", "proxy3")) {
             // A DR real server: the VIP on lo, and never answer or announce ARP for it.
             Netns.exec(ns(proxy), "ip", "addr", "add", VIP + "/32", "dev", "lo");
@@ -106,18 +112,68 @@ public final class Lab {
     private void startProcesses(String dataplane, Properties state) throws IOException {
         List<String> pids = new ArrayList<>();
         for (String o : List.of("origin1", "origin2")) {
-            pids.add(start(o, List.of("origin", "--name", o, "--listen", "0.0.0.0:8080")));
+            pids.add(start(o, argsFor(o)));
         }
         for (String p : List.of("proxy1", "proxy2", "proxy3")) {
             Path cfg = stateDir.resolve(p + ".yaml");
             Files.writeString(cfg, LabConfigs.proxy(p));
-            pids.add(start(p, List.of("proxy", "-c", cfg.toString())));
+            pids.add(start(p, argsFor(p)));
         }
         for (String d : List.of("dir1", "dir2")) {
             Path cfg = stateDir.resolve(d + ".yaml");
             Files.writeString(cfg, LabConfigs.director(d, dataplane));
-            pids.add(start(d, List.of("director", "-c", cfg.toString())));
+            pids.add(start(d, argsFor(d)));
         }
+        state.setProperty("pids", String.join(",", pids));
+        saveState(state);
+    }
+
+    /** The command line the lab runs on {@code host} (origins, proxies, directors). */
+    private List<String> argsFor(String host) {
+        if (host.startsWith("origin")) {
+            return List.of("origin", "--name", host, "--listen", "0.0.0.0:8080");
+        }
+        return List.of(host.startsWith("proxy") ? "proxy" : "director", "-c", stateDir.resolve(host + ".yaml").toString());
+    }
+
+    /** The PID of the process the lab runs on {@code host}, or -1. */
+    public long pid(String host) {
+        for (String entry : loadState().getProperty("pids", "").split(",")) {
+            if (entry.startsWith(host + ":")) {
+                return Long.parseLong(entry.substring(host.length() + 1));
+            }
+        }
+        return -1;
+    }
+
+    /** SIGKILL, like a crashed node. */
+    public void kill(String host) {
+        ProcessHandle.of(pid(host)).ifPresent(ProcessHandle::destroyForcibly);
+    }
+
+    /** SIGTERM, a clean stop (the proxy finishes in-flight requests); waits up to {@code timeout}. */
+    public void stop(String host, Duration timeout) throws InterruptedException {
+        Optional<ProcessHandle> h = ProcessHandle.of(pid(host));
+        if (h.isPresent()) {
+            h.get().destroy();
+            try {
+                h.get().onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+            } catch (ExecutionException | TimeoutException e) {
+                h.get().destroyForcibly();
+            }
+        }
+    }
+
+    /** Starts {@code host}'s process again (after kill or stop) and records its new PID. */
+    public void restart(String host) throws IOException {
+        Properties state = loadState();
+        List<String> pids = new ArrayList<>();
+        for (String entry : state.getProperty("pids", "").split(",")) {
+            if (!entry.isEmpty() && !entry.startsWith(host + ":")) {
+                pids.add(entry);
+            }
+        }
+        pids.add(start(host, argsFor(host)));
         state.setProperty("pids", String.join(",", pids));
         saveState(state);
     }
@@ -126,7 +182,8 @@ public final class Lab {
         List<String> cmd = new ArrayList<>(List.of(java, "-Xmx160m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
                 "-jar", jar.toString()));
         cmd.addAll(args);
-        Process p = Netns.spawn(ns(host), stateDir.resolve(host + ".log"), cmd);
+        Path log = stateDir.resolve(host + ".log");
+        Process p = Netns.spawn(ns(host), log, cmd, true);
         return host + ":" + p.pid();
     }
 

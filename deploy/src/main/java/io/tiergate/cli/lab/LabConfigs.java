@@ -1,15 +1,53 @@
 package io.tiergate.cli.lab;
 
-/** The config files the lab writes for its processes; real Tiergate configs, printed by {@code lab status}. */
+/** The config files the lab writes for its processes: real Tiergate configs, kept in the lab's state directory. */
 final class LabConfigs {
     private LabConfigs() {
     }
 
     static String proxy(String name) {
-        throw new UnsupportedOperationException("pending proxy config schema");
+        return """
+                # tiergate lab: %1$s, a DR real server (the VIP is on lo, ARP for it ignored) in front of two origins.
+                proxy:
+                  node_name: %1$s
+                  add_node_header: X-Tiergate-Node
+                  access_log: {format: off}
+                  listeners: [{address: 0.0.0.0:80}]
+                  upstreams:
+                    app:
+                      servers:
+                        - {address: %2$s:8080, max_fails: 1, fail_timeout: 2s}
+                        - {address: %3$s:8080, max_fails: 1, fail_timeout: 2s}
+                  servers:
+                    - default: true
+                      # The demo origins are safe to repeat a POST on: let the proxy re-send it when an origin dies
+                      # mid-request (by default only requests that were never sent are re-sent).
+                      locations: [{prefix: /, upstream: app, retry: {non_idempotent: true}}]
+                """.formatted(name, Lab.HOSTS.get("origin1"), Lab.HOSTS.get("origin2"));
     }
 
     static String director(String name, String dataplane) {
-        throw new UnsupportedOperationException("pending director config schema");
+        return """
+                # tiergate lab: %1$s. Both directors compute the same Maglev table with the same hash seed, so
+                # whichever holds the VIP sends every flow to the same proxy node.
+                director:
+                  dataplane: %2$s
+                  interface: eth0
+                  hash_seed: 1952804199
+                  admin: 127.0.0.1:9180
+                  services:
+                    web:
+                      vip: %3$s:%4$d
+                      protocol: tcp
+                      scheduler: mh
+                      method: dr
+                      on_failure: remove
+                      health: {type: http, path: /, interval: 100ms, timeout: 100ms, rise: 2, fall: 2}
+                      real_servers:
+                        - %5$s:80
+                        - %6$s:80
+                        - %7$s:80
+                """.formatted(name, dataplane, Lab.VIP, Lab.VIP_PORT, Lab.HOSTS.get("proxy1"), Lab.HOSTS.get("proxy2"),
+                Lab.HOSTS.get("proxy3"));
     }
 }

@@ -59,9 +59,16 @@ public final class Netns {
 
     /** Starts a long-running process inside {@code ns}; output goes to {@code log}. */
     public static Process spawn(String ns, Path log, List<String> cmd) throws IOException {
+        return spawn(ns, log, cmd, false);
+    }
+
+    /** Like {@link #spawn(String, Path, List)}; {@code append} keeps earlier output of a restarted process. */
+    public static Process spawn(String ns, Path log, List<String> cmd, boolean append) throws IOException {
         List<String> full = new ArrayList<>(List.of("ip", "netns", "exec", ns));
         full.addAll(cmd);
-        return new ProcessBuilder(full).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        return new ProcessBuilder(full).redirectErrorStream(true)
+                .redirectOutput(append ? ProcessBuilder.Redirect.appendTo(log.toFile()) : ProcessBuilder.Redirect.to(log.toFile()))
+                .start();
     }
 
     public static String run(String... cmd) {
