@@ -139,7 +139,8 @@ public final class NetlinkSocket implements AutoCloseable {
             }
             throw new NetlinkException("recv on netlink socket failed: " + Errno.name(e), e);
         }
-        return NlMessage.parseAll(ByteBuffer.wrap(rx, 0, (int) n));
+        // A copy: replies outlive the next recv into the shared buffer (a dump's messages, then its ACK).
+        return NlMessage.parseAll(ByteBuffer.wrap(java.util.Arrays.copyOf(rx, (int) n)));
     }
 
     /**
