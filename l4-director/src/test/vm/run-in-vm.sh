@@ -115,7 +115,7 @@ mount -t tmpfs tmp \$r/tmp
 mount -t tmpfs run \$r/run
 mount -t 9p -o trans=virtio,version=9p2000.L share \$r$share || { echo TIERGATE-VM-EXIT: 125; poweroff -f; }
 chroot \$r /bin/ip link set lo up
-chroot \$r /bin/sh $share/cmd.sh
+chroot \$r /bin/bash $share/cmd.sh
 rc=\$?
 echo \$rc > \$r$share/rc
 sync
