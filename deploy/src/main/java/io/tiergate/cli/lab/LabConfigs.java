@@ -16,8 +16,8 @@ final class LabConfigs {
                   upstreams:
                     app:
                       servers:
-                        - {address: %2$s:8080, max_fails: 1, fail_timeout: 2s}
-                        - {address: %3$s:8080, max_fails: 1, fail_timeout: 2s}
+                        - {address: %2$s:8080, max_fails: 3, fail_timeout: 2s}
+                        - {address: %3$s:8080, max_fails: 3, fail_timeout: 2s}
                   servers:
                     - default: true
                       # The demo origins are safe to repeat a POST on: let the proxy re-send it when an origin dies
@@ -42,7 +42,9 @@ final class LabConfigs {
                       scheduler: mh
                       method: dr
                       on_failure: remove
-                      health: {type: http, path: /, interval: 100ms, timeout: 100ms, rise: 2, fall: 2}
+                      # TCP connect checks are answered by the proxy node's kernel, so a busy JVM is not mistaken
+                      # for a dead one; a killed node refuses at once and is out after two probes.
+                      health: {type: tcp, interval: 100ms, timeout: 100ms, rise: 2, fall: 2}
                       real_servers:
                         - %5$s:80
                         - %6$s:80
