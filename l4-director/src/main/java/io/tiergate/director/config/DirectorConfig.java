@@ -39,7 +39,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
                              Duration udpIdleTimeout, Optional<HostPort> admin,
                              List<VirtualService> services) {
 
-    public static final long DEFAULT_HASH_SEED = 0x7469657267L; // "tierg"
+    public static final long DEFAULT_HASH_SEED = 0x74696572L; // "tier"; nft seeds are 32 bits
     public static final int DEFAULT_MAGLEV_SIZE = 1021;
     public static final HostPort DEFAULT_ADMIN = new HostPort("127.0.0.1", 9180);
 

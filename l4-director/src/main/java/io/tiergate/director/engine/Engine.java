@@ -57,6 +57,12 @@ public final class Engine implements AutoCloseable {
     private final Map<String, List<String>> resolved = new HashMap<>();
     private final Map<String, HealthTarget> watched = new HashMap<>();
     private DesiredState lastDesired;
+    /**
+     * What the dataplane held after the last successful step. Steps between repair ticks start from it instead of a
+     * kernel read: listing 1,000 Maglev services from nft takes seconds, and a health transition must land in
+     * milliseconds. Start, repair ticks and any failure read the kernel again.
+     */
+    private Map<ServiceKey, String> known;
     private volatile String lastError = "";
     private volatile boolean closed;
 
@@ -218,14 +224,20 @@ public final class Engine implements AutoCloseable {
         DesiredState desired = DesiredState.compute(config.services(), members, health, drained);
         lastDesired = desired;
         try {
-            Map<ServiceKey, String> actual = dataplane.read();
+            boolean fullRead = known == null || cause.equals("start") || cause.equals("repair");
+            Map<ServiceKey, String> actual = fullRead ? dataplane.read() : known;
             Changeset changes = diff(desired.services, actual);
+            known = null; // unknown until the apply below succeeds
             if (!changes.isEmpty()) {
                 dataplane.apply(changes);
                 long ms = (System.nanoTime() - t0) / 1_000_000;
                 log.info("{}: applied {} upsert(s), {} delete(s) in {} ms", cause, changes.upserts().size(),
                         changes.deletes().size(), ms);
             }
+            Map<ServiceKey, String> now = new LinkedHashMap<>(actual);
+            changes.deletes().forEach(now::remove);
+            changes.upserts().forEach(u -> now.put(u.key(), u.fingerprint()));
+            known = now;
             lastError = "";
             return new StepReport(cause, changes.upserts().size(), changes.deletes().size(), System.nanoTime() - t0,
                     null);

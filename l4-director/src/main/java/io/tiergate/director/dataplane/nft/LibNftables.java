@@ -6,6 +6,12 @@ import jnr.ffi.Pointer;
 /** The six calls of libnftables we need (nftables' libnftables.h), bound with jnr-ffi. */
 public interface LibNftables {
     int NFT_CTX_DEFAULT = 0;
+    /** libnftables.h: list without set elements (and without fetching them). */
+    int NFT_CTX_OUTPUT_TERSE = 1 << 11;
+
+    int nft_ctx_output_get_flags(Pointer ctx);
+
+    void nft_ctx_output_set_flags(Pointer ctx, int flags);
 
     Pointer nft_ctx_new(int flags);
 

@@ -31,9 +31,9 @@ class NftRulesetTest {
                 new Destination("10.0.0.11", 80, 1), new Destination("10.0.0.12", 80, 3),
                 new Destination("10.0.0.13", 80, 0)), "00000000000000ff");
         assertThat(text).isEqualTo("""
-                add map netdev tiergate m_tcp_10_0_0_100_80 { typeof numgen inc mod 4 : ip daddr; flags interval; }
+                add map netdev tiergate m_tcp_10_0_0_100_80 { typeof numgen inc mod 4 : ip daddr; }
                 flush map netdev tiergate m_tcp_10_0_0_100_80
-                add element netdev tiergate m_tcp_10_0_0_100_80 { 0 : 10.0.0.11, 1-3 : 10.0.0.12 }
+                add element netdev tiergate m_tcp_10_0_0_100_80 { 0 : 10.0.0.11, 1 : 10.0.0.12, 2 : 10.0.0.12, 3 : 10.0.0.12 }
                 add chain netdev tiergate s_tcp_10_0_0_100_80
                 flush chain netdev tiergate s_tcp_10_0_0_100_80
                 add rule netdev tiergate s_tcp_10_0_0_100_80 fwd ip to jhash ip saddr . tcp sport mod 4 seed 0x5eed map @m_tcp_10_0_0_100_80 device "eth0"
@@ -46,7 +46,7 @@ class NftRulesetTest {
     void natRoundRobinUsesNumgenAndTranslatesThePort() {
         String text = nft.upsert(svc(ServiceKey.of(Protocol.UDP, "10.0.0.100", 53), Scheduler.ROUND_ROBIN,
                 ForwardingMethod.NAT, new Destination("10.0.0.21", 5353, 1), new Destination("10.0.0.22", 53, 9)), "0123456789abcdef");
-        assertThat(text).contains("add map ip tiergate_nat m_udp_10_0_0_100_53 { typeof numgen inc mod 2 : ip daddr . udp dport; flags interval; }")
+        assertThat(text).contains("add map ip tiergate_nat m_udp_10_0_0_100_53 { typeof numgen inc mod 2 : ip daddr . udp dport; }")
                 .contains("{ 0 : 10.0.0.21 . 5353, 1 : 10.0.0.22 . 53 }")
                 .as("NAT may rotate per connection: conntrack pins the flow after its first packet")
                 .contains("meta l4proto udp dnat ip to numgen inc mod 2 map @m_udp_10_0_0_100_53");
