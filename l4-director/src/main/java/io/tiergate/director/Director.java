@@ -15,12 +15,15 @@ import io.tiergate.director.engine.StepReport;
 import io.tiergate.shared.health.HealthEngine;
 import io.tiergate.shared.health.HealthState;
 import io.tiergate.shared.health.HealthTarget;
+import io.tiergate.shared.health.HealthTransition;
 import io.vertx.core.Vertx;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletionException;
@@ -89,11 +92,20 @@ public final class Director implements AutoCloseable {
     public static Director start(Vertx vertx, DirectorConfig config, Callable<Dataplane> factory, String reason)
             throws DataplaneException {
         AtomicReference<Engine> engineRef = new AtomicReference<>();
+        // The engine's first step starts the probes, and a probe can report before Engine.start returns: keep
+        // those early transitions and hand them over, or a real server would stay "unknown" for good (the health
+        // engine reports changes only).
+        List<HealthTransition> early = new ArrayList<>();
         HealthEngine health = new HealthEngine(vertx, t -> {
-            Engine e = engineRef.get();
-            if (e != null) {
-                e.onHealth(t);
+            Engine e;
+            synchronized (early) {
+                e = engineRef.get();
+                if (e == null) {
+                    early.add(t);
+                    return;
+                }
             }
+            e.onHealth(t);
         });
         HealthMonitor monitor = new HealthMonitor() {
             @Override
@@ -112,7 +124,11 @@ public final class Director implements AutoCloseable {
             dp.set(d);
             return d;
         }, monitor, Resolver.SYSTEM, reason);
-        engineRef.set(engine);
+        synchronized (early) {
+            engineRef.set(engine);
+            early.forEach(engine::onHealth);
+            early.clear();
+        }
         DirectorAdmin admin = null;
         if (config.admin().isPresent()) {
             try {
