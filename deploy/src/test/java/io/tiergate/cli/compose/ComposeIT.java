@@ -65,6 +65,7 @@ class ComposeIT {
             long up = System.nanoTime();
             Result r = compose(Duration.ofSeconds(120), "up", "-d", "--no-build", "--scale", "proxy=3");
             assertThat(r.code).as("docker-compose up:\n" + r.out).isZero();
+            log("docker-compose up -d --scale proxy=3 returned after %d ms", ms(up));
             Set<String> proxies = proxyNodes();
             assertThat(proxies).hasSize(3);
             awaitFirst200(Duration.ofSeconds(90));
@@ -88,8 +89,15 @@ class ComposeIT {
             List<Line> during = finish(bg, Duration.ofSeconds(90));
             List<Line> errors = during.stream().filter(l -> !l.code.equals("200")).toList();
             long lastError = errors.stream().mapToLong(l -> l.atMs).max().orElse(killedAt);
-            log("kill %s under traffic: %d requests, %d errors %s, last error %d ms after the kill; by node %s", victim,
-                    during.size(), errors.size(), errors, lastError - killedAt, count(during));
+            long slowest = 0;
+            for (int i = 1; i < during.size(); i++) {
+                slowest = Math.max(slowest, during.get(i).atMs - during.get(i - 1).atMs);
+            }
+            long victimLast = during.stream().filter(l -> l.node.equals(victim)).mapToLong(l -> l.atMs).max().orElse(0);
+            log("kill %s under traffic: %d requests (%d before the kill), %d errors %s, last error %d ms after the kill, "
+                    + "victim's last answer %d ms after the kill, slowest request %d ms; by node %s", victim,
+                    during.size(), during.stream().filter(l -> l.atMs < killedAt).count(), errors.size(), errors,
+                    lastError - killedAt, victimLast - killedAt, slowest, count(during));
             assertThat(during).hasSize(300);
             assertThat(errors).as("errors only right after the kill")
                     .allMatch(l -> l.atMs >= killedAt - 500 && l.atMs <= killedAt + 5000);
