@@ -93,7 +93,9 @@ public final class ProxyHandler {
             reject(req, 404, "no location matches " + path, false);
             return;
         }
-        UpstreamClient upstream = snap.upstreams().get(route.location().upstream());
+        // Null for a location that answers from disk (static files have no upstream).
+        UpstreamClient upstream = route.location().upstream() == null ? null
+                : snap.upstreams().get(route.location().upstream());
         if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
             req.response().writeContinue();
         }
