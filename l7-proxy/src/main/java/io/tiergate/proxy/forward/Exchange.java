@@ -1,5 +1,8 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.proxy.compress.Compression;
+import io.tiergate.proxy.compress.GzipConfig;
+import io.tiergate.proxy.compress.GzipEncoder;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.config.RetryCondition;
 import io.tiergate.proxy.config.RetryPolicy;
@@ -13,6 +16,7 @@ import io.tiergate.proxy.upstream.Peer;
 import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.Cookie;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientRequest;
@@ -323,6 +327,9 @@ final class Exchange {
             resp.setStatusMessage(cresp.statusMessage());
         }
         MultiMap h = Headers.endToEnd(cresp.headers());
+        GzipConfig gzip = route.location().features().gzip();
+        boolean compress = gzip.enabled()
+                && Compression.prepare(gzip, req.method().name(), req.headers(), cresp.statusCode(), h);
         decorate(h);
         resp.headers().setAll(h);
         boolean noBody = req.method() == HttpMethod.HEAD || cresp.statusCode() == 204 || cresp.statusCode() == 304
@@ -330,11 +337,62 @@ final class Exchange {
         if (!noBody && !h.contains("Content-Length")) {
             resp.setChunked(true);
         }
+        if (compress) {
+            relayCompressed(cresp, new GzipEncoder(gzip.level()));
+            return;
+        }
         cresp.pipe().endOnFailure(false).to(resp).onFailure(t -> {
             // Bytes already reached the client: the only honest signal left is an abrupt close.
             noRetry = "upstream-broke-mid-response";
             resp.reset();
             req.connection().close();
+        });
+    }
+
+    /**
+     * The streaming relay with an encoder in between: each upstream chunk is compressed and flushed as it arrives
+     * (SYNC_FLUSH), with the same back-pressure as the plain pipe. The encoder's native state is released on every
+     * path (end, upstream failure, client gone).
+     */
+    private void relayCompressed(HttpClientResponse cresp, GzipEncoder encoder) {
+        boolean[] closed = {false};
+        Runnable release = () -> {
+            if (!closed[0]) {
+                closed[0] = true;
+                encoder.close();
+            }
+        };
+        resp.closeHandler(v -> {
+            clientGone = true;
+            release.run();
+            cresp.request().reset();
+            finish();
+        });
+        cresp.handler(chunk -> {
+            if (closed[0]) {
+                return;
+            }
+            Buffer out = encoder.write(chunk);
+            if (out.length() > 0) {
+                resp.write(out);
+            }
+            if (resp.writeQueueFull()) {
+                cresp.pause();
+                resp.drainHandler(v -> cresp.resume());
+            }
+        });
+        cresp.exceptionHandler(t -> {
+            release.run();
+            noRetry = "upstream-broke-mid-response";
+            resp.reset();
+            req.connection().close();
+        });
+        cresp.endHandler(v -> {
+            if (closed[0]) {
+                return;
+            }
+            closed[0] = true;
+            resp.end(encoder.finish());
         });
     }
 
