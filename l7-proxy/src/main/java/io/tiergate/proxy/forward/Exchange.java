@@ -2,7 +2,8 @@ package io.tiergate.proxy.forward;
 
 import io.tiergate.proxy.compress.Compression;
 import io.tiergate.proxy.compress.GzipConfig;
-import io.tiergate.proxy.compress.GzipEncoder;
+import io.tiergate.proxy.compress.Coding;
+import io.tiergate.proxy.compress.ContentEncoder;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.config.RetryCondition;
 import io.tiergate.proxy.config.RetryPolicy;
@@ -328,8 +329,9 @@ final class Exchange {
         }
         MultiMap h = Headers.endToEnd(cresp.headers());
         GzipConfig gzip = route.location().features().gzip();
-        boolean compress = gzip.enabled()
-                && Compression.prepare(gzip, req.method().name(), req.headers(), cresp.statusCode(), h);
+        Coding coding = gzip.enabled()
+                ? Compression.negotiate(gzip, req.method().name(), req.headers(), cresp.statusCode(), h)
+                : Coding.IDENTITY;
         decorate(h);
         resp.headers().setAll(h);
         boolean noBody = req.method() == HttpMethod.HEAD || cresp.statusCode() == 204 || cresp.statusCode() == 304
@@ -337,8 +339,8 @@ final class Exchange {
         if (!noBody && !h.contains("Content-Length")) {
             resp.setChunked(true);
         }
-        if (compress) {
-            relayCompressed(cresp, new GzipEncoder(gzip.level()));
+        if (coding != Coding.IDENTITY) {
+            relayCompressed(cresp, coding.encoder(gzip));
             return;
         }
         cresp.pipe().endOnFailure(false).to(resp).onFailure(t -> {
@@ -354,7 +356,7 @@ final class Exchange {
      * (SYNC_FLUSH), with the same back-pressure as the plain pipe. The encoder's native state is released on every
      * path (end, upstream failure, client gone).
      */
-    private void relayCompressed(HttpClientResponse cresp, GzipEncoder encoder) {
+    private void relayCompressed(HttpClientResponse cresp, ContentEncoder encoder) {
         boolean[] closed = {false};
         Runnable release = () -> {
             if (!closed[0]) {

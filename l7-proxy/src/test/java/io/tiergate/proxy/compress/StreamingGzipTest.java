@@ -109,7 +109,7 @@ class StreamingGzipTest {
 
     @Test
     void identityWhenGzipIsNotAcceptedButVaryIsStillSent() {
-        for (String ae : new String[] {"gzip;q=0", "identity", "*;q=0", "br"}) {
+        for (String ae : new String[] {"gzip;q=0", "identity", "*;q=0", "br;q=0"}) {
             Raw r = get("/z/page", "Accept-Encoding", ae);
             assertThat(r.headers().get("Content-Encoding")).as("Content-Encoding for Accept-Encoding: %s", ae).isNull();
             assertThat(r.headers().get("Vary")).as("Vary for %s", ae).containsIgnoringCase("Accept-Encoding");
