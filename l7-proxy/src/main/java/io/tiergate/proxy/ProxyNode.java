@@ -46,7 +46,6 @@ public final class ProxyNode {
     private final AccessLog accessLog;
     private final ProxyHandler handler;
     private final int eventLoops;
-    private final io.vertx.core.Context guardTimers;
 
     private ProxyNode(Vertx vertx, ProxyConfig config, MeterRegistry registry) {
         this.vertx = vertx;
@@ -54,7 +53,6 @@ public final class ProxyNode {
         this.accessLog = new AccessLog(config.accessLog());
         this.handler = new ProxyHandler(vertx, current::get, metrics, accessLog);
         this.eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
-        this.guardTimers = ((io.vertx.core.internal.VertxInternal) vertx).createEventLoopContext();
     }
 
     public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config) {
@@ -138,14 +136,14 @@ public final class ProxyNode {
                 .setIdleTimeout((int) (Math.max(c.timeouts().keepalive().toSeconds(),
                         c.timeouts().upstreamRead().toSeconds()) + 30))
                 .setHandle100ContinueAutomatically(false)
+                .setHttp2ClearTextEnabled(false)
                 .setTcpNoDelay(true);
         return vertx.createHttpServer(o)
-                .connectionHandler(conn -> new ConnectionGuard(guardTimers, conn, current.get().config()))
-                .requestHandler(req -> {
-                    ConnectionGuard.requestStarted(req.connection());
-                    req.response().endHandler(x -> ConnectionGuard.requestEnded(req.connection()));
-                    handler.handle(req, l.name());
+                .connectionHandler(conn -> {
+                    ProxyConfig.Timeouts t = current.get().config().timeouts();
+                    ConnectionGuard.install(conn, t.clientHeader(), t.keepalive());
                 })
+                .requestHandler(req -> handler.handle(req, l.name()))
                 .listen(port, l.address().host());
     }
 
