@@ -163,7 +163,8 @@ class BrotliTest {
                 Raw r = get("/c/v", clients[i]);
                 assertThat(r.headers().get("Content-Encoding")).as("coding for client %d, round %d", i, round)
                         .isEqualTo(expected[i]);
-                assertThat(r.decoded()).isEqualTo(TEXT);
+                assertThat(r.decoded()).as("body for client %d, round %d: %s %s", i, round, r.status(), r.headers())
+                        .isEqualTo(TEXT);
                 if (round == 1) {
                     assertThat(r.headers().get("Cache-Status")).as("round 2, client %d", i).contains("hit");
                 }
