@@ -5,10 +5,12 @@
 # Debian packages: nginx-light (or nginx), varnish, wrk (+ util-linux for taskset, curl, a JDK 17+).
 #   apt-get install nginx-light varnish wrk
 # The fat jar: mvn -B -o -pl deploy -am package -DskipTests
-# Usage: bench/cache-vs-nginx-varnish.sh [duration=10s] [connections=64] [threads=2]
+# Usage: bench/cache-vs-nginx-varnish.sh [duration=10s] [connections=64] [threads=2] [rounds=3]
+#   The three are measured in turn, `rounds` times (interleaved, so a burst of load from other processes hits them
+#   alike); each round's numbers are printed, and the median round per target is used for the ratios.
 #   TG_JFR=1 also records a JFR profile of Tiergate's run (path printed at the end).
 set -euo pipefail
-DUR=${1:-10s}; CONNS=${2:-64}; THREADS=${3:-2}
+DUR=${1:-10s}; CONNS=${2:-64}; THREADS=${3:-2}; ROUNDS=${4:-3}
 ROOT=$(cd "$(dirname "$0")/.." && pwd); JAR=$ROOT/deploy/target/tiergate.jar
 for t in nginx varnishd wrk taskset java curl; do
   command -v $t >/dev/null || { echo "missing $t (apt-get install nginx-light varnish wrk)"; exit 2; }
@@ -71,16 +73,25 @@ check() { # name port header-regex: the object must come from the cache
 }
 for p in $T $N $V; do curl -fs http://127.0.0.1:$p/obj >/dev/null; curl -fs http://127.0.0.1:$p/obj >/dev/null; done
 check tiergate $T '^Cache-Status: .*hit'; check nginx $N '^X-Cache: HIT'; check varnish $V '^Age: '
-run() { # name port -> "rps p99"
-  taskset -c $LOAD_CPUS wrk -t$THREADS -c$CONNS -d3s http://127.0.0.1:$2/obj >/dev/null   # warm-up (JIT, pools)
+WARM=
+run() { # name port -> "rps"; prints rps and p99
+  [ -n "$WARM" ] || taskset -c $LOAD_CPUS wrk -t$THREADS -c$CONNS -d3s http://127.0.0.1:$2/obj >/dev/null   # JIT, pools
   local out; out=$(taskset -c $LOAD_CPUS wrk -t$THREADS -c$CONNS -d$DUR --latency http://127.0.0.1:$2/obj)
   local rps p99; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   local errs; errs=$(grep -E 'Non-2xx|Socket errors' <<<"$out" || true)
-  printf '%-9s %10s req/s   p99 %8s   %s\n' "$1" "$rps" "$p99" "$errs" >&2; echo "$rps"
+  printf '  %-9s %10s req/s   p99 %8s   %s\n' "$1" "$rps" "$p99" "$errs" >&2; echo "$rps"
 }
-echo "cache hits, 1 KiB object; servers on cpu $SERVER_CPUS, wrk+origin on cpu $LOAD_CPUS; wrk -t$THREADS -c$CONNS -d$DUR" >&2
-A=$(run tiergate $T); B=$(run nginx $N); C=$(run varnish $V)
-echo "origin requests during the run: only the warm-up misses (each cache fetched /obj once)" >&2
+median() { tr ' ' '\n' | grep -v '^$' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "cache hits, 1 KiB object; servers on cpu $SERVER_CPUS, wrk+origin on cpu $LOAD_CPUS; wrk -t$THREADS -c$CONNS -d$DUR; $ROUNDS rounds" >&2
+echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+AS=; BS=; CS=
+for r in $(seq 1 $ROUNDS); do
+  echo "round $r" >&2
+  AS="$AS $(run tiergate $T)"; BS="$BS $(run nginx $N)"; CS="$CS $(run varnish $V)"; WARM=1
+done
+A=$(median <<<"$AS"); B=$(median <<<"$BS"); C=$(median <<<"$CS")
+echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+echo "median req/s: tiergate $A   nginx $B   varnish $C" >&2
 awk -v a="$A" -v b="$B" -v c="$C" 'BEGIN { f = b > c ? b : c; who = b > c ? "nginx" : "varnish";
   printf "tiergate/nginx %.2f   tiergate/varnish %.2f   tiergate vs the faster peer (%s): %.2fx\n", a/b, a/c, who, a/f }'
 if [ -n "${TG_JFR:-}" ]; then sleep 1; KEEP=1; echo "JFR: $W/tiergate.jfr"; fi
