@@ -11,6 +11,7 @@ import io.tiergate.proxy.forward.UpstreamClient;
 import io.tiergate.proxy.log.AccessLog;
 import io.tiergate.proxy.log.ProxyMetrics;
 import io.tiergate.proxy.route.RouteTable;
+import io.tiergate.proxy.upstream.ActiveHealth;
 import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.VerticleBase;
@@ -46,6 +47,7 @@ public final class ProxyNode {
     private final AccessLog accessLog;
     private final ProxyHandler handler;
     private final int eventLoops;
+    private final ActiveHealth health;
 
     private ProxyNode(Vertx vertx, ProxyConfig config, MeterRegistry registry) {
         this.vertx = vertx;
@@ -53,6 +55,7 @@ public final class ProxyNode {
         this.accessLog = new AccessLog(config.accessLog());
         this.handler = new ProxyHandler(vertx, current::get, metrics, accessLog);
         this.eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
+        this.health = new ActiveHealth(vertx, metrics);
     }
 
     public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config) {
@@ -98,8 +101,13 @@ public final class ProxyNode {
         Map<String, UpstreamClient> ups = new HashMap<>();
         for (UpstreamConfig u : config.upstreams().values()) {
             UpstreamClient old = previous.get(u.name());
-            ups.put(u.name(), old != null && old.group().config().equals(u) ? old
-                    : new UpstreamClient(vertx, new UpstreamGroup(u)));
+            if (old != null && old.group().config().equals(u)) {
+                ups.put(u.name(), old);
+            } else {
+                UpstreamGroup g = new UpstreamGroup(u);
+                health.watch(g);
+                ups.put(u.name(), new UpstreamClient(vertx, g));
+            }
         }
         return new Snapshot(config, RouteTable.build(config), ups);
     }
@@ -156,6 +164,11 @@ public final class ProxyNode {
         Snapshot next = build(newConfig, old.upstreams());
         current.set(next);
         Set<UpstreamClient> kept = new HashSet<>(next.upstreams().values());
+        for (UpstreamClient c : old.upstreams().values()) {
+            if (!kept.contains(c)) {
+                health.unwatch(c.group());
+            }
+        }
         AtomicBoolean once = new AtomicBoolean();
         old.whenDrained(() -> {
             if (once.compareAndSet(false, true)) {
@@ -213,6 +226,7 @@ public final class ProxyNode {
                 }
             }
             accessLog.close();
+            health.close();
             return Future.join(clients);
         }).mapEmpty();
     }

@@ -69,6 +69,8 @@ final class Exchange {
     private boolean clientGone;
     private String noRetry;
     private HttpClientRequest current;
+    private HttpClientResponse relaying;
+    private ContentEncoder encoder; // non-null while a compressed relay runs
     // Feature hooks (cache, rewrite, header rules): what to send instead of the client's request line, and, for the
     // cache, a sink that receives the whole response instead of relaying it to the client.
     private final HttpMethod method;
@@ -156,6 +158,11 @@ final class Exchange {
             if (current != null && !committed) {
                 current.reset();
             }
+            HttpClientResponse r = relaying;
+            if (r != null) {
+                r.request().reset(); // the client left mid-body: don't return a half-read connection to the pool
+            }
+            releaseEncoder();
             finish();
         });
         resp.endHandler(v -> finish());
@@ -339,63 +346,58 @@ final class Exchange {
         if (!noBody && !h.contains("Content-Length")) {
             resp.setChunked(true);
         }
-        if (coding != Coding.IDENTITY) {
-            relayCompressed(cresp, coding.encoder(gzip));
-            return;
-        }
-        cresp.pipe().endOnFailure(false).to(resp).onFailure(t -> {
-            // Bytes already reached the client: the only honest signal left is an abrupt close.
-            noRetry = "upstream-broke-mid-response";
-            resp.reset();
-            req.connection().close();
-        });
-    }
-
-    /**
-     * The streaming relay with an encoder in between: each upstream chunk is compressed and flushed as it arrives
-     * (SYNC_FLUSH), with the same back-pressure as the plain pipe. The encoder's native state is released on every
-     * path (end, upstream failure, client gone).
-     */
-    private void relayCompressed(HttpClientResponse cresp, ContentEncoder encoder) {
-        boolean[] closed = {false};
-        Runnable release = () -> {
-            if (!closed[0]) {
-                closed[0] = true;
-                encoder.close();
+        relaying = cresp;
+        // Compression sits inside the relay: each upstream chunk is encoded and flushed (SYNC_FLUSH / brotli flush)
+        // as it arrives, so streaming keeps streaming. The encoder's native state is released on every path.
+        ContentEncoder enc = coding == Coding.IDENTITY ? null : coding.encoder(gzip);
+        encoder = enc;
+        // A hand-written relay rather than Pipe: Pipe allocates futures per chunk and showed up at the top of the
+        // profile for small responses. Back-pressure: pause the upstream while the client's write queue is full.
+        cresp.exceptionHandler(t -> {
+            releaseEncoder();
+            if (!resp.ended()) {
+                // Bytes already reached the client: the only honest signal left is an abrupt close.
+                noRetry = "upstream-broke-mid-response";
+                resp.reset();
+                req.connection().close();
             }
-        };
-        resp.closeHandler(v -> {
-            clientGone = true;
-            release.run();
-            cresp.request().reset();
-            finish();
         });
         cresp.handler(chunk -> {
-            if (closed[0]) {
+            if (clientGone) {
                 return;
             }
-            Buffer out = encoder.write(chunk);
-            if (out.length() > 0) {
-                resp.write(out);
+            if (enc == null) {
+                resp.write(chunk);
+            } else {
+                Buffer out = enc.write(chunk);
+                if (out.length() > 0) {
+                    resp.write(out);
+                }
             }
             if (resp.writeQueueFull()) {
                 cresp.pause();
                 resp.drainHandler(v -> cresp.resume());
             }
         });
-        cresp.exceptionHandler(t -> {
-            release.run();
-            noRetry = "upstream-broke-mid-response";
-            resp.reset();
-            req.connection().close();
-        });
         cresp.endHandler(v -> {
-            if (closed[0]) {
-                return;
+            relaying = null;
+            if (clientGone) {
+                releaseEncoder();
+            } else if (enc == null) {
+                resp.end();
+            } else {
+                encoder = null;
+                resp.end(enc.finish());
             }
-            closed[0] = true;
-            resp.end(encoder.finish());
         });
+    }
+
+    private void releaseEncoder() {
+        ContentEncoder e = encoder;
+        if (e != null) {
+            encoder = null;
+            e.close();
+        }
     }
 
     private void decorate(MultiMap h) {
