@@ -3,6 +3,7 @@ package io.tiergate.cli;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.shared.config.ConfigException;
+import io.tiergate.shared.logging.Logging;
 import io.vertx.core.Vertx;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -42,7 +43,10 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
     public Integer call() throws Exception {
         Duration drainFor = parse(drain, "--drain");
         Duration watch = parse(watchInterval, "--watch-interval");
-        ProxyConfig first = load();
+        TiergateConfig firstFile = loadFile();
+        ProxyConfig first = firstFile.proxy().get();
+        // Before anything logs: without it the shaded jar's Logback would run with its defaults.
+        Logging.configure(firstFile.logging().format(), firstFile.logging().level());
         lastModified = mtime();
         Vertx vertx = Vertx.vertx();
         ProxyNode node;
@@ -105,11 +109,15 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
     }
 
     private ProxyConfig load() {
+        return loadFile().proxy().get();
+    }
+
+    private TiergateConfig loadFile() {
         TiergateConfig cfg = TiergateConfig.load(config);
         if (cfg.proxy().isEmpty()) {
             throw new UserException(config + " has no 'proxy:' section", ExitCodes.CONFIG);
         }
-        return cfg.proxy().get();
+        return cfg;
     }
 
     private FileTime mtime() {

@@ -11,6 +11,7 @@ import io.tiergate.proxy.forward.UpstreamClient;
 import io.tiergate.proxy.log.AccessLog;
 import io.tiergate.proxy.log.ProxyMetrics;
 import io.tiergate.proxy.route.RouteTable;
+import io.tiergate.proxy.upstream.ActiveHealth;
 import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.VerticleBase;
@@ -46,7 +47,7 @@ public final class ProxyNode {
     private final AccessLog accessLog;
     private final ProxyHandler handler;
     private final int eventLoops;
-    private final io.vertx.core.Context guardTimers;
+    private final ActiveHealth health;
 
     private ProxyNode(Vertx vertx, ProxyConfig config, MeterRegistry registry) {
         this.vertx = vertx;
@@ -54,7 +55,7 @@ public final class ProxyNode {
         this.accessLog = new AccessLog(config.accessLog());
         this.handler = new ProxyHandler(vertx, current::get, metrics, accessLog);
         this.eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
-        this.guardTimers = ((io.vertx.core.internal.VertxInternal) vertx).createEventLoopContext();
+        this.health = new ActiveHealth(vertx, metrics);
     }
 
     public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config) {
@@ -70,6 +71,11 @@ public final class ProxyNode {
             binds.add(node.bind(l));
         }
         return Future.all(binds).map(node).recover(t -> node.shutdown(Duration.ZERO).transform(x -> Future.failedFuture(t)));
+    }
+
+    /** The node's HTTP cache (one store for the node's lifetime), for the admin API's purge. */
+    public io.tiergate.proxy.cache.CacheFilter cache() {
+        return handler.cache();
     }
 
     public ProxyConfig config() {
@@ -95,8 +101,13 @@ public final class ProxyNode {
         Map<String, UpstreamClient> ups = new HashMap<>();
         for (UpstreamConfig u : config.upstreams().values()) {
             UpstreamClient old = previous.get(u.name());
-            ups.put(u.name(), old != null && old.group().config().equals(u) ? old
-                    : new UpstreamClient(vertx, new UpstreamGroup(u)));
+            if (old != null && old.group().config().equals(u)) {
+                ups.put(u.name(), old);
+            } else {
+                UpstreamGroup g = new UpstreamGroup(u);
+                health.watch(g);
+                ups.put(u.name(), new UpstreamClient(vertx, g));
+            }
         }
         return new Snapshot(config, RouteTable.build(config), ups);
     }
@@ -133,14 +144,14 @@ public final class ProxyNode {
                 .setIdleTimeout((int) (Math.max(c.timeouts().keepalive().toSeconds(),
                         c.timeouts().upstreamRead().toSeconds()) + 30))
                 .setHandle100ContinueAutomatically(false)
+                .setHttp2ClearTextEnabled(false)
                 .setTcpNoDelay(true);
         return vertx.createHttpServer(o)
-                .connectionHandler(conn -> new ConnectionGuard(guardTimers, conn, current.get().config()))
-                .requestHandler(req -> {
-                    ConnectionGuard.requestStarted(req.connection());
-                    req.response().endHandler(x -> ConnectionGuard.requestEnded(req.connection()));
-                    handler.handle(req, l.name());
+                .connectionHandler(conn -> {
+                    ProxyConfig.Timeouts t = current.get().config().timeouts();
+                    ConnectionGuard.install(conn, t.clientHeader(), t.keepalive());
                 })
+                .requestHandler(req -> handler.handle(req, l.name()))
                 .listen(port, l.address().host());
     }
 
@@ -153,6 +164,11 @@ public final class ProxyNode {
         Snapshot next = build(newConfig, old.upstreams());
         current.set(next);
         Set<UpstreamClient> kept = new HashSet<>(next.upstreams().values());
+        for (UpstreamClient c : old.upstreams().values()) {
+            if (!kept.contains(c)) {
+                health.unwatch(c.group());
+            }
+        }
         AtomicBoolean once = new AtomicBoolean();
         old.whenDrained(() -> {
             if (once.compareAndSet(false, true)) {
@@ -210,6 +226,7 @@ public final class ProxyNode {
                 }
             }
             accessLog.close();
+            health.close();
             return Future.join(clients);
         }).mapEmpty();
     }

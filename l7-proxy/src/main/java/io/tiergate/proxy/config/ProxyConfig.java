@@ -6,6 +6,8 @@ import io.tiergate.proxy.features.LocationFeatures;
 import io.tiergate.shared.config.ConfigMap;
 import io.tiergate.shared.config.ConfigNode;
 import io.tiergate.shared.config.HostPort;
+import io.tiergate.shared.health.HealthCheck;
+import io.tiergate.shared.health.HealthCheckConfig;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -284,11 +286,30 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         int maxConns = m.integer("max_connections_per_server", 128, 1, 100_000);
         List<UpstreamConfig.Server> servers = new ArrayList<>();
         Set<HostPort> seen = new HashSet<>();
-        List<ConfigMap> items = m.mapList("servers");
-        if (items.isEmpty()) {
+        if (m.list("servers").isEmpty()) {
             m.error("servers", "upstream '" + name + "' has no servers", "at least one item like {address: 10.0.0.5:8080}");
         }
-        for (ConfigMap s : items) {
+        HealthCheck health = m.map("health").map(h -> HealthCheckConfig.parse(h, null)).orElse(null);
+        for (ConfigNode item : m.list("servers")) {
+            // "- 10.0.0.5:8080" is shorthand for "- {address: 10.0.0.5:8080}" (as in the director).
+            if (item instanceof ConfigNode.Scalar scalar) {
+                HostPort address = scalar.isNull() ? null
+                        : ConfigMap.hostPortOf(scalar, 80, m.problems()).orElse(null);
+                if (scalar.isNull()) {
+                    m.problems().add(scalar, "is empty", "host:port, or {address: host:port, weight: N, ...}");
+                }
+                if (address == null) {
+                    continue;
+                }
+                if (!seen.add(address)) {
+                    m.problems().add(scalar, "server " + address + " is listed twice in upstream '" + name + "'",
+                            "each server once (use weight: to give it more traffic)");
+                    continue;
+                }
+                servers.add(new UpstreamConfig.Server(address, 1, 1, Duration.ofSeconds(10), false));
+                continue;
+            }
+            ConfigMap s = ConfigMap.of(item, m.problems());
             HostPort address = s.hostPort("address", null, 80);
             if (address == null && !s.has("address")) {
                 s.error("address", "missing required key 'address'", HostPort.EXPECTED);
@@ -318,7 +339,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (servers.isEmpty()) {
             return null;
         }
-        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers);
+        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers, health);
     }
 
     private static VirtualServerConfig parseServer(ConfigMap m, RetryPolicy retry, Set<String> upstreamNames,
@@ -388,7 +409,13 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     private static LocationConfig parseLocation(ConfigMap l, RetryPolicy retry, Set<String> upstreamNames) {
         LocationFeatures features = LocationFeatures.parse(l);
         int kinds = (l.has("exact") ? 1 : 0) + (l.has("prefix") ? 1 : 0) + (l.has("regex") ? 1 : 0);
-        String upstream = l.requireString("upstream", "the name of an upstream group");
+        // A static location (root:/alias:) answers from disk and needs no upstream.
+        boolean fromDisk = features != null && features.staticFiles() != null;
+        if (fromDisk && l.has("upstream")) {
+            l.error("upstream", "a location answers from disk (root:/alias:) or forwards (upstream:), not both",
+                    "either root:/alias: or upstream:");
+        }
+        String upstream = fromDisk ? null : l.requireString("upstream", "the name of an upstream group");
         if (upstream != null && !upstreamNames.contains(upstream)) {
             String hint = ConfigMap.suggest(upstream, upstreamNames).map(s -> "; did you mean '" + s + "'?").orElse("");
             l.error("upstream", "unknown upstream '" + upstream + "'" + hint,
@@ -431,7 +458,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (stopRegex && kind != LocationConfig.Kind.PREFIX) {
             l.error("stop_regex", "stop_regex only applies to prefix locations", "prefix: with stop_regex");
         }
-        if (upstream == null) {
+        if (upstream == null && !fromDisk) {
             return null;
         }
         return new LocationConfig(kind, path, regex, stopRegex, upstream, policy, features);

@@ -1,18 +1,31 @@
 package io.tiergate.proxy.config;
 
 import io.tiergate.shared.config.HostPort;
+import io.tiergate.shared.health.HealthCheck;
 
 import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * An upstream group. {@code keepaliveTimeout} is how long an idle pooled connection is kept: it must be shorter than
  * the origin's own idle timeout, or the origin closes connections the proxy is about to reuse.
  */
 public record UpstreamConfig(String name, Balance balance, HashKey hashKey, Duration keepaliveTimeout,
-                             int maxConnectionsPerServer, List<Server> servers) {
+                             int maxConnectionsPerServer, List<Server> servers, HealthCheck health) {
     public UpstreamConfig {
         servers = List.copyOf(servers);
+    }
+
+    /** A group without active health checks. */
+    public UpstreamConfig(String name, Balance balance, HashKey hashKey, Duration keepaliveTimeout,
+                          int maxConnectionsPerServer, List<Server> servers) {
+        this(name, balance, hashKey, keepaliveTimeout, maxConnectionsPerServer, servers, null);
+    }
+
+    /** The active health check of every server ({@code health:}), if configured. */
+    public Optional<HealthCheck> activeHealth() {
+        return Optional.ofNullable(health);
     }
 
     /**

@@ -59,7 +59,7 @@ public final class ProxyHandler {
         }
         if (cls.size() == 1) {
             String v = cls.get(0).trim();
-            if (!v.matches("\\d{1,18}")) {
+            if (!digits(v)) {
                 reject(req, 400, "malformed Content-Length '" + cls.get(0) + "'");
                 return;
             }
@@ -93,7 +93,9 @@ public final class ProxyHandler {
             reject(req, 404, "no location matches " + path, false);
             return;
         }
-        UpstreamClient upstream = snap.upstreams().get(route.location().upstream());
+        // Null for a location that answers from disk (static files have no upstream).
+        UpstreamClient upstream = route.location().upstream() == null ? null
+                : snap.upstreams().get(route.location().upstream());
         if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
             req.response().writeContinue();
         }
@@ -110,6 +112,20 @@ public final class ProxyHandler {
             FeatureStage.run(vertx, snap, req, listener, route, upstream, ar.result(), requestId, clientIp, metrics,
                     accessLog, cache());
         });
+    }
+
+    /** 1 to 18 ASCII digits (no sign, no spaces, no overflow). */
+    private static boolean digits(String v) {
+        if (v.isEmpty() || v.length() > 18) {
+            return false;
+        }
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void reject(HttpServerRequest req, int status, String why) {
