@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.regex.Pattern;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -28,17 +29,11 @@ class DirectorReloadProcessTest {
               dataplane: userspace
               admin: 127.0.0.1:%d
               services:
-              %s
-            """;
+            %s""";
 
     static String service(String name, int port) {
-        return """
-                  %s:
-                    vip: 127.0.0.1:%d
-                    scheduler: rr
-                    health: {type: none}
-                    real_servers: [127.0.0.1:9]
-                """.formatted(name, port);
+        return "    " + name + ":\n      vip: 127.0.0.1:" + port + "\n      scheduler: rr\n"
+                + "      health: {type: none}\n      real_servers: [127.0.0.1:9]\n";
     }
 
     static int freePort() throws Exception {
@@ -78,7 +73,7 @@ class DirectorReloadProcessTest {
         int web = freePort();
         int api = freePort();
         Path file = Files.createTempFile("director", ".yaml");
-        Files.writeString(file, CONFIG.formatted(admin, service("web", web).strip()));
+        Files.writeString(file, CONFIG.formatted(admin, service("web", web)));
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p = new ProcessBuilder(java, "-cp", System.getProperty("java.class.path"), Main.class.getName(),
                 "director", "-c", file.toString()).redirectErrorStream(true).start();
@@ -98,12 +93,12 @@ class DirectorReloadProcessTest {
             await(lines, "tiergate director running");
             assertThat(status(admin)).contains("(web)").doesNotContain("(api)");
 
-            Files.writeString(file, CONFIG.formatted(admin, (service("web", web) + service("api", api)).strip()));
+            Files.writeString(file, CONFIG.formatted(admin, (service("web", web) + service("api", api))));
             new ProcessBuilder("/bin/kill", "-HUP", Long.toString(p.pid())).start().waitFor();
             await(lines, "reloaded " + file);
             assertThat(status(admin)).as("the reloaded file's new service runs").contains("(web)").contains("(api)");
 
-            Files.writeString(file, CONFIG.formatted(admin, (service("web", web) + service("api", api)).strip())
+            Files.writeString(file, CONFIG.formatted(admin, (service("web", web) + service("api", api)))
                     .replace("scheduler: rr", "scheduler: roundrobin"));
             new ProcessBuilder("/bin/kill", "-HUP", Long.toString(p.pid())).start().waitFor();
             String rejected = await(lines, "reload rejected");
@@ -113,7 +108,7 @@ class DirectorReloadProcessTest {
                 rest.append(l).append('\n');
             }
             assertThat(rest.toString()).as("the problem is reported as FILE:LINE:COL")
-                    .containsPattern(java.util.regex.Pattern.quote(file.toString()) + ":\\d+:\\d+: .*scheduler");
+                    .containsPattern(Pattern.quote(file.toString()) + ":\\d+:\\d+: .*scheduler");
             assertThat(p.isAlive()).as("an invalid file does not stop the director").isTrue();
             assertThat(status(admin)).as("the previous config keeps running").contains("(web)").contains("(api)");
         } finally {
