@@ -322,6 +322,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             }
         }
         Duration keepalive = m.duration("keepalive_timeout", Duration.ofSeconds(4), Duration.ofSeconds(1));
+        Duration resolve = m.duration("resolve", UpstreamConfig.DEFAULT_RESOLVE, Duration.ofMillis(100));
         int maxConns = m.integer("max_connections_per_server", 128, 1, 100_000);
         List<UpstreamConfig.Server> servers = new ArrayList<>();
         Set<HostPort> seen = new HashSet<>();
@@ -378,7 +379,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (servers.isEmpty()) {
             return null;
         }
-        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers, health);
+        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers, health, resolve);
     }
 
     private static VirtualServerConfig parseServer(ConfigMap m, RetryPolicy retry, Set<String> upstreamNames,
