@@ -2,6 +2,7 @@ package io.tiergate.cli;
 
 import io.tiergate.cli.dr.RealServerSetup;
 import io.tiergate.proxy.ProxyNode;
+import io.tiergate.proxy.admin.CacheAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.shared.admin.AdminServer;
 import io.tiergate.shared.config.ConfigException;
@@ -88,7 +89,9 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                     .get(30, TimeUnit.SECONDS);
             HostPort a = first.admin();
             if (a != null) {
-                admin = AdminServer.start(vertx, a.host(), a.port(), metrics, ready::get, Map.of())
+                ProxyNode n = node;
+                admin = AdminServer.start(vertx, a.host(), a.port(), metrics, ready::get,
+                                CacheAdmin.of(n::cache).routes())
                         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             }
         } catch (java.util.concurrent.ExecutionException e) {
@@ -103,7 +106,8 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                     + " (listener '" + first.listeners().get(i).name() + "', node " + first.nodeName() + ")");
         }
         if (admin != null) {
-            log("admin on " + first.admin().host() + ":" + admin.port() + " (/metrics, /healthz, /readyz)");
+            log("admin on " + first.admin().host() + ":" + admin.port() + " (/metrics, /healthz, /readyz, "
+                    + CacheAdmin.PURGE_PATH + ")");
         }
         ready.set(true);
 

@@ -43,6 +43,7 @@ class ProxyCommandTest {
     HttpServer b;
     Process proc;
     final List<String> lines = new CopyOnWriteArrayList<>();
+    final java.util.concurrent.CountDownLatch slowArrived = new java.util.concurrent.CountDownLatch(1);
 
     @BeforeEach
     void origins() throws Exception {
@@ -50,6 +51,7 @@ class ProxyCommandTest {
         client = vertx.createHttpClient();
         a = await(vertx.createHttpServer().requestHandler(req -> {
             if (req.path().equals("/slow")) {
+                slowArrived.countDown();
                 vertx.setTimer(1500, t -> req.response().end("a-slow"));
             } else {
                 req.response().end("a");
@@ -171,7 +173,8 @@ class ProxyCommandTest {
         proc = start(file);
         int port = Integer.parseInt(waitForLine("listening on 127\\.0\\.0\\.1:(\\d+)"));
         CompletableFuture<String> slow = CompletableFuture.supplyAsync(() -> get(port, "/slow"));
-        Thread.sleep(400); // the request is at the origin, which answers after 1.5 s
+        assertThat(slowArrived.await(15, TimeUnit.SECONDS)).as("the slow request reached the origin").isTrue();
+        Thread.sleep(100); // it answers 1.5 s after arriving: SIGTERM lands mid-request
         signal("TERM");
         assertThat(slow.get(20, TimeUnit.SECONDS)).as("the in-flight request completes during the drain")
                 .isEqualTo("200 a-slow");

@@ -86,6 +86,11 @@ public final class ProxyNode {
         return Future.all(binds).map(node).recover(t -> node.shutdown(Duration.ZERO).transform(x -> Future.failedFuture(t)));
     }
 
+    /** The node's HTTP cache (one store for the node's lifetime), for the admin API's purge. */
+    public io.tiergate.proxy.cache.CacheFilter cache() {
+        return handler.cache();
+    }
+
     public ProxyConfig config() {
         return current.get().config();
     }

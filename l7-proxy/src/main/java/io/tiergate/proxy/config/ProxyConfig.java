@@ -449,7 +449,13 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     private static LocationConfig parseLocation(ConfigMap l, RetryPolicy retry, Set<String> upstreamNames) {
         LocationFeatures features = LocationFeatures.parse(l);
         int kinds = (l.has("exact") ? 1 : 0) + (l.has("prefix") ? 1 : 0) + (l.has("regex") ? 1 : 0);
-        String upstream = l.requireString("upstream", "the name of an upstream group");
+        // A static location (root:/alias:) answers from disk and needs no upstream.
+        boolean fromDisk = features != null && features.staticFiles() != null;
+        if (fromDisk && l.has("upstream")) {
+            l.error("upstream", "a location answers from disk (root:/alias:) or forwards (upstream:), not both",
+                    "either root:/alias: or upstream:");
+        }
+        String upstream = fromDisk ? null : l.requireString("upstream", "the name of an upstream group");
         if (upstream != null && !upstreamNames.contains(upstream)) {
             String hint = ConfigMap.suggest(upstream, upstreamNames).map(s -> "; did you mean '" + s + "'?").orElse("");
             l.error("upstream", "unknown upstream '" + upstream + "'" + hint,
@@ -492,7 +498,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (stopRegex && kind != LocationConfig.Kind.PREFIX) {
             l.error("stop_regex", "stop_regex only applies to prefix locations", "prefix: with stop_regex");
         }
-        if (upstream == null) {
+        if (upstream == null && !fromDisk) {
             return null;
         }
         return new LocationConfig(kind, path, regex, stopRegex, upstream, policy, features);

@@ -95,8 +95,10 @@ public final class ProxyHandler {
             reject(req, 404, "no location matches " + path, false);
             return;
         }
-        UpstreamClient upstream = snap.upstreams().get(route.location().upstream());
-        if (WebSocketTunnel.isUpgrade(req)) {
+        // Null for a location that answers from disk (static files have no upstream).
+        UpstreamClient upstream = route.location().upstream() == null ? null
+                : snap.upstreams().get(route.location().upstream());
+        if (upstream != null && WebSocketTunnel.isUpgrade(req)) {
             String ip = req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress();
             webSockets.open(req, config, upstream.group(), ip, Headers.requestId(req, config), () -> reject(req, 503,
                     "no live upstream: every server of upstream '" + upstream.group().name() + "' is down", false));
