@@ -29,7 +29,20 @@ import java.util.regex.PatternSyntaxException;
 public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners,
                           Timeouts timeouts, Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer,
                           RetryPolicy retry, AccessLog accessLog, Map<String, UpstreamConfig> upstreams,
-                          List<VirtualServerConfig> servers, CacheConfig cache) {
+                          List<VirtualServerConfig> servers, CacheConfig cache, HostPort admin,
+                          List<String> drVips) {
+
+    /** The admin endpoint's default: loopback only, never exposed by accident. */
+    public static final HostPort DEFAULT_ADMIN = HostPort.parse("127.0.0.1:9181", -1);
+
+    /** Without admin/dr sections: the default admin address, no DR VIPs. */
+    public ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners, Timeouts timeouts,
+                       Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer, RetryPolicy retry,
+                       AccessLog accessLog, Map<String, UpstreamConfig> upstreams, List<VirtualServerConfig> servers,
+                       CacheConfig cache) {
+        this(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry, accessLog, upstreams,
+                servers, cache, DEFAULT_ADMIN, List.of());
+    }
 
     /** Without a cache section (defaults apply when a location turns caching on). */
     public ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners, Timeouts timeouts,
@@ -40,6 +53,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     }
 
     public ProxyConfig {
+        drVips = List.copyOf(drVips);
         listeners = List.copyOf(listeners);
         upstreams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(upstreams));
         servers = List.copyOf(servers);
@@ -155,9 +169,34 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             servers.add(vs);
         }
         CacheConfig cache = section.map("cache").map(CacheConfig::parse).orElse(CacheConfig.defaults());
+        HostPort admin = parseAdmin(section);
+        List<String> drVips = parseDr(section.mapOrEmpty("dr"));
         section.finish();
         return new ProxyConfig(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry,
-                accessLog, upstreams, servers, cache);
+                accessLog, upstreams, servers, cache, admin, drVips);
+    }
+
+    /** {@code admin: host:port} for /metrics, /healthz, /readyz; {@code admin: off} disables it (null). */
+    private static HostPort parseAdmin(ConfigMap section) {
+        if (section.has("admin") && "off".equals(section.string("admin", ""))) {
+            return null;
+        }
+        return section.hostPort("admin", DEFAULT_ADMIN, -1);
+    }
+
+    /** {@code dr: {vips: [...]}}: this node is a direct-routing real server for these VIPs (IP literals). */
+    private static List<String> parseDr(ConfigMap m) {
+        List<String> vips = new ArrayList<>();
+        for (ConfigNode n : m.list("vips")) {
+            String text = n instanceof ConfigNode.Scalar s && !s.isNull() ? s.text().trim() : "";
+            if (io.netty.util.NetUtil.isValidIpV4Address(text) || io.netty.util.NetUtil.isValidIpV6Address(text)) {
+                vips.add(text);
+            } else {
+                m.problems().add(n, "'" + text + "' is not an IP address", "an IPv4 or IPv6 literal like 10.0.0.100");
+            }
+        }
+        m.finish();
+        return vips;
     }
 
     private static String defaultNodeName() {
@@ -283,6 +322,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             }
         }
         Duration keepalive = m.duration("keepalive_timeout", Duration.ofSeconds(4), Duration.ofSeconds(1));
+        Duration resolve = m.duration("resolve", UpstreamConfig.DEFAULT_RESOLVE, Duration.ofMillis(100));
         int maxConns = m.integer("max_connections_per_server", 128, 1, 100_000);
         List<UpstreamConfig.Server> servers = new ArrayList<>();
         Set<HostPort> seen = new HashSet<>();
@@ -339,7 +379,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (servers.isEmpty()) {
             return null;
         }
-        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers, health);
+        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers, health, resolve);
     }
 
     private static VirtualServerConfig parseServer(ConfigMap m, RetryPolicy retry, Set<String> upstreamNames,

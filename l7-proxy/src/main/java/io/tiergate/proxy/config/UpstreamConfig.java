@@ -4,7 +4,11 @@ import io.tiergate.shared.config.HostPort;
 import io.tiergate.shared.health.HealthCheck;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
 import java.util.Optional;
 
 /**
@@ -12,7 +16,10 @@ import java.util.Optional;
  * the origin's own idle timeout, or the origin closes connections the proxy is about to reuse.
  */
 public record UpstreamConfig(String name, Balance balance, HashKey hashKey, Duration keepaliveTimeout,
-                             int maxConnectionsPerServer, List<Server> servers, HealthCheck health) {
+                             int maxConnectionsPerServer, List<Server> servers, HealthCheck health,
+                             Duration resolveInterval) {
+    public static final Duration DEFAULT_RESOLVE = Duration.ofSeconds(30);
+
     public UpstreamConfig {
         servers = List.copyOf(servers);
     }
@@ -20,7 +27,48 @@ public record UpstreamConfig(String name, Balance balance, HashKey hashKey, Dura
     /** A group without active health checks. */
     public UpstreamConfig(String name, Balance balance, HashKey hashKey, Duration keepaliveTimeout,
                           int maxConnectionsPerServer, List<Server> servers) {
-        this(name, balance, hashKey, keepaliveTimeout, maxConnectionsPerServer, servers, null);
+        this(name, balance, hashKey, keepaliveTimeout, maxConnectionsPerServer, servers, null, DEFAULT_RESOLVE);
+    }
+
+    /** True when some server is written as a DNS name (re-resolved every {@code resolveInterval}). */
+    public boolean hasNames() {
+        return servers.stream().anyMatch(s -> !isIpLiteral(s.address().host()));
+    }
+
+    static boolean isIpLiteral(String host) {
+        return io.netty.util.NetUtil.isValidIpV4Address(host) || io.netty.util.NetUtil.isValidIpV6Address(host);
+    }
+
+    /**
+     * This group with every DNS name replaced by the addresses it resolves to now, each a member with the name's
+     * weight and limits (nginx resolves a name to all its addresses too). A name that does not resolve contributes
+     * no member; {@code failures} collects why.
+     */
+    public UpstreamConfig resolved(Function<String, List<String>> resolver, List<String> failures) {
+        if (!hasNames()) {
+            return this;
+        }
+        Map<HostPort, Server> out = new LinkedHashMap<>();
+        for (Server s : servers) {
+            String host = s.address().host();
+            if (isIpLiteral(host)) {
+                out.putIfAbsent(s.address(), s);
+                continue;
+            }
+            List<String> ips;
+            try {
+                ips = resolver.apply(host);
+            } catch (RuntimeException e) {
+                failures.add("upstream '" + name + "': cannot resolve " + host + ": " + e.getMessage());
+                continue;
+            }
+            for (String ip : ips) {
+                HostPort hp = new HostPort(ip, s.address().port());
+                out.putIfAbsent(hp, new Server(hp, s.weight(), s.maxFails(), s.failTimeout(), s.backup()));
+            }
+        }
+        return new UpstreamConfig(name, balance, hashKey, keepaliveTimeout, maxConnectionsPerServer,
+                new ArrayList<>(out.values()), health, resolveInterval);
     }
 
     /** The active health check of every server ({@code health:}), if configured. */

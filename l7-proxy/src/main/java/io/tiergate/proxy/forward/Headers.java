@@ -131,7 +131,14 @@ public final class Headers {
         return ip.indexOf(':') >= 0 ? "\"[" + ip + "]\"" : ip;
     }
 
+    /** An RFC 7230 token is sent as is, anything else quoted (no regex: this runs on every request). */
     private static String quoteIfNeeded(String v) {
-        return v.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+") ? v : "\"" + v.replace("\"", "") + "\"";
+        boolean token = !v.isEmpty();
+        for (int i = 0; token && i < v.length(); i++) {
+            char c = v.charAt(i);
+            token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                    || "!#$%&'*+.^_`|~-".indexOf(c) >= 0;
+        }
+        return token ? v : "\"" + v.replace("\"", "") + "\"";
     }
 }

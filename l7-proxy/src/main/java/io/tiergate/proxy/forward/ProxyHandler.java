@@ -22,6 +22,7 @@ public final class ProxyHandler {
     private final Supplier<Snapshot> current;
     private final ProxyMetrics metrics;
     private final AccessLog accessLog;
+    private final WebSocketTunnel webSockets;
     // One store for the node's lifetime, made on first use: a reload keeps what is cached (its size is read once).
     private volatile io.tiergate.proxy.cache.CacheFilter cache;
 
@@ -30,6 +31,7 @@ public final class ProxyHandler {
         this.current = current;
         this.metrics = metrics;
         this.accessLog = accessLog;
+        this.webSockets = new WebSocketTunnel(vertx);
     }
 
     /** The node's cache, for the admin API's purge. */
@@ -96,6 +98,12 @@ public final class ProxyHandler {
         // Null for a location that answers from disk (static files have no upstream).
         UpstreamClient upstream = route.location().upstream() == null ? null
                 : snap.upstreams().get(route.location().upstream());
+        if (upstream != null && WebSocketTunnel.isUpgrade(req)) {
+            String ip = req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress();
+            webSockets.open(req, config, upstream.group(), ip, Headers.requestId(req, config), () -> reject(req, 503,
+                    "no live upstream: every server of upstream '" + upstream.group().name() + "' is down", false));
+            return;
+        }
         if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
             req.response().writeContinue();
         }

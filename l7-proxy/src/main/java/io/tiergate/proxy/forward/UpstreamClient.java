@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.proxy.config.UpstreamConfig;
 import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -32,6 +33,7 @@ import java.util.WeakHashMap;
 public final class UpstreamClient {
     private final Vertx vertx;
     private final UpstreamGroup group;
+    private final UpstreamConfig declared;
     private final HttpClientOptions options;
     private final PoolOptions poolOptions;
     private final ConcurrentMap<Object, HttpClientAgent> pooled = new ConcurrentHashMap<>();
@@ -39,6 +41,12 @@ public final class UpstreamClient {
     private final Map<HttpConnection, Boolean> seen = Collections.synchronizedMap(new WeakHashMap<>());
 
     public UpstreamClient(Vertx vertx, UpstreamGroup group) {
+        this(vertx, group, group.config());
+    }
+
+    /** {@code declared} is the group as written (DNS names); the group's own config has them resolved. */
+    public UpstreamClient(Vertx vertx, UpstreamGroup group, UpstreamConfig declared) {
+        this.declared = declared;
         this.vertx = vertx;
         this.group = group;
         HttpClientOptions o = new HttpClientOptions()
@@ -48,6 +56,10 @@ public final class UpstreamClient {
         this.options = o;
         this.poolOptions = new PoolOptions().setHttp1MaxSize(group.config().maxConnectionsPerServer())
                 .setCleanerPeriod(500);
+    }
+
+    public UpstreamConfig declared() {
+        return declared;
     }
 
     public UpstreamGroup group() {
