@@ -70,7 +70,7 @@ public final class VrrpInstance implements AutoCloseable {
         } catch (SocketException e) {
             throw new VrrpException("cannot read interface " + config.interfaceName() + ": " + e.getMessage(), e);
         }
-        primary = VrrpPacket.toInt(config.sourceAddress().orElseGet(() -> firstIpv4(nif)));
+        primary = VrrpPacket.toInt(config.sourceAddress().orElseGet(() -> firstIpv4(nif, config)));
         vipInts = config.virtualAddresses().stream().mapToInt(v -> VrrpPacket.toInt(v.address())).toArray();
         peers = config.unicastPeers().stream().mapToInt(VrrpPacket::toInt).toArray();
         destinations = peers.length == 0 ? new int[] {VrrpPacket.MULTICAST_GROUP} : peers;
@@ -83,13 +83,16 @@ public final class VrrpInstance implements AutoCloseable {
         });
     }
 
-    private static Inet4Address firstIpv4(NetworkInterface nif) {
+    /** The interface's own address, never a VIP (a crashed predecessor may have left one behind). */
+    private static Inet4Address firstIpv4(NetworkInterface nif, VrrpConfig config) {
         for (InetAddress a : Collections.list(nif.getInetAddresses())) {
-            if (a instanceof Inet4Address v4) {
+            if (a instanceof Inet4Address v4
+                    && config.virtualAddresses().stream().noneMatch(v -> v.address().equals(v4))) {
                 return v4;
             }
         }
-        throw new VrrpException("interface " + nif.getName() + " has no IPv4 address: set source_address or add one");
+        throw new VrrpException("interface " + nif.getName() + " has no IPv4 address besides the VIPs: "
+                + "set source_address or add one");
     }
 
     /** An instance that manages its VIPs with a long-lived {@code ip -batch} process in this network namespace. */
@@ -125,8 +128,8 @@ public final class VrrpInstance implements AutoCloseable {
         thread.setDaemon(true);
         thread.setPriority(Thread.MAX_PRIORITY);
         thread.start();
-        log.info("VRRP vrid {} on {}: priority {}, advert every {} ms, {} to {}", config.vrid(),
-                config.interfaceName(), config.priority(), config.advertInterval().toMillis(),
+        log.info("VRRP vrid {} on {} from {}: priority {}, advert every {} ms, {} to {}", config.vrid(),
+                config.interfaceName(), VrrpPacket.format(primary), config.priority(), config.advertInterval().toMillis(),
                 peers.length == 0 ? "multicast" : "unicast", destinationsText());
     }
 
