@@ -62,7 +62,8 @@ final class VrrpLab implements AutoCloseable {
     }
 
     VrrpLab(String... hostNames) throws Exception {
-        dir = Files.createTempDirectory(prefix);
+        // Logs and configs under target/ so a failure can be read afterwards and `mvn clean` removes them.
+        dir = Files.createDirectories(Path.of("target", "vrrp-lab", prefix).toAbsolutePath());
         try {
             String sw = ns("sw");
             addNamespace(sw);
