@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Director HA failover benchmark: Tiergate VRRP (50 ms adverts) vs Debian's keepalived (VRRPv3, 100 ms and 50 ms
-# adverts), same harness, same run. Two speakers A (priority 200) and B (priority 100, or 250 for a near-zero
-# Skew_Time) and a client on one bridge,
+# adverts), same harness, same run. Two speakers A (priority 200) and B (priority 100, or 254 and 250 for a
+# near-zero Skew_Time) and a client on one bridge,
 # each in its own network namespace. For each trial: make A master, then either SIGKILL it (keepalived: SIGSTOP
 # the parent, SIGKILL the VRRP child — killing the parent alone is a clean stop with priority 0) or take its
 # switch port down; failover time = from the fault to the first ARP for the VIP from B's MAC that tcpdump sees on
@@ -31,6 +31,7 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   [[ -n ${SWB_PID:-} ]] && kill -9 "$SWB_PID" 2>/dev/null || true
   for h in sw a b c; do ip netns del $P$h 2>/dev/null || true; done
+  [[ ${KEEP:-0} == 1 ]] || rm -rf "$WORK"
 }
 trap cleanup EXIT
 
@@ -105,15 +106,15 @@ start_tiergate() {  # host priority
   PIDS+=($TG_PID)
 }
 
-run_tiergate() {  # backup priority, tag
+run_tiergate() {  # backup priority, tag, master priority
   : >"$WORK/tg$2-kill.txt"; : >"$WORK/tg$2-link.txt"
   start_tiergate b "$1"; TG_B=$TG_PID
-  start_tiergate a 200; TG_A=$TG_PID
+  start_tiergate a "$3"; TG_A=$TG_PID
   for ((i = 1; i <= TRIALS; i++)); do
     wait_a_master
     t0=$(now); kill -9 $TG_A
     delay_since "$t0" >>"$WORK/tg$2-kill.txt"
-    start_tiergate a 200; TG_A=$TG_PID
+    start_tiergate a "$3"; TG_A=$TG_PID
   done
   for ((i = 1; i <= TRIALS; i++)); do
     wait_a_master
@@ -158,16 +159,16 @@ crash_keepalived() {  # parent pid, host; echoes the time of the child's SIGKILL
   echo "$t0"
 }
 
-run_keepalived() {  # advert seconds, backup priority, tag
+run_keepalived() {  # advert seconds, backup priority, tag, master priority
   : >"$WORK/ka$3-kill.txt"; : >"$WORK/ka$3-link.txt"
   start_keepalived b "$2" "$1"; KA_B=$KA_PID
-  start_keepalived a 200 "$1"; KA_A=$KA_PID
+  start_keepalived a "$4" "$1"; KA_A=$KA_PID
   for ((i = 1; i <= TRIALS; i++)); do
     wait_a_master
     t0=$(crash_keepalived $KA_A a)
     delay_since "$t0" >>"$WORK/ka$3-kill.txt"
     ip -n ${P}a addr del $VIP/24 dev eth0 2>/dev/null || true   # a crashed host's kernel would not answer either
-    start_keepalived a 200 "$1"; KA_A=$KA_PID
+    start_keepalived a "$4" "$1"; KA_A=$KA_PID
   done
   for ((i = 1; i <= TRIALS; i++)); do
     wait_a_master
@@ -178,20 +179,20 @@ run_keepalived() {  # advert seconds, backup priority, tag
   kill $KA_A $KA_B; wait $KA_A $KA_B 2>/dev/null || true; ip -n ${P}a addr del $VIP/24 dev eth0 2>/dev/null || true
 }
 
-echo "vrrp-failover: $TRIALS trials per scenario; A priority 200; work dir $WORK"
-run_tiergate 100 b100
-run_tiergate 250 b250
-run_keepalived 0.1 100 100b100
-run_keepalived 0.05 100 50b100
-run_keepalived 0.05 250 50b250
+echo "vrrp-failover: $TRIALS trials per scenario; A/B priorities 200/100 or 254/250; work dir $WORK"
+run_tiergate 100 b100 200
+run_tiergate 250 b250 254
+run_keepalived 0.1 100 100b100 200
+run_keepalived 0.05 100 50b100 200
+run_keepalived 0.05 250 50b250 254
 echo
-summary "Tiergate 50 ms, B prio 100, master SIGKILLed"      "$WORK/tgb100-kill.txt"
-summary "Tiergate 50 ms, B prio 100, master link down"      "$WORK/tgb100-link.txt"
-summary "Tiergate 50 ms, B prio 250, master SIGKILLed"      "$WORK/tgb250-kill.txt"
-summary "Tiergate 50 ms, B prio 250, master link down"      "$WORK/tgb250-link.txt"
-summary "keepalived v3 100 ms, B prio 100, master crashed"  "$WORK/ka100b100-kill.txt"
-summary "keepalived v3 100 ms, B prio 100, master link down" "$WORK/ka100b100-link.txt"
-summary "keepalived v3 50 ms, B prio 100, master crashed"   "$WORK/ka50b100-kill.txt"
-summary "keepalived v3 50 ms, B prio 100, master link down" "$WORK/ka50b100-link.txt"
-summary "keepalived v3 50 ms, B prio 250, master crashed"   "$WORK/ka50b250-kill.txt"
-summary "keepalived v3 50 ms, B prio 250, master link down" "$WORK/ka50b250-link.txt"
+summary "Tiergate 50 ms, 200/100, master SIGKILLed"      "$WORK/tgb100-kill.txt"
+summary "Tiergate 50 ms, 200/100, master link down"      "$WORK/tgb100-link.txt"
+summary "Tiergate 50 ms, 254/250, master SIGKILLed"          "$WORK/tgb250-kill.txt"
+summary "Tiergate 50 ms, 254/250, master link down"          "$WORK/tgb250-link.txt"
+summary "keepalived v3 100 ms, 200/100, master crashed"  "$WORK/ka100b100-kill.txt"
+summary "keepalived v3 100 ms, 200/100, master link down" "$WORK/ka100b100-link.txt"
+summary "keepalived v3 50 ms, 200/100, master crashed"   "$WORK/ka50b100-kill.txt"
+summary "keepalived v3 50 ms, 200/100, master link down" "$WORK/ka50b100-link.txt"
+summary "keepalived v3 50 ms, 254/250, master crashed"       "$WORK/ka50b250-kill.txt"
+summary "keepalived v3 50 ms, 254/250, master link down"     "$WORK/ka50b250-link.txt"

@@ -43,7 +43,8 @@ public final class VrrpInstance implements AutoCloseable {
     private final VrrpStateMachine machine;
     private final ScheduledExecutorService notifier;
 
-    private VrrpSocket socket;
+    private VrrpSocket socket;          // used by the advert thread (set before it starts)
+    private volatile VrrpSocket wake;   // used by other threads to wake it; null once stopped
     private GratuitousArp garp;
     private Thread thread;
     private volatile VrrpState state = VrrpState.INIT;
@@ -124,6 +125,7 @@ public final class VrrpInstance implements AutoCloseable {
         }
         socket = new VrrpSocket(config.interfaceName(), ifindex, primary, peers.length == 0);
         garp = new GratuitousArp(ifindex, mac);
+        wake = socket;
         thread = new Thread(this::loop, "vrrp-" + config.vrid());
         thread.setDaemon(true);
         thread.setPriority(Thread.MAX_PRIORITY);
@@ -142,9 +144,9 @@ public final class VrrpInstance implements AutoCloseable {
     }
 
     /** The director's health: false → FAULT (track_weight 0) or a lower priority (negative track_weight). */
-    public void setTrackedHealth(boolean ok) {
+    public synchronized void setTrackedHealth(boolean ok) {
         pendingHealth = ok ? 1 : 0;
-        VrrpSocket s = socket;
+        VrrpSocket s = wake;
         if (s != null) {
             s.wakeUp();
         }
@@ -167,7 +169,10 @@ public final class VrrpInstance implements AutoCloseable {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        socket.close();
+        wake = null; // a late setTrackedHealth must not write to a closed (maybe reused) fd
+        if (!thread.isAlive()) {
+            socket.close();
+        }
         garp.close();
         vips.close();
     }
