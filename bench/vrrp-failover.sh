@@ -7,7 +7,8 @@
 # switch port down; failover time = from the fault to the first ARP for the VIP from B's MAC that tcpdump sees on
 # the client. Prints median and max per scenario.
 #
-# usage: sudo bench/vrrp-failover.sh            (TRIALS=20 by default; needs keepalived, tcpdump, java, a built tree)
+# usage: sudo bench/vrrp-failover.sh   (TRIALS=20, ONLY="tgb100 tgb250 ka100b100 ka50b100 ka50b250" to pick,
+#        KEEP=1 keeps the work dir with every log; needs keepalived, tcpdump, java, a built tree)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRIALS=${TRIALS:-20}
@@ -54,7 +55,7 @@ MAC_B=$(ip -n ${P}b -br link show eth0 | awk '{print tolower($3)}')
 coproc SWB { ip -n ${P}sw -force -batch - >/dev/null 2>&1; }
 ip netns exec ${P}c tcpdump -l -n -e -tt --immediate-mode -i eth0 arp >"$WORK/arp.txt" 2>"$WORK/tcpdump.err" &
 PIDS+=($!)
-until grep -q "listening on" "$WORK/tcpdump.err"; do sleep 0.05; done
+until grep -qs "listening on" "$WORK/tcpdump.err"; do sleep 0.05; done
 
 now() { date +%s.%N; }
 has_vip() { ip -n $P$1 -br addr show eth0 | grep -q "$VIP/"; }
@@ -78,6 +79,7 @@ delay_since() {
   echo lost
 }
 summary() {   # name, file of delays
+  [[ -f $2 ]] || return 0
   sort -n "$2" | awk -v name="$1" '
     $1 == "lost" { lost++; next }
     { v[n++] = $1 }
@@ -180,11 +182,12 @@ run_keepalived() {  # advert seconds, backup priority, tag, master priority
 }
 
 echo "vrrp-failover: $TRIALS trials per scenario; A/B priorities 200/100 or 254/250; work dir $WORK"
-run_tiergate 100 b100 200
-run_tiergate 250 b250 254
-run_keepalived 0.1 100 100b100 200
-run_keepalived 0.05 100 50b100 200
-run_keepalived 0.05 250 50b250 254
+want() { [[ -z ${ONLY:-} || " $ONLY " == *" $1 "* ]]; }   # ONLY="tgb250 ka100b100" runs a subset
+want tgb100    && run_tiergate 100 b100 200
+want tgb250    && run_tiergate 250 b250 254
+want ka100b100 && run_keepalived 0.1 100 100b100 200
+want ka50b100  && run_keepalived 0.05 100 50b100 200
+want ka50b250  && run_keepalived 0.05 250 50b250 254
 echo
 summary "Tiergate 50 ms, 200/100, master SIGKILLed"      "$WORK/tgb100-kill.txt"
 summary "Tiergate 50 ms, 200/100, master link down"      "$WORK/tgb100-link.txt"

@@ -48,7 +48,7 @@ for spec in a:200 b:100; do
   PIDS+=($!)
 done
 end=$((SECONDS + 30))
-until grep -q "STATE MASTER" "$WORK/a.log" && grep -q "STATE BACKUP" "$WORK/b.log"; do
+until grep -qs "STATE MASTER" "$WORK/a.log" && grep -qs "STATE BACKUP" "$WORK/b.log"; do
   ((SECONDS < end)) || { echo "no election within 30 s" >&2; exit 1; }
   sleep 0.1
 done
@@ -62,5 +62,5 @@ echo "vrrp-flap: $DURATION s at $ADVERT adverts with $LOAD busy loops on $(nproc
 sleep "$DURATION"
 flaps=$(( $(grep -c '^STATE' "$WORK/a.log") - base_a + $(grep -c '^STATE' "$WORK/b.log") - base_b ))
 echo "role changes after the election: $flaps"
-grep '^STATE' "$WORK/a.log" "$WORK/b.log" | tail -n +3 | head -20
+if ((flaps > 0)); then grep -h '^STATE' "$WORK/a.log" "$WORK/b.log" | sort -k3 -n | head -20; fi
 ((flaps == 0))
