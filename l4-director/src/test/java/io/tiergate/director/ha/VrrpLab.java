@@ -154,6 +154,7 @@ final class VrrpLab implements AutoCloseable {
         final Process process;
         final BlockingQueue<String> states = new LinkedBlockingQueue<>();
         final PrintWriter stdin;
+        volatile String last = "";
 
         Speaker(String host, Process process) {
             this.host = host;
@@ -166,7 +167,8 @@ final class VrrpLab implements AutoCloseable {
                     for (String line; (line = r.readLine()) != null; ) {
                         w.println(line);
                         if (line.startsWith("STATE ")) {
-                            states.add(line.split(" ")[1]);
+                            last = line.split(" ")[1];
+                            states.add(last);
                         }
                     }
                 } catch (IOException ignored) {
@@ -209,6 +211,32 @@ final class VrrpLab implements AutoCloseable {
             process.toHandle().destroy(); // Process.destroy() would also close our end of its stdout
             return t;
         }
+    }
+
+    /**
+     * Waits until {@code master} is MASTER and {@code backup} BACKUP and both have stayed so for 300 ms (JVMs start
+     * at different speeds, so the lower priority may be master for a moment before being preempted), then
+     * forgets the history so later assertions see only what happens next.
+     */
+    static void awaitElection(Speaker master, Speaker backup, Duration within) throws InterruptedException {
+        long end = System.nanoTime() + within.toNanos();
+        long stableSince = -1;
+        while (System.nanoTime() < end) {
+            boolean ok = master.last.equals("MASTER") && backup.last.equals("BACKUP");
+            long now = System.nanoTime();
+            if (!ok) {
+                stableSince = -1;
+            } else if (stableSince < 0) {
+                stableSince = now;
+            } else if (now - stableSince > 300_000_000L) {
+                master.states.clear();
+                backup.states.clear();
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("expected " + master.host + " MASTER and " + backup.host + " BACKUP within "
+                + within.toMillis() + " ms; they are " + master.last + " and " + backup.last);
     }
 
     Speaker tiergate(String host, int priority, String extraYaml) throws IOException {
