@@ -11,9 +11,11 @@ import java.net.Inet4Address;
 import java.net.InetAddress;
 import java.net.NetworkInterface;
 import java.net.SocketException;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Executors;
@@ -50,6 +52,10 @@ public final class VrrpInstance implements AutoCloseable {
     private volatile VrrpState state = VrrpState.INIT;
     private volatile boolean stopRequested;
     private volatile int pendingHealth = -1;
+    private volatile int lastAdvertSource;
+    private volatile int priorityNow;
+    private volatile int masterAdverIntCs;
+    private volatile long roleChanges;
 
     // advert-thread only
     private final byte[] txBuf = new byte[VrrpPacket.length(255)];
@@ -112,6 +118,14 @@ public final class VrrpInstance implements AutoCloseable {
 
     public VrrpState state() {
         return state;
+    }
+
+    public VrrpStatus status() {
+        VrrpState st = state;
+        int src = st == VrrpState.MASTER ? primary : lastAdvertSource;
+        return new VrrpStatus(config.vrid(), st, priorityNow == 0 ? config.priority() : priorityNow,
+                Duration.ofMillis(10L * (masterAdverIntCs == 0 ? config.advertIntervalCs() : masterAdverIntCs)),
+                src == 0 ? Optional.empty() : Optional.of(VrrpPacket.toAddress(src)), roleChanges);
     }
 
     public void addListener(VrrpRoleListener listener) {
@@ -196,6 +210,7 @@ public final class VrrpInstance implements AutoCloseable {
                     pendingHealth = -1;
                     machine.setHealthy(System.nanoTime(), health == 1);
                 }
+                priorityNow = machine.priority();
                 long now = System.nanoTime();
                 long deadline = machine.deadline();
                 if (now >= deadline) {
@@ -228,7 +243,11 @@ public final class VrrpInstance implements AutoCloseable {
             if (view.vrid != config.vrid() || view.src == primary || (peers.length > 0 && !isPeer(view.src))) {
                 continue;
             }
+            if (view.priority > 0) {
+                lastAdvertSource = view.src;
+            }
             machine.onAdvert(now, view.src, view.priority, view.maxAdverIntCs);
+            masterAdverIntCs = machine.masterAdverIntCs();
         }
     }
 
@@ -272,6 +291,7 @@ public final class VrrpInstance implements AutoCloseable {
         @Override
         public void stateChanged(VrrpState from, VrrpState to) {
             state = to;
+            roleChanges++;
             if (to == VrrpState.MASTER) {
                 vips.add(config.virtualAddresses());
                 for (int vip : vipInts) {

@@ -15,7 +15,7 @@ import java.util.concurrent.CountDownLatch;
  * A VRRP speaker on its own: {@code java -cp ... io.tiergate.director.ha.VrrpStandalone FILE} reads the
  * {@code director.vrrp:} section of FILE and runs it until SIGTERM (a clean stop: priority 0). Each role change is
  * printed as {@code STATE <name> <nanoTime>}; lines {@code healthy}/{@code unhealthy} on stdin drive health
- * tracking. Used by the namespace tests and bench/vrrp-failover.sh; the director wires {@link VrrpInstance}
+ * tracking and {@code status} prints a {@code STATUS ...} line. Used by the namespace tests and bench/vrrp-failover.sh; the director wires {@link VrrpInstance}
  * itself.
  */
 public final class VrrpStandalone {
@@ -64,6 +64,13 @@ public final class VrrpStandalone {
                     switch (line.trim()) {
                         case "healthy" -> instance.setTrackedHealth(true);
                         case "unhealthy" -> instance.setTrackedHealth(false);
+                        case "status" -> {
+                            VrrpStatus st = instance.status();
+                            System.out.println("STATUS " + st.state() + " priority=" + st.priority() + " master="
+                                    + st.master().map(a -> a.getHostAddress()).orElse("-") + " interval="
+                                    + st.masterAdvertInterval().toMillis() + "ms");
+                            System.out.flush();
+                        }
                         default -> System.err.println("unknown command: " + line);
                     }
                 }

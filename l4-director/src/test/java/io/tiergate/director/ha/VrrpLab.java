@@ -153,6 +153,7 @@ final class VrrpLab implements AutoCloseable {
         final String host;
         final Process process;
         final BlockingQueue<String> states = new LinkedBlockingQueue<>();
+        final BlockingQueue<String> status = new LinkedBlockingQueue<>();
         final PrintWriter stdin;
         volatile String last = "";
 
@@ -169,6 +170,8 @@ final class VrrpLab implements AutoCloseable {
                         if (line.startsWith("STATE ")) {
                             last = line.split(" ")[1];
                             states.add(last);
+                        } else if (line.startsWith("STATUS ")) {
+                            status.add(line);
                         }
                     }
                 } catch (IOException ignored) {
@@ -195,6 +198,16 @@ final class VrrpLab implements AutoCloseable {
             }
             throw new AssertionError("expected Tiergate on " + host + " to become " + state + " within "
                     + within.toMillis() + " ms; saw " + seen + " (log in " + dir + ")");
+        }
+
+        /** Asks for a STATUS line and returns it. */
+        String status() throws InterruptedException {
+            stdin.println("status");
+            String s = status.poll(5, TimeUnit.SECONDS);
+            if (s == null) {
+                throw new AssertionError("Tiergate on " + host + " printed no status within 5 s");
+            }
+            return s;
         }
 
         /** SIGKILL; returns System.nanoTime() just before the signal. */

@@ -40,6 +40,9 @@ class VrrpNamespaceTest {
             assertThat(a.states).as("a (priority 200) stays master").isEmpty();
             assertThat(b.states).as("b (priority 100) stays backup").isEmpty();
             assertThat(lab.hasVip("a")).as("master a holds the VIP").isTrue();
+            assertThat(b.status()).as("the backup knows who the master is")
+                    .isEqualTo("STATUS BACKUP priority=100 master=" + lab.address("a") + " interval=50ms");
+            assertThat(a.status()).isEqualTo("STATUS MASTER priority=200 master=" + lab.address("a") + " interval=50ms");
             assertThat(lab.hasVip("b")).as("backup b does not hold the VIP").isFalse();
 
             long killed = a.kill();
