@@ -1,6 +1,5 @@
 package io.tiergate.director.ha;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -8,18 +7,13 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /** Tiergate and Debian's keepalived (vrrp_version 3, 50 ms adverts, same VRID) on one segment, in both roles. */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
+@VrrpNeedsNamespaces(tools = "keepalived")
 class VrrpKeepalivedInteropTest {
     private static final Duration START = Duration.ofSeconds(20);
 
-    @BeforeAll
-    static void needsRootAndKeepalived() {
-        String reason = VrrpLab.skipReason("keepalived");
-        assumeTrue(reason == null, reason);
-    }
 
     @Test
     void tiergateBacksUpAKeepalivedMasterAndTakesOverWhenItCrashes() throws Exception {

@@ -1,6 +1,5 @@
 package io.tiergate.director.ha;
 
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -8,22 +7,17 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 /**
  * Two Tiergate VRRP speakers (each a JVM in its own namespace) and a client on one bridge, 50 ms adverts.
  * Failover time = from the fault to the first gratuitous ARP for the VIP from the new master seen by the client.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
+@VrrpNeedsNamespaces(tools = "arping")
 class VrrpNamespaceTest {
     private static final Duration START = Duration.ofSeconds(20); // a cold JVM on 2 busy cores
     private static final Duration FAILOVER_BOUND = Duration.ofSeconds(1);
 
-    @BeforeAll
-    static void needsRoot() {
-        String reason = VrrpLab.skipReason("arping");
-        assumeTrue(reason == null, reason);
-    }
 
     private static double ms(long nanos) {
         return nanos / 1e6;
