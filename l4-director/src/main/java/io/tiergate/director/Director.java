@@ -5,7 +5,9 @@ import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.Dataplane;
 import io.tiergate.director.dataplane.DataplaneException;
 import io.tiergate.director.dataplane.DataplaneKind;
+import io.tiergate.director.dataplane.ipvs.IpvsDataplane;
 import io.tiergate.director.dataplane.nft.NftDataplane;
+import io.tiergate.director.model.Role;
 import io.tiergate.director.dataplane.userspace.UserspaceDataplane;
 import io.tiergate.director.engine.DirectorStatus;
 import io.tiergate.director.engine.Engine;
@@ -53,26 +55,38 @@ public final class Director implements AutoCloseable {
     }
 
     /**
-     * Resolves {@code dataplane: auto}: ipvs is not built yet (issue 6); nft when root and libnftables.so.1 loads and
-     * the config is expressible on nft; otherwise userspace.
+     * Resolves {@code dataplane: auto}: ipvs when root and the kernel has IPVS (or {@code modprobe ip_vs} adds it) and
+     * the config is expressible on it; else nft when libnftables.so.1 loads and the config is expressible on nft;
+     * otherwise userspace. The reason names what ruled out each better choice.
      */
     public static Choice choose(DirectorConfig config) {
+        return choose(config, isRoot(), IpvsDataplane::unavailableReason, NftDataplane::unavailableReason);
+    }
+
+    static Choice choose(DirectorConfig config, boolean root, java.util.function.Supplier<Optional<String>> ipvsMissing,
+                         java.util.function.Supplier<Optional<String>> nftMissing) {
         DataplaneKind asked = config.dataplane();
         if (asked != DataplaneKind.AUTO) {
             return new Choice(asked, "configured (dataplane: " + asked.configName() + ")");
         }
-        if (!isRoot()) {
+        if (!root) {
             return new Choice(DataplaneKind.USERSPACE, "auto: not root, so the kernel cannot be programmed");
         }
-        Optional<String> nftMissing = NftDataplane.unavailableReason();
-        if (nftMissing.isPresent()) {
-            return new Choice(DataplaneKind.USERSPACE, "auto: nft unavailable (" + nftMissing.get() + ")");
+        List<String> why = new java.util.ArrayList<>();
+        Optional<String> noIpvs = ipvsMissing.get();
+        var cantIpvs = config.unsupportedOn(DataplaneKind.IPVS);
+        if (noIpvs.isEmpty() && cantIpvs.isEmpty()) {
+            return new Choice(DataplaneKind.IPVS, "auto: root and the kernel has IPVS");
         }
-        var cant = config.unsupportedOn(DataplaneKind.NFT);
-        if (!cant.isEmpty()) {
-            return new Choice(DataplaneKind.USERSPACE, "auto: nft cannot express this config (" + cant.get(0) + ")");
+        why.add("ipvs: " + noIpvs.orElseGet(() -> "cannot express this config (" + cantIpvs.get(0) + ")"));
+        Optional<String> noNft = nftMissing.get();
+        // sync is an IPVS extra: without IPVS it is simply not run, not a reason to fall back further
+        var cantNft = config.withSync(Optional.empty()).unsupportedOn(DataplaneKind.NFT);
+        if (noNft.isEmpty() && cantNft.isEmpty()) {
+            return new Choice(DataplaneKind.NFT, "auto: root and libnftables.so.1 loaded; " + why.get(0));
         }
-        return new Choice(DataplaneKind.NFT, "auto: root and libnftables.so.1 loaded (no IPVS dataplane yet)");
+        why.add("nft: " + noNft.orElseGet(() -> "cannot express this config (" + cantNft.get(0) + ")"));
+        return new Choice(DataplaneKind.USERSPACE, "auto: " + String.join("; ", why));
     }
 
     public static Director start(Vertx vertx, DirectorConfig config) throws DataplaneException {
@@ -81,8 +95,7 @@ public final class Director implements AutoCloseable {
         Callable<Dataplane> factory = switch (choice.kind()) {
             case NFT -> () -> NftDataplane.open(config);
             case USERSPACE -> () -> new UserspaceDataplane(vertx, config.connectTimeout(), config.udpIdleTimeout());
-            case IPVS -> throw new DataplaneException(
-                    "the ipvs dataplane is not built yet (issue 6); use dataplane: nft or userspace");
+            case IPVS -> IpvsDataplane::open;
             default -> throw new DataplaneException("dataplane " + choice.kind().configName() + " cannot be started");
         };
         return start(vertx, config, factory, choice.reason());
@@ -147,6 +160,14 @@ public final class Director implements AutoCloseable {
 
     public StepReport reload(DirectorConfig config) {
         return join(engine.reload(config));
+    }
+
+    /**
+     * Called by HA on a VRRP transition: MASTER runs the IPVS connection sync daemon as master, BACKUP as backup
+     * (only with {@code sync} configured and the ipvs dataplane; a no-op otherwise).
+     */
+    public void setRole(Role role) {
+        join(engine.role(role));
     }
 
     public StepReport drain(String service, String realServer) {

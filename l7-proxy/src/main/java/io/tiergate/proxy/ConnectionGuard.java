@@ -1,79 +1,118 @@
 package io.tiergate.proxy;
 
-import io.tiergate.proxy.config.ProxyConfig;
-import io.vertx.core.Context;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelDuplexHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.http.HttpConnection;
 
-import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
 
 /**
- * Slowloris defence Netty does not give us: a connection must deliver a complete request head within
+ * Slowloris defence Vert.x does not give us: a connection must deliver a complete request head within
  * {@code client_header} of opening, and the next one within {@code keepalive} of the previous response; otherwise
  * it is closed. (Vert.x's idle timeout alone is reset by every trickled byte.)
  *
- * <p>Timers run on one dedicated context: timers set from inside Vert.x 5's connection handler were observed
- * never to fire, so the guard does not rely on the connection's context. State is therefore thread-safe.
+ * <p>It is a Netty handler placed right after Vert.x's HTTP/1.x codec, so it sees a request head only once it is
+ * complete and responses before they are encoded, and it runs on the connection's own event loop: no locks, no cross-thread wake-ups per request (an
+ * earlier version kept its timers on a separate context and cost two selector wake-ups per request). After a
+ * WebSocket upgrade (101) it removes itself: a WebSocket's lifetime is not a keep-alive wait.
  */
-final class ConnectionGuard {
-    private static final Map<HttpConnection, ConnectionGuard> GUARDS = new ConcurrentHashMap<>();
+final class ConnectionGuard extends ChannelDuplexHandler {
+    static final String NAME = "tiergateConnectionGuard";
 
-    private final HttpConnection conn;
-    private final Context timers;
-    private final ProxyConfig config;
-    private final AtomicInteger inFlight = new AtomicInteger();
-    private long timer = -1;
+    private final long headerNanos;
+    private final long keepaliveNanos;
+    private ScheduledFuture<?> timer;
+    private int heads;      // request heads read
+    private int responses;  // responses completely written
 
-    ConnectionGuard(Context timers, HttpConnection conn, ProxyConfig config) {
-        this.conn = conn;
-        this.timers = timers;
-        this.config = config;
-        GUARDS.put(conn, this);
-        conn.closeHandler(v -> {
-            GUARDS.remove(conn);
-            timers.runOnContext(x -> cancel());
-        });
-        timers.runOnContext(x -> arm(config.timeouts().clientHeader().toMillis()));
+    private ConnectionGuard(Duration clientHeader, Duration keepalive) {
+        this.headerNanos = clientHeader.toNanos();
+        this.keepaliveNanos = keepalive.toNanos();
     }
 
-    // Only ever called on the timers context.
-    private void arm(long ms) {
+    /**
+     * Installs the guard on a new HTTP/1.x connection. Returns false when the connection is not one this guard
+     * understands (e.g. HTTP/2), which then relies on Vert.x's idle timeout.
+     */
+    static boolean install(HttpConnection conn, Duration clientHeader, Duration keepalive) {
+        // Vert.x 5 exposes the Netty channel only on its implementation class. With h2c upgrade enabled Vert.x creates
+        // the connection only after the first request head, too late for this guard: the listener disables h2c.
+        if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase base)) {
+            return false;
+        }
+        Channel ch = base.channel();
+        ChannelPipeline p = ch.pipeline();
+        if (p.get("httpEncoder") == null || p.get(NAME) != null) {
+            return false;
+        }
+        p.addAfter("httpEncoder", NAME, new ConnectionGuard(clientHeader, keepalive));
+        return true;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        arm(ctx, headerNanos);
+    }
+
+    @Override
+    public void handlerRemoved(ChannelHandlerContext ctx) {
         cancel();
-        if (!GUARDS.containsKey(conn)) {
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        cancel();
+        super.channelInactive(ctx);
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (msg instanceof HttpRequest) {
+            heads++;
+            cancel();
+        }
+        super.channelRead(ctx, msg);
+    }
+
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise) throws Exception {
+        boolean upgraded = msg instanceof HttpResponse r
+                && r.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code();
+        boolean ended = msg instanceof LastHttpContent;
+        super.write(ctx, msg, promise);
+        if (upgraded) {
+            cancel();
+            ctx.pipeline().remove(this);
             return;
         }
-        timer = timers.owner().setTimer(ms, id -> {
-            timer = -1;
-            if (inFlight.get() == 0) {
-                conn.close();
+        if (ended && ++responses >= heads) {
+            arm(ctx, keepaliveNanos);
+        }
+    }
+
+    private void arm(ChannelHandlerContext ctx, long nanos) {
+        cancel();
+        timer = ctx.executor().schedule(() -> {
+            timer = null;
+            if (responses >= heads) { // nothing in flight: the client is idle or trickling a head
+                ctx.close(); // from here, not the tail: Vert.x's handler would wait for the half-read request
             }
-        });
+        }, nanos, TimeUnit.NANOSECONDS);
     }
 
     private void cancel() {
-        if (timer >= 0) {
-            timers.owner().cancelTimer(timer);
-            timer = -1;
-        }
-    }
-
-    static void requestStarted(HttpConnection c) {
-        ConnectionGuard g = GUARDS.get(c);
-        if (g != null) {
-            g.inFlight.incrementAndGet();
-            g.timers.runOnContext(x -> g.cancel());
-        }
-    }
-
-    static void requestEnded(HttpConnection c) {
-        ConnectionGuard g = GUARDS.get(c);
-        if (g != null && g.inFlight.decrementAndGet() == 0) {
-            g.timers.runOnContext(x -> {
-                if (g.inFlight.get() == 0) {
-                    g.arm(g.config.timeouts().keepalive().toMillis());
-                }
-            });
+        if (timer != null) {
+            timer.cancel(false);
+            timer = null;
         }
     }
 }

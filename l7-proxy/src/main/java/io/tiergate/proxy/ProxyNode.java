@@ -11,6 +11,7 @@ import io.tiergate.proxy.forward.UpstreamClient;
 import io.tiergate.proxy.log.AccessLog;
 import io.tiergate.proxy.log.ProxyMetrics;
 import io.tiergate.proxy.route.RouteTable;
+import io.tiergate.proxy.upstream.ActiveHealth;
 import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.DeploymentOptions;
 import io.vertx.core.VerticleBase;
@@ -31,6 +32,7 @@ import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 /**
  * One L7 proxy node: its listeners and the current {@link Snapshot} (route table + upstream groups). Reload builds a
@@ -46,15 +48,20 @@ public final class ProxyNode {
     private final AccessLog accessLog;
     private final ProxyHandler handler;
     private final int eventLoops;
-    private final io.vertx.core.Context guardTimers;
+    private final ActiveHealth health;
+    private final Function<String, List<String>> resolver;
+    private final Object reloadLock = new Object();
+    private long resolveTimer = -1;
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProxyNode.class);
 
-    private ProxyNode(Vertx vertx, ProxyConfig config, MeterRegistry registry) {
+    private ProxyNode(Vertx vertx, ProxyConfig config, MeterRegistry registry, Function<String, List<String>> resolver) {
         this.vertx = vertx;
+        this.resolver = resolver;
         this.metrics = new ProxyMetrics(registry);
         this.accessLog = new AccessLog(config.accessLog());
         this.handler = new ProxyHandler(vertx, current::get, metrics, accessLog);
         this.eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
-        this.guardTimers = ((io.vertx.core.internal.VertxInternal) vertx).createEventLoopContext();
+        this.health = new ActiveHealth(vertx, metrics);
     }
 
     public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config) {
@@ -63,13 +70,25 @@ public final class ProxyNode {
 
     /** Starts with the meters registered in {@code registry} (the admin server's Prometheus registry). */
     public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config, MeterRegistry registry) {
-        ProxyNode node = new ProxyNode(vertx, config, registry);
+        return start(vertx, config, registry, ProxyNode::systemResolve);
+    }
+
+    /** With a given DNS resolver (name → addresses; tests use a map). Blocks while resolving. */
+    public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config, MeterRegistry registry,
+                                          Function<String, List<String>> resolver) {
+        ProxyNode node = new ProxyNode(vertx, config, registry, resolver);
         node.current.set(node.build(config, Map.of()));
+        node.startResolving();
         List<Future<?>> binds = new ArrayList<>();
         for (ListenerConfig l : config.listeners()) {
             binds.add(node.bind(l));
         }
         return Future.all(binds).map(node).recover(t -> node.shutdown(Duration.ZERO).transform(x -> Future.failedFuture(t)));
+    }
+
+    /** The node's HTTP cache (one store for the node's lifetime), for the admin API's purge. */
+    public io.tiergate.proxy.cache.CacheFilter cache() {
+        return handler.cache();
     }
 
     public ProxyConfig config() {
@@ -91,14 +110,57 @@ public final class ProxyNode {
         return c == null ? null : c.group();
     }
 
+    /** May block (DNS): never called on an event loop. */
     private Snapshot build(ProxyConfig config, Map<String, UpstreamClient> previous) {
         Map<String, UpstreamClient> ups = new HashMap<>();
         for (UpstreamConfig u : config.upstreams().values()) {
             UpstreamClient old = previous.get(u.name());
-            ups.put(u.name(), old != null && old.group().config().equals(u) ? old
-                    : new UpstreamClient(vertx, new UpstreamGroup(u)));
+            UpstreamConfig resolved = resolve(u);
+            if (old != null && old.declared().equals(u) && old.group().config().equals(resolved)) {
+                ups.put(u.name(), old);
+            } else {
+                UpstreamGroup g = new UpstreamGroup(resolved);
+                health.watch(g);
+                ups.put(u.name(), new UpstreamClient(vertx, g, u));
+            }
         }
         return new Snapshot(config, RouteTable.build(config), ups);
+    }
+
+    private UpstreamConfig resolve(UpstreamConfig u) {
+        List<String> failures = new ArrayList<>();
+        UpstreamConfig r = u.resolved(resolver, failures);
+        failures.forEach(f -> log.warn("{}", f));
+        return r;
+    }
+
+    /**
+     * Re-resolves the DNS names of upstream servers; when an address set changed, swaps in a snapshot in which only
+     * those groups are new (the others keep their pools and health). Runs on a worker thread.
+     */
+    private void refreshNames() {
+        synchronized (reloadLock) {
+            Snapshot s = current.get();
+            boolean changed = false;
+            for (UpstreamClient c : s.upstreams().values()) {
+                if (c.declared().hasNames() && !resolve(c.declared()).equals(c.group().config())) {
+                    changed = true;
+                }
+            }
+            if (changed) {
+                log.info("upstream addresses changed in DNS; updating the groups concerned");
+                swap(s.config());
+            }
+        }
+    }
+
+    private void startResolving() {
+        current.get().config().upstreams().values().stream().filter(UpstreamConfig::hasNames)
+                .map(UpstreamConfig::resolveInterval).min(Duration::compareTo).ifPresent(every ->
+                        resolveTimer = vertx.setPeriodic(every.toMillis(), id -> vertx.executeBlocking(() -> {
+                            refreshNames();
+                            return null;
+                        }, false)));
     }
 
     /**
@@ -133,14 +195,14 @@ public final class ProxyNode {
                 .setIdleTimeout((int) (Math.max(c.timeouts().keepalive().toSeconds(),
                         c.timeouts().upstreamRead().toSeconds()) + 30))
                 .setHandle100ContinueAutomatically(false)
+                .setHttp2ClearTextEnabled(false)
                 .setTcpNoDelay(true);
         return vertx.createHttpServer(o)
-                .connectionHandler(conn -> new ConnectionGuard(guardTimers, conn, current.get().config()))
-                .requestHandler(req -> {
-                    ConnectionGuard.requestStarted(req.connection());
-                    req.response().endHandler(x -> ConnectionGuard.requestEnded(req.connection()));
-                    handler.handle(req, l.name());
+                .connectionHandler(conn -> {
+                    ProxyConfig.Timeouts t = current.get().config().timeouts();
+                    ConnectionGuard.install(conn, t.clientHeader(), t.keepalive());
                 })
+                .requestHandler(req -> handler.handle(req, l.name()))
                 .listen(port, l.address().host());
     }
 
@@ -149,10 +211,27 @@ public final class ProxyNode {
      * gracefully; unchanged listeners keep their sockets and connections.
      */
     public Future<Void> reload(ProxyConfig newConfig) {
+        synchronized (reloadLock) {
+            Future<Void> f = swap(newConfig);
+            if (resolveTimer >= 0) {
+                vertx.cancelTimer(resolveTimer);
+                resolveTimer = -1;
+            }
+            startResolving();
+            return f;
+        }
+    }
+
+    private Future<Void> swap(ProxyConfig newConfig) {
         Snapshot old = current.get();
         Snapshot next = build(newConfig, old.upstreams());
         current.set(next);
         Set<UpstreamClient> kept = new HashSet<>(next.upstreams().values());
+        for (UpstreamClient c : old.upstreams().values()) {
+            if (!kept.contains(c)) {
+                health.unwatch(c.group());
+            }
+        }
         AtomicBoolean once = new AtomicBoolean();
         old.whenDrained(() -> {
             if (once.compareAndSet(false, true)) {
@@ -189,8 +268,26 @@ public final class ProxyNode {
         return Future.all(work).mapEmpty();
     }
 
+    static List<String> systemResolve(String host) {
+        try {
+            List<String> out = new ArrayList<>();
+            for (java.net.InetAddress a : java.net.InetAddress.getAllByName(host)) {
+                out.add(a.getHostAddress());
+            }
+            return out;
+        } catch (java.net.UnknownHostException e) {
+            throw new IllegalStateException("unknown host", e);
+        }
+    }
+
     /** Stops accepting, lets in-flight requests finish until {@code deadline}, then closes everything. */
     public Future<Void> shutdown(Duration deadline) {
+        synchronized (reloadLock) {
+            if (resolveTimer >= 0) {
+                vertx.cancelTimer(resolveTimer);
+                resolveTimer = -1;
+            }
+        }
         List<Future<?>> closing = new ArrayList<>();
         synchronized (this) {
             for (List<HttpServer> list : servers.values()) {
@@ -210,6 +307,7 @@ public final class ProxyNode {
                 }
             }
             accessLog.close();
+            health.close();
             return Future.join(clients);
         }).mapEmpty();
     }

@@ -21,8 +21,9 @@ final class LabConfigs {
                   servers:
                     - default: true
                       # The demo origins are safe to repeat a POST on: let the proxy re-send it when an origin dies
-                      # mid-request (by default only requests that were never sent are re-sent).
-                      locations: [{prefix: /, upstream: app, retry: {non_idempotent: true}}]
+                      # mid-request (by default only requests that were never sent are re-sent). The retry budget
+                      # allows 16 concurrent retries: every request in flight to a dying origin is re-sent at once.
+                      locations: [{prefix: /, upstream: app, retry: {non_idempotent: true, budget: {min: 16}}}]
                 """.formatted(name, Lab.HOSTS.get("origin1"), Lab.HOSTS.get("origin2"));
     }
 

@@ -1,6 +1,8 @@
 package io.tiergate.director.config;
 
 import io.tiergate.director.dataplane.DataplaneKind;
+import io.tiergate.director.model.ConnectionSync;
+import io.tiergate.director.model.FlowTable;
 import io.tiergate.director.model.ForwardingMethod;
 import io.tiergate.director.model.OnFailure;
 import io.tiergate.director.model.Persistence;
@@ -33,11 +35,13 @@ import java.util.regex.Pattern;
  * @param interfaceName device whose ingress the nft DR dataplane hooks and forwards out of (e.g. eth0)
  * @param hashSeed      jhash seed of the nft dataplane; must be the same on every director so none remaps flows
  * @param maglevSize    minimum Maglev table size per service (a prime is chosen at or above it)
+ * @param flowTable     stateful flow pinning of the nft DR path ({@link FlowTable#OFF} for purely stateless)
+ * @param sync          IPVS connection sync daemon, started as master or backup according to the HA role
  */
 public record DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
                              Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
                              Duration udpIdleTimeout, Optional<HostPort> admin,
-                             List<VirtualService> services) {
+                             List<VirtualService> services, FlowTable flowTable, Optional<ConnectionSync> sync) {
 
     public static final long DEFAULT_HASH_SEED = 0x74696572L; // "tier"; nft seeds are 32 bits
     public static final int DEFAULT_MAGLEV_SIZE = 1021;
@@ -48,28 +52,40 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
 
     public DirectorConfig {
         services = List.copyOf(services);
+        java.util.Objects.requireNonNull(flowTable, "flowTable");
+        java.util.Objects.requireNonNull(sync, "sync");
     }
 
     /** A config with defaults and these services, for tests and embedding. */
     public static DirectorConfig of(DataplaneKind dataplane, List<VirtualService> services) {
         return new DirectorConfig(dataplane, Optional.empty(), DEFAULT_HASH_SEED, DEFAULT_MAGLEV_SIZE,
                 Duration.ofSeconds(10), Duration.ofSeconds(30), Duration.ofSeconds(3), Duration.ofSeconds(60),
-                Optional.empty(), services);
+                Optional.empty(), services, FlowTable.DEFAULT, Optional.empty());
     }
 
     public DirectorConfig withServices(List<VirtualService> newServices) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, newServices);
+                connectTimeout, udpIdleTimeout, admin, newServices, flowTable, sync);
     }
 
     public DirectorConfig withDataplane(DataplaneKind kind) {
         return new DirectorConfig(kind, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync);
     }
 
     public DirectorConfig withAdmin(Optional<HostPort> newAdmin) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, newAdmin, services);
+                connectTimeout, udpIdleTimeout, newAdmin, services, flowTable, sync);
+    }
+
+    public DirectorConfig withFlowTable(FlowTable table) {
+        return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
+                connectTimeout, udpIdleTimeout, admin, services, table, sync);
+    }
+
+    public DirectorConfig withSync(Optional<ConnectionSync> newSync) {
+        return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, newSync);
     }
 
     public Optional<VirtualService> service(String name) {
@@ -101,6 +117,36 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
             }
         }
 
+        FlowTable flowTable = FlowTable.DEFAULT;
+        Optional<ConfigNode> ftRaw = section.raw("flow_table");
+        if (ftRaw.isPresent() && ftRaw.get() instanceof ConfigNode.Scalar sc
+                && (sc.text().trim().equalsIgnoreCase("off") || sc.text().trim().equalsIgnoreCase("false"))) {
+            flowTable = FlowTable.OFF;
+            section.known("flow_table");
+        } else if (ftRaw.isPresent()) {
+            Optional<ConfigMap> ft = section.map("flow_table");
+            if (ft.isPresent()) {
+                int size = ft.get().integer("size", FlowTable.DEFAULT.size(), 0, 1 << 24);
+                Duration timeout = ft.get().duration("timeout", FlowTable.DEFAULT.timeout(), Duration.ofSeconds(1));
+                ft.get().finish();
+                flowTable = new FlowTable(size, timeout);
+            }
+        }
+        Optional<ConnectionSync> sync = Optional.empty();
+        Optional<ConfigMap> sm = section.map("sync");
+        if (sm.isPresent()) {
+            String syncIface = sm.get().requireString("interface", "the device the sync daemon multicasts on, e.g. eth0");
+            int syncId = sm.get().integer("syncid", 0, 0, 255);
+            sm.get().finish();
+            if (syncIface != null && !syncIface.isEmpty()) {
+                if (syncIface.length() > 15) {
+                    sm.get().error("interface", "'" + syncIface + "' is longer than 15 characters", "a device name");
+                } else {
+                    sync = Optional.of(new ConnectionSync(syncIface, syncId));
+                }
+            }
+        }
+
         List<VirtualService> services = new ArrayList<>();
         Map<ServiceKey, String> keys = new HashMap<>();
         Map<String, ConfigMap> named = section.namedMaps("services");
@@ -123,7 +169,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         });
         section.finish();
         DirectorConfig cfg = new DirectorConfig(dataplane, iface, seed, maglev, repair, resolve, connect, udpIdle, admin,
-                services);
+                services, flowTable, sync);
         if (problems.size() == before) {
             for (String p : cfg.unsupportedOn(dataplane)) {
                 section.error("dataplane", p, "a configuration the chosen dataplane can express");
@@ -140,6 +186,10 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         List<String> out = new ArrayList<>();
         if (kind == DataplaneKind.AUTO) {
             return out;
+        }
+        if (sync.isPresent() && kind != DataplaneKind.IPVS) {
+            out.add("sync: the connection sync daemon is an IPVS feature (" + kind.configName()
+                    + " has none; nft pins flows per director, see docs/director.md)");
         }
         for (VirtualService s : services) {
             String where = "service '" + s.name() + "': ";

@@ -27,6 +27,14 @@ public interface Dataplane extends AutoCloseable {
     /** Per service, per destination id ({@link Destination#id()}), whatever figures the dataplane has. */
     Map<ServiceKey, Map<String, DestinationCounters>> counters();
 
+    /**
+     * The HA role changed (or the sync settings did): a dataplane with connection sync (ipvs) runs its sync daemon as
+     * master or backup accordingly; others have nothing to do.
+     */
+    default void role(io.tiergate.director.model.Role role, java.util.Optional<io.tiergate.director.model.ConnectionSync> sync)
+            throws DataplaneException {
+    }
+
     /** Releases what this process holds. Never removes kernel state: a restarted director must find it intact. */
     @Override
     void close();

@@ -65,6 +65,7 @@ public final class Engine implements AutoCloseable {
     private Map<ServiceKey, String> known;
     private volatile String lastError = "";
     private volatile boolean closed;
+    private volatile io.tiergate.director.model.Role role;
 
     private Engine(DirectorConfig config, HealthMonitor monitor, Resolver resolver, String dataplaneReason) {
         this.config = Objects.requireNonNull(config, "config");
@@ -104,6 +105,9 @@ public final class Engine implements AutoCloseable {
             log.warn("first step failed ({}); the repair tick will retry every {}", first.error(),
                     config.repairInterval());
         }
+        if (config.sync().isPresent()) {
+            e.role(io.tiergate.director.model.Role.BACKUP).join();
+        }
         long repairMs = config.repairInterval().toMillis();
         e.thread.scheduleWithFixedDelay(() -> e.stepNow("repair"), repairMs, repairMs, TimeUnit.MILLISECONDS);
         long resolveMs = config.resolveInterval().toMillis();
@@ -120,7 +124,38 @@ public final class Engine implements AutoCloseable {
     }
 
     public CompletableFuture<StepReport> reload(DirectorConfig next) {
-        return submit("reload", () -> config = next.withDataplane(config.dataplane()));
+        return submit("reload", () -> {
+            boolean syncChanged = !next.sync().equals(config.sync());
+            config = next.withDataplane(config.dataplane());
+            if (syncChanged && role != null) {
+                applyRole();
+            }
+        });
+    }
+
+    /**
+     * The HA role (from VRRP): the ipvs dataplane runs its connection sync daemon as master or backup. A director with
+     * {@code sync} configured starts as BACKUP (it only listens) until HA says otherwise.
+     */
+    public CompletableFuture<Void> role(io.tiergate.director.model.Role next) {
+        return call(() -> {
+            role = next;
+            applyRole();
+            return null;
+        });
+    }
+
+    public io.tiergate.director.model.Role role() {
+        return role;
+    }
+
+    private void applyRole() {
+        try {
+            dataplane.role(role, config.sync());
+        } catch (DataplaneException e) {
+            lastError = e.getMessage();
+            log.error("HA role {}: {}", role, e.getMessage());
+        }
     }
 
     public CompletableFuture<StepReport> onHealth(HealthTransition t) {

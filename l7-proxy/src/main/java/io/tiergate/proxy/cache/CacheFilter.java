@@ -129,7 +129,7 @@ public final class CacheFilter {
                 return Future.succeededFuture(serve(sel, req, now, "hit" + ttl(life, age) + "; detail=max-stale",
                         true));
             }
-            long swr = policy.effective(sel.headers()).seconds("stale-while-revalidate").orElse(0);
+            long swr = policy.effective(sel).seconds("stale-while-revalidate").orElse(0);
             if (!fresh && !mustRevalidate && swr > 0 && minFresh.isEmpty() && age - life <= swr * 1000) {
                 backgroundRevalidate(req, rule, origin, key, sel);
                 return Future.succeededFuture(serve(sel, req, now,
@@ -316,7 +316,7 @@ public final class CacheFilter {
         if (policy.mustRevalidate(stale) || policy.noCache(stale)) {
             return false;
         }
-        long allowed = Math.max(policy.effective(stale.headers()).seconds("stale-if-error").orElse(0),
+        long allowed = Math.max(policy.effective(stale).seconds("stale-if-error").orElse(0),
                 CachePolicy.requestDirectives(req.headers()).seconds("stale-if-error").orElse(0)) * 1000;
         allowed = Math.max(allowed, rule.staleIfError().toMillis());
         long staleness = CachePolicy.currentAge(stale, now) - policy.freshnessLifetime(stale, rule);

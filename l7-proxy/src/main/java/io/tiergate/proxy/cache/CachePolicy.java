@@ -46,6 +46,25 @@ public final class CachePolicy {
         return Directives.parseCacheControl(headers.getAll("Cache-Control"));
     }
 
+    /** {@link #effective(MultiMap)} of a stored response, parsed once per stored response. */
+    public Directives effective(StoredResponse s) {
+        Directives d = s.memo().directives;
+        if (d == null) {
+            d = effective(s.headers());
+            s.memo().directives = d;
+        }
+        return d;
+    }
+
+    private boolean targeted(StoredResponse s) {
+        Boolean t = s.memo().targeted;
+        if (t == null) {
+            t = targeted(s.headers());
+            s.memo().targeted = t;
+        }
+        return t;
+    }
+
     /** True when a valid targeted field governs this response (then Cache-Control and Expires are ignored). */
     public boolean targeted(MultiMap headers) {
         for (String field : config.targetedFields()) {
@@ -114,16 +133,22 @@ public final class CachePolicy {
 
     /** Freshness lifetime in millis (RFC 9111 §4.2.1; heuristics §4.2.2), capped by the rule's max-ttl. */
     public long freshnessLifetime(StoredResponse s, CacheRule rule) {
+        StoredResponse.Memo m = s.memo();
+        if (m.lifeRule == rule) {
+            return m.life;
+        }
         long lifetime = rawFreshness(s, rule);
         if (!rule.maxTtl().isZero()) {
             lifetime = Math.min(lifetime, rule.maxTtl().toMillis());
         }
+        m.life = lifetime;
+        m.lifeRule = rule;
         return lifetime;
     }
 
     private long rawFreshness(StoredResponse s, CacheRule rule) {
         MultiMap h = s.headers();
-        Directives cc = effective(h);
+        Directives cc = effective(s);
         if (cc.has("s-maxage")) {
             return cc.seconds("s-maxage").getAsLong() * 1000;
         }
@@ -131,7 +156,7 @@ public final class CachePolicy {
             return cc.seconds("max-age").getAsLong() * 1000;
         }
         long date = dateValue(s);
-        if (!targeted(h) && h.contains("Expires")) {
+        if (!targeted(s) && h.contains("Expires")) {
             long expires = HttpDates.parse(h.get("Expires"));
             return expires < 0 ? 0 : Math.max(0, expires - date); // an invalid Expires means "already expired"
         }
@@ -150,14 +175,19 @@ public final class CachePolicy {
 
     /** True when the response carries explicit freshness (no heuristics involved). */
     public boolean heuristic(StoredResponse s) {
-        Directives cc = effective(s.headers());
-        return !(cc.has("s-maxage") || cc.has("max-age") || (!targeted(s.headers()) && s.headers().contains("Expires")));
+        Directives cc = effective(s);
+        return !(cc.has("s-maxage") || cc.has("max-age") || (!targeted(s) && s.headers().contains("Expires")));
     }
 
     /** The Date of the response, or when it was received if it has none (or an invalid one). */
     static long dateValue(StoredResponse s) {
-        long d = HttpDates.parse(s.headers().get("Date"));
-        return d < 0 ? s.responseTime() : d;
+        long d = s.memo().date;
+        if (d == Long.MIN_VALUE) {
+            d = HttpDates.parse(s.headers().get("Date"));
+            d = d < 0 ? s.responseTime() : d;
+            s.memo().date = d;
+        }
+        return d;
     }
 
     /** current_age of RFC 9111 §4.2.3, in millis. */
@@ -189,13 +219,13 @@ public final class CachePolicy {
 
     /** Serving stale is forbidden (must-revalidate, proxy-revalidate, and s-maxage for shared caches). */
     public boolean mustRevalidate(StoredResponse s) {
-        Directives cc = effective(s.headers());
+        Directives cc = effective(s);
         return cc.has("must-revalidate") || cc.has("proxy-revalidate") || cc.has("s-maxage");
     }
 
     /** Response no-cache: may be stored, never served without validation. */
     public boolean noCache(StoredResponse s) {
-        return effective(s.headers()).has("no-cache");
+        return effective(s).has("no-cache");
     }
 
     public static List<String> varyNames(MultiMap headers) {

@@ -16,7 +16,34 @@ import java.util.Map;
  * @param varyValues   the normalised values of those fields in the request that produced it ("" when absent)
  */
 public record StoredResponse(int status, MultiMap headers, Buffer body, long requestTime, long responseTime,
-                             List<String> varyNames, Map<String, String> varyValues) {
+                             List<String> varyNames, Map<String, String> varyValues, Memo memo) {
+
+    public StoredResponse(int status, MultiMap headers, Buffer body, long requestTime, long responseTime,
+                          List<String> varyNames, Map<String, String> varyValues) {
+        this(status, headers, body, requestTime, responseTime, varyNames, varyValues, new Memo());
+    }
+
+    /**
+     * What every hit would otherwise re-parse from the stored headers (directives, Date, freshness lifetime). The
+     * headers never change after construction, so each value is computed once; a race computes it twice, same result.
+     */
+    static final class Memo {
+        volatile Directives directives;
+        volatile Boolean targeted;
+        volatile long date = Long.MIN_VALUE;
+        volatile CacheRule lifeRule;
+        volatile long life;
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof Memo;
+        }
+
+        @Override
+        public int hashCode() {
+            return 0;
+        }
+    }
 
     /** Approximate heap cost, for the byte-bounded store. */
     public int weight() {

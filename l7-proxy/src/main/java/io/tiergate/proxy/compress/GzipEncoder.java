@@ -10,7 +10,7 @@ import java.util.zip.Deflater;
  * trailer. Not thread-safe: one per response. {@link #finish()} must be called (it also releases the native zlib
  * state); {@link #close()} releases it when the response is abandoned.
  */
-public final class GzipEncoder implements AutoCloseable {
+public final class GzipEncoder implements ContentEncoder {
     private static final byte[] HEADER = {0x1f, (byte) 0x8b, 8, 0, 0, 0, 0, 0, 0, (byte) 0xff};
 
     private final Deflater deflater;
@@ -30,6 +30,7 @@ public final class GzipEncoder implements AutoCloseable {
         }
     }
 
+    @Override
     public Buffer write(Buffer chunk) {
         Buffer result = Buffer.buffer();
         header(result);
@@ -42,6 +43,7 @@ public final class GzipEncoder implements AutoCloseable {
         return result;
     }
 
+    @Override
     public Buffer finish() {
         Buffer result = Buffer.buffer();
         header(result);

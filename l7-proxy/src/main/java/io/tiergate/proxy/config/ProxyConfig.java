@@ -6,6 +6,8 @@ import io.tiergate.proxy.features.LocationFeatures;
 import io.tiergate.shared.config.ConfigMap;
 import io.tiergate.shared.config.ConfigNode;
 import io.tiergate.shared.config.HostPort;
+import io.tiergate.shared.health.HealthCheck;
+import io.tiergate.shared.health.HealthCheckConfig;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,7 +29,20 @@ import java.util.regex.PatternSyntaxException;
 public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners,
                           Timeouts timeouts, Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer,
                           RetryPolicy retry, AccessLog accessLog, Map<String, UpstreamConfig> upstreams,
-                          List<VirtualServerConfig> servers, CacheConfig cache) {
+                          List<VirtualServerConfig> servers, CacheConfig cache, HostPort admin,
+                          List<String> drVips) {
+
+    /** The admin endpoint's default: loopback only, never exposed by accident. */
+    public static final HostPort DEFAULT_ADMIN = HostPort.parse("127.0.0.1:9181", -1);
+
+    /** Without admin/dr sections: the default admin address, no DR VIPs. */
+    public ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners, Timeouts timeouts,
+                       Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer, RetryPolicy retry,
+                       AccessLog accessLog, Map<String, UpstreamConfig> upstreams, List<VirtualServerConfig> servers,
+                       CacheConfig cache) {
+        this(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry, accessLog, upstreams,
+                servers, cache, DEFAULT_ADMIN, List.of());
+    }
 
     /** Without a cache section (defaults apply when a location turns caching on). */
     public ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners, Timeouts timeouts,
@@ -38,6 +53,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     }
 
     public ProxyConfig {
+        drVips = List.copyOf(drVips);
         listeners = List.copyOf(listeners);
         upstreams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(upstreams));
         servers = List.copyOf(servers);
@@ -153,9 +169,34 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             servers.add(vs);
         }
         CacheConfig cache = section.map("cache").map(CacheConfig::parse).orElse(CacheConfig.defaults());
+        HostPort admin = parseAdmin(section);
+        List<String> drVips = parseDr(section.mapOrEmpty("dr"));
         section.finish();
         return new ProxyConfig(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry,
-                accessLog, upstreams, servers, cache);
+                accessLog, upstreams, servers, cache, admin, drVips);
+    }
+
+    /** {@code admin: host:port} for /metrics, /healthz, /readyz; {@code admin: off} disables it (null). */
+    private static HostPort parseAdmin(ConfigMap section) {
+        if (section.has("admin") && "off".equals(section.string("admin", ""))) {
+            return null;
+        }
+        return section.hostPort("admin", DEFAULT_ADMIN, -1);
+    }
+
+    /** {@code dr: {vips: [...]}}: this node is a direct-routing real server for these VIPs (IP literals). */
+    private static List<String> parseDr(ConfigMap m) {
+        List<String> vips = new ArrayList<>();
+        for (ConfigNode n : m.list("vips")) {
+            String text = n instanceof ConfigNode.Scalar s && !s.isNull() ? s.text().trim() : "";
+            if (io.netty.util.NetUtil.isValidIpV4Address(text) || io.netty.util.NetUtil.isValidIpV6Address(text)) {
+                vips.add(text);
+            } else {
+                m.problems().add(n, "'" + text + "' is not an IP address", "an IPv4 or IPv6 literal like 10.0.0.100");
+            }
+        }
+        m.finish();
+        return vips;
     }
 
     private static String defaultNodeName() {
@@ -281,14 +322,34 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             }
         }
         Duration keepalive = m.duration("keepalive_timeout", Duration.ofSeconds(4), Duration.ofSeconds(1));
+        Duration resolve = m.duration("resolve", UpstreamConfig.DEFAULT_RESOLVE, Duration.ofMillis(100));
         int maxConns = m.integer("max_connections_per_server", 128, 1, 100_000);
         List<UpstreamConfig.Server> servers = new ArrayList<>();
         Set<HostPort> seen = new HashSet<>();
-        List<ConfigMap> items = m.mapList("servers");
-        if (items.isEmpty()) {
+        if (m.list("servers").isEmpty()) {
             m.error("servers", "upstream '" + name + "' has no servers", "at least one item like {address: 10.0.0.5:8080}");
         }
-        for (ConfigMap s : items) {
+        HealthCheck health = m.map("health").map(h -> HealthCheckConfig.parse(h, null)).orElse(null);
+        for (ConfigNode item : m.list("servers")) {
+            // "- 10.0.0.5:8080" is shorthand for "- {address: 10.0.0.5:8080}" (as in the director).
+            if (item instanceof ConfigNode.Scalar scalar) {
+                HostPort address = scalar.isNull() ? null
+                        : ConfigMap.hostPortOf(scalar, 80, m.problems()).orElse(null);
+                if (scalar.isNull()) {
+                    m.problems().add(scalar, "is empty", "host:port, or {address: host:port, weight: N, ...}");
+                }
+                if (address == null) {
+                    continue;
+                }
+                if (!seen.add(address)) {
+                    m.problems().add(scalar, "server " + address + " is listed twice in upstream '" + name + "'",
+                            "each server once (use weight: to give it more traffic)");
+                    continue;
+                }
+                servers.add(new UpstreamConfig.Server(address, 1, 1, Duration.ofSeconds(10), false));
+                continue;
+            }
+            ConfigMap s = ConfigMap.of(item, m.problems());
             HostPort address = s.hostPort("address", null, 80);
             if (address == null && !s.has("address")) {
                 s.error("address", "missing required key 'address'", HostPort.EXPECTED);
@@ -318,7 +379,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (servers.isEmpty()) {
             return null;
         }
-        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers);
+        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers, health, resolve);
     }
 
     private static VirtualServerConfig parseServer(ConfigMap m, RetryPolicy retry, Set<String> upstreamNames,
@@ -388,7 +449,13 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     private static LocationConfig parseLocation(ConfigMap l, RetryPolicy retry, Set<String> upstreamNames) {
         LocationFeatures features = LocationFeatures.parse(l);
         int kinds = (l.has("exact") ? 1 : 0) + (l.has("prefix") ? 1 : 0) + (l.has("regex") ? 1 : 0);
-        String upstream = l.requireString("upstream", "the name of an upstream group");
+        // A static location (root:/alias:) answers from disk and needs no upstream.
+        boolean fromDisk = features != null && features.staticFiles() != null;
+        if (fromDisk && l.has("upstream")) {
+            l.error("upstream", "a location answers from disk (root:/alias:) or forwards (upstream:), not both",
+                    "either root:/alias: or upstream:");
+        }
+        String upstream = fromDisk ? null : l.requireString("upstream", "the name of an upstream group");
         if (upstream != null && !upstreamNames.contains(upstream)) {
             String hint = ConfigMap.suggest(upstream, upstreamNames).map(s -> "; did you mean '" + s + "'?").orElse("");
             l.error("upstream", "unknown upstream '" + upstream + "'" + hint,
@@ -431,7 +498,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (stopRegex && kind != LocationConfig.Kind.PREFIX) {
             l.error("stop_regex", "stop_regex only applies to prefix locations", "prefix: with stop_regex");
         }
-        if (upstream == null) {
+        if (upstream == null && !fromDisk) {
             return null;
         }
         return new LocationConfig(kind, path, regex, stopRegex, upstream, policy, features);

@@ -1,18 +1,79 @@
 package io.tiergate.proxy.config;
 
 import io.tiergate.shared.config.HostPort;
+import io.tiergate.shared.health.HealthCheck;
 
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.function.Function;
+import java.util.Optional;
 
 /**
  * An upstream group. {@code keepaliveTimeout} is how long an idle pooled connection is kept: it must be shorter than
  * the origin's own idle timeout, or the origin closes connections the proxy is about to reuse.
  */
 public record UpstreamConfig(String name, Balance balance, HashKey hashKey, Duration keepaliveTimeout,
-                             int maxConnectionsPerServer, List<Server> servers) {
+                             int maxConnectionsPerServer, List<Server> servers, HealthCheck health,
+                             Duration resolveInterval) {
+    public static final Duration DEFAULT_RESOLVE = Duration.ofSeconds(30);
+
     public UpstreamConfig {
         servers = List.copyOf(servers);
+    }
+
+    /** A group without active health checks. */
+    public UpstreamConfig(String name, Balance balance, HashKey hashKey, Duration keepaliveTimeout,
+                          int maxConnectionsPerServer, List<Server> servers) {
+        this(name, balance, hashKey, keepaliveTimeout, maxConnectionsPerServer, servers, null, DEFAULT_RESOLVE);
+    }
+
+    /** True when some server is written as a DNS name (re-resolved every {@code resolveInterval}). */
+    public boolean hasNames() {
+        return servers.stream().anyMatch(s -> !isIpLiteral(s.address().host()));
+    }
+
+    static boolean isIpLiteral(String host) {
+        return io.netty.util.NetUtil.isValidIpV4Address(host) || io.netty.util.NetUtil.isValidIpV6Address(host);
+    }
+
+    /**
+     * This group with every DNS name replaced by the addresses it resolves to now, each a member with the name's
+     * weight and limits (nginx resolves a name to all its addresses too). A name that does not resolve contributes
+     * no member; {@code failures} collects why.
+     */
+    public UpstreamConfig resolved(Function<String, List<String>> resolver, List<String> failures) {
+        if (!hasNames()) {
+            return this;
+        }
+        Map<HostPort, Server> out = new LinkedHashMap<>();
+        for (Server s : servers) {
+            String host = s.address().host();
+            if (isIpLiteral(host)) {
+                out.putIfAbsent(s.address(), s);
+                continue;
+            }
+            List<String> ips;
+            try {
+                ips = resolver.apply(host);
+            } catch (RuntimeException e) {
+                failures.add("upstream '" + name + "': cannot resolve " + host + ": " + e.getMessage());
+                continue;
+            }
+            for (String ip : ips) {
+                HostPort hp = new HostPort(ip, s.address().port());
+                out.putIfAbsent(hp, new Server(hp, s.weight(), s.maxFails(), s.failTimeout(), s.backup()));
+            }
+        }
+        return new UpstreamConfig(name, balance, hashKey, keepaliveTimeout, maxConnectionsPerServer,
+                new ArrayList<>(out.values()), health, resolveInterval);
+    }
+
+    /** The active health check of every server ({@code health:}), if configured. */
+    public Optional<HealthCheck> activeHealth() {
+        return Optional.ofNullable(health);
     }
 
     /**

@@ -4,17 +4,25 @@ import io.tiergate.proxy.cache.CacheRule;
 import io.tiergate.proxy.compress.GzipConfig;
 import io.tiergate.proxy.rewrite.HeaderRules;
 import io.tiergate.proxy.rewrite.RewriteProgram;
+import io.tiergate.proxy.staticfiles.StaticConfig;
 import io.tiergate.shared.config.ConfigMap;
 
 /**
- * What a location adds on top of forwarding: cache, rewrite/return, header rules, gzip. Parsed from the location's
- * own mapping (keys {@code cache}, {@code rewrite}, {@code return}, {@code strip_prefix}, {@code add_prefix},
- * {@code headers}, {@code gzip}); the location's owner finishes that mapping.
+ * What a location adds on top of forwarding: cache, rewrite/return, header rules, gzip, static files. Parsed from
+ * the location's own mapping (keys {@code cache}, {@code rewrite}, {@code return}, {@code strip_prefix},
+ * {@code add_prefix}, {@code headers}, {@code gzip}, {@code root}/{@code alias}/{@code index}); the location's owner
+ * finishes that mapping. A location without any of them gets {@link #NONE} (the pipeline's fast path).
+ * {@code staticFiles} is null unless the location answers from disk.
  */
 public record LocationFeatures(CacheRule cache, RewriteProgram rewrite, HeaderRules requestHeaders,
-                               HeaderRules responseHeaders, GzipConfig gzip) {
+                               HeaderRules responseHeaders, GzipConfig gzip, StaticConfig staticFiles) {
     public static final LocationFeatures NONE = new LocationFeatures(CacheRule.OFF, RewriteProgram.EMPTY,
-            HeaderRules.NONE, HeaderRules.NONE, GzipConfig.OFF);
+            HeaderRules.NONE, HeaderRules.NONE, GzipConfig.OFF, null);
+
+    public LocationFeatures(CacheRule cache, RewriteProgram rewrite, HeaderRules requestHeaders,
+                            HeaderRules responseHeaders, GzipConfig gzip) {
+        this(cache, rewrite, requestHeaders, responseHeaders, gzip, null);
+    }
 
     public static LocationFeatures parse(ConfigMap location) {
         CacheRule cache = CacheRule.parse(location, "cache");
@@ -28,6 +36,11 @@ public record LocationFeatures(CacheRule cache, RewriteProgram rewrite, HeaderRu
             h.finish();
         }
         GzipConfig gzip = GzipConfig.parse(location, "gzip");
-        return new LocationFeatures(cache, rewrite, reqH, respH, gzip);
+        StaticConfig files = StaticConfig.parse(location);
+        if (cache == CacheRule.OFF && rewrite == RewriteProgram.EMPTY && reqH == HeaderRules.NONE
+                && respH == HeaderRules.NONE && gzip == GzipConfig.OFF && files == null) {
+            return NONE;
+        }
+        return new LocationFeatures(cache, rewrite, reqH, respH, gzip, files);
     }
 }

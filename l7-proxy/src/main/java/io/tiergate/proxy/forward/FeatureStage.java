@@ -12,6 +12,8 @@ import io.tiergate.proxy.rewrite.RequestContext;
 import io.tiergate.proxy.rewrite.RewriteProgram;
 import io.tiergate.proxy.rewrite.RewriteResult;
 import io.tiergate.proxy.route.Route;
+import io.tiergate.proxy.staticfiles.StaticFiles;
+import io.tiergate.proxy.staticfiles.StaticReply;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;
@@ -74,9 +76,20 @@ final class FeatureStage {
                     CacheResponse.of(404, "404 Not Found: no location matches " + uri + "\n"), ctx);
             return;
         }
-        UpstreamClient up = target == route ? upstream : snap.upstreams().get(target.location().upstream());
         LocationFeatures tf = target.location().features();
         RequestContext rewritten = ctx.withUri(uri);
+        if (tf.staticFiles() != null) {
+            StaticFiles.serve(vertx, tf.staticFiles(), target.location().path(), req.method().name(), uri,
+                    req.headers()).onComplete(ar -> {
+                        StaticReply r = ar.succeeded() ? ar.result()
+                                : new StaticReply(500, MultiMap.caseInsensitiveMultiMap(),
+                                        Buffer.buffer("500 Internal Server Error\n"), null, 0, 0);
+                        answer(snap, req, target, body, clientIp, requestId, metrics, accessLog, start,
+                                new CacheResponse(r.status(), r.headers(), r.body()), rewritten, r);
+                    });
+            return;
+        }
+        UpstreamClient up = target == route ? upstream : snap.upstreams().get(target.location().upstream());
         if (!tf.cache().enabled()) {
             new Exchange(vertx, snap, req, target, up, body, requestId, clientIp, metrics, accessLog, null, uri, null,
                     rewritten, null).start();
@@ -110,6 +123,13 @@ final class FeatureStage {
     private static void answer(Snapshot snap, HttpServerRequest req, Route route, Body body, String clientIp,
                                String requestId, ProxyMetrics metrics, AccessLog accessLog, long startNanos,
                                CacheResponse r, RequestContext ctx) {
+        answer(snap, req, route, body, clientIp, requestId, metrics, accessLog, startNanos, r, ctx, null);
+    }
+
+    /** As above; a non-null {@code file} sends that file slice (zero-copy) instead of {@code r}'s body. */
+    private static void answer(Snapshot snap, HttpServerRequest req, Route route, Body body, String clientIp,
+                               String requestId, ProxyMetrics metrics, AccessLog accessLog, long startNanos,
+                               CacheResponse r, RequestContext ctx, StaticReply file) {
         HttpServerResponse resp = req.response();
         AtomicBoolean done = new AtomicBoolean();
         long startMillis = System.currentTimeMillis() - (System.nanoTime() - startNanos) / 1_000_000;
@@ -120,7 +140,7 @@ final class FeatureStage {
             body.dispose();
             long nanos = System.nanoTime() - startNanos;
             int status = resp.ended() ? resp.getStatusCode() : 499;
-            String group = route.location().upstream();
+            String group = route.location().upstream() == null ? "-" : route.location().upstream();
             metrics.request(route.location().label(), group, status, nanos);
             String cacheStatus = r.headers().get("Cache-Status");
             accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
@@ -143,7 +163,21 @@ final class FeatureStage {
         resp.setStatusCode(r.status());
         resp.headers().setAll(h);
         boolean noBody = req.method() == HttpMethod.HEAD || r.status() == 204 || r.status() == 304 || r.status() < 200;
-        if (noBody) {
+        if (file != null && file.file() != null) {
+            if (noBody) {
+                resp.end();
+            } else {
+                resp.sendFile(file.file(), file.offset(), file.length()).onFailure(t -> {
+                    // The file vanished between stat and open, or the client left mid-file.
+                    if (!resp.headWritten()) {
+                        resp.setStatusCode(404).headers().clear();
+                        resp.end("404 Not Found\n");
+                    } else {
+                        req.connection().close();
+                    }
+                });
+            }
+        } else if (noBody) {
             resp.end();
         } else {
             resp.headers().set("Content-Length", Integer.toString(r.body().length()));

@@ -11,31 +11,47 @@ import java.util.concurrent.ThreadLocalRandom;
 
 /** Header rewriting at the proxy boundary: hop-by-hop removal and the forwarding headers (XFF, RFC 7239, Via). */
 public final class Headers {
-    /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones seen in the wild. */
-    private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te",
-            "trailer", "transfer-encoding", "upgrade");
+
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     private Headers() {
     }
 
     /** Copies {@code in} without hop-by-hop fields, including every field named in its Connection header. */
     public static MultiMap endToEnd(MultiMap in) {
-        Set<String> drop = new HashSet<>(HOP_BY_HOP);
+        // Hot path: no allocation per header. Only a Connection header listing extra names needs a set.
+        Set<String> named = null;
         for (String c : in.getAll("Connection")) {
             for (String name : c.split(",")) {
                 String n = name.trim().toLowerCase(Locale.ROOT);
-                if (!n.isEmpty()) {
-                    drop.add(n);
+                if (!n.isEmpty() && !n.equals("close") && !n.equals("keep-alive") && !n.equals("upgrade")) {
+                    if (named == null) {
+                        named = new HashSet<>();
+                    }
+                    named.add(n);
                 }
             }
         }
         MultiMap out = MultiMap.caseInsensitiveMultiMap();
         for (var e : in) {
-            if (!drop.contains(e.getKey().toLowerCase(Locale.ROOT))) {
-                out.add(e.getKey(), e.getValue());
+            String k = e.getKey();
+            if (!isHopByHop(k) && (named == null || !named.contains(k.toLowerCase(Locale.ROOT)))) {
+                out.add(k, e.getValue());
             }
         }
         return out;
+    }
+
+    /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones seen in the wild (Keep-Alive, Proxy-Connection). */
+    static boolean isHopByHop(String name) {
+        return switch (name.length()) {
+            case 2 -> name.equalsIgnoreCase("te");
+            case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
+            case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
+            case 16 -> name.equalsIgnoreCase("proxy-connection");
+            case 17 -> name.equalsIgnoreCase("transfer-encoding");
+            default -> false;
+        };
     }
 
     /**
@@ -87,7 +103,16 @@ public final class Headers {
             return in;
         }
         ThreadLocalRandom r = ThreadLocalRandom.current();
-        return String.format("%016x%016x", r.nextLong(), r.nextLong());
+        char[] hex = new char[32];
+        long a = r.nextLong();
+        long b = r.nextLong();
+        for (int i = 15; i >= 0; i--) {
+            hex[i] = HEX[(int) (a & 0xf)];
+            hex[i + 16] = HEX[(int) (b & 0xf)];
+            a >>>= 4;
+            b >>>= 4;
+        }
+        return new String(hex);
     }
 
     public static void appendVia(MultiMap h, String protoVersion, String node) {
@@ -106,7 +131,14 @@ public final class Headers {
         return ip.indexOf(':') >= 0 ? "\"[" + ip + "]\"" : ip;
     }
 
+    /** An RFC 7230 token is sent as is, anything else quoted (no regex: this runs on every request). */
     private static String quoteIfNeeded(String v) {
-        return v.matches("[!#$%&'*+.^_`|~0-9A-Za-z-]+") ? v : "\"" + v.replace("\"", "") + "\"";
+        boolean token = !v.isEmpty();
+        for (int i = 0; token && i < v.length(); i++) {
+            char c = v.charAt(i);
+            token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+                    || "!#$%&'*+.^_`|~-".indexOf(c) >= 0;
+        }
+        return token ? v : "\"" + v.replace("\"", "") + "\"";
     }
 }

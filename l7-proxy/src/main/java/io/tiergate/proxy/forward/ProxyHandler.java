@@ -22,6 +22,7 @@ public final class ProxyHandler {
     private final Supplier<Snapshot> current;
     private final ProxyMetrics metrics;
     private final AccessLog accessLog;
+    private final WebSocketTunnel webSockets;
     // One store for the node's lifetime, made on first use: a reload keeps what is cached (its size is read once).
     private volatile io.tiergate.proxy.cache.CacheFilter cache;
 
@@ -30,6 +31,7 @@ public final class ProxyHandler {
         this.current = current;
         this.metrics = metrics;
         this.accessLog = accessLog;
+        this.webSockets = new WebSocketTunnel(vertx);
     }
 
     /** The node's cache, for the admin API's purge. */
@@ -59,7 +61,7 @@ public final class ProxyHandler {
         }
         if (cls.size() == 1) {
             String v = cls.get(0).trim();
-            if (!v.matches("\\d{1,18}")) {
+            if (!digits(v)) {
                 reject(req, 400, "malformed Content-Length '" + cls.get(0) + "'");
                 return;
             }
@@ -93,7 +95,15 @@ public final class ProxyHandler {
             reject(req, 404, "no location matches " + path, false);
             return;
         }
-        UpstreamClient upstream = snap.upstreams().get(route.location().upstream());
+        // Null for a location that answers from disk (static files have no upstream).
+        UpstreamClient upstream = route.location().upstream() == null ? null
+                : snap.upstreams().get(route.location().upstream());
+        if (upstream != null && WebSocketTunnel.isUpgrade(req)) {
+            String ip = req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress();
+            webSockets.open(req, config, upstream.group(), ip, Headers.requestId(req, config), () -> reject(req, 503,
+                    "no live upstream: every server of upstream '" + upstream.group().name() + "' is down", false));
+            return;
+        }
         if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
             req.response().writeContinue();
         }
@@ -110,6 +120,20 @@ public final class ProxyHandler {
             FeatureStage.run(vertx, snap, req, listener, route, upstream, ar.result(), requestId, clientIp, metrics,
                     accessLog, cache());
         });
+    }
+
+    /** 1 to 18 ASCII digits (no sign, no spaces, no overflow). */
+    private static boolean digits(String v) {
+        if (v.isEmpty() || v.length() > 18) {
+            return false;
+        }
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c < '0' || c > '9') {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static void reject(HttpServerRequest req, int status, String why) {

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.proxy.config.UpstreamConfig;
 import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
@@ -8,7 +9,14 @@ import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.PoolOptions;
 
+import io.vertx.core.Context;
+import io.vertx.core.internal.ContextInternal;
+
+import java.util.ArrayList;
 import java.util.Collections;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ConcurrentMap;
 import java.util.Map;
 import java.util.WeakHashMap;
 
@@ -16,32 +24,57 @@ import java.util.WeakHashMap;
  * The connection pools of one upstream group. The pooled client keeps connections alive for
  * {@code keepalive_timeout} (shorter than the origin's, so the proxy closes first); the fresh client never reuses a
  * connection and is used once to re-send a request whose reused connection was closed under it.
+ *
+ * <p>There is one pool per event loop, like nginx's per-worker {@code keepalive}: a request handled on loop A then
+ * only ever uses a connection owned by loop A. With one shared pool a connection created on loop B would be leased
+ * to loop A and every read and write would hop threads (a selector wake-up each), which halved throughput.
+ * {@code max_connections_per_server} is therefore per event loop.
  */
 public final class UpstreamClient {
     private final Vertx vertx;
     private final UpstreamGroup group;
-    private final HttpClientAgent pooled;
+    private final UpstreamConfig declared;
+    private final HttpClientOptions options;
+    private final PoolOptions poolOptions;
+    private final ConcurrentMap<Object, HttpClientAgent> pooled = new ConcurrentHashMap<>();
     private volatile HttpClientAgent fresh;
     private final Map<HttpConnection, Boolean> seen = Collections.synchronizedMap(new WeakHashMap<>());
 
     public UpstreamClient(Vertx vertx, UpstreamGroup group) {
+        this(vertx, group, group.config());
+    }
+
+    /** {@code declared} is the group as written (DNS names); the group's own config has them resolved. */
+    public UpstreamClient(Vertx vertx, UpstreamGroup group, UpstreamConfig declared) {
+        this.declared = declared;
         this.vertx = vertx;
         this.group = group;
         HttpClientOptions o = new HttpClientOptions()
                 .setKeepAlive(true)
                 .setKeepAliveTimeout((int) Math.max(1, group.config().keepaliveTimeout().toSeconds()))
                 .setTcpNoDelay(true);
-        this.pooled = vertx.httpClientBuilder().with(o)
-                .with(new PoolOptions().setHttp1MaxSize(group.config().maxConnectionsPerServer()).setCleanerPeriod(500))
-                .build();
+        this.options = o;
+        this.poolOptions = new PoolOptions().setHttp1MaxSize(group.config().maxConnectionsPerServer())
+                .setCleanerPeriod(500);
+    }
+
+    public UpstreamConfig declared() {
+        return declared;
     }
 
     public UpstreamGroup group() {
         return group;
     }
 
+    /** The pool of the calling event loop (created on first use). */
     HttpClientAgent pooled() {
-        return pooled;
+        Context ctx = Vertx.currentContext();
+        Object loop = ctx instanceof ContextInternal ci ? ci.nettyEventLoop() : Thread.currentThread();
+        HttpClientAgent c = pooled.get(loop);
+        if (c == null) {
+            c = pooled.computeIfAbsent(loop, k -> vertx.httpClientBuilder().with(options).with(poolOptions).build());
+        }
+        return c;
     }
 
     HttpClientAgent fresh() {
@@ -63,7 +96,12 @@ public final class UpstreamClient {
     }
 
     public Future<Void> close() {
+        List<Future<?>> closing = new ArrayList<>();
+        pooled.values().forEach(c -> closing.add(c.close()));
         HttpClientAgent f = fresh;
-        return f == null ? pooled.close() : Future.all(pooled.close(), f.close()).mapEmpty();
+        if (f != null) {
+            closing.add(f.close());
+        }
+        return Future.join(closing).mapEmpty();
     }
 }

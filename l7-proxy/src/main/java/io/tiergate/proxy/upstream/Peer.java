@@ -50,7 +50,17 @@ public final class Peer {
         return activeHealthy && (config.maxFails() == 0 || now - downUntil >= 0);
     }
 
+    /**
+     * The active health check's verdict. Becoming healthy also clears a passive ejection: the server has just
+     * proved itself, so it need not sit out the rest of {@code fail_timeout}.
+     */
     public void setActiveHealthy(boolean healthy) {
+        if (healthy) {
+            synchronized (this) {
+                fails = 0;
+                downUntil = System.nanoTime();
+            }
+        }
         this.activeHealthy = healthy;
     }
 

@@ -8,6 +8,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Consumer;
 
 /**
  * The runtime side of one {@code upstreams:} entry: its peers with their health and balancing state, and the retry
@@ -20,6 +21,7 @@ public final class UpstreamGroup {
     private final Balancer balancer;
     private final AtomicInteger activeRequests = new AtomicInteger();
     private final AtomicInteger activeRetries = new AtomicInteger();
+    private volatile Consumer<Peer> ejectionListener = p -> { };
 
     public UpstreamGroup(UpstreamConfig config) {
         this.config = config;
@@ -86,11 +88,23 @@ public final class UpstreamGroup {
         return n;
     }
 
+    /**
+     * Called (on an event loop; must not block) each time passive health ejects a peer. With active health checks
+     * the node uses it to keep the peer out until its checks pass again (re-admission after success).
+     */
+    public void onEjection(Consumer<Peer> listener) {
+        this.ejectionListener = listener;
+    }
+
     /** Ends an attempt on {@code peer}. A failure may take it out (returns true when it was just ejected). */
     public boolean release(Peer peer, boolean failed, long latencyNanos) {
         peer.active.decrementAndGet();
         if (failed) {
-            return peer.recordFailure(System.nanoTime());
+            boolean ejected = peer.recordFailure(System.nanoTime());
+            if (ejected) {
+                ejectionListener.accept(peer);
+            }
+            return ejected;
         }
         peer.recordSuccess(latencyNanos);
         return false;

@@ -140,4 +140,51 @@ class ProxyConfigTest {
                 .contains("upstream 'app' has only backup servers")
                 .contains("no virtual servers");
     }
+
+    @Test
+    void serversMayBePlainHostPortStringsAndAnUpstreamMayHaveAnActiveHealthCheck() {
+        Problems problems = new Problems();
+        ProxyConfig c = parse("""
+                proxy:
+                  listeners: [{address: 127.0.0.1:0}]
+                  upstreams:
+                    app:
+                      health: {type: http, path: /healthz, interval: 2s, rise: 1}
+                      servers:
+                        - 127.0.0.1:9001
+                        - app-2.internal
+                        - {address: 127.0.0.1:9003, weight: 5}
+                  servers: [{default: true, locations: [{prefix: /, upstream: app}]}]
+                """, problems);
+        assertThat(problems.format()).as("plain strings are shorthand for {address: ...}").isEmpty();
+        UpstreamConfig app = c.upstreams().get("app");
+        assertThat(app.servers()).extracting(s -> s.address().toString())
+                .containsExactly("127.0.0.1:9001", "app-2.internal:80", "127.0.0.1:9003");
+        assertThat(app.servers().get(0).weight()).as("a plain string gets the defaults").isEqualTo(1);
+        assertThat(app.servers().get(2).weight()).isEqualTo(5);
+        assertThat(app.activeHealth()).as("health: parsed with the shared HealthCheckConfig").isPresent();
+        assertThat(app.activeHealth().get().httpPath()).isEqualTo("/healthz");
+        assertThat(app.activeHealth().get().rise()).isEqualTo(1);
+    }
+
+    @Test
+    void aBadPlainServerAndABadHealthKeyArePointedAtByLine() {
+        Problems problems = new Problems();
+        parse("""
+                proxy:
+                  listeners: [{address: 127.0.0.1:0}]
+                  upstreams:
+                    app:
+                      health: {type: tcp, path: /x}
+                      servers:
+                        - 127.0.0.1:99999
+                        - 127.0.0.1:9001
+                        - 127.0.0.1:9001
+                  servers: [{default: true, locations: [{prefix: /, upstream: app}]}]
+                """, problems);
+        String text = problems.format();
+        assertThat(text).as("a port out of range in a plain server string").contains("p.yaml:7:");
+        assertThat(text).as("a duplicate plain server").contains("p.yaml:9:").contains("listed twice");
+        assertThat(text).as("path on a tcp check").contains("p.yaml:5:").contains("only applies to http");
+    }
 }

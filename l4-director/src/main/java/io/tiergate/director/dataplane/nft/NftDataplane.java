@@ -33,6 +33,10 @@ public final class NftDataplane implements Dataplane {
     private final NftRuleset ruleset;
     /** Which table each service lives in, learned from reads: needed to delete it. */
     private final Map<ServiceKey, ForwardingMethod> methods = new HashMap<>();
+    /** Named maps and counters per table, learned from reads and kept up to date by applies: deletes must name them. */
+    private final Map<ForwardingMethod, java.util.Set<String>> objects = new HashMap<>();
+    /** How each DR service's flow map was declared, from reads: a different size/timeout means redeclaring it. */
+    private final Map<ServiceKey, String> flowTables = new HashMap<>();
 
     private NftDataplane(LibNftables lib, Pointer ctx, NftRuleset ruleset) {
         this.lib = lib;
@@ -70,7 +74,7 @@ public final class NftDataplane implements Dataplane {
         lib.nft_ctx_buffer_output(ctx);
         lib.nft_ctx_buffer_error(ctx);
         return new NftDataplane(lib, ctx, new NftRuleset(config.interfaceName().orElse("eth0"), config.hashSeed(),
-                config.maglevSize()));
+                config.maglevSize(), config.flowTable()));
     }
 
     public NftRuleset ruleset() {
@@ -111,6 +115,8 @@ public final class NftDataplane implements Dataplane {
     public Map<ServiceKey, String> read() throws DataplaneException {
         Map<ServiceKey, String> out = new LinkedHashMap<>();
         methods.clear();
+        objects.clear();
+        flowTables.clear();
         for (ForwardingMethod m : new ForwardingMethod[] {ForwardingMethod.DIRECT_ROUTE, ForwardingMethod.NAT}) {
             String listing;
             try {
@@ -124,10 +130,20 @@ public final class NftDataplane implements Dataplane {
                 }
                 throw e;
             }
+            objects.put(m, new java.util.HashSet<>(NftRuleset.objects(listing)));
+            Map<String, String> declared = NftRuleset.flowTables(listing);
+            String wanted = ruleset.flowTable().describe();
             NftRuleset.fingerprints(listing).forEach((k, fp) -> {
                 ServiceKey key = NftRuleset.parseKey(k);
-                out.put(key, fp);
                 methods.put(key, m);
+                if (m == ForwardingMethod.DIRECT_ROUTE) {
+                    String ft = declared.get(k);
+                    flowTables.put(key, ft == null ? "" : ft);
+                    if (!wanted.equals(ft)) {
+                        fp = fp + " (flow table " + (ft == null ? "absent" : ft) + ", want " + wanted + ")";
+                    }
+                }
+                out.put(key, fp);
             });
         }
         return out;
@@ -142,24 +158,93 @@ public final class NftDataplane implements Dataplane {
         for (ServiceKey k : changes.deletes()) {
             ForwardingMethod m = methods.get(k);
             if (m != null) {
-                batch.append(ruleset.delete(k, m));
+                batch.append(ruleset.delete(k, m, objects.getOrDefault(m, java.util.Set.of())));
             }
         }
+        String wanted = ruleset.flowTable().describe();
         for (DataplaneService s : changes.upserts()) {
             ForwardingMethod was = methods.get(s.key());
+            boolean recreateFlows = false;
             if (was != null && was != s.method()) {
-                batch.append(ruleset.delete(s.key(), was)); // moved between DR and NAT: leave the old table clean
+                // moved between DR and NAT: leave the old table clean
+                batch.append(ruleset.delete(s.key(), was, objects.getOrDefault(was, java.util.Set.of())));
+            } else if (was == ForwardingMethod.DIRECT_ROUTE) {
+                String ft = flowTables.getOrDefault(s.key(), "");
+                recreateFlows = !ft.isEmpty() && !ft.startsWith("0/") && !ft.equals(wanted);
             }
-            batch.append(ruleset.upsert(s, s.fingerprint()));
+            batch.append(ruleset.upsert(s, s.fingerprint(), recreateFlows));
         }
         long t0 = System.nanoTime();
         run(batch.toString());
         log.debug("nft batch of {} bytes applied in {} us", batch.length(), (System.nanoTime() - t0) / 1000);
+        // What the table holds now, so the next delete names exactly the objects that exist.
+        for (ServiceKey k : changes.deletes()) {
+            ForwardingMethod m = methods.remove(k);
+            flowTables.remove(k);
+            if (m != null) {
+                String id = NftRuleset.id(k);
+                objects.getOrDefault(m, java.util.Set.of()).removeIf(o -> o.endsWith("_" + id) || o.startsWith("counter c_" + id + "_"));
+            }
+        }
+        for (DataplaneService s : changes.upserts()) {
+            ForwardingMethod was = methods.put(s.key(), s.method());
+            if (was != null && was != s.method()) {
+                String id = NftRuleset.id(s.key());
+                objects.getOrDefault(was, java.util.Set.of()).removeIf(o -> o.endsWith("_" + id) || o.startsWith("counter c_" + id + "_"));
+            }
+            java.util.Set<String> held = objects.computeIfAbsent(s.method(), x -> new java.util.HashSet<>());
+            String id = NftRuleset.id(s.key());
+            held.add("map m_" + id);
+            if (s.method() == ForwardingMethod.DIRECT_ROUTE) {
+                held.add("map d_" + id);
+                if (ruleset.flowTable().enabled()) {
+                    held.add("map f_" + id);
+                } else {
+                    held.remove("map f_" + id);
+                }
+                s.destinations().forEach(d -> held.add("counter " + NftRuleset.counterName(s.key(), d.address())));
+                flowTables.put(s.key(), wanted);
+            }
+        }
     }
 
+    /**
+     * DR services: packets and bytes client → real server from the named counter of each real server (forwarded
+     * packets only, both the pinned and the stateless path), and the number of pinned flows per real server as
+     * active connections (a pin outlives its connection by up to the flow table timeout, like IPVS's TIME_WAIT
+     * entries). NAT services and the reply direction of DR (which bypasses the director) have no figures (-1).
+     */
     @Override
     public Map<ServiceKey, Map<String, DestinationCounters>> counters() {
-        return Map.of();
+        Map<ServiceKey, Map<String, DestinationCounters>> out = new LinkedHashMap<>();
+        try {
+            String listing = run("list counters table " + NftRuleset.DR_TABLE + "\n");
+            Map<String, long[]> byName = NftRuleset.counterValues(listing);
+            for (Map.Entry<ServiceKey, ForwardingMethod> e : methods.entrySet()) {
+                if (e.getValue() != ForwardingMethod.DIRECT_ROUTE) {
+                    continue;
+                }
+                ServiceKey k = e.getKey();
+                String id = NftRuleset.id(k);
+                Map<String, String> members = NftRuleset.counterMembers(
+                        run("list map " + NftRuleset.DR_TABLE + " d_" + id + "\n"));
+                Map<String, Long> pinned = Map.of();
+                if (ruleset.flowTable().enabled()) {
+                    pinned = NftRuleset.pinnedPerServer(run("list map " + NftRuleset.DR_TABLE + " f_" + id + "\n"));
+                }
+                Map<String, DestinationCounters> rows = new LinkedHashMap<>();
+                for (Map.Entry<String, String> m : members.entrySet()) {
+                    long[] v = byName.getOrDefault(m.getValue(), new long[] {-1, -1});
+                    long flows = ruleset.flowTable().enabled() ? pinned.getOrDefault(m.getKey(), 0L) : -1;
+                    rows.put(new io.tiergate.director.dataplane.Destination(m.getKey(), k.port(), 0).id(),
+                            new DestinationCounters(flows, -1, -1, v[0], -1, v[1], -1));
+                }
+                out.put(k, rows);
+            }
+        } catch (DataplaneException e) {
+            log.debug("nft counters unavailable: {}", e.getMessage());
+        }
+        return out;
     }
 
     @Override

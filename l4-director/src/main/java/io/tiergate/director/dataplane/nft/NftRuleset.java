@@ -2,6 +2,7 @@ package io.tiergate.director.dataplane.nft;
 
 import io.tiergate.director.dataplane.DataplaneService;
 import io.tiergate.director.dataplane.Destination;
+import io.tiergate.director.model.FlowTable;
 import io.tiergate.director.model.ForwardingMethod;
 import io.tiergate.director.model.Protocol;
 import io.tiergate.director.model.Scheduler;
@@ -34,18 +35,31 @@ import java.util.regex.Pattern;
 public final class NftRuleset {
     public static final String DR_TABLE = "netdev tiergate";
     public static final String NAT_TABLE = "ip tiergate_nat";
-    private static final Pattern COMMENT = Pattern.compile("chain (s_\\w+) \\{[^}]*?comment \"tg (\\S+) fp=([0-9a-f]{16})\"",
+    private static final Pattern COMMENT = Pattern.compile(
+            "chain (s_\\w+) \\{(?:(?!chain ).)*?comment \"tg (\\S+) fp=([0-9a-f]{16})[^\"]*\"",
             Pattern.DOTALL);
     private static final Pattern GOTO = Pattern.compile("goto (s_\\w+)");
+    private static final Pattern OBJECT = Pattern.compile("(?m)^\\s*(map|set|counter) (\\w+) \\{");
+    private static final Pattern FLOW_TABLE = Pattern.compile("comment \"tg (\\S+) fp=[0-9a-f]{16} ft=(\\S+)\"");
 
     private final String device;
     private final long seed;
     private final int maglevSize;
+    private final FlowTable flowTable;
 
     public NftRuleset(String device, long seed, int maglevSize) {
+        this(device, seed, maglevSize, FlowTable.OFF);
+    }
+
+    public NftRuleset(String device, long seed, int maglevSize, FlowTable flowTable) {
         this.device = device;
         this.seed = seed;
         this.maglevSize = maglevSize;
+        this.flowTable = flowTable;
+    }
+
+    public FlowTable flowTable() {
+        return flowTable;
     }
 
     static String table(ForwardingMethod m) {
@@ -79,8 +93,18 @@ public final class NftRuleset {
         return sb.toString();
     }
 
-    /** Creates or replaces one service: its map and chain are flushed and refilled inside the caller's batch. */
+    /** Creates or replaces one service, keeping its flow pins (see {@link #upsert(DataplaneService, String, boolean)}). */
     public String upsert(DataplaneService s, String fingerprint) {
+        return upsert(s, fingerprint, false);
+    }
+
+    /**
+     * Creates or replaces one service inside the caller's batch: its slot map, counter map and chain are flushed and
+     * refilled. The flow map (DR) is never flushed, which is the point of it: a pinned flow keeps its real server for
+     * as long as that server is still a member (weight 0 included). {@code recreateFlows} drops and redeclares it,
+     * for when its size or timeout changed (nft cannot change those on a live map).
+     */
+    public String upsert(DataplaneService s, String fingerprint, boolean recreateFlows) {
         ServiceKey k = s.key();
         String t = table(s.method());
         String id = id(k);
@@ -88,6 +112,11 @@ public final class NftRuleset {
         boolean nat = s.method() == ForwardingMethod.NAT;
         Slots slots = slots(s);
         StringBuilder sb = new StringBuilder();
+        sb.append("add chain ").append(t).append(" s_").append(id).append('\n');
+        sb.append("flush chain ").append(t).append(" s_").append(id).append('\n');
+        if (recreateFlows) {
+            sb.append("delete map ").append(t).append(" f_").append(id).append('\n');
+        }
         String data = nat ? "ip daddr . " + proto + " dport" : "ip daddr";
         sb.append("add map ").append(t).append(" m_").append(id).append(" { typeof numgen inc mod ")
                 .append(Math.max(1, slots.modulus)).append(" : ").append(data).append("; }\n");
@@ -107,33 +136,122 @@ public final class NftRuleset {
             }
             sb.append(" }\n");
         }
-        sb.append("add chain ").append(t).append(" s_").append(id).append('\n');
-        sb.append("flush chain ").append(t).append(" s_").append(id).append('\n');
-        if (!slots.ranges.isEmpty()) {
-            String hash = hashExpr(s, slots.modulus);
-            sb.append("add rule ").append(t).append(" s_").append(id).append(' ');
-            if (nat) {
-                sb.append("meta l4proto ").append(proto).append(" dnat ip to ").append(hash).append(" map @m_").append(id);
-            } else {
-                sb.append("fwd ip to ").append(hash).append(" map @m_").append(id).append(" device \"").append(device)
-                        .append('"');
+        String comment;
+        if (nat) {
+            if (!slots.ranges.isEmpty()) {
+                sb.append("add rule ").append(t).append(" s_").append(id).append(" meta l4proto ").append(proto)
+                        .append(" dnat ip to ").append(hashExpr(s, slots.modulus)).append(" map @m_").append(id)
+                        .append('\n');
             }
-            sb.append('\n');
+            comment = "tg " + k + " fp=" + fingerprint;
+        } else {
+            dr(sb, s, id, slots);
+            comment = "tg " + k + " fp=" + fingerprint + " ft=" + flowTable.describe();
         }
-        sb.append("add rule ").append(t).append(" s_").append(id).append(" drop comment \"tg ").append(k).append(" fp=")
-                .append(fingerprint).append("\"\n");
+        sb.append("add rule ").append(t).append(" s_").append(id).append(" drop comment \"").append(comment)
+                .append("\"\n");
         sb.append("add element ").append(t).append(" services { ").append(k.vip()).append(" . ").append(proto)
                 .append(" . ").append(k.port()).append(" : goto s_").append(id).append(" }\n");
         return sb.toString();
     }
 
-    /** Removes a service that exists (nft fails a batch that deletes something missing, so only call it for those). */
-    public String delete(ServiceKey k, ForwardingMethod method) {
+    /**
+     * The DR chain. Every path parks the chosen real server in {@code ip daddr} (nft 1.0.6 cannot use a map lookup as
+     * the value of {@code add @flows}, nor as a counter key), counts it, restores the VIP and forwards:
+     * <ol>
+     *   <li>pinned: the flow map names a real server AND the counter map still has it (a member, weight 0 included)
+     *       → forward there. A removed real server has no counter entry, so its pins are ignored (its flows are dead
+     *       anyway) and the VIP is restored;</li>
+     *   <li>stateless: the slot map picks a real server; a TCP SYN (any UDP packet) pins it — when the flow map is
+     *       full the add fails and the packet still goes out on the stateless choice;</li>
+     *   <li>anything else (no usable server, no pin) is dropped rather than reaching the director's own stack.</li>
+     * </ol>
+     */
+    private void dr(StringBuilder sb, DataplaneService s, String id, Slots slots) {
+        String t = DR_TABLE;
+        String vip = s.key().vip();
+        String proto = s.key().protocol().configName();
+        String dev = " device \"" + device + "\"";
+        String chain = "add rule " + t + " s_" + id + " ";
+        sb.append("add map ").append(t).append(" d_").append(id).append(" { type ipv4_addr : counter; }\n");
+        sb.append("flush map ").append(t).append(" d_").append(id).append('\n');
+        if (!s.destinations().isEmpty()) {
+            StringBuilder elements = new StringBuilder();
+            for (Destination d : s.destinations()) {
+                String c = counterName(s.key(), d.address());
+                sb.append("add counter ").append(t).append(' ').append(c).append('\n');
+                elements.append(elements.length() == 0 ? "" : ", ").append(d.address()).append(" : \"").append(c)
+                        .append('"');
+            }
+            sb.append("add element ").append(t).append(" d_").append(id).append(" { ").append(elements).append(" }\n");
+        }
+        String flowKey = "ip saddr . " + proto + " sport";
+        if (flowTable.enabled()) {
+            sb.append("add map ").append(t).append(" f_").append(id).append(" { typeof ").append(flowKey)
+                    .append(" : ip daddr; size ").append(flowTable.size()).append("; flags dynamic,timeout; timeout ")
+                    .append(flowTable.timeout().toSeconds()).append("s; }\n");
+            sb.append(chain).append("ip daddr set ").append(flowKey).append(" map @f_").append(id).append('\n');
+            sb.append(chain).append("counter name ip daddr map @d_").append(id).append(" ip daddr set ").append(vip)
+                    .append(" fwd ip to ").append(flowKey).append(" map @f_").append(id).append(dev).append('\n');
+            sb.append(chain).append("ip daddr != ").append(vip).append(" ip daddr set ").append(vip).append('\n');
+        }
+        if (slots.ranges.isEmpty()) {
+            return;
+        }
+        String hash = hashExpr(s, slots.modulus) + " map @m_" + id;
+        sb.append(chain).append("ip daddr set ").append(hash).append('\n');
+        if (flowTable.enabled()) {
+            sb.append(chain).append(s.key().protocol() == Protocol.TCP ? "tcp flags & (syn | ack) == syn " : "")
+                    .append("ip daddr != ").append(vip).append(" add @f_").append(id).append(" { ").append(flowKey)
+                    .append(" : ip daddr }\n");
+        }
+        sb.append(chain).append("ip daddr != ").append(vip).append(" counter name ip daddr map @d_").append(id)
+                .append(" ip daddr set ").append(vip).append(" fwd ip to ").append(hash).append(dev).append('\n');
+    }
+
+    /** The named counter of one real server of a DR service. */
+    static String counterName(ServiceKey k, String address) {
+        return "c_" + id(k) + "_" + address.replaceAll("[^A-Za-z0-9]", "_");
+    }
+
+    /**
+     * Removes a service that exists (nft fails a batch that deletes something missing, so only call it for those).
+     * {@code objects} are the named objects the table holds (from {@link #objects(String)}): the flow and counter
+     * maps and the counters, which older layouts did not have.
+     */
+    public String delete(ServiceKey k, ForwardingMethod method, java.util.Set<String> objects) {
         String t = table(method);
         String id = id(k);
-        return "delete element " + t + " services { " + k.vip() + " . " + k.protocol().configName() + " . " + k.port()
-                + " }\n" + "flush chain " + t + " s_" + id + "\n" + "delete chain " + t + " s_" + id + "\n"
-                + "delete map " + t + " m_" + id + "\n";
+        StringBuilder sb = new StringBuilder();
+        sb.append("delete element ").append(t).append(" services { ").append(k.vip()).append(" . ")
+                .append(k.protocol().configName()).append(" . ").append(k.port()).append(" }\n");
+        sb.append("flush chain ").append(t).append(" s_").append(id).append('\n');
+        sb.append("delete chain ").append(t).append(" s_").append(id).append('\n');
+        sb.append("delete map ").append(t).append(" m_").append(id).append('\n');
+        for (String prefix : new String[] {"map d_", "map f_"}) {
+            if (objects.contains(prefix + id)) {
+                sb.append("delete ").append(prefix).append(id).append('\n');
+            }
+        }
+        String counters = "counter c_" + id + "_";
+        objects.stream().filter(o -> o.startsWith(counters)).sorted()
+                .forEach(o -> sb.append("delete counter ").append(t).append(' ').append(o.substring(8)).append('\n'));
+        return sb.toString().replace("delete map d_", "delete map " + t + " d_")
+                .replace("delete map f_", "delete map " + t + " f_");
+    }
+
+    public String delete(ServiceKey k, ForwardingMethod method) {
+        return delete(k, method, java.util.Set.of());
+    }
+
+    /** Named maps, sets and counters of a (terse) table listing, as {@code "map m_x"}, {@code "counter c_x"}. */
+    public static java.util.Set<String> objects(String listing) {
+        java.util.Set<String> out = new java.util.HashSet<>();
+        Matcher m = OBJECT.matcher(listing);
+        while (m.find()) {
+            out.add(m.group(1) + " " + m.group(2));
+        }
+        return out;
     }
 
     /**
@@ -215,6 +333,54 @@ public final class NftRuleset {
             if (routed.contains(m.group(1))) {
                 out.put(m.group(2), m.group(3));
             }
+        }
+        return out;
+    }
+
+    /** Service key text → the flow table a DR service was declared with ({@link FlowTable#describe()}). */
+    public static Map<String, String> flowTables(String listing) {
+        Map<String, String> out = new java.util.HashMap<>();
+        Matcher m = FLOW_TABLE.matcher(listing);
+        while (m.find()) {
+            out.put(m.group(1), m.group(2));
+        }
+        return out;
+    }
+
+    private static final Pattern COUNTER = Pattern.compile("counter (\\w+) \\{\\s*packets (\\d+) bytes (\\d+)");
+    private static final Pattern MEMBER = Pattern.compile("([0-9.]+) : \"?(c_\\w+)\"?");
+    private static final Pattern PIN = Pattern.compile(": ([0-9.]+)(?=\\s*[,}\\n])");
+
+    /** Counter name → {packets, bytes}, from {@code list counters}. */
+    public static Map<String, long[]> counterValues(String listing) {
+        Map<String, long[]> out = new java.util.HashMap<>();
+        Matcher m = COUNTER.matcher(listing);
+        while (m.find()) {
+            out.put(m.group(1), new long[] {Long.parseLong(m.group(2)), Long.parseLong(m.group(3))});
+        }
+        return out;
+    }
+
+    /** Real server address → its counter name, from {@code list map d_<svc>}. */
+    public static Map<String, String> counterMembers(String listing) {
+        Map<String, String> out = new java.util.LinkedHashMap<>();
+        Matcher m = MEMBER.matcher(listing);
+        while (m.find()) {
+            out.put(m.group(1), m.group(2));
+        }
+        return out;
+    }
+
+    /** Real server address → number of flows pinned to it, from {@code list map f_<svc>}. */
+    public static Map<String, Long> pinnedPerServer(String listing) {
+        Map<String, Long> out = new java.util.HashMap<>();
+        int elements = listing.indexOf("elements = {");
+        if (elements < 0) {
+            return out;
+        }
+        Matcher m = PIN.matcher(listing.substring(elements));
+        while (m.find()) {
+            out.merge(m.group(1), 1L, Long::sum);
         }
         return out;
     }

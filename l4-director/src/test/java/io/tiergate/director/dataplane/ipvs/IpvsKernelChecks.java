@@ -51,6 +51,10 @@ public final class IpvsKernelChecks {
                 if (a.equals("--traffic")) {
                     checks.put("DR traffic through the VIP; killed real server removed", () -> IpvsTrafficCheck.run(ipvs));
                 }
+                if (a.equals("--director")) {
+                    checks.put("Director on dataplane ipvs: weights, drain, health, sync roles, restart flushes nothing",
+                            DirectorIpvsChecks::run);
+                }
             }
             int failed = 0;
             for (Map.Entry<String, Check> c : checks.entrySet()) {

@@ -29,7 +29,7 @@ class IpvsVmTest {
         String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         List<String> cmd = List.of(script.toString(), "--timeout", "240", "--",
                 java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", System.getProperty("java.class.path"),
-                IpvsKernelChecks.class.getName(), "--traffic");
+                IpvsKernelChecks.class.getName(), "--traffic", "--director");
         long t0 = System.nanoTime();
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

@@ -39,7 +39,8 @@ class NftApplyBench {
                 DirectorConfig cfg = new DirectorConfig(DataplaneKind.NFT, java.util.Optional.of("eth0"),
                         DirectorConfig.DEFAULT_HASH_SEED, DirectorConfig.DEFAULT_MAGLEV_SIZE, java.time.Duration.ofSeconds(10),
                         java.time.Duration.ofSeconds(30), java.time.Duration.ofSeconds(3), java.time.Duration.ofSeconds(60),
-                        java.util.Optional.empty(), List.of());
+                        java.util.Optional.empty(), List.of(), io.tiergate.director.model.FlowTable.DEFAULT,
+                        java.util.Optional.empty());
                 NftDataplane dp = NftDataplane.open(cfg);
                 List<DataplaneService> all = new ArrayList<>();
                 for (int i = 0; i < services; i++) {

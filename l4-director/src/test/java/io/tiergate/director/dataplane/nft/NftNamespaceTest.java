@@ -145,13 +145,32 @@ class NftNamespaceTest {
                         except Exception as e:
                             errors += 1
                     print(json.dumps({"counts": counts, "errors": errors, "clients": sorted(set(bodies))}))
+                elif mode == "pins":
+                    # n keep-alive connections; one request on each now and again each time a go<k> file appears
+                    conns = [http.client.HTTPConnection("%s", 80, timeout=3) for _ in range(n)]
+                    step = 0
+                    while True:
+                        out = []
+                        for c in conns:
+                            try:
+                                c.request("GET", "/")
+                                out.append(c.getresponse().read().decode().split()[0])
+                            except Exception as e:
+                                out.append("error:" + type(e).__name__)
+                        print(json.dumps(out), flush=True)
+                        step += 1
+                        go = sys.argv[3] + str(step)
+                        while not os.path.exists(go) and not os.path.exists(sys.argv[3] + "stop"):
+                            time.sleep(0.01)
+                        if not os.path.exists(go):
+                            break
                 else:
                     c = http.client.HTTPConnection("%s", 80, timeout=10)
                     c.request("GET", "/"); print(c.getresponse().read().decode().strip(), flush=True)
                     while not os.path.exists(sys.argv[3]):
                         time.sleep(0.01)
                     c.request("GET", "/"); print(c.getresponse().read().decode().strip(), flush=True)
-                """.formatted(VIP, VIP));
+                """.formatted(VIP, VIP, VIP));
         for (int i = 0; i < 3; i++) {
             servers.add(new ProcessBuilder("ip", "netns", "exec", RS[i], "python3", work.resolve("rs.py").toString(),
                     "rs" + (i + 1)).redirectErrorStream(true).redirectOutput(work.resolve("rs" + i + ".log").toFile()).start());
@@ -162,6 +181,10 @@ class NftNamespaceTest {
     }
 
     static DirectorConfig config(String method) {
+        return config(method, true);
+    }
+
+    static DirectorConfig config(String method, boolean withRs2) {
         Problems problems = new Problems();
         ConfigMap root = ConfigMap.of(YamlLoader.parse("ns.yaml", """
                 director:
@@ -177,9 +200,10 @@ class NftNamespaceTest {
                       health: {type: tcp, interval: 100ms, timeout: 100ms, fall: 2, rise: 1}
                       real_servers:
                         - {address: %s:80, weight: 1}
-                        - {address: %s:80, weight: 1}
+                        %s
                         - {address: %s:80, weight: 2}
-                """.formatted(VIP, method, RS_IP[0], RS_IP[1], RS_IP[2])), problems);
+                """.formatted(VIP, method, RS_IP[0], withRs2 ? "- {address: " + RS_IP[1] + ":80, weight: 1}" : "",
+                RS_IP[2])), problems);
         DirectorConfig cfg = DirectorConfig.parse(root.mapOrEmpty("director"));
         root.finish();
         problems.throwIfAny();
@@ -266,10 +290,11 @@ class NftNamespaceTest {
                 "hold", "0", go.toString()).redirectErrorStream(true).start();
         BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
         String first = r.readLine();
-        String before = sh("ip netns exec " + DIR + " nft list table netdev tiergate");
+        // pins age between two listings: compare without their remaining lifetime
+        String before = sh("ip netns exec " + DIR + " nft list table netdev tiergate").replaceAll("expires \\S+", "");
         director.close();
         director = start("dr");
-        String after = sh("ip netns exec " + DIR + " nft list table netdev tiergate");
+        String after = sh("ip netns exec " + DIR + " nft list table netdev tiergate").replaceAll("expires \\S+", "");
         Files.writeString(go, "go");
         String second = r.readLine();
         p.waitFor(10, TimeUnit.SECONDS);
@@ -278,8 +303,75 @@ class NftNamespaceTest {
         assertThat(after).as("a restarted director leaves an identical table untouched").isEqualTo(before);
     }
 
+    /**
+     * The flow table's promise: draining a real server lets its established connections finish while new ones avoid
+     * it, and removing a real server moves none of the other real servers' connections (the stateless Maglev table
+     * alone would remap the slots of both, and their flows would get RST from another server).
+     */
     @Test
     @Order(3)
+    @SuppressWarnings("unchecked")
+    void drainKeepsEstablishedFlowsAndRemovingOneMovesNoOtherFlows() throws Exception {
+        var json = new com.fasterxml.jackson.databind.ObjectMapper();
+        Path go = work.resolve("pins-go");
+        Process p = new ProcessBuilder("ip", "netns", "exec", CLIENT, "python3", work.resolve("client.py").toString(),
+                "pins", "40", go.toString()).redirectErrorStream(true).start();
+        try {
+            BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
+            List<String> before = json.readValue(r.readLine(), List.class);
+            assertThat(before).as("40 keep-alive connections, spread over all three real servers")
+                    .contains("rs1", "rs2", "rs3").allMatch(x -> x.startsWith("rs"));
+
+            var status = director.status().services().get(0).realServers();
+            System.out.println("[measure] per real server after 40 connections: " + status.stream()
+                    .map(x -> x.id() + " packets=" + x.packetsIn() + " bytes=" + x.bytesIn() + " pinned="
+                            + x.activeConnections()).toList());
+            for (int i = 0; i < 3; i++) {
+                String name = "rs" + (i + 1);
+                long held = before.stream().filter(name::equals).count();
+                var row = status.get(i);
+                assertThat(row.packetsIn()).as(name + ": the nft counter saw its forwarded packets").isGreaterThan(held);
+                assertThat(row.bytesIn()).as(name + ": bytes counted").isGreaterThan(0);
+                assertThat(row.activeConnections()).as(name + ": its " + held + " connections are pinned")
+                        .isGreaterThanOrEqualTo(held);
+            }
+
+            director.drain("web", RS_IP[0] + ":80");
+            assertThat(sh("ip netns exec " + DIR + " nft list map netdev tiergate m_tcp_10_77_0_100_80"))
+                    .as("the drained server owns no slot").doesNotContain(RS_IP[0]);
+            Files.writeString(work.resolve("pins-go1"), "go");
+            List<String> drained = json.readValue(r.readLine(), List.class);
+            assertThat(drained).as("after draining rs1 every established connection answers from the same server")
+                    .isEqualTo(before);
+            Map<String, Object> fresh = spread(60);
+            assertThat(fresh.get("errors")).as("new connections succeed while rs1 drains").isEqualTo(0);
+            assertThat((Map<String, Integer>) fresh.get("counts")).as("new connections avoid the drained rs1")
+                    .doesNotContainKey("rs1");
+
+            director.reload(config("dr", false)); // rs2 removed from the service
+            assertThat(sh("ip netns exec " + DIR + " nft list map netdev tiergate d_tcp_10_77_0_100_80"))
+                    .as("the removed server is no member: its pins are ignored").doesNotContain(RS_IP[1]);
+            Files.writeString(work.resolve("pins-go2"), "go");
+            List<String> removed = json.readValue(r.readLine(), List.class);
+            for (int i = 0; i < before.size(); i++) {
+                if (!before.get(i).equals("rs2")) {
+                    assertThat(removed.get(i)).as("connection " + i + " on " + before.get(i)
+                            + " is untouched by removing rs2").isEqualTo(before.get(i));
+                }
+            }
+            System.out.println("[measure] after removing rs2, its connections: " + java.util.stream.IntStream
+                    .range(0, before.size()).filter(i -> before.get(i).equals("rs2")).mapToObj(removed::get).toList());
+        } finally {
+            Files.writeString(work.resolve("pins-gostop"), "stop");
+            p.waitFor(15, TimeUnit.SECONDS);
+            p.destroyForcibly();
+            director.reload(config("dr"));
+            director.enable("web", RS_IP[0] + ":80");
+        }
+    }
+
+    @Test
+    @Order(4)
     @SuppressWarnings("unchecked")
     void aKilledRealServerIsTakenOutAndNewConnectionsSucceed() throws Exception {
         long killed = System.nanoTime();
@@ -304,7 +396,7 @@ class NftNamespaceTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     void natPreservesTheClientAddress() throws Exception {
         StringBuilder s = new StringBuilder("set -e\nip netns exec " + DIR + " sysctl -qw net.ipv4.ip_forward=1\n");
         for (String rs : RS) {

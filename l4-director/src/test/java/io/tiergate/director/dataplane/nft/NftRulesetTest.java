@@ -2,6 +2,7 @@ package io.tiergate.director.dataplane.nft;
 
 import io.tiergate.director.dataplane.DataplaneService;
 import io.tiergate.director.dataplane.Destination;
+import io.tiergate.director.model.FlowTable;
 import io.tiergate.director.model.ForwardingMethod;
 import io.tiergate.director.model.Persistence;
 import io.tiergate.director.model.Protocol;
@@ -31,15 +32,59 @@ class NftRulesetTest {
                 new Destination("10.0.0.11", 80, 1), new Destination("10.0.0.12", 80, 3),
                 new Destination("10.0.0.13", 80, 0)), "00000000000000ff");
         assertThat(text).isEqualTo("""
+                add chain netdev tiergate s_tcp_10_0_0_100_80
+                flush chain netdev tiergate s_tcp_10_0_0_100_80
                 add map netdev tiergate m_tcp_10_0_0_100_80 { typeof numgen inc mod 4 : ip daddr; }
                 flush map netdev tiergate m_tcp_10_0_0_100_80
                 add element netdev tiergate m_tcp_10_0_0_100_80 { 0 : 10.0.0.11, 1 : 10.0.0.12, 2 : 10.0.0.12, 3 : 10.0.0.12 }
-                add chain netdev tiergate s_tcp_10_0_0_100_80
-                flush chain netdev tiergate s_tcp_10_0_0_100_80
-                add rule netdev tiergate s_tcp_10_0_0_100_80 fwd ip to jhash ip saddr . tcp sport mod 4 seed 0x5eed map @m_tcp_10_0_0_100_80 device "eth0"
-                add rule netdev tiergate s_tcp_10_0_0_100_80 drop comment "tg tcp/10.0.0.100:80 fp=00000000000000ff"
+                add map netdev tiergate d_tcp_10_0_0_100_80 { type ipv4_addr : counter; }
+                flush map netdev tiergate d_tcp_10_0_0_100_80
+                add counter netdev tiergate c_tcp_10_0_0_100_80_10_0_0_11
+                add counter netdev tiergate c_tcp_10_0_0_100_80_10_0_0_12
+                add counter netdev tiergate c_tcp_10_0_0_100_80_10_0_0_13
+                add element netdev tiergate d_tcp_10_0_0_100_80 { 10.0.0.11 : "c_tcp_10_0_0_100_80_10_0_0_11", 10.0.0.12 : "c_tcp_10_0_0_100_80_10_0_0_12", 10.0.0.13 : "c_tcp_10_0_0_100_80_10_0_0_13" }
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr set jhash ip saddr . tcp sport mod 4 seed 0x5eed map @m_tcp_10_0_0_100_80
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr != 10.0.0.100 counter name ip daddr map @d_tcp_10_0_0_100_80 ip daddr set 10.0.0.100 fwd ip to jhash ip saddr . tcp sport mod 4 seed 0x5eed map @m_tcp_10_0_0_100_80 device "eth0"
+                add rule netdev tiergate s_tcp_10_0_0_100_80 drop comment "tg tcp/10.0.0.100:80 fp=00000000000000ff ft=0/300s"
                 add element netdev tiergate services { 10.0.0.100 . tcp . 80 : goto s_tcp_10_0_0_100_80 }
                 """);
+    }
+
+    @Test
+    void drWithAFlowTablePinsOnSynAndHonoursPinsOnlyForMembers() {
+        NftRuleset pinned = new NftRuleset("eth0", 0x5eed, 1021, new FlowTable(65536, Duration.ofMinutes(5)));
+        String text = pinned.upsert(svc(WEB, Scheduler.WEIGHTED_ROUND_ROBIN, ForwardingMethod.DIRECT_ROUTE,
+                new Destination("10.0.0.11", 80, 1), new Destination("10.0.0.12", 80, 0)), "00000000000000ff");
+        assertThat(text).isEqualTo("""
+                add chain netdev tiergate s_tcp_10_0_0_100_80
+                flush chain netdev tiergate s_tcp_10_0_0_100_80
+                add map netdev tiergate m_tcp_10_0_0_100_80 { typeof numgen inc mod 1 : ip daddr; }
+                flush map netdev tiergate m_tcp_10_0_0_100_80
+                add element netdev tiergate m_tcp_10_0_0_100_80 { 0 : 10.0.0.11 }
+                add map netdev tiergate d_tcp_10_0_0_100_80 { type ipv4_addr : counter; }
+                flush map netdev tiergate d_tcp_10_0_0_100_80
+                add counter netdev tiergate c_tcp_10_0_0_100_80_10_0_0_11
+                add counter netdev tiergate c_tcp_10_0_0_100_80_10_0_0_12
+                add element netdev tiergate d_tcp_10_0_0_100_80 { 10.0.0.11 : "c_tcp_10_0_0_100_80_10_0_0_11", 10.0.0.12 : "c_tcp_10_0_0_100_80_10_0_0_12" }
+                add map netdev tiergate f_tcp_10_0_0_100_80 { typeof ip saddr . tcp sport : ip daddr; size 65536; flags dynamic,timeout; timeout 300s; }
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr set ip saddr . tcp sport map @f_tcp_10_0_0_100_80
+                add rule netdev tiergate s_tcp_10_0_0_100_80 counter name ip daddr map @d_tcp_10_0_0_100_80 ip daddr set 10.0.0.100 fwd ip to ip saddr . tcp sport map @f_tcp_10_0_0_100_80 device "eth0"
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr != 10.0.0.100 ip daddr set 10.0.0.100
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr set jhash ip saddr . tcp sport mod 1 seed 0x5eed map @m_tcp_10_0_0_100_80
+                add rule netdev tiergate s_tcp_10_0_0_100_80 tcp flags & (syn | ack) == syn ip daddr != 10.0.0.100 add @f_tcp_10_0_0_100_80 { ip saddr . tcp sport : ip daddr }
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr != 10.0.0.100 counter name ip daddr map @d_tcp_10_0_0_100_80 ip daddr set 10.0.0.100 fwd ip to jhash ip saddr . tcp sport mod 1 seed 0x5eed map @m_tcp_10_0_0_100_80 device "eth0"
+                add rule netdev tiergate s_tcp_10_0_0_100_80 drop comment "tg tcp/10.0.0.100:80 fp=00000000000000ff ft=65536/300s"
+                add element netdev tiergate services { 10.0.0.100 . tcp . 80 : goto s_tcp_10_0_0_100_80 }
+                """);
+        assertThat(pinned.upsert(svc(WEB, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE,
+                new Destination("10.0.0.11", 80, 1)), "00000000000000ff", true))
+                .as("a changed size or timeout redeclares the flow map, after the chain that uses it is flushed")
+                .startsWith("add chain netdev tiergate s_tcp_10_0_0_100_80\nflush chain netdev tiergate s_tcp_10_0_0_100_80\n"
+                        + "delete map netdev tiergate f_tcp_10_0_0_100_80\n");
+        assertThat(pinned.upsert(svc(ServiceKey.of(Protocol.UDP, "10.0.0.100", 53), Scheduler.MAGLEV,
+                ForwardingMethod.DIRECT_ROUTE, new Destination("10.0.0.11", 53, 1)), "00000000000000ff"))
+                .as("udp has no SYN: its first packet pins the flow")
+                .contains("ip daddr != 10.0.0.100 add @f_udp_10_0_0_100_53 { ip saddr . udp sport : ip daddr }");
     }
 
     @Test
@@ -81,16 +126,21 @@ class NftRulesetTest {
         String text = nft.upsert(svc(WEB, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE,
                 new Destination("10.0.0.11", 80, 0)), "00000000000000ff");
         assertThat(text).doesNotContain("fwd").doesNotContain("add element netdev tiergate m_")
-                .contains("drop comment \"tg tcp/10.0.0.100:80 fp=00000000000000ff\"");
+                .contains("drop comment \"tg tcp/10.0.0.100:80 fp=00000000000000ff ft=0/300s\"");
     }
 
     @Test
     void deleteRemovesTheServiceAndItsObjects() {
-        assertThat(nft.delete(WEB, ForwardingMethod.DIRECT_ROUTE)).isEqualTo("""
+        assertThat(nft.delete(WEB, ForwardingMethod.DIRECT_ROUTE, java.util.Set.of("map m_tcp_10_0_0_100_80",
+                "map d_tcp_10_0_0_100_80", "map f_tcp_10_0_0_100_80", "counter c_tcp_10_0_0_100_80_10_0_0_11",
+                "counter c_tcp_10_0_0_100_81_10_0_0_11"))).isEqualTo("""
                 delete element netdev tiergate services { 10.0.0.100 . tcp . 80 }
                 flush chain netdev tiergate s_tcp_10_0_0_100_80
                 delete chain netdev tiergate s_tcp_10_0_0_100_80
                 delete map netdev tiergate m_tcp_10_0_0_100_80
+                delete map netdev tiergate d_tcp_10_0_0_100_80
+                delete map netdev tiergate f_tcp_10_0_0_100_80
+                delete counter netdev tiergate c_tcp_10_0_0_100_80_10_0_0_11
                 """);
     }
 
@@ -102,9 +152,13 @@ class NftRulesetTest {
                 		typeof ip daddr . meta l4proto . th dport : verdict
                 		elements = { 10.0.0.100 . tcp . 80 : goto s_tcp_10_0_0_100_80 }
                 	}
+                	counter c_tcp_10_0_0_100_80_10_0_0_11 {
+                		packets 12 bytes 3400
+                	}
                 	chain s_tcp_10_0_0_100_80 {
+                		tcp flags syn / syn,ack ip daddr != 10.0.0.100 add @f_tcp_10_0_0_100_80 { ip saddr . tcp sport : ip daddr }
                 		fwd ip to jhash ip saddr . tcp sport mod 7 seed 0x5eed map @m_tcp_10_0_0_100_80 device "eth0"
-                		drop comment "tg tcp/10.0.0.100:80 fp=0123456789abcdef"
+                		drop comment "tg tcp/10.0.0.100:80 fp=0123456789abcdef ft=65536/300s"
                 	}
                 	chain s_tcp_10_0_0_100_81 {
                 		drop comment "tg tcp/10.0.0.100:81 fp=00000000000000ff"
@@ -114,6 +168,27 @@ class NftRulesetTest {
         assertThat(NftRuleset.fingerprints(listing))
                 .as("a chain the services map no longer routes to counts as missing, so it is repaired")
                 .containsExactly(Map.entry("tcp/10.0.0.100:80", "0123456789abcdef"));
+        assertThat(NftRuleset.flowTables(listing)).containsExactly(Map.entry("tcp/10.0.0.100:80", "65536/300s"));
+        assertThat(NftRuleset.objects(listing)).contains("map services", "counter c_tcp_10_0_0_100_80_10_0_0_11");
+        assertThat(NftRuleset.counterValues(listing).get("c_tcp_10_0_0_100_80_10_0_0_11")).containsExactly(12, 3400);
         assertThat(NftRuleset.parseKey("tcp/10.0.0.100:80")).isEqualTo(WEB);
+    }
+
+    @Test
+    void pinnedFlowsAreCountedPerRealServerFromTheFlowMapListing() {
+        String listing = """
+                table netdev tiergate {
+                	map f_tcp_10_0_0_100_80 {
+                		typeof ip saddr . tcp sport : ip daddr
+                		size 65536
+                		flags dynamic,timeout
+                		timeout 5m
+                		elements = { 10.78.0.2 . 40000 timeout 5m expires 4m59s : 10.0.0.11, 10.78.0.2 . 40002 timeout 5m expires 4m58s : 10.0.0.12,
+                			     10.78.0.2 . 40004 timeout 5m expires 4m50s : 10.0.0.11 }
+                	}
+                }
+                """;
+        assertThat(NftRuleset.pinnedPerServer(listing)).containsExactlyInAnyOrderEntriesOf(
+                Map.of("10.0.0.11", 2L, "10.0.0.12", 1L));
     }
 }

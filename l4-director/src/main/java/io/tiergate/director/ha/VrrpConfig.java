@@ -1,0 +1,183 @@
+package io.tiergate.director.ha;
+
+import io.tiergate.shared.config.ConfigMap;
+import io.tiergate.shared.config.ConfigNode;
+
+import java.net.Inet4Address;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * The {@code director.vrrp:} section: one VRRPv3 instance (RFC 5798) protecting the director's VIPs.
+ * Keys are documented in docs/ha.md; names follow keepalived's where one exists.
+ *
+ * @param sourceAddress our primary address on {@code interface}; empty: the interface's first IPv4 address
+ * @param unicastPeers  empty: multicast to 224.0.0.18
+ * @param trackWeight   0: unhealthy director goes to FAULT; negative: its priority drops by that much
+  * @param notifyCommand      command (and arguments) run on each transition with the new state appended
+ */
+public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int priority, Duration advertInterval,
+                         boolean preempt, Duration preemptDelay, List<VirtualAddress> virtualAddresses,
+                         Optional<Inet4Address> sourceAddress, List<Inet4Address> unicastPeers, int trackWeight,
+                         int garpCount, Duration garpInterval, List<String> notifyCommand, boolean realtime) {
+
+    public static final Duration MIN_ADVERT_INTERVAL = Duration.ofMillis(10);
+    public static final Duration MAX_ADVERT_INTERVAL = Duration.ofMillis(40_950);
+
+    /** A VIP: an address and the prefix length it is added with ({@code /32} when not written). */
+    public record VirtualAddress(Inet4Address address, int prefixLength) {
+        public VirtualAddress {
+            if (prefixLength < 0 || prefixLength > 32) {
+                throw new IllegalArgumentException("prefixLength: " + prefixLength + " (expected: 0..32)");
+            }
+        }
+
+        /** {@code 10.0.0.100/24} or {@code 10.0.0.100}. */
+        public static VirtualAddress parse(String text) {
+            String t = text.trim();
+            int slash = t.indexOf('/');
+            Inet4Address a = parseIpv4(slash < 0 ? t : t.substring(0, slash));
+            int prefix = 32;
+            if (slash >= 0) {
+                try {
+                    prefix = Integer.parseInt(t.substring(slash + 1));
+                } catch (NumberFormatException e) {
+                    throw new IllegalArgumentException("'" + text + "' has no valid prefix length");
+                }
+                if (prefix < 0 || prefix > 32) {
+                    throw new IllegalArgumentException("prefix length " + prefix + " is out of range");
+                }
+            }
+            return new VirtualAddress(a, prefix);
+        }
+
+        @Override
+        public String toString() {
+            return address.getHostAddress() + "/" + prefixLength;
+        }
+    }
+
+    public VrrpConfig {
+        virtualAddresses = List.copyOf(virtualAddresses);
+        unicastPeers = List.copyOf(unicastPeers);
+        notifyCommand = List.copyOf(notifyCommand);
+    }
+
+    /** Advertisement_Interval in centiseconds, as it goes on the wire. */
+    public int advertIntervalCs() {
+        return (int) (advertInterval.toMillis() / 10);
+    }
+
+    /** A config in code (tests, tools) with the YAML defaults for everything not given. */
+    public static VrrpConfig of(String interfaceName, int vrid, int priority, Duration advertInterval,
+                                List<String> virtualAddresses) {
+        return new VrrpConfig(true, interfaceName, vrid, priority, advertInterval, true, Duration.ZERO,
+                virtualAddresses.stream().map(VirtualAddress::parse).toList(), Optional.empty(), List.of(), 0,
+                3, Duration.ofMillis(50), List.of(), true);
+    }
+
+    public VrrpConfig withPreempt(boolean p, Duration delay) {
+        return new VrrpConfig(enabled, interfaceName, vrid, priority, advertInterval, p, delay, virtualAddresses,
+                sourceAddress, unicastPeers, trackWeight, garpCount, garpInterval, notifyCommand, realtime);
+    }
+
+    /** Reads the section, recording every problem in {@code section.problems()}; calls {@code finish()}. */
+    public static VrrpConfig parse(ConfigMap section) {
+        boolean enabled = section.bool("enabled", true);
+        String iface = section.requireString("interface", "the network interface VRRP runs on, e.g. eth0");
+        int vrid = section.integer("vrid", 0, 1, 255);
+        if (!section.has("vrid")) {
+            section.error("vrid", "missing required key 'vrid'", "the virtual router id, 1..255, same on every peer");
+        }
+        int priority = section.integer("priority", 100, 1, 255);
+        Duration advert = section.duration("advert_interval", Duration.ofMillis(100), MIN_ADVERT_INTERVAL);
+        if (advert.compareTo(MAX_ADVERT_INTERVAL) > 0 || advert.toNanos() % 10_000_000L != 0) {
+            section.error("advert_interval", "advert_interval must be a whole number of centiseconds up to 40.95s",
+                    "a duration from 10ms to 40950ms in steps of 10ms (VRRPv3 carries centiseconds)");
+            advert = Duration.ofMillis(100);
+        }
+        boolean preempt = section.bool("preempt", true);
+        Duration preemptDelay = section.duration("preempt_delay", Duration.ZERO);
+        if (preemptDelay.compareTo(Duration.ofSeconds(1000)) > 0) {
+            section.error("preempt_delay", "preempt_delay is too large", "a duration up to 1000s");
+            preemptDelay = Duration.ZERO;
+        }
+
+        List<VirtualAddress> vips = new ArrayList<>();
+        List<ConfigNode> vipNodes = section.list("virtual_addresses");
+        if (vipNodes.isEmpty()) {
+            section.error("virtual_addresses", "missing required key 'virtual_addresses'",
+                    "a list of IPv4 addresses, e.g. [10.0.0.100/24]");
+        }
+        for (ConfigNode n : vipNodes) {
+            scalar(section, n, "an IPv4 address with optional /prefix, e.g. 10.0.0.100/24").ifPresent(s -> {
+                try {
+                    vips.add(VirtualAddress.parse(s.text()));
+                } catch (IllegalArgumentException e) {
+                    section.problems().add(s, e.getMessage(), "an IPv4 address with optional /prefix, e.g. 10.0.0.100/24");
+                }
+            });
+        }
+        if (vips.size() > 255) {
+            section.error("virtual_addresses", vips.size() + " addresses is too many", "at most 255 (one advert)");
+        }
+
+        Optional<Inet4Address> source = Optional.empty();
+        if (section.has("source_address")) {
+            source = address(section, section.raw("source_address").get(), "our primary IPv4 address on the interface");
+        }
+        List<Inet4Address> peers = new ArrayList<>();
+        for (ConfigNode n : section.list("unicast_peers")) {
+            address(section, n, "an IPv4 address of a peer").ifPresent(peers::add);
+        }
+        int trackWeight = section.integer("track_weight", 0, -254, 0);
+        int garpCount = section.integer("garp_count", 3, 1, 100);
+        Duration garpInterval = section.duration("garp_interval", Duration.ofMillis(50), Duration.ofMillis(1));
+        List<String> notify = section.stringList("notify", List.of());
+        boolean realtime = section.bool("realtime", true);
+        section.finish();
+        return new VrrpConfig(enabled, iface == null ? "" : iface, vrid == 0 ? 1 : vrid, priority, advert, preempt,
+                preemptDelay, vips, source, peers, trackWeight, garpCount, garpInterval, notify, realtime);
+    }
+
+    private static Optional<ConfigNode.Scalar> scalar(ConfigMap section, ConfigNode n, String expected) {
+        if (n instanceof ConfigNode.Scalar s && !s.isNull()) {
+            return Optional.of(s);
+        }
+        section.problems().add(n, "is " + n.kind(), expected);
+        return Optional.empty();
+    }
+
+    private static Optional<Inet4Address> address(ConfigMap section, ConfigNode n, String expected) {
+        return scalar(section, n, expected).flatMap(s -> {
+            try {
+                return Optional.of(parseIpv4(s.text()));
+            } catch (IllegalArgumentException e) {
+                section.problems().add(s, e.getMessage(), expected);
+                return Optional.empty();
+            }
+        });
+    }
+
+    /** Dotted-quad only: never a DNS lookup. */
+    static Inet4Address parseIpv4(String text) {
+        String[] parts = text.trim().split("\\.", -1);
+        if (parts.length != 4) {
+            throw new IllegalArgumentException("'" + text + "' is not an IPv4 address");
+        }
+        int ip = 0;
+        for (String p : parts) {
+            if (p.isEmpty() || p.length() > 3 || !p.chars().allMatch(Character::isDigit)) {
+                throw new IllegalArgumentException("'" + text + "' is not an IPv4 address");
+            }
+            int v = Integer.parseInt(p);
+            if (v > 255) {
+                throw new IllegalArgumentException("'" + text + "' is not an IPv4 address");
+            }
+            ip = (ip << 8) | v;
+        }
+        return VrrpPacket.toAddress(ip);
+    }
+}

@@ -1,0 +1,241 @@
+package io.tiergate.director.ha;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * A VRRPv3 advertisement for IPv4 (RFC 5798 §5.1) and its wire codec.
+ *
+ * <pre>
+ *  0                   1                   2                   3
+ *  |Version| Type  | Virtual Rtr ID|   Priority    |Count IPvX Addr|
+ *  |(rsvd) |     Max Adver Int     |          Checksum             |
+ *  |                       IPvX Address(es)                        |
+ * </pre>
+ *
+ * The checksum covers an IPv4 pseudo-header (source, destination, zero, protocol 112, VRRP length) followed by
+ * the VRRP message (§5.2.8) — unlike VRRPv2, so it must be recomputed for every destination (multicast group or
+ * each unicast peer). The static methods work on caller-owned buffers and int addresses so the advert loop
+ * allocates nothing; the record form is for tests, logs and tools.
+ */
+public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Address> addresses) {
+    public static final int PROTOCOL = 112;
+    public static final int VERSION = 3;
+    public static final int TYPE_ADVERTISEMENT = 1;
+    public static final int HEADER_LENGTH = 8;
+    public static final int MAX_ADVER_INT_CS = 0x0FFF;
+    /** 224.0.0.18, the VRRP multicast group. */
+    public static final int MULTICAST_GROUP = (224 << 24) | 18;
+    public static final int TTL = 255;
+
+    public VrrpPacket {
+        if (vrid < 1 || vrid > 255) {
+            throw new IllegalArgumentException("vrid: " + vrid + " (expected: 1..255)");
+        }
+        if (priority < 0 || priority > 255) {
+            throw new IllegalArgumentException("priority: " + priority + " (expected: 0..255)");
+        }
+        if (maxAdverIntCs < 1 || maxAdverIntCs > MAX_ADVER_INT_CS) {
+            throw new IllegalArgumentException("maxAdverIntCs: " + maxAdverIntCs + " (expected: 1..4095)");
+        }
+        if (addresses.size() > 255) {
+            throw new IllegalArgumentException("addresses: " + addresses.size() + " (expected: <= 255)");
+        }
+        addresses = List.copyOf(addresses);
+    }
+
+    /** Length on the wire of a message carrying {@code count} IPv4 addresses. */
+    public static int length(int count) {
+        return HEADER_LENGTH + 4 * count;
+    }
+
+    /** Encodes this advert as sent from {@code src} to {@code dst} (needed for the checksum). */
+    public byte[] encode(Inet4Address src, Inet4Address dst) {
+        int[] addrs = new int[addresses.size()];
+        for (int i = 0; i < addrs.length; i++) {
+            addrs[i] = toInt(addresses.get(i));
+        }
+        byte[] out = new byte[length(addrs.length)];
+        encode(out, 0, vrid, priority, maxAdverIntCs, addrs, addrs.length, toInt(src), toInt(dst));
+        return out;
+    }
+
+    /** Writes an advert at {@code buf[off]} and returns its length. Allocates nothing. */
+    public static int encode(byte[] buf, int off, int vrid, int priority, int maxAdverIntCs,
+                             int[] addrs, int count, int src, int dst) {
+        buf[off] = (byte) ((VERSION << 4) | TYPE_ADVERTISEMENT);
+        buf[off + 1] = (byte) vrid;
+        buf[off + 2] = (byte) priority;
+        buf[off + 3] = (byte) count;
+        buf[off + 4] = (byte) ((maxAdverIntCs >>> 8) & 0x0F); // the high 4 bits are reserved, sent as 0
+        buf[off + 5] = (byte) maxAdverIntCs;
+        buf[off + 6] = 0;
+        buf[off + 7] = 0;
+        for (int i = 0; i < count; i++) {
+            putInt(buf, off + HEADER_LENGTH + 4 * i, addrs[i]);
+        }
+        int len = length(count);
+        int sum = checksum(buf, off, len, src, dst);
+        buf[off + 6] = (byte) (sum >>> 8);
+        buf[off + 7] = (byte) sum;
+        return len;
+    }
+
+    /**
+     * The RFC 1071 checksum of pseudo-header + message. Over a message whose checksum field is filled in, a
+     * correct packet yields 0.
+     */
+    public static int checksum(byte[] buf, int off, int len, int src, int dst) {
+        long sum = 0;
+        sum += (src >>> 16) + (src & 0xFFFF) + (dst >>> 16) + (dst & 0xFFFF);
+        sum += PROTOCOL; // zero byte, then protocol
+        sum += len;
+        int i = 0;
+        for (; i + 1 < len; i += 2) {
+            sum += ((buf[off + i] & 0xFF) << 8) | (buf[off + i + 1] & 0xFF);
+        }
+        if (i < len) {
+            sum += (buf[off + i] & 0xFF) << 8;
+        }
+        while ((sum >>> 16) != 0) {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        return (int) (~sum & 0xFFFF);
+    }
+
+    /** Why a received packet was dropped; {@link #OK} when it is a valid advert. */
+    public enum Verdict {
+        OK, TOO_SHORT, NOT_IPV4, NOT_VRRP, BAD_TTL, BAD_VERSION, BAD_TYPE, BAD_LENGTH, BAD_CHECKSUM, BAD_INTERVAL
+    }
+
+    /**
+     * Decoded fields of the last packet, reused by the receiver so decoding allocates nothing.
+     * Addresses are big-endian ints.
+     */
+    public static final class View {
+        public int src;
+        public int dst;
+        public int ttl;
+        public int vrid;
+        public int priority;
+        public int count;
+        public int maxAdverIntCs;
+        /** Offset of the first IPvX address in the buffer given to {@link #parseIpv4}. */
+        public int addrOffset;
+
+        public int address(byte[] buf, int i) {
+            return getInt(buf, addrOffset + 4 * i);
+        }
+    }
+
+    /**
+     * Validates a whole IPv4 datagram as a raw socket returns it (IP header included) — TTL 255, protocol 112,
+     * version 3, type 1, lengths, checksum over the pseudo-header — and fills {@code view}. RFC 5798 §7.1.
+     */
+    public static Verdict parseIpv4(byte[] buf, int off, int len, View view) {
+        if (len < 20) {
+            return Verdict.TOO_SHORT;
+        }
+        if ((buf[off] & 0xF0) != 0x40) {
+            return Verdict.NOT_IPV4;
+        }
+        int ihl = (buf[off] & 0x0F) * 4;
+        if (ihl < 20 || len < ihl) {
+            return Verdict.TOO_SHORT;
+        }
+        if ((buf[off + 9] & 0xFF) != PROTOCOL) {
+            return Verdict.NOT_VRRP;
+        }
+        view.ttl = buf[off + 8] & 0xFF;
+        view.src = getInt(buf, off + 12);
+        view.dst = getInt(buf, off + 16);
+        int totalLength = ((buf[off + 2] & 0xFF) << 8) | (buf[off + 3] & 0xFF);
+        int end = Math.min(len, totalLength);
+        Verdict v = parseVrrp(buf, off + ihl, end - ihl, view);
+        if (v == Verdict.OK && view.ttl != TTL) {
+            return Verdict.BAD_TTL; // a router in between would have decremented it: not from our link
+        }
+        return v;
+    }
+
+    /** Validates a VRRP message whose {@code view.src}/{@code view.dst} are already set (for the checksum). */
+    public static Verdict parseVrrp(byte[] buf, int off, int len, View view) {
+        if (len < HEADER_LENGTH) {
+            return Verdict.TOO_SHORT;
+        }
+        int version = (buf[off] & 0xF0) >>> 4;
+        if (version != VERSION) {
+            return Verdict.BAD_VERSION;
+        }
+        if ((buf[off] & 0x0F) != TYPE_ADVERTISEMENT) {
+            return Verdict.BAD_TYPE;
+        }
+        view.vrid = buf[off + 1] & 0xFF;
+        view.priority = buf[off + 2] & 0xFF;
+        view.count = buf[off + 3] & 0xFF;
+        view.maxAdverIntCs = ((buf[off + 4] & 0x0F) << 8) | (buf[off + 5] & 0xFF);
+        view.addrOffset = off + HEADER_LENGTH;
+        int expected = length(view.count);
+        if (len < expected) {
+            return Verdict.BAD_LENGTH;
+        }
+        if (checksum(buf, off, expected, view.src, view.dst) != 0) {
+            return Verdict.BAD_CHECKSUM;
+        }
+        if (view.maxAdverIntCs == 0) {
+            return Verdict.BAD_INTERVAL;
+        }
+        return Verdict.OK;
+    }
+
+    /** Decodes a VRRP message (no IP header) into the record form, or throws with the verdict. */
+    public static VrrpPacket decode(byte[] vrrp, Inet4Address src, Inet4Address dst) {
+        View view = new View();
+        view.src = toInt(src);
+        view.dst = toInt(dst);
+        Verdict v = parseVrrp(vrrp, 0, vrrp.length, view);
+        if (v != Verdict.OK) {
+            throw new IllegalArgumentException("not a valid VRRPv3 advert: " + v);
+        }
+        List<Inet4Address> addrs = new ArrayList<>(view.count);
+        for (int i = 0; i < view.count; i++) {
+            addrs.add(toAddress(view.address(vrrp, i)));
+        }
+        return new VrrpPacket(view.vrid, view.priority, view.maxAdverIntCs, addrs);
+    }
+
+    // ---- address helpers ------------------------------------------------------------------------------------
+
+    public static int toInt(Inet4Address a) {
+        byte[] b = a.getAddress();
+        return getInt(b, 0);
+    }
+
+    public static Inet4Address toAddress(int ip) {
+        byte[] b = new byte[4];
+        putInt(b, 0, ip);
+        try {
+            return (Inet4Address) InetAddress.getByAddress(b);
+        } catch (UnknownHostException e) {
+            throw new AssertionError(e); // 4 bytes are always a valid IPv4 address
+        }
+    }
+
+    public static String format(int ip) {
+        return (ip >>> 24) + "." + ((ip >>> 16) & 0xFF) + "." + ((ip >>> 8) & 0xFF) + "." + (ip & 0xFF);
+    }
+
+    static int getInt(byte[] b, int off) {
+        return ((b[off] & 0xFF) << 24) | ((b[off + 1] & 0xFF) << 16) | ((b[off + 2] & 0xFF) << 8) | (b[off + 3] & 0xFF);
+    }
+
+    static void putInt(byte[] b, int off, int v) {
+        b[off] = (byte) (v >>> 24);
+        b[off + 1] = (byte) (v >>> 16);
+        b[off + 2] = (byte) (v >>> 8);
+        b[off + 3] = (byte) v;
+    }
+}

@@ -1,0 +1,237 @@
+package io.tiergate.director.ha;
+
+/**
+ * The RFC 5798 §6.4 state machine as pure logic: inputs carry the time (nanoseconds from any monotonic clock),
+ * outputs go to an {@link Output}, and the one timer the RFC needs at a time (Adver_Timer in Master,
+ * Master_Down_Timer in Backup) is exposed as {@link #deadline()} for the caller to wait on. No threads, no
+ * sockets, no clock reads: every rule is unit-testable with exact times.
+ *
+ * <p>Additions to the RFC, as keepalived has them: {@code FAULT} (tracked health failed with weight 0: send
+ * priority 0 if master, then stay silent until health returns) and a preempt delay (after start, or after leaving
+ * FAULT, a higher-priority backup waits this long before it lets a lower-priority master's adverts lapse).
+ *
+ * <p>Not thread-safe: one thread (the instance's advert loop) drives it.
+ */
+public final class VrrpStateMachine {
+    /** What the machine asks the world to do. Called synchronously from the input methods. */
+    public interface Output {
+        /** Send one advertisement with this priority and the configured Advertisement_Interval. */
+        void sendAdvert(int priority);
+
+        /** The role changed; MASTER means "own the VIPs and announce them (gratuitous ARP)". */
+        void stateChanged(VrrpState from, VrrpState to);
+    }
+
+    public static final long NONE = Long.MAX_VALUE;
+    private static final long CENTISECOND_NANOS = 10_000_000L;
+
+    private final Output out;
+    private final int primaryAddress;
+    private final int basePriority;
+    private final int adverIntCs;
+    private final boolean preempt;
+    private final long preemptDelayNanos;
+    private final int trackWeight;
+
+    private VrrpState state = VrrpState.INIT;
+    private int masterAdverIntCs;
+    private long deadline = NONE;
+    private long preemptAllowedAt;
+    private boolean healthy = true;
+    private boolean running;
+
+    /**
+     * @param primaryAddress our primary IPv4 address as an int (the tie breaker, §6.4.3)
+     * @param trackWeight    0: unhealthy means FAULT; negative: unhealthy lowers the priority by that much
+     */
+    public VrrpStateMachine(Output out, int primaryAddress, int priority, int adverIntCs, boolean preempt,
+                            long preemptDelayNanos, int trackWeight) {
+        if (priority < 1 || priority > 255) {
+            throw new IllegalArgumentException("priority: " + priority + " (expected: 1..255)");
+        }
+        if (adverIntCs < 1 || adverIntCs > VrrpPacket.MAX_ADVER_INT_CS) {
+            throw new IllegalArgumentException("adverIntCs: " + adverIntCs + " (expected: 1..4095)");
+        }
+        if (trackWeight > 0 || trackWeight < -254) {
+            throw new IllegalArgumentException("trackWeight: " + trackWeight + " (expected: -254..0)");
+        }
+        this.out = out;
+        this.primaryAddress = primaryAddress;
+        this.basePriority = priority;
+        this.adverIntCs = adverIntCs;
+        this.preempt = preempt;
+        this.preemptDelayNanos = preemptDelayNanos;
+        this.trackWeight = trackWeight;
+        this.masterAdverIntCs = adverIntCs;
+    }
+
+    public VrrpState state() {
+        return state;
+    }
+
+    /** When the caller must call {@link #onTimer}; {@link #NONE} when no timer runs. */
+    public long deadline() {
+        return deadline;
+    }
+
+    /** The priority we advertise now (the configured one, lowered while unhealthy with a negative weight). */
+    public int priority() {
+        if (healthy || trackWeight == 0) {
+            return basePriority;
+        }
+        return Math.max(1, basePriority + trackWeight);
+    }
+
+    public int masterAdverIntCs() {
+        return masterAdverIntCs;
+    }
+
+    /** Skew_Time = ((256 - Priority) × Master_Adver_Interval) / 256, in nanoseconds. */
+    public long skewNanos() {
+        return (256L - priority()) * masterAdverIntCs * CENTISECOND_NANOS / 256;
+    }
+
+    /** Master_Down_Interval = 3 × Master_Adver_Interval + Skew_Time, in nanoseconds. */
+    public long masterDownNanos() {
+        return 3L * masterAdverIntCs * CENTISECOND_NANOS + skewNanos();
+    }
+
+    private long adverNanos() {
+        return adverIntCs * CENTISECOND_NANOS;
+    }
+
+    // ---- inputs -------------------------------------------------------------------------------------------
+
+    /** Startup event (§6.4.1). */
+    public void start(long now) {
+        if (running) {
+            return;
+        }
+        running = true;
+        preemptAllowedAt = now + preemptDelayNanos;
+        if (!healthy && trackWeight == 0) {
+            transition(VrrpState.FAULT);
+            return;
+        }
+        initialize(now);
+    }
+
+    private void initialize(long now) {
+        if (priority() == 255) {
+            // The address owner takes over at once.
+            out.sendAdvert(priority());
+            deadline = now + adverNanos();
+            transition(VrrpState.MASTER);
+        } else {
+            masterAdverIntCs = adverIntCs;
+            deadline = now + masterDownNanos();
+            transition(VrrpState.BACKUP);
+        }
+    }
+
+    /** Shutdown event (§6.4.2, §6.4.3): a master says priority 0 so the backup takes over after Skew_Time. */
+    public void stop(long now) {
+        if (!running) {
+            return;
+        }
+        running = false;
+        if (state == VrrpState.MASTER) {
+            out.sendAdvert(0);
+        }
+        deadline = NONE;
+        transition(VrrpState.INIT);
+    }
+
+    /** Call when {@code now >= deadline()}; early calls are ignored. */
+    public void onTimer(long now) {
+        if (now < deadline) {
+            return;
+        }
+        switch (state) {
+            case BACKUP -> {
+                // Master_Down_Timer fired (§6.4.2).
+                out.sendAdvert(priority());
+                deadline = now + adverNanos();
+                transition(VrrpState.MASTER);
+            }
+            case MASTER -> {
+                // Adver_Timer fired (§6.4.3).
+                out.sendAdvert(priority());
+                deadline = now + adverNanos();
+            }
+            default -> deadline = NONE;
+        }
+    }
+
+    /**
+     * A valid advert for our VRID (checksum, TTL, version already checked by the codec) from {@code src}, which
+     * is not us.
+     */
+    public void onAdvert(long now, int src, int priority, int maxAdverIntCs) {
+        switch (state) {
+            case BACKUP -> {
+                if (priority == 0) {
+                    // The master is leaving: take over after Skew_Time only.
+                    deadline = now + skewNanos();
+                } else if (!preempt || priority >= priority() || now < preemptAllowedAt) {
+                    masterAdverIntCs = maxAdverIntCs;
+                    deadline = now + masterDownNanos();
+                }
+                // else: preempting a lower-priority master: discard, let Master_Down_Timer fire.
+            }
+            case MASTER -> {
+                if (priority == 0) {
+                    // Another router's master is stepping down: announce ourselves at once.
+                    out.sendAdvert(priority());
+                    deadline = now + adverNanos();
+                } else if (priority > priority()
+                        || (priority == priority() && Integer.compareUnsigned(src, primaryAddress) > 0)) {
+                    masterAdverIntCs = maxAdverIntCs;
+                    deadline = now + masterDownNanos();
+                    transition(VrrpState.BACKUP);
+                }
+                // else: a lower-priority router thinks it is master; our adverts will make it back down.
+            }
+            default -> {
+                // INIT and FAULT ignore adverts.
+            }
+        }
+    }
+
+    /**
+     * The director's own health (real servers, dataplane). With weight 0 an unhealthy instance goes to FAULT
+     * (sending priority 0 first when master); with a negative weight it keeps running at a lower priority.
+     */
+    public void setHealthy(long now, boolean ok) {
+        if (ok == healthy) {
+            return;
+        }
+        healthy = ok;
+        if (!running) {
+            return;
+        }
+        if (trackWeight == 0) {
+            if (!ok) {
+                if (state == VrrpState.MASTER) {
+                    out.sendAdvert(0);
+                }
+                deadline = NONE;
+                transition(VrrpState.FAULT);
+            } else if (state == VrrpState.FAULT) {
+                preemptAllowedAt = now + preemptDelayNanos;
+                initialize(now);
+            }
+        }
+        // With a negative weight the new priority goes out with the next advert; a preempting backup then
+        // discards our adverts and takes over after its Master_Down_Interval, as the RFC has it.
+    }
+
+    private void transition(VrrpState to) {
+        VrrpState from = state;
+        if (from == to) {
+            return;
+        }
+        state = to;
+        out.stateChanged(from, to);
+    }
+}

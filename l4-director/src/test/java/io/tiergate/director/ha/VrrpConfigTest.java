@@ -1,0 +1,111 @@
+package io.tiergate.director.ha;
+
+import io.tiergate.shared.config.ConfigMap;
+import io.tiergate.shared.config.Problems;
+import io.tiergate.shared.config.YamlLoader;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+class VrrpConfigTest {
+    private final Problems problems = new Problems();
+
+    private VrrpConfig parse(String yaml) {
+        ConfigMap root = ConfigMap.of(YamlLoader.parse("director.yaml", yaml), problems);
+        VrrpConfig c = VrrpConfig.parse(root.mapOrEmpty("vrrp"));
+        root.finish();
+        return c;
+    }
+
+    @Test
+    void fullSectionParses() {
+        VrrpConfig c = parse("""
+                vrrp:
+                  interface: eth1
+                  vrid: 51
+                  priority: 150
+                  advert_interval: 50ms
+                  preempt: false
+                  preempt_delay: 5s
+                  virtual_addresses: [10.0.0.100/24, 10.0.0.101]
+                  source_address: 10.0.0.2
+                  unicast_peers: [10.0.0.3]
+                  track_weight: -60
+                  garp_count: 5
+                  garp_interval: 20ms
+                  notify: [/usr/local/bin/vrrp-notify, vip1]
+                  realtime: false
+                """);
+        assertThat(problems.format()).isEmpty();
+        assertThat(c.interfaceName()).isEqualTo("eth1");
+        assertThat(c.vrid()).isEqualTo(51);
+        assertThat(c.priority()).isEqualTo(150);
+        assertThat(c.advertIntervalCs()).isEqualTo(5);
+        assertThat(c.preempt()).isFalse();
+        assertThat(c.preemptDelay()).isEqualTo(Duration.ofSeconds(5));
+        assertThat(c.virtualAddresses()).extracting(Object::toString).containsExactly("10.0.0.100/24", "10.0.0.101/32");
+        assertThat(c.sourceAddress()).map(a -> a.getHostAddress()).hasValue("10.0.0.2");
+        assertThat(c.unicastPeers()).extracting(a -> a.getHostAddress()).containsExactly("10.0.0.3");
+        assertThat(c.trackWeight()).isEqualTo(-60);
+        assertThat(c.garpCount()).isEqualTo(5);
+        assertThat(c.garpInterval()).isEqualTo(Duration.ofMillis(20));
+        assertThat(c.notifyCommand()).containsExactly("/usr/local/bin/vrrp-notify", "vip1");
+        assertThat(c.realtime()).isFalse();
+    }
+
+    @Test
+    void defaultsAreFastMulticastPreemptingAndFaultOnUnhealthy() {
+        VrrpConfig c = parse("vrrp: {interface: eth0, vrid: 7, virtual_addresses: [192.0.2.1]}\n");
+        assertThat(problems.format()).isEmpty();
+        assertThat(c.enabled()).isTrue();
+        assertThat(c.priority()).isEqualTo(100);
+        assertThat(c.advertInterval()).isEqualTo(Duration.ofMillis(100));
+        assertThat(c.preempt()).isTrue();
+        assertThat(c.unicastPeers()).isEmpty();
+        assertThat(c.trackWeight()).isZero();
+        assertThat(c.garpCount()).isEqualTo(3);
+    }
+
+    @Test
+    void everyMistakeIsReportedAtOnceWithPositions() {
+        parse("""
+                vrrp:
+                  vrid: 300
+                  priority: 0
+                  advert_interval: 15ms
+                  virtual_addresses: [10.0.0.300, 10.0.0.1/33, vip.example.com]
+                  unicast_peers: [10.0.0]
+                  track_weight: 10
+                  preemt: true
+                """);
+        List<String> lines = problems.list().stream().map(p -> p.format()).toList();
+        assertThat(lines).containsExactly(
+                "director.yaml:2:3: vrrp.interface: missing required key 'interface' (expected: the network interface VRRP runs on, e.g. eth0)",
+                "director.yaml:2:9: vrrp.vrid: 300 is out of range (expected: an integer from 1 to 255)",
+                "director.yaml:3:13: vrrp.priority: 0 is out of range (expected: an integer from 1 to 255)",
+                "director.yaml:4:20: vrrp.advert_interval: advert_interval must be a whole number of centiseconds up to 40.95s"
+                        + " (expected: a duration from 10ms to 40950ms in steps of 10ms (VRRPv3 carries centiseconds))",
+                "director.yaml:5:23: vrrp.virtual_addresses[0]: '10.0.0.300' is not an IPv4 address"
+                        + " (expected: an IPv4 address with optional /prefix, e.g. 10.0.0.100/24)",
+                "director.yaml:5:35: vrrp.virtual_addresses[1]: prefix length 33 is out of range"
+                        + " (expected: an IPv4 address with optional /prefix, e.g. 10.0.0.100/24)",
+                "director.yaml:5:48: vrrp.virtual_addresses[2]: 'vip.example.com' is not an IPv4 address"
+                        + " (expected: an IPv4 address with optional /prefix, e.g. 10.0.0.100/24)",
+                "director.yaml:6:19: vrrp.unicast_peers[0]: '10.0.0' is not an IPv4 address (expected: an IPv4 address of a peer)",
+                "director.yaml:7:17: vrrp.track_weight: 10 is out of range (expected: an integer from -254 to 0)",
+                "director.yaml:8:3: vrrp.preemt: unknown key 'preemt'; did you mean 'preempt'? (expected: one of enabled,"
+                        + " interface, vrid, priority, advert_interval, preempt, preempt_delay, virtual_addresses,"
+                        + " source_address, unicast_peers, track_weight, garp_count, garp_interval, notify, realtime)");
+    }
+
+    @Test
+    void missingVridAndVipsAreNamed() {
+        parse("vrrp:\n  interface: eth0\n");
+        assertThat(problems.format())
+                .contains("vrrp.vrid: missing required key 'vrid'")
+                .contains("vrrp.virtual_addresses: missing required key 'virtual_addresses'");
+    }
+}

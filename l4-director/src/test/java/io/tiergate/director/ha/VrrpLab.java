@@ -1,0 +1,438 @@
+package io.tiergate.director.ha;
+
+import java.io.BufferedReader;
+import java.io.IOException;
+import java.io.InputStreamReader;
+import java.io.OutputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
+
+/**
+ * A throw-away L2 segment: a bridge in its own namespace and one namespace per host, each with {@code eth0} on
+ * the bridge and {@code 10.88.0.N/24} (N = 1, 2, ... in order). Namespace names carry a per-lab random prefix; close()
+ * kills every process this lab started, by PID, and deletes exactly its namespaces.
+ */
+final class VrrpLab implements AutoCloseable {
+    static final String VIP = "10.88.0.100";
+    static final int VRID = 42;
+
+    final String prefix = "tgv" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 5);
+    final Path dir;
+    private final List<String> namespaces = new ArrayList<>();
+    private final List<String> hosts = new ArrayList<>();
+    private final List<Process> processes = new ArrayList<>();
+    private final List<Long> extraPids = new ArrayList<>();
+    private Process switchShell;
+    private OutputStream switchIn;
+
+    /** Why namespace tests cannot run here, or null when they can. */
+    static String skipReason(String... tools) {
+        if (!"root".equals(System.getProperty("user.name"))) {
+            return "VRRP namespace tests need root (ip netns, raw sockets)";
+        }
+        List<String> need = new ArrayList<>(List.of("ip", "tcpdump", "java"));
+        need.addAll(List.of(tools));
+        for (String t : need) {
+            if (!onPath(t)) {
+                return "VRRP namespace tests need '" + t + "' on PATH";
+            }
+        }
+        return null;
+    }
+
+    private static boolean onPath(String tool) {
+        for (String d : System.getenv().getOrDefault("PATH", "/usr/sbin:/usr/bin:/sbin:/bin").split(":")) {
+            if (Files.isExecutable(Path.of(d, tool))) {
+                return true;
+            }
+        }
+        return Files.isExecutable(Path.of("/usr/sbin", tool)) || Files.isExecutable(Path.of("/sbin", tool));
+    }
+
+    VrrpLab(String... hostNames) throws Exception {
+        // Logs and configs under target/ so a failure can be read afterwards and `mvn clean` removes them.
+        dir = Files.createDirectories(Path.of("target", "vrrp-lab", prefix).toAbsolutePath());
+        try {
+            String sw = ns("sw");
+            addNamespace(sw);
+            run("ip", "-n", sw, "link", "add", "br0", "type", "bridge");
+            run("ip", "-n", sw, "link", "set", "br0", "up");
+            int n = 1;
+            for (String h : hostNames) {
+                String hn = ns(h);
+                addNamespace(hn);
+                hosts.add(h);
+                run("ip", "netns", "exec", hn, "sysctl", "-qw", "net.ipv4.ip_forward=0");
+                run("ip", "-n", hn, "link", "set", "lo", "up");
+                run("ip", "link", "add", "eth0", "netns", hn, "type", "veth", "peer", "name", "p" + h, "netns", sw);
+                run("ip", "-n", sw, "link", "set", "p" + h, "master", "br0", "up");
+                run("ip", "-n", hn, "addr", "add", "10.88.0." + n++ + "/24", "dev", "eth0");
+                run("ip", "-n", hn, "link", "set", "eth0", "up");
+            }
+            // A shell already running in the switch namespace: starting `ip` under load took up to 640 ms.
+            switchShell = start(List.of("ip", "-n", sw, "-force", "-batch", "-"), dir.resolve("switch.log"));
+            switchIn = switchShell.getOutputStream();
+        } catch (Exception e) {
+            close();
+            throw e;
+        }
+    }
+
+    String ns(String host) {
+        return prefix + host;
+    }
+
+    String address(String host) {
+        return "10.88.0." + (hosts.indexOf(host) + 1);
+    }
+
+    private void addNamespace(String name) throws Exception {
+        run("ip", "netns", "add", name);
+        namespaces.add(name);
+    }
+
+    String mac(String host) throws Exception {
+        String out = run("ip", "-n", ns(host), "-br", "link", "show", "eth0");
+        return out.trim().split("\\s+")[2].toLowerCase(Locale.ROOT);
+    }
+
+    boolean hasVip(String host) throws Exception {
+        return run("ip", "-n", ns(host), "-br", "addr", "show", "eth0").contains(VIP + "/");
+    }
+
+    /** Takes the host's switch port down or up through the already-running shell; returns System.nanoTime() of the write. */
+    long link(String host, boolean up) throws IOException {
+        byte[] cmd = ("link set p" + host + (up ? " up" : " down") + "\n").getBytes(StandardCharsets.US_ASCII);
+        long t = System.nanoTime();
+        switchIn.write(cmd);
+        switchIn.flush();
+        return t;
+    }
+
+    static String run(String... cmd) throws Exception {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (!p.waitFor(20, TimeUnit.SECONDS)) {
+            p.destroyForcibly();
+            throw new IllegalStateException("timed out: " + String.join(" ", cmd));
+        }
+        if (p.exitValue() != 0) {
+            throw new IllegalStateException(String.join(" ", cmd) + " exited " + p.exitValue() + ": " + out);
+        }
+        return out;
+    }
+
+    private Process start(List<String> cmd, Path log) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+        processes.add(p);
+        return p;
+    }
+
+    private Process startPiped(List<String> cmd) throws IOException {
+        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+        processes.add(p);
+        return p;
+    }
+
+    // ---- Tiergate VRRP -------------------------------------------------------------------------------------
+
+    /** A {@link VrrpStandalone} JVM in a host namespace; its role changes arrive in {@link #states}. */
+    final class Speaker {
+        final String host;
+        final Process process;
+        final BlockingQueue<String> states = new LinkedBlockingQueue<>();
+        final BlockingQueue<String> status = new LinkedBlockingQueue<>();
+        final PrintWriter stdin;
+        volatile String last = "";
+
+        Speaker(String host, Process process) {
+            this.host = host;
+            this.process = process;
+            this.stdin = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
+            Path log = dir.resolve(host + "-" + process.pid() + ".log");
+            Thread t = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+                     PrintWriter w = new PrintWriter(Files.newBufferedWriter(log), true)) {
+                    for (String line; (line = r.readLine()) != null; ) {
+                        w.println(line);
+                        if (line.startsWith("STATE ")) {
+                            last = line.split(" ")[1];
+                            states.add(last);
+                        } else if (line.startsWith("STATUS ")) {
+                            status.add(line);
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // process gone
+                }
+            }, "lab-" + host);
+            t.setDaemon(true);
+            t.start();
+        }
+
+        /** Waits for the next role change to {@code state}, skipping others; fails with what it saw. */
+        void awaitState(String state, Duration within) throws InterruptedException {
+            long end = System.nanoTime() + within.toNanos();
+            List<String> seen = new ArrayList<>();
+            while (System.nanoTime() < end) {
+                String s = states.poll(Math.max(1, end - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (s == null) {
+                    break;
+                }
+                seen.add(s);
+                if (s.equals(state)) {
+                    return;
+                }
+            }
+            throw new AssertionError("expected Tiergate on " + host + " to become " + state + " within "
+                    + within.toMillis() + " ms; saw " + seen + " (log in " + dir + ")");
+        }
+
+        /** Asks for a STATUS line and returns it. */
+        String status() throws InterruptedException {
+            stdin.println("status");
+            String s = status.poll(5, TimeUnit.SECONDS);
+            if (s == null) {
+                throw new AssertionError("Tiergate on " + host + " printed no status within 5 s");
+            }
+            return s;
+        }
+
+        /** SIGKILL; returns System.nanoTime() just before the signal. */
+        long kill() throws InterruptedException {
+            long t = System.nanoTime();
+            process.toHandle().destroyForcibly();
+            process.waitFor(5, TimeUnit.SECONDS);
+            return t;
+        }
+
+        /** SIGTERM (a clean stop); returns System.nanoTime() just before the signal. */
+        long terminate() {
+            long t = System.nanoTime();
+            process.toHandle().destroy(); // Process.destroy() would also close our end of its stdout
+            return t;
+        }
+    }
+
+    /**
+     * Waits until {@code master} is MASTER and {@code backup} BACKUP and both have stayed so for 300 ms (JVMs start
+     * at different speeds, so the lower priority may be master for a moment before being preempted), then
+     * forgets the history so later assertions see only what happens next.
+     */
+    static void awaitElection(Speaker master, Speaker backup, Duration within) throws InterruptedException {
+        long end = System.nanoTime() + within.toNanos();
+        long stableSince = -1;
+        while (System.nanoTime() < end) {
+            boolean ok = master.last.equals("MASTER") && backup.last.equals("BACKUP");
+            long now = System.nanoTime();
+            if (!ok) {
+                stableSince = -1;
+            } else if (stableSince < 0) {
+                stableSince = now;
+            } else if (now - stableSince > 300_000_000L) {
+                master.states.clear();
+                backup.states.clear();
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError("expected " + master.host + " MASTER and " + backup.host + " BACKUP within "
+                + within.toMillis() + " ms; they are " + master.last + " and " + backup.last);
+    }
+
+    Speaker tiergate(String host, int priority, String extraYaml) throws IOException {
+        String yaml = "director:\n  vrrp:\n    interface: eth0\n    vrid: " + VRID + "\n    priority: " + priority
+                + "\n    advert_interval: 50ms\n    virtual_addresses: [" + VIP + "/24]\n" + extraYaml.indent(4);
+        Path file = dir.resolve(host + "-" + priority + ".yaml");
+        Files.writeString(file, yaml);
+        List<String> cmd = List.of("ip", "netns", "exec", ns(host), javaBin(), "-Xmx64m", "-XX:+UseSerialGC",
+                "-XX:TieredStopAtLevel=1", "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
+                "-cp", System.getProperty("java.class.path"), VrrpStandalone.class.getName(), file.toString());
+        return new Speaker(host, startPiped(cmd));
+    }
+
+    private static String javaBin() {
+        return Path.of(System.getProperty("java.home"), "bin", "java").toString();
+    }
+
+    // ---- keepalived ---------------------------------------------------------------------------------------
+
+    final class Keepalived {
+        final String host;
+        final Process parent;
+        final Path log;
+        final Path vrrpPid;
+
+        Keepalived(String host, Process parent, Path log, Path vrrpPid) {
+            this.host = host;
+            this.parent = parent;
+            this.log = log;
+            this.vrrpPid = vrrpPid;
+        }
+
+        boolean logContains(String text) throws IOException {
+            return Files.exists(log) && Files.readString(log).contains(text);
+        }
+
+        void awaitLog(String text, Duration within) throws Exception {
+            long end = System.nanoTime() + within.toNanos();
+            while (System.nanoTime() < end) {
+                if (logContains(text)) {
+                    return;
+                }
+                Thread.sleep(20);
+            }
+            throw new AssertionError("expected keepalived on " + host + " to log '" + text + "' within "
+                    + within.toMillis() + " ms; log:\n" + (Files.exists(log) ? Files.readString(log) : "(none)"));
+        }
+
+        long childPid(Duration within) throws Exception {
+            long end = System.nanoTime() + within.toNanos();
+            while (System.nanoTime() < end) {
+                if (Files.exists(vrrpPid)) {
+                    String s = Files.readString(vrrpPid).trim();
+                    if (!s.isEmpty()) {
+                        return Long.parseLong(s);
+                    }
+                }
+                Thread.sleep(20);
+            }
+            throw new AssertionError("keepalived on " + host + " wrote no VRRP child pid file " + vrrpPid);
+        }
+
+        /**
+         * A crash: SIGSTOP the parent (else it restarts the child or stops cleanly with priority 0), SIGKILL the
+         * VRRP child, then the parent. Returns System.nanoTime() just before the child's SIGKILL.
+         */
+        long crash() throws Exception {
+            long child = childPid(Duration.ofSeconds(5));
+            extraPids.add(child);
+            run("kill", "-STOP", Long.toString(parent.pid()));
+            long t = System.nanoTime();
+            ProcessHandle.of(child).ifPresent(ProcessHandle::destroyForcibly);
+            parent.destroyForcibly(); // SIGKILL works on a stopped process
+            parent.waitFor(5, TimeUnit.SECONDS);
+            return t;
+        }
+    }
+
+    Keepalived keepalived(String host, int priority, double advertSeconds, boolean nopreempt) throws IOException {
+        String conf = """
+                global_defs {
+                  router_id %s
+                  vrrp_version 3
+                }
+                vrrp_instance VI_1 {
+                  state BACKUP
+                  interface eth0
+                  virtual_router_id %d
+                  priority %d
+                  advert_int %s
+                  %s
+                  virtual_ipaddress {
+                    %s/24
+                  }
+                }
+                """.formatted(ns(host), VRID, priority, Double.toString(advertSeconds), nopreempt ? "nopreempt" : "", VIP);
+        Path file = dir.resolve("keepalived-" + host + ".conf");
+        Files.writeString(file, conf);
+        Path log = dir.resolve("keepalived-" + host + ".log");
+        Path vrrpPid = dir.resolve("keepalived-" + host + ".vrrp.pid");
+        List<String> cmd = List.of("ip", "netns", "exec", ns(host), "keepalived", "-n", "-l", "-P", "-f", file.toString(),
+                "-p", dir.resolve("keepalived-" + host + ".pid").toString(), "-r", vrrpPid.toString(),
+                "-c", dir.resolve("keepalived-" + host + ".chk.pid").toString());
+        return new Keepalived(host, start(cmd, log), log, vrrpPid);
+    }
+
+    // ---- the client's view --------------------------------------------------------------------------------
+
+    /** tcpdump in a host's namespace; every ARP line, stamped with System.nanoTime() when read. */
+    final class ArpWatch {
+        record Line(long nanos, String text) {
+        }
+
+        final BlockingQueue<Line> lines = new LinkedBlockingQueue<>();
+
+        ArpWatch(Process p) throws Exception {
+            BlockingQueue<String> ready = new LinkedBlockingQueue<>();
+            Thread t = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line; (line = r.readLine()) != null; ) {
+                        long now = System.nanoTime();
+                        if (line.contains("listening on")) {
+                            ready.add(line);
+                        } else {
+                            lines.add(new Line(now, line));
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // tcpdump gone
+                }
+            }, "lab-tcpdump");
+            t.setDaemon(true);
+            t.start();
+            if (ready.poll(15, TimeUnit.SECONDS) == null) {
+                throw new IllegalStateException("tcpdump did not start listening within 15 s");
+            }
+        }
+
+        /** The first ARP line from {@code mac} about the VIP seen after {@code since}; its time in nanoTime. */
+        long firstFrom(String mac, long since, Duration within) throws InterruptedException {
+            return first(l -> l.nanos() >= since && l.text().toLowerCase(Locale.ROOT).startsWith(mac)
+                    && l.text().contains(VIP), within, "an ARP for " + VIP + " from " + mac);
+        }
+
+        private long first(Predicate<Line> p, Duration within, String what) throws InterruptedException {
+            long end = System.nanoTime() + within.toNanos();
+            while (System.nanoTime() < end) {
+                Line l = lines.poll(Math.max(1, end - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (l != null && p.test(l)) {
+                    return l.nanos();
+                }
+            }
+            throw new AssertionError("expected " + what + " within " + within.toMillis() + " ms");
+        }
+    }
+
+    ArpWatch watchArp(String host) throws Exception {
+        Process p = startPiped(List.of("ip", "netns", "exec", ns(host), "tcpdump", "-l", "-n", "-e", "-t",
+                "--immediate-mode", "-i", "eth0", "arp"));
+        return new ArpWatch(p);
+    }
+
+    @Override
+    public void close() {
+        for (Process p : processes) {
+            p.destroyForcibly();
+        }
+        for (Process p : processes) {
+            try {
+                p.waitFor(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        for (long pid : extraPids) {
+            ProcessHandle.of(pid).ifPresent(ProcessHandle::destroyForcibly);
+        }
+        for (String n : namespaces) {
+            try {
+                run("ip", "netns", "del", n);
+            } catch (Exception e) {
+                System.err.println("could not delete namespace " + n + ": " + e.getMessage());
+            }
+        }
+    }
+}

@@ -1,0 +1,132 @@
+package io.tiergate.director.ha;
+
+import org.junit.jupiter.api.Test;
+
+import java.net.Inet4Address;
+import java.net.InetAddress;
+import java.util.List;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+class VrrpPacketTest {
+    private static Inet4Address ip(String s) throws Exception {
+        return (Inet4Address) InetAddress.getByName(s);
+    }
+
+    private static byte[] bytes(int... v) {
+        byte[] b = new byte[v.length];
+        for (int i = 0; i < v.length; i++) {
+            b[i] = (byte) v[i];
+        }
+        return b;
+    }
+
+    @Test
+    void encodesTheRfc5798LayoutWithAPseudoHeaderChecksum() throws Exception {
+        VrrpPacket p = new VrrpPacket(7, 200, 5, List.of(ip("192.0.2.10"), ip("192.0.2.11")));
+        byte[] wire = p.encode(ip("192.0.2.1"), ip("224.0.0.18"));
+
+        // Checksum by hand, 16-bit words, RFC 1071:
+        // pseudo-header: c000 + 0201 (src) + e000 + 0012 (dst) + 0070 (0, proto 112) + 0010 (length 16)
+        // message:       3107 + c802 + 0005 + 0000 (checksum 0) + c000 + 020a + c000 + 020b
+        long sum = 0xc000L + 0x0201 + 0xe000 + 0x0012 + 0x0070 + 0x0010
+                + 0x3107 + 0xc802 + 0x0005 + 0xc000 + 0x020a + 0xc000 + 0x020b;
+        while (sum > 0xFFFF) {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        int ck = (int) (~sum & 0xFFFF);
+        assertThat(wire).as("VRRPv3 advert bytes").containsExactly(bytes(
+                0x31,             // version 3, type 1 (ADVERTISEMENT)
+                0x07,             // VRID 7
+                0xc8,             // priority 200
+                0x02,             // count IPvX addr
+                0x00, 0x05,       // rsvd(4 bits) 0, max adver int 5 centiseconds = 50 ms
+                ck >>> 8, ck & 0xFF, // checksum over pseudo-header + message
+                192, 0, 2, 10,    // address 1
+                192, 0, 2, 11));  // address 2
+    }
+
+    @Test
+    void maxAdverIntUsesTwelveBitsAndLeavesTheReservedNibbleZero() throws Exception {
+        byte[] wire = new VrrpPacket(1, 100, 4095, List.of()).encode(ip("10.0.0.1"), ip("224.0.0.18"));
+        assertThat(wire[4]).as("reserved nibble 0, interval high nibble F").isEqualTo((byte) 0x0F);
+        assertThat(wire[5]).isEqualTo((byte) 0xFF);
+        assertThatThrownBy(() -> new VrrpPacket(1, 100, 4096, List.of()))
+                .hasMessage("maxAdverIntCs: 4096 (expected: 1..4095)");
+    }
+
+    @Test
+    void checksumDependsOnTheDestinationSoUnicastCopiesDiffer() throws Exception {
+        VrrpPacket p = new VrrpPacket(7, 100, 100, List.of(ip("10.0.0.100")));
+        byte[] toGroup = p.encode(ip("10.0.0.1"), ip("224.0.0.18"));
+        byte[] toPeer = p.encode(ip("10.0.0.1"), ip("10.0.0.2"));
+        assertThat(toGroup[6] == toPeer[6] && toGroup[7] == toPeer[7]).as("checksums differ").isFalse();
+        assertThat(VrrpPacket.decode(toPeer, ip("10.0.0.1"), ip("10.0.0.2"))).isEqualTo(p);
+        assertThatThrownBy(() -> VrrpPacket.decode(toPeer, ip("10.0.0.1"), ip("224.0.0.18")))
+                .hasMessageContaining("BAD_CHECKSUM");
+    }
+
+    /** Captured with tcpdump from Debian's keepalived 2.2.7, vrrp_version 3, advert_int 0.1, VRID 51, prio 100. */
+    private static final byte[] KEEPALIVED_ADVERT = bytes(
+            0x45, 0xc0, 0x00, 0x20, 0x00, 0x01, 0x00, 0x00, 0xff, 0x70, 0xd0, 0x4c, // IPv4, TTL 255, proto 112
+            0x0a, 0x4d, 0x00, 0x01, 0xe0, 0x00, 0x00, 0x12,                         // 10.77.0.1 -> 224.0.0.18
+            0x31, 0x33, 0x64, 0x01, 0x00, 0x0a, 0x75, 0x33, 0x0a, 0x4d, 0x00, 0x64); // VRRP
+    /** The same keepalived stopping: priority 0. */
+    private static final byte[] KEEPALIVED_SHUTDOWN = bytes(
+            0x45, 0xc0, 0x00, 0x20, 0x00, 0x1b, 0x00, 0x00, 0xff, 0x70, 0xd0, 0x32,
+            0x0a, 0x4d, 0x00, 0x01, 0xe0, 0x00, 0x00, 0x12,
+            0x31, 0x33, 0x00, 0x01, 0x00, 0x0a, 0xd9, 0x33, 0x0a, 0x4d, 0x00, 0x64);
+
+    @Test
+    void decodesAnAdvertCapturedFromKeepalived() throws Exception {
+        VrrpPacket.View v = new VrrpPacket.View();
+        assertThat(VrrpPacket.parseIpv4(KEEPALIVED_ADVERT, 0, KEEPALIVED_ADVERT.length, v)).isEqualTo(VrrpPacket.Verdict.OK);
+        assertThat(VrrpPacket.format(v.src)).isEqualTo("10.77.0.1");
+        assertThat(v.dst).isEqualTo(VrrpPacket.MULTICAST_GROUP);
+        assertThat(v.ttl).isEqualTo(255);
+        assertThat(v.vrid).isEqualTo(51);
+        assertThat(v.priority).isEqualTo(100);
+        assertThat(v.maxAdverIntCs).isEqualTo(10);
+        assertThat(v.count).isEqualTo(1);
+        assertThat(VrrpPacket.format(v.address(KEEPALIVED_ADVERT, 0))).isEqualTo("10.77.0.100");
+
+        assertThat(VrrpPacket.parseIpv4(KEEPALIVED_SHUTDOWN, 0, KEEPALIVED_SHUTDOWN.length, v)).isEqualTo(VrrpPacket.Verdict.OK);
+        assertThat(v.priority).as("keepalived's shutdown advert").isZero();
+    }
+
+    @Test
+    void ourEncodingOfTheSameAdvertIsByteIdenticalToKeepalived() throws Exception {
+        byte[] ours = new VrrpPacket(51, 100, 10, List.of(ip("10.77.0.100"))).encode(ip("10.77.0.1"), ip("224.0.0.18"));
+        byte[] theirs = java.util.Arrays.copyOfRange(KEEPALIVED_ADVERT, 20, 32);
+        assertThat(ours).containsExactly(theirs);
+    }
+
+    @Test
+    void receiveValidationRejectsWrongTtlVersionTypeAndChecksum() {
+        VrrpPacket.View v = new VrrpPacket.View();
+        byte[] ttl = KEEPALIVED_ADVERT.clone();
+        ttl[8] = (byte) 254; // one hop away: must be rejected (§7.1)
+        assertThat(VrrpPacket.parseIpv4(ttl, 0, ttl.length, v)).isEqualTo(VrrpPacket.Verdict.BAD_TTL);
+
+        byte[] v2 = KEEPALIVED_ADVERT.clone();
+        v2[20] = 0x21;
+        assertThat(VrrpPacket.parseIpv4(v2, 0, v2.length, v)).isEqualTo(VrrpPacket.Verdict.BAD_VERSION);
+
+        byte[] type = KEEPALIVED_ADVERT.clone();
+        type[20] = 0x32;
+        assertThat(VrrpPacket.parseIpv4(type, 0, type.length, v)).isEqualTo(VrrpPacket.Verdict.BAD_TYPE);
+
+        byte[] corrupt = KEEPALIVED_ADVERT.clone();
+        corrupt[22] = 0x65; // priority 101 without fixing the checksum
+        assertThat(VrrpPacket.parseIpv4(corrupt, 0, corrupt.length, v)).isEqualTo(VrrpPacket.Verdict.BAD_CHECKSUM);
+
+        byte[] truncated = java.util.Arrays.copyOf(KEEPALIVED_ADVERT, 30); // count says 1 address, 2 bytes missing
+        truncated[3] = 30;
+        assertThat(VrrpPacket.parseIpv4(truncated, 0, truncated.length, v)).isEqualTo(VrrpPacket.Verdict.BAD_LENGTH);
+
+        byte[] tcp = KEEPALIVED_ADVERT.clone();
+        tcp[9] = 6;
+        assertThat(VrrpPacket.parseIpv4(tcp, 0, tcp.length, v)).isEqualTo(VrrpPacket.Verdict.NOT_VRRP);
+    }
+}

@@ -1,0 +1,114 @@
+package io.tiergate.proxy.forward;
+
+import io.tiergate.proxy.config.ProxyConfig;
+import io.tiergate.proxy.upstream.Peer;
+import io.tiergate.proxy.upstream.UpstreamGroup;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.WebSocketBase;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketClientOptions;
+import io.vertx.core.http.WebSocketConnectOptions;
+import io.vertx.core.http.WebSocketFrame;
+
+import java.util.Set;
+
+/**
+ * WebSocket upgrades: the upstream handshake is made first (so a dead upstream gives the client a 502, not a
+ * WebSocket that closes at once), then the client's is accepted and frames are relayed both ways with
+ * back-pressure. A tunnel does not hold the config snapshot: a reload never closes an open WebSocket, and one client
+ * for the whole node means replacing an upstream group's pools does not either.
+ */
+public final class WebSocketTunnel {
+    private final WebSocketClient client;
+
+    public WebSocketTunnel(Vertx vertx) {
+        this.client = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxFrameSize(1 << 20)
+                .setMaxMessageSize(16 << 20));
+    }
+
+    /** {@code Upgrade: websocket} on a GET (RFC 6455 §4.1). */
+    static boolean isUpgrade(HttpServerRequest req) {
+        String up = req.getHeader("Upgrade");
+        return up != null && up.equalsIgnoreCase("websocket") && req.method().name().equals("GET");
+    }
+
+    void open(HttpServerRequest req, ProxyConfig config, UpstreamGroup group, String clientIp, String requestId,
+              Runnable onFailure) {
+        Peer peer = group.pick(Set.of(), null);
+        if (peer == null) {
+            onFailure.run();
+            return;
+        }
+        MultiMap h = Headers.upstreamRequest(req, config, clientIp, requestId);
+        // The client library writes its own handshake fields.
+        for (String n : new String[] {"Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions"}) {
+            h.remove(n);
+        }
+        WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(peer.config().address().host())
+                .setPort(peer.config().address().port()).setURI(req.uri()).setHeaders(h)
+                .setConnectTimeout(config.timeouts().upstreamConnect().toMillis());
+        long t0 = System.nanoTime();
+        client.connect(o).onComplete(ar -> {
+            if (ar.failed()) {
+                group.release(peer, true, System.nanoTime() - t0);
+                req.response().setStatusCode(502).putHeader("Content-Type", "text/plain; charset=utf-8")
+                        .end("502 Bad Gateway: WebSocket handshake with " + peer.key() + " failed: "
+                                + ar.cause().getMessage() + "\n");
+                return;
+            }
+            var upstream = ar.result();
+            req.toWebSocket().onComplete(sr -> {
+                if (sr.failed()) {
+                    group.release(peer, false, System.nanoTime() - t0);
+                    upstream.close();
+                    return;
+                }
+                var downstream = sr.result();
+                relay(downstream, upstream);
+                relay(upstream, downstream);
+                boolean[] released = {false};
+                Runnable done = () -> {
+                    if (!released[0]) {
+                        released[0] = true;
+                        group.release(peer, false, System.nanoTime() - t0);
+                    }
+                };
+                downstream.closeHandler(v -> {
+                    done.run();
+                    closeWith(upstream, downstream);
+                });
+                upstream.closeHandler(v -> {
+                    done.run();
+                    closeWith(downstream, upstream);
+                });
+            });
+        });
+    }
+
+    private static void relay(WebSocketBase from, WebSocketBase to) {
+        from.frameHandler((WebSocketFrame f) -> {
+            if (f.isText() || f.isBinary() || f.isContinuation()) {
+                to.writeFrame(f);
+                if (to.writeQueueFull()) {
+                    from.pause();
+                    to.drainHandler(v -> from.resume());
+                }
+            }
+        });
+    }
+
+    /** Closes {@code other} with the status the closed side received (1000 when there was none). */
+    private static void closeWith(WebSocketBase other, WebSocketBase closed) {
+        if (!other.isClosed()) {
+            Short code = closed.closeStatusCode();
+            short c = code == null || code == 1005 || code == 1006 ? 1000 : code;
+            other.close(c, closed.closeReason());
+        }
+    }
+
+    public void close() {
+        client.close();
+    }
+}
