@@ -21,6 +21,8 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.PemKeyCertOptions;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -197,6 +199,16 @@ public final class ProxyNode {
                 .setHandle100ContinueAutomatically(false)
                 .setHttp2ClearTextEnabled(false)
                 .setTcpNoDelay(true);
+        if (l.tls() != null) {
+            PemKeyCertOptions pem = new PemKeyCertOptions();
+            for (ListenerConfig.KeyPair kp : l.tls().certificates()) {
+                pem.addCertPath(kp.cert().toString()).addKeyPath(kp.key().toString());
+            }
+            o.setSsl(true).setSni(true).setKeyCertOptions(pem);
+            if (l.tls().http2()) {
+                o.setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
+            }
+        }
         return vertx.createHttpServer(o)
                 .connectionHandler(conn -> {
                     ProxyConfig.Timeouts t = current.get().config().timeouts();

@@ -217,6 +217,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                 m.error("address", "missing required key 'address'", HostPort.EXPECTED);
             }
             String name = m.string("name", address == null ? "" : address.toString());
+            ListenerConfig.Tls tls = m.map("tls").map(ProxyConfig::parseTls).orElse(null);
             m.finish();
             if (address == null) {
                 continue;
@@ -225,9 +226,34 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                 m.error("name", "duplicate listener name '" + name + "'", "a unique name per listener");
                 continue;
             }
-            out.add(new ListenerConfig(name, address));
+            out.add(new ListenerConfig(name, address, tls));
         }
         return out;
+    }
+
+    /** {@code tls: {certificates: [{cert: a.pem, key: a.key}, ...], http2: true}}; files must be readable now. */
+    private static ListenerConfig.Tls parseTls(ConfigMap m) {
+        List<ListenerConfig.KeyPair> pairs = new ArrayList<>();
+        List<ConfigMap> items = m.mapList("certificates");
+        if (items.isEmpty()) {
+            m.error("certificates", "TLS needs at least one certificate", "a list like [{cert: /etc/tiergate/a.pem, key: /etc/tiergate/a.key}]");
+        }
+        for (ConfigMap c : items) {
+            String cert = c.requireString("cert", "a PEM certificate (chain) file");
+            String key = c.requireString("key", "a PEM private key file (PKCS#8 or PKCS#1)");
+            for (String[] f : new String[][] {{"cert", cert}, {"key", key}}) {
+                if (f[1] != null && !java.nio.file.Files.isReadable(Path.of(f[1]))) {
+                    c.error(f[0], "cannot read " + f[1], "a readable PEM file");
+                }
+            }
+            c.finish();
+            if (cert != null && key != null) {
+                pairs.add(new ListenerConfig.KeyPair(Path.of(cert), Path.of(key)));
+            }
+        }
+        boolean http2 = m.bool("http2", true);
+        m.finish();
+        return new ListenerConfig.Tls(pairs, http2);
     }
 
     private static Timeouts parseTimeouts(ConfigMap m) {

@@ -66,6 +66,9 @@ public final class Headers {
         boolean trusted = f.trusts(clientIp);
         String scheme = req.scheme() == null ? "http" : req.scheme();
         String host = req.headers().get("Host");
+        if (host == null && req.authority() != null) { // HTTP/2 carries it as :authority
+            host = req.authority().toString();
+        }
         if (f.xForwarded()) {
             String xff = trusted ? joinedOrNull(req.headers(), "X-Forwarded-For") : null;
             h.set("X-Forwarded-For", xff == null ? clientIp : xff + ", " + clientIp);
@@ -87,7 +90,11 @@ public final class Headers {
             h.set("Forwarded", prev == null ? el.toString() : prev + ", " + el);
         }
         if (f.via()) {
-            appendVia(h, req.version().alpnName().equals("http/1.0") ? "1.0" : "1.1", config.nodeName());
+            appendVia(h, switch (req.version()) {
+                case HTTP_1_0 -> "1.0";
+                case HTTP_2 -> "2";
+                default -> "1.1";
+            }, config.nodeName());
         }
         if (!f.requestIdHeader().isEmpty()) {
             h.set(f.requestIdHeader(), requestId);
