@@ -13,7 +13,14 @@ import io.tiergate.director.engine.DirectorStatus;
 import io.tiergate.director.engine.Engine;
 import io.tiergate.director.engine.HealthMonitor;
 import io.tiergate.director.engine.Resolver;
+import io.tiergate.director.engine.HaStatus;
 import io.tiergate.director.engine.StepReport;
+import io.tiergate.director.ha.VrrpConfig;
+import io.tiergate.director.ha.VrrpException;
+import io.tiergate.director.ha.VrrpInstance;
+import io.tiergate.director.ha.VrrpRoleListener;
+import io.tiergate.director.ha.VrrpState;
+import io.tiergate.director.ha.VrrpStatus;
 import io.tiergate.shared.health.HealthEngine;
 import io.tiergate.shared.health.HealthState;
 import io.tiergate.shared.health.HealthTarget;
@@ -42,12 +49,81 @@ public final class Director implements AutoCloseable {
     private final HealthEngine health;
     private final DirectorAdmin admin;
     private final Dataplane dataplane;
+    private final HaWiring ha; // null without director.vrrp
 
-    private Director(Engine engine, HealthEngine health, DirectorAdmin admin, Dataplane dataplane) {
+    private Director(Engine engine, HealthEngine health, DirectorAdmin admin, Dataplane dataplane, HaWiring ha) {
         this.engine = engine;
         this.health = health;
         this.admin = admin;
         this.dataplane = dataplane;
+        this.ha = ha;
+    }
+
+    /**
+     * What the director needs from its VRRP instance: {@link VrrpInstance} in production, a fake in tests (a real one
+     * needs root and an interface).
+     */
+    public interface HaInstance {
+        VrrpConfig config();
+
+        void addListener(VrrpRoleListener listener);
+
+        void start();
+
+        void setTrackedHealth(boolean ok);
+
+        VrrpStatus status();
+
+        /** Whether the VRRP interface is up: a director whose link is down is unhealthy (FAULT, VIPs given up). */
+        boolean linkUp();
+
+        void stop();
+    }
+
+    /** The production {@link HaInstance}: a {@link VrrpInstance} owning the VIPs with {@code ip -batch}. */
+    public static HaInstance vrrp(VrrpConfig config) {
+        VrrpInstance v = VrrpInstance.create(config);
+        return new HaInstance() {
+            @Override
+            public VrrpConfig config() {
+                return config;
+            }
+
+            @Override
+            public void addListener(VrrpRoleListener listener) {
+                v.addListener(listener);
+            }
+
+            @Override
+            public void start() {
+                v.start();
+            }
+
+            @Override
+            public void setTrackedHealth(boolean ok) {
+                v.setTrackedHealth(ok);
+            }
+
+            @Override
+            public VrrpStatus status() {
+                return v.status();
+            }
+
+            @Override
+            public boolean linkUp() {
+                try {
+                    java.net.NetworkInterface nif = java.net.NetworkInterface.getByName(config.interfaceName());
+                    return nif != null && nif.isUp();
+                } catch (java.net.SocketException e) {
+                    return false;
+                }
+            }
+
+            @Override
+            public void stop() {
+                v.stop();
+            }
+        };
     }
 
     /** A dataplane and the sentence that explains why it was chosen (logged at start and shown by status). */
@@ -101,8 +177,15 @@ public final class Director implements AutoCloseable {
         return start(vertx, config, factory, choice.reason());
     }
 
-    /** With a dataplane of the caller's choosing (tests, embedding). */
+    /** With a dataplane of the caller's choosing (tests, embedding); VRRP, when configured, is the real one. */
     public static Director start(Vertx vertx, DirectorConfig config, Callable<Dataplane> factory, String reason)
+            throws DataplaneException {
+        return start(vertx, config, factory, reason, Director::vrrp);
+    }
+
+    /** With a dataplane and a VRRP implementation of the caller's choosing (tests). */
+    public static Director start(Vertx vertx, DirectorConfig config, Callable<Dataplane> factory, String reason,
+                                 java.util.function.Function<VrrpConfig, HaInstance> haFactory)
             throws DataplaneException {
         AtomicReference<Engine> engineRef = new AtomicReference<>();
         // The engine's first step starts the probes, and a probe can report before Engine.start returns: keep
@@ -155,10 +238,125 @@ public final class Director implements AutoCloseable {
                         + c.getMessage() + " (set director.admin to a free address, or off)", c);
             }
         }
-        return new Director(engine, health, admin, dp.get());
+        HaWiring ha = null;
+        if (config.vrrp().isPresent()) {
+            try {
+                ha = HaWiring.start(engine, haFactory.apply(config.vrrp().get()), config.sync().isPresent());
+            } catch (VrrpException | IllegalStateException e) {
+                if (admin != null) {
+                    admin.close();
+                }
+                health.close();
+                engine.close();
+                throw new DataplaneException("vrrp: " + e.getMessage(), e);
+            }
+        }
+        return new Director(engine, health, admin, dp.get(), ha);
     }
 
+    /**
+     * Glue between the engine and VRRP. The dataplane is programmed identically whatever the role (the standby holds
+     * the same tables, so a takeover remaps nothing); only the VIPs move, and VRRP moves them. Role changes become
+     * engine events (IPVS sync daemon master/backup when {@code sync:} is set); the engine's "can serve" and the
+     * interface's link state become VRRP's tracked health.
+     */
+    static final class HaWiring {
+        private final Engine engine;
+        private final HaInstance vrrp;
+        private final boolean sync;
+        private final java.util.concurrent.ScheduledExecutorService linkWatch;
+        private volatile boolean serving = true;
+        private volatile boolean link = true;
+        private Boolean told; // guarded by this
+        private volatile Role role;
+
+        private HaWiring(Engine engine, HaInstance vrrp, boolean sync) {
+            this.engine = engine;
+            this.vrrp = vrrp;
+            this.sync = sync;
+            this.linkWatch = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "tiergate-director-ha-link");
+                t.setDaemon(true);
+                return t;
+            });
+        }
+
+        static HaWiring start(Engine engine, HaInstance vrrp, boolean sync) {
+            HaWiring w = new HaWiring(engine, vrrp, sync);
+            VrrpConfig c = vrrp.config();
+            engine.haStatus(w::status);
+            vrrp.addListener(w::roleChanged);
+            w.link = vrrp.linkUp();
+            // Before start: an unhealthy director starts in FAULT instead of grabbing the VIPs for a moment.
+            engine.onServing(ok -> {
+                w.serving = ok;
+                w.tell();
+            }).join();
+            w.tell();
+            vrrp.start();
+            long every = Math.max(20, Math.min(200, c.advertInterval().toMillis()));
+            w.linkWatch.scheduleWithFixedDelay(w::checkLink, every, every, java.util.concurrent.TimeUnit.MILLISECONDS);
+            log.info("director HA: VRRP vrid {} on {}, priority {}, VIPs {}; tables stay programmed in every role",
+                    c.vrid(), c.interfaceName(), c.priority(), c.virtualAddresses());
+            return w;
+        }
+
+        private void checkLink() {
+            boolean up = vrrp.linkUp();
+            if (up != link) {
+                link = up;
+                log.warn("director HA: interface {} is {}", vrrp.config().interfaceName(), up ? "up again" : "DOWN");
+                tell();
+            }
+        }
+
+        private synchronized void tell() {
+            boolean ok = serving && link;
+            if (told == null || told != ok) {
+                told = ok;
+                vrrp.setTrackedHealth(ok);
+            }
+        }
+
+        private void roleChanged(VrrpState from, VrrpState to) {
+            Role next = to == VrrpState.MASTER ? Role.MASTER : Role.BACKUP;
+            role = next;
+            if (sync) {
+                // An engine event; never joined here (this is VRRP's notify thread, the engine may be busy).
+                engine.role(next).whenComplete((v, e) -> {
+                    if (e != null) {
+                        log.error("HA role {} could not be applied: {}", next, e.toString());
+                    }
+                });
+            }
+        }
+
+        boolean healthy() {
+            return serving && link;
+        }
+
+        HaStatus status() {
+            VrrpStatus s = vrrp.status();
+            VrrpConfig c = vrrp.config();
+            Role r = role;
+            return new HaStatus(s.vrid(), c.interfaceName(), s.state().name(), s.priority(), c.priority(),
+                    s.master().map(a -> a.getHostAddress()).orElse("-"), s.masterAdvertInterval().toMillis(),
+                    s.roleChanges(), healthy(), r == null ? null : r.name());
+        }
+
+        void stop() {
+            linkWatch.shutdownNow();
+            vrrp.stop();
+        }
+    }
+
+    /** A new config in one engine step. The {@code vrrp:} section is read at start only (a change needs a restart). */
     public StepReport reload(DirectorConfig config) {
+        if (ha != null && !config.vrrp().equals(Optional.of(ha.vrrp.config()))) {
+            log.warn("reload: the vrrp section changed; VRRP keeps running with the old one until a restart");
+        } else if (ha == null && config.vrrp().isPresent()) {
+            log.warn("reload: a vrrp section was added; it starts with the next restart");
+        }
         return join(engine.reload(config));
     }
 
@@ -202,9 +400,20 @@ public final class Director implements AutoCloseable {
         }
     }
 
-    /** Stops forwarding decisions and probes; kernel state stays (a restart must not break established flows). */
+    /** The VRRP state, or empty without {@code director.vrrp}. */
+    public Optional<HaStatus> haStatus() {
+        return ha == null ? Optional.empty() : Optional.of(ha.status());
+    }
+
+    /**
+     * Stops forwarding decisions and probes; kernel state stays (a restart must not break established flows). With
+     * VRRP the instance leaves the group first: priority 0 (the peer takes over after Skew_Time), VIPs removed.
+     */
     @Override
     public void close() {
+        if (ha != null) {
+            ha.stop();
+        }
         if (admin != null) {
             admin.close();
         }

@@ -99,8 +99,8 @@ public final class Lab {
             Netns.veth(ns, "eth0", h.getValue() + "/24", SWITCH, port, null);
             Netns.exec(SWITCH, "ip", "link", "set", port, "master", "br0");
         }
-        // Without VRRP the active director is dir1: it answers ARP for the VIP; dir2 holds the same tables.
-        Netns.exec(ns("dir1"), "ip", "addr", "add", VIP + "/32", "dev", "eth0");
+        // No VIP on the directors here: their VRRP instances add it on the master (dir1, priority 150) and move it
+        // to dir2 when dir1 fails. Both hold the same tables at all times, so a takeover remaps no flow.
         for (String proxy : List.of("proxy1", "proxy2", "proxy3")) {
             // A DR real server: the VIP on lo, and never answer or announce ARP for it.
             Netns.exec(ns(proxy), "ip", "addr", "add", VIP + "/32", "dev", "lo");

@@ -30,12 +30,19 @@ final class LabConfigs {
     static String director(String name, String dataplane) {
         return """
                 # tiergate lab: %1$s. Both directors compute the same Maglev table with the same hash seed, so
-                # whichever holds the VIP sends every flow to the same proxy node.
+                # whichever holds the VIP sends every flow to the same proxy node. VRRP decides which one holds it:
+                # dir1 (priority 150) is master, dir2 (100) takes over within ~0.2 s when dir1's adverts stop.
                 director:
                   dataplane: %2$s
                   interface: eth0
                   hash_seed: 1952804199
                   admin: 127.0.0.1:9180
+                  vrrp:
+                    interface: eth0
+                    vrid: 77
+                    priority: %8$d
+                    advert_interval: 50ms
+                    virtual_addresses: [%3$s/32]
                   services:
                     web:
                       vip: %3$s:%4$d
@@ -51,6 +58,11 @@ final class LabConfigs {
                         - %6$s:80
                         - %7$s:80
                 """.formatted(name, dataplane, Lab.VIP, Lab.VIP_PORT, Lab.HOSTS.get("proxy1"), Lab.HOSTS.get("proxy2"),
-                Lab.HOSTS.get("proxy3"));
+                Lab.HOSTS.get("proxy3"), priority(name));
+    }
+
+    /** VRRP priority: dir1 is the preferred master, dir2 the standby. */
+    static int priority(String director) {
+        return director.equals("dir1") ? 150 : 100;
     }
 }

@@ -25,7 +25,8 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 /**
  * The product as a user runs it: `tiergate lab` builds client → VIP → director (nft DR) → three proxy nodes → two
- * origins in namespaces, from the packaged jar. Load goes from the client namespace through the VIP while nodes
+ * origins in namespaces, from the packaged jar; the two directors run VRRP (dir1 master, dir2 standby). Load goes
+ * from the client namespace through the VIP while nodes
  * fail; each test prints its counts (they are recorded in docs/benchmarks.md).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -219,5 +220,212 @@ class FullStackIT {
         assertThat(c.errors()).as("only requests around the kill may fail (in flight, or sent before removal):\n" + c.text())
                 .isLessThan(c.requests() / 20);
         lab.restart("proxy2");
+    }
+
+    // ---- director HA (VRRP) ----------------------------------------------------------------------------------
+
+    private static String vrrpState(String dir) {
+        Netns.Result r = Netns.runResult("ip", "netns", "exec", Lab.ns(dir), "curl", "-s", "-m", "1",
+                "http://127.0.0.1:9180/api/status");
+        try {
+            return JSON.readTree(r.output().isBlank() ? "{}" : r.output()).path("ha").path("state").asText("");
+        } catch (IOException e) {
+            return "";
+        }
+    }
+
+    private static boolean hasVip(String dir) {
+        return Netns.runResult("ip", "-n", Lab.ns(dir), "-4", "addr", "show", "dev", "eth0").output()
+                .contains(Lab.VIP + "/32");
+    }
+
+    /** Local ports of the client's established connections to VIP:80 (LoadGen's 8 keep-alive connections). */
+    private static java.util.Set<String> clientConnections() {
+        String out = Netns.runResult("ip", "netns", "exec", Lab.ns("client"), "ss", "-Htn", "state", "established",
+                "dst", Lab.VIP + ":" + Lab.VIP_PORT).output();
+        java.util.Set<String> ports = new java.util.TreeSet<>();
+        for (String line : out.lines().toList()) {
+            String[] f = line.trim().split("\\s+");
+            if (f.length >= 4) {
+                ports.add(f[2].substring(f[2].lastIndexOf(':') + 1));
+            }
+        }
+        return ports;
+    }
+
+    private static void awaitRoles(String master, String backup) throws InterruptedException {
+        waitUntil(master + " is VRRP MASTER with the VIP and " + backup + " BACKUP without it", Duration.ofSeconds(30),
+                () -> vrrpState(master).equals("MASTER") && vrrpState(backup).equals("BACKUP") && hasVip(master)
+                        && !hasVip(backup));
+    }
+
+    /**
+     * New connections through the VIP, one after another from a shell that stays open in the client namespace (no
+     * namespace entry per probe): each line is "start end code" in epoch seconds, curl gives up after 200 ms.
+     */
+    private static Process prober(Path out) throws IOException {
+        String script = "while :; do s=$EPOCHREALTIME; c=$(curl -s -m 0.2 -o /dev/null -w '%{http_code}' " + URL
+                + "); echo \"$s $EPOCHREALTIME $c\"; done";
+        return Netns.spawn(Lab.ns("client"), out, List.of("bash", "-c", script));
+    }
+
+    /** Milliseconds from {@code fault} to the end of the first successful probe that started after it. */
+    private static long firstSuccessAfter(Path probes, Instant fault) throws IOException {
+        double f = fault.getEpochSecond() + fault.getNano() / 1e9;
+        for (String line : Files.readAllLines(probes)) {
+            String[] p = line.trim().split(" ");
+            if (p.length == 3 && Double.parseDouble(p[0]) >= f && p[2].equals("200")) {
+                return Math.round((Double.parseDouble(p[1]) - f) * 1000);
+            }
+        }
+        return -1;
+    }
+
+    /** Milliseconds from {@code fault} to the first "-> MASTER" line in {@code dir}'s log after it. */
+    private static long masterLogLineAfter(String dir, Instant fault) throws IOException {
+        for (String line : Files.readAllLines(state.resolve(dir + ".log"))) {
+            if (line.contains("VRRP vrid 77: ") && line.contains("-> MASTER")) {
+                Instant at = Instant.parse(line.substring(0, line.indexOf(' ')));
+                if (!at.isBefore(fault)) {
+                    return Duration.between(fault, at).toMillis();
+                }
+            }
+        }
+        return -1;
+    }
+
+    private static void awaitBothDirectorsAgree() throws InterruptedException {
+        for (String proxy : List.of("proxy1", "proxy2", "proxy3")) {
+            String addr = Lab.HOSTS.get(proxy);
+            waitUntil("both directors have " + proxy + " up", Duration.ofSeconds(20), () -> {
+                try {
+                    for (String d : List.of("dir1", "dir2")) {
+                        JsonNode rs = realServer(d, addr);
+                        if (!rs.path("inDataplane").asBoolean(false) || !"up".equals(rs.path("health").asText())) {
+                            return false;
+                        }
+                    }
+                    return true;
+                } catch (IOException e) {
+                    return false;
+                }
+            });
+        }
+    }
+
+    private static void kill(Process p) {
+        p.descendants().forEach(ProcessHandle::destroyForcibly);
+        p.destroyForcibly();
+    }
+
+    /**
+     * One failover of dir1 under load, then dir1 back and preempting, both phases with 8 keep-alive connections
+     * open. {@code fault} breaks dir1, {@code repair} brings it back. Returns "takeover outage" numbers for the log.
+     */
+    private String failoverAndPreempt(String name, Runnable fault, Runnable repair) throws Exception {
+        awaitBothDirectorsAgree();
+        awaitRoles("dir1", "dir2");
+        Path out = state.resolve("load-ha-" + name + ".txt");
+        Path probes = state.resolve("probes-ha-" + name + ".txt");
+        Process load = load(8, 8, 0, out);
+        Process probe = null;
+        long takeoverMs;
+        long firstOkMs;
+        java.util.Set<String> before;
+        java.util.Set<String> after;
+        Counts c;
+        try {
+            Thread.sleep(2500);
+            before = clientConnections();
+            assertThat(before).as("LoadGen's 8 keep-alive connections are open").hasSizeGreaterThanOrEqualTo(8);
+            probe = prober(probes); // after the snapshot: its short connections are not long-lived ones
+            Thread.sleep(300);
+            Instant faultAt = Instant.now();
+            fault.run();
+            waitUntil("dir2 takes over", Duration.ofSeconds(10), () -> vrrpState("dir2").equals("MASTER") && hasVip("dir2"));
+            Thread.sleep(2000);
+            after = clientConnections();
+            c = finish(load, out);
+            takeoverMs = masterLogLineAfter("dir2", faultAt);
+            firstOkMs = firstSuccessAfter(probes, faultAt);
+        } finally {
+            if (probe != null) {
+                kill(probe);
+            }
+            kill(load);
+        }
+        String result = "[director HA, " + name + "] dir2 MASTER (its log) after " + takeoverMs
+                + " ms; first new connection through the VIP answered " + firstOkMs + " ms after the fault; load: requests="
+                + c.requests() + " errors=" + c.errors() + "; keep-alive connections before " + before.size()
+                + ", still open after the takeover " + after.stream().filter(before::contains).count();
+        System.out.println(result);
+        assertThat(takeoverMs).as("dir2 logs its takeover").isNotNegative();
+        assertThat(firstOkMs).as("a new connection through the VIP succeeds after the takeover").isNotNegative();
+        assertThat(c.errors()).as("errors only in the failover window (≤ 1%):\n" + c.text())
+                .isLessThanOrEqualTo(Math.max(1, c.requests() / 100));
+        assertThat(after).as("every long-lived connection open before the fault survives the takeover (same ports)")
+                .containsAll(before);
+
+        // dir1 returns and preempts (priority 150 > 100): no errors, no connection broken.
+        Path out2 = state.resolve("load-ha-" + name + "-preempt.txt");
+        Process load2 = load(10, 8, 0, out2);
+        java.util.Set<String> before2;
+        java.util.Set<String> after2;
+        Counts c2;
+        try {
+            Thread.sleep(2000);
+            before2 = clientConnections();
+            repair.run();
+            awaitRoles("dir1", "dir2");
+            Thread.sleep(1000);
+            after2 = clientConnections();
+            c2 = finish(load2, out2);
+        } finally {
+            kill(load2);
+        }
+        System.out.println("[director HA, " + name + ", dir1 back and preempting] requests=" + c2.requests() + " errors="
+                + c2.errors() + "; connections before " + before2.size() + ", still open after "
+                + after2.stream().filter(before2::contains).count());
+        assertThat(c2.errors()).as("dir1's return and preemption cause no client error:\n" + c2.text()).isZero();
+        assertThat(after2).as("no long-lived connection is broken by the preemption").containsAll(before2);
+        return result;
+    }
+
+    private static void run(String... cmd) {
+        Netns.Result r = Netns.runResult(cmd);
+        assertThat(r.exit()).as(String.join(" ", cmd) + ": " + r.output()).isZero();
+    }
+
+    /**
+     * The master director dies. A SIGKILLed process alone is not a dead box: its kernel keeps the VIP, answers ARP
+     * and still forwards through its nft tables (so nothing would fail over and nothing would be measured). The box
+     * dying is simulated honestly as the link going away (eth0 down, so it neither sends nor receives) together with
+     * the SIGKILL of the director process; dir1 comes back as a rebooted box would: link up, process started again.
+     */
+    @Test
+    @Order(5)
+    void theMasterDirectorDyingUnderLoadMovesTheVipWithoutBreakingConnectionsAndItsReturnPreempts() throws Exception {
+        String r = failoverAndPreempt("kill", () -> {
+            run("ip", "-n", Lab.ns("dir1"), "link", "set", "eth0", "down");
+            lab.kill("dir1");
+        }, () -> {
+            try {
+                run("ip", "-n", Lab.ns("dir1"), "link", "set", "eth0", "up");
+                lab.restart("dir1");
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        });
+        Files.writeString(state.resolve("ha-kill.txt"), r);
+    }
+
+    /** dir1's link goes down while its process keeps running (it goes to FAULT), then comes back and preempts. */
+    @Test
+    @Order(6)
+    void theMasterDirectorsLinkGoingDownMovesTheVipWithoutBreakingConnectionsAndItsReturnPreempts() throws Exception {
+        String r = failoverAndPreempt("link-down",
+                () -> run("ip", "-n", Lab.ns("dir1"), "link", "set", "eth0", "down"),
+                () -> run("ip", "-n", Lab.ns("dir1"), "link", "set", "eth0", "up"));
+        Files.writeString(state.resolve("ha-link-down.txt"), r);
     }
 }

@@ -98,7 +98,25 @@ public final class StatusTable {
         if (st.lastError() != null && !st.lastError().isEmpty()) {
             sb.append("LAST ERROR: ").append(st.lastError()).append('\n');
         }
+        if (st.ha() != null) {
+            sb.append(vrrpLine(st.ha())).append('\n');
+        }
         return sb;
+    }
+
+    /** {@code VRRP vrid 77 on eth0: MASTER, priority 150 (configured 150), master 10.77.0.11, advert 50 ms, ...}. */
+    static String vrrpLine(io.tiergate.director.engine.HaStatus ha) {
+        StringBuilder sb = new StringBuilder("VRRP vrid ").append(ha.vrid()).append(" on ").append(ha.interfaceName())
+                .append(": ").append(ha.state()).append(", priority ").append(ha.priority());
+        if (ha.priority() != ha.configuredPriority()) {
+            sb.append(" (configured ").append(ha.configuredPriority()).append(')');
+        }
+        sb.append(", master ").append(ha.master()).append(", advert ").append(ha.advertIntervalMs()).append(" ms, ")
+                .append(ha.roleChanges()).append(" role change(s)");
+        if (!ha.healthy()) {
+            sb.append(", UNHEALTHY (no usable real server, a failing dataplane or the interface down)");
+        }
+        return sb.toString();
     }
 
     private static String serviceLine(ServiceStatus s) {

@@ -1,6 +1,7 @@
 package io.tiergate.director.config;
 
 import io.tiergate.director.dataplane.DataplaneKind;
+import io.tiergate.director.ha.VrrpConfig;
 import io.tiergate.director.model.ConnectionSync;
 import io.tiergate.director.model.FlowTable;
 import io.tiergate.director.model.ForwardingMethod;
@@ -37,11 +38,14 @@ import java.util.regex.Pattern;
  * @param maglevSize    minimum Maglev table size per service (a prime is chosen at or above it)
  * @param flowTable     stateful flow pinning of the nft DR path ({@link FlowTable#OFF} for purely stateless)
  * @param sync          IPVS connection sync daemon, started as master or backup according to the HA role
+ * @param vrrp          the {@code vrrp:} subsection: a VRRPv3 instance that owns the VIPs (empty: none, or
+ *                      {@code enabled: false}); see docs/ha.md
  */
 public record DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
                              Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
                              Duration udpIdleTimeout, Optional<HostPort> admin,
-                             List<VirtualService> services, FlowTable flowTable, Optional<ConnectionSync> sync) {
+                             List<VirtualService> services, FlowTable flowTable, Optional<ConnectionSync> sync,
+                             Optional<VrrpConfig> vrrp) {
 
     public static final long DEFAULT_HASH_SEED = 0x74696572L; // "tier"; nft seeds are 32 bits
     public static final int DEFAULT_MAGLEV_SIZE = 1021;
@@ -54,6 +58,16 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         services = List.copyOf(services);
         java.util.Objects.requireNonNull(flowTable, "flowTable");
         java.util.Objects.requireNonNull(sync, "sync");
+        java.util.Objects.requireNonNull(vrrp, "vrrp");
+    }
+
+    /** Without VRRP (tests, tools written before it). */
+    public DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
+                          Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
+                          Duration udpIdleTimeout, Optional<HostPort> admin, List<VirtualService> services,
+                          FlowTable flowTable, Optional<ConnectionSync> sync) {
+        this(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval, connectTimeout,
+                udpIdleTimeout, admin, services, flowTable, sync, Optional.empty());
     }
 
     /** A config with defaults and these services, for tests and embedding. */
@@ -65,27 +79,32 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
 
     public DirectorConfig withServices(List<VirtualService> newServices) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, newServices, flowTable, sync);
+                connectTimeout, udpIdleTimeout, admin, newServices, flowTable, sync, vrrp);
     }
 
     public DirectorConfig withDataplane(DataplaneKind kind) {
         return new DirectorConfig(kind, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, vrrp);
     }
 
     public DirectorConfig withAdmin(Optional<HostPort> newAdmin) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, newAdmin, services, flowTable, sync);
+                connectTimeout, udpIdleTimeout, newAdmin, services, flowTable, sync, vrrp);
     }
 
     public DirectorConfig withFlowTable(FlowTable table) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, table, sync);
+                connectTimeout, udpIdleTimeout, admin, services, table, sync, vrrp);
     }
 
     public DirectorConfig withSync(Optional<ConnectionSync> newSync) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, newSync);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, newSync, vrrp);
+    }
+
+    public DirectorConfig withVrrp(Optional<VrrpConfig> newVrrp) {
+        return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, newVrrp);
     }
 
     public Optional<VirtualService> service(String name) {
@@ -147,6 +166,16 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
             }
         }
 
+        Optional<VrrpConfig> vrrp = Optional.empty();
+        Optional<ConfigMap> vm = section.map("vrrp");
+        if (vm.isPresent()) {
+            VrrpConfig vc = VrrpConfig.parse(vm.get()); // records its problems with positions, calls finish()
+            if (vc.enabled()) {
+                vrrp = Optional.of(vc);
+            }
+        }
+        Map<String, ConfigMap> serviceMaps = new HashMap<>();
+
         List<VirtualService> services = new ArrayList<>();
         Map<ServiceKey, String> keys = new HashMap<>();
         Map<String, ConfigMap> named = section.namedMaps("services");
@@ -154,6 +183,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
             section.error("services", "missing required key 'services'", "a mapping of service name: settings");
         }
         named.forEach((name, m) -> {
+            serviceMaps.put(name, m);
             VirtualService vs = parseService(name, m, problems);
             m.finish();
             if (vs == null) {
@@ -167,9 +197,21 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
             }
             services.add(vs);
         });
+        if (vrrp.isPresent()) {
+            // With VRRP the master owns the VIPs: a service VIP it does not carry would be owned by nobody.
+            Set<String> carried = new java.util.HashSet<>();
+            vrrp.get().virtualAddresses().forEach(v -> carried.add(v.address().getHostAddress()));
+            for (VirtualService vs : services) {
+                if (!vs.key().byFwmark() && vs.key().vip().indexOf(':') < 0 && !carried.contains(vs.key().vip())) {
+                    serviceMaps.get(vs.name()).error("vip", "service '" + vs.name() + "' has VIP " + vs.key().vip()
+                            + ", which vrrp.virtual_addresses does not list (no director would own it)",
+                            "every service VIP in vrrp.virtual_addresses, e.g. [" + vs.key().vip() + "/32]");
+                }
+            }
+        }
         section.finish();
         DirectorConfig cfg = new DirectorConfig(dataplane, iface, seed, maglev, repair, resolve, connect, udpIdle, admin,
-                services, flowTable, sync);
+                services, flowTable, sync, vrrp);
         if (problems.size() == before) {
             for (String p : cfg.unsupportedOn(dataplane)) {
                 section.error("dataplane", p, "a configuration the chosen dataplane can express");

@@ -2,7 +2,10 @@ package io.tiergate.director.engine;
 
 import java.util.List;
 
-/** A point-in-time view of the whole director: which dataplane, the last step's outcome, every service. */
+/**
+ * A point-in-time view of the whole director: which dataplane, the last step's outcome, every service, and the HA
+ * (VRRP) state when HA is configured ({@code ha} is null otherwise).
+ */
 public record DirectorStatus(String dataplane, String dataplaneReason, long steps, String lastError,
-                             List<ServiceStatus> services) {
+                             List<ServiceStatus> services, HaStatus ha) {
 }

@@ -66,6 +66,9 @@ public final class Engine implements AutoCloseable {
     private volatile String lastError = "";
     private volatile boolean closed;
     private volatile io.tiergate.director.model.Role role;
+    private volatile java.util.function.Consumer<Boolean> servingListener;
+    private Boolean lastServing; // engine thread only
+    private volatile java.util.function.Supplier<HaStatus> haStatus = () -> null;
 
     private Engine(DirectorConfig config, HealthMonitor monitor, Resolver resolver, String dataplaneReason) {
         this.config = Objects.requireNonNull(config, "config");
@@ -149,6 +152,58 @@ public final class Engine implements AutoCloseable {
         return role;
     }
 
+    /**
+     * Whether this director can serve: the dataplane's last step applied (no error) and at least one service has its
+     * quorum met with a real server of weight &gt; 0 (a sorry server does not count). HA tracks it: an unhealthy
+     * director gives up the VIPs (FAULT) or advertises a lower priority. {@code listener} gets the current value at
+     * once and then every change, on the engine thread.
+     */
+    public CompletableFuture<Void> onServing(java.util.function.Consumer<Boolean> listener) {
+        return call(() -> {
+            servingListener = listener;
+            lastServing = serving();
+            listener.accept(lastServing);
+            return null;
+        });
+    }
+
+    /** Where {@link #status()} gets the HA part from (VRRP state); returns null when there is no HA. */
+    public void haStatus(java.util.function.Supplier<HaStatus> source) {
+        haStatus = Objects.requireNonNull(source, "source");
+    }
+
+    private boolean serving() {
+        if (!lastError.isEmpty() || lastDesired == null) {
+            return false;
+        }
+        for (ServiceStatus s : lastDesired.status) {
+            if (s.quorumMet() && s.realServers().stream().anyMatch(r -> !r.sorry() && r.inDataplane()
+                    && r.effectiveWeight() > 0)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private void tellServing() {
+        java.util.function.Consumer<Boolean> l = servingListener;
+        if (l == null) {
+            return;
+        }
+        boolean now = serving();
+        if (lastServing == null || lastServing != now) {
+            lastServing = now;
+            log.info("director {}: {}", now ? "healthy" : "UNHEALTHY", now ? "a service can take traffic"
+                    : lastError.isEmpty() ? "no service has a usable real server (quorum not met)"
+                    : "the dataplane's last change failed: " + lastError);
+            try {
+                l.accept(now);
+            } catch (RuntimeException e) {
+                log.error("serving listener failed", e);
+            }
+        }
+    }
+
     private void applyRole() {
         try {
             dataplane.role(role, config.sync());
@@ -156,6 +211,7 @@ public final class Engine implements AutoCloseable {
             lastError = e.getMessage();
             log.error("HA role {}: {}", role, e.getMessage());
         }
+        tellServing();
     }
 
     public CompletableFuture<StepReport> onHealth(HealthTransition t) {
@@ -197,8 +253,14 @@ public final class Engine implements AutoCloseable {
                 services.add(new ServiceStatus(s.name(), s.key(), s.scheduler(), s.method(), s.quorum(), s.quorumMet(),
                         s.sorryActive(), s.sorryServer(), List.copyOf(rows)));
             }
+            HaStatus ha = null;
+            try {
+                ha = haStatus.get();
+            } catch (RuntimeException e) {
+                log.warn("HA status unavailable: {}", e.toString());
+            }
             return new DirectorStatus(dataplane.kind().configName(), dataplaneReason, steps.get(), lastError,
-                    List.copyOf(services));
+                    List.copyOf(services), ha);
         });
     }
 
@@ -252,6 +314,14 @@ public final class Engine implements AutoCloseable {
     }
 
     private StepReport step(String cause) {
+        try {
+            return stepOnce(cause);
+        } finally {
+            tellServing();
+        }
+    }
+
+    private StepReport stepOnce(String cause) {
         long t0 = System.nanoTime();
         steps.incrementAndGet();
         Map<String, List<Member>> members = members();

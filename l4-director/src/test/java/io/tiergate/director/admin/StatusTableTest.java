@@ -19,7 +19,7 @@ class StatusTableTest {
     static DirectorStatus status(long conns) {
         ServiceStatus web = new ServiceStatus("web", ServiceKey.of(Protocol.TCP, "10.0.0.100", 80), "wrr", "dr", 1,
                 true, false, "", List.of(rs("10.0.0.11:80", 1, "up", conns, 1000), rs("10.0.0.12:80", 0, "down", 0, 0)));
-        return new DirectorStatus("userspace", "configured", 3, "", List.of(web));
+        return new DirectorStatus("userspace", "configured", 3, "", List.of(web), null);
     }
 
     @Test

@@ -184,4 +184,84 @@ class DirectorConfigTest {
                 """, problems);
         assertThat(problems.format()).contains("service 'b' uses tcp/10.0.0.100:80 like service 'a'");
     }
+
+    @Test
+    void aVrrpSectionIsParsedWithTheDirector() {
+        Problems problems = new Problems();
+        DirectorConfig cfg = parse("""
+                director:
+                  dataplane: nft
+                  interface: eth0
+                  vrrp:
+                    interface: eth0
+                    vrid: 77
+                    priority: 150
+                    advert_interval: 50ms
+                    track_weight: -60
+                    virtual_addresses: [10.0.0.100/32]
+                  services:
+                    web: {vip: 10.0.0.100:80, scheduler: mh, real_servers: [10.0.0.11]}
+                """, problems);
+        assertThat(problems.format()).isEmpty();
+        var v = cfg.vrrp().orElseThrow();
+        assertThat(v.vrid()).isEqualTo(77);
+        assertThat(v.priority()).isEqualTo(150);
+        assertThat(v.advertInterval()).isEqualTo(Duration.ofMillis(50));
+        assertThat(v.trackWeight()).isEqualTo(-60);
+        assertThat(v.virtualAddresses()).extracting(Object::toString).containsExactly("10.0.0.100/32");
+    }
+
+    @Test
+    void withoutAVrrpSectionOrWithEnabledFalseThereIsNoVrrp() {
+        Problems problems = new Problems();
+        DirectorConfig none = parse("""
+                director:
+                  services: {web: {vip: 10.0.0.100:80, real_servers: [10.0.0.11]}}
+                """, problems);
+        DirectorConfig off = parse("""
+                director:
+                  vrrp: {enabled: false, interface: eth0, vrid: 1, virtual_addresses: [10.0.0.100]}
+                  services: {web: {vip: 10.0.0.100:80, real_servers: [10.0.0.11]}}
+                """, problems);
+        assertThat(problems.format()).isEmpty();
+        assertThat(none.vrrp()).isEmpty();
+        assertThat(off.vrrp()).isEmpty();
+    }
+
+    @Test
+    void vrrpProblemsAreReportedWithPositionsTogetherWithTheRest() {
+        Problems problems = new Problems();
+        parse("""
+                director:
+                  vrrp:
+                    interface: eth0
+                    vrid: 300
+                    advert_interval: 15ms
+                    virtual_addresses: [10.0.0.100, not-an-ip]
+                    preemt: false
+                  services:
+                    web: {vip: 10.0.0.100:80, real_servers: [10.0.0.11], scheduler: nope}
+                """, problems);
+        String text = problems.format();
+        assertThat(text).contains("d.yaml:4:").contains("vrid");
+        assertThat(text).contains("d.yaml:5:").contains("centiseconds");
+        assertThat(text).contains("d.yaml:6:").contains("'not-an-ip' is not an IPv4 address");
+        assertThat(text).contains("d.yaml:7:").contains("preemt");
+        assertThat(text).as("the services' problems are reported in the same run").contains("nope");
+    }
+
+    @Test
+    void aServiceVipThatVrrpDoesNotCarryIsAProblem() {
+        Problems problems = new Problems();
+        parse("""
+                director:
+                  vrrp: {interface: eth0, vrid: 7, virtual_addresses: [10.0.0.100/24]}
+                  services:
+                    web: {vip: 10.0.0.100:80, real_servers: [10.0.0.11]}
+                    api: {vip: 10.0.0.101:443, real_servers: [10.0.0.11]}
+                    marked: {fwmark: 5, real_servers: [10.0.0.11:80]}
+                """, problems);
+        assertThat(problems.format()).contains("d.yaml:5:").contains("service 'api' has VIP 10.0.0.101")
+                .doesNotContain("service 'web' has VIP").doesNotContain("'marked'");
+    }
 }

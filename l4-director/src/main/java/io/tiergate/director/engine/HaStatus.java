@@ -1,0 +1,17 @@
+package io.tiergate.director.engine;
+
+/**
+ * The director's VRRP instance as {@code tiergate director status} and {@code GET /api/status} show it.
+ *
+ * @param state              MASTER, BACKUP, FAULT or INIT
+ * @param priority           the priority advertised now (lowered while unhealthy with a negative track_weight)
+ * @param configuredPriority the priority from the config
+ * @param master             the master's address as far as we know ({@code -} before any advert was heard)
+ * @param advertIntervalMs   the master's advertisement interval (learned from its adverts when BACKUP)
+ * @param healthy            what the director reports to VRRP: a service can serve, the dataplane applies, the
+ *                           VRRP interface is up
+ * @param role               the HA role the engine runs (IPVS sync daemon master/backup), or null before the first
+ */
+public record HaStatus(int vrid, String interfaceName, String state, int priority, int configuredPriority,
+                       String master, long advertIntervalMs, long roleChanges, boolean healthy, String role) {
+}

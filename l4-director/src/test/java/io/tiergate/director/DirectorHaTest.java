@@ -1,0 +1,293 @@
+package io.tiergate.director;
+
+import io.tiergate.director.admin.StatusTable;
+import io.tiergate.director.config.DirectorConfig;
+import io.tiergate.director.dataplane.Changeset;
+import io.tiergate.director.dataplane.Dataplane;
+import io.tiergate.director.dataplane.DataplaneException;
+import io.tiergate.director.dataplane.DataplaneKind;
+import io.tiergate.director.dataplane.DestinationCounters;
+import io.tiergate.director.dataplane.fake.FakeDataplane;
+import io.tiergate.director.engine.HaStatus;
+import io.tiergate.director.ha.VrrpConfig;
+import io.tiergate.director.ha.VrrpRoleListener;
+import io.tiergate.director.ha.VrrpState;
+import io.tiergate.director.ha.VrrpStatus;
+import io.tiergate.director.model.ConnectionSync;
+import io.tiergate.director.model.ForwardingMethod;
+import io.tiergate.director.model.OnFailure;
+import io.tiergate.director.model.Persistence;
+import io.tiergate.director.model.Protocol;
+import io.tiergate.director.model.RealServer;
+import io.tiergate.director.model.Role;
+import io.tiergate.director.model.Scheduler;
+import io.tiergate.director.model.ServiceKey;
+import io.tiergate.director.model.VirtualService;
+import io.tiergate.shared.config.HostPort;
+import io.tiergate.shared.health.HealthCheck;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The director's VRRP wiring with a fake VRRP instance (a real one needs root and an interface; the namespace lab
+ * covers that in FullStackIT): health from the engine and the link, role changes as engine events, status, stop.
+ */
+class DirectorHaTest {
+    static final ServiceKey KEY = ServiceKey.of(Protocol.TCP, "10.0.0.100", 80);
+    Vertx vertx;
+    Director director;
+    ServerSocket realServer;
+    final FakeHa ha = new FakeHa();
+    final RecordingDataplane kernel = new RecordingDataplane();
+
+    /** Records what the director tells VRRP; the test plays VRRP's role changes. */
+    static final class FakeHa implements Director.HaInstance {
+        final VrrpConfig config = VrrpConfig.of("lo", 77, 150, Duration.ofMillis(50), List.of("10.0.0.100/32"));
+        final List<Boolean> health = new CopyOnWriteArrayList<>();
+        final List<VrrpRoleListener> listeners = new CopyOnWriteArrayList<>();
+        volatile boolean started;
+        volatile boolean stopped;
+        volatile boolean healthBeforeStart;
+        volatile boolean link = true;
+        volatile VrrpState state = VrrpState.INIT;
+
+        @Override
+        public VrrpConfig config() {
+            return config;
+        }
+
+        @Override
+        public void addListener(VrrpRoleListener listener) {
+            listeners.add(listener);
+        }
+
+        @Override
+        public void start() {
+            healthBeforeStart = !health.isEmpty();
+            started = true;
+            become(VrrpState.BACKUP);
+        }
+
+        @Override
+        public void setTrackedHealth(boolean ok) {
+            health.add(ok);
+        }
+
+        void become(VrrpState to) {
+            VrrpState from = state;
+            state = to;
+            listeners.forEach(l -> l.roleChanged(from, to));
+        }
+
+        boolean lastHealth() {
+            return health.isEmpty() || health.get(health.size() - 1);
+        }
+
+        @Override
+        public VrrpStatus status() {
+            return new VrrpStatus(77, state, lastHealth() ? 150 : 90, Duration.ofMillis(50),
+                    Optional.of((java.net.Inet4Address) InetAddress.getLoopbackAddress()), 3);
+        }
+
+        @Override
+        public boolean linkUp() {
+            return link;
+        }
+
+        @Override
+        public void stop() {
+            stopped = true;
+        }
+    }
+
+    /** The fake dataplane, recording the HA roles the engine gives it. */
+    static final class RecordingDataplane implements Dataplane {
+        final FakeDataplane inner = new FakeDataplane();
+        final List<Role> roles = new CopyOnWriteArrayList<>();
+
+        @Override
+        public DataplaneKind kind() {
+            return inner.kind();
+        }
+
+        @Override
+        public Map<ServiceKey, String> read() throws DataplaneException {
+            return inner.read();
+        }
+
+        @Override
+        public void apply(Changeset changes) throws DataplaneException {
+            inner.apply(changes);
+        }
+
+        @Override
+        public Map<ServiceKey, Map<String, DestinationCounters>> counters() {
+            return inner.counters();
+        }
+
+        @Override
+        public void role(Role role, Optional<ConnectionSync> sync) {
+            roles.add(role);
+        }
+
+        @Override
+        public void close() {
+            inner.close();
+        }
+    }
+
+    @BeforeEach
+    void setUp() throws Exception {
+        vertx = Vertx.vertx();
+        realServer = new ServerSocket();
+        realServer.bind(new InetSocketAddress("127.0.0.1", 0));
+    }
+
+    @AfterEach
+    void tearDown() throws Exception {
+        if (director != null) {
+            director.close();
+        }
+        realServer.close();
+        vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    }
+
+    DirectorConfig config(boolean sync) {
+        HealthCheck check = HealthCheck.tcp(Duration.ofMillis(100), Duration.ofMillis(100), 1, 1);
+        VirtualService web = new VirtualService("web", KEY, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE,
+                Persistence.NONE, List.of(new RealServer(new HostPort("127.0.0.1", realServer.getLocalPort()), 1,
+                Optional.of(check))), Optional.empty(), 1, OnFailure.REMOVE, false);
+        return DirectorConfig.of(DataplaneKind.FAKE, List.of(web))
+                .withSync(sync ? Optional.of(new ConnectionSync("lo", 0)) : Optional.empty())
+                .withVrrp(Optional.of(ha.config));
+    }
+
+    Director start(boolean sync) throws Exception {
+        director = Director.start(vertx, config(sync), () -> kernel, "test", c -> ha);
+        return director;
+    }
+
+    static void await(String what, BooleanSupplier cond) throws InterruptedException {
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (!cond.getAsBoolean()) {
+            if (System.nanoTime() > end) {
+                throw new AssertionError("timed out waiting until " + what);
+            }
+            Thread.sleep(10);
+        }
+    }
+
+    @Test
+    void vrrpStartsAfterTheTablesAreProgrammedAndIsToldTheHealthFirst() throws Exception {
+        start(false);
+        assertThat(ha.started).isTrue();
+        assertThat(ha.healthBeforeStart).as("the health is known before VRRP starts (no VIP grab while unhealthy)")
+                .isTrue();
+        assertThat(ha.health).containsExactly(true);
+        assertThat(kernel.inner.table()).as("the tables are programmed whatever the role").containsKey(KEY);
+    }
+
+    @Test
+    void noUsableRealServerMakesTheDirectorUnhealthyAndItsReturnHealthyAgain() throws Exception {
+        start(false);
+        int port = realServer.getLocalPort();
+        realServer.close();
+        await("VRRP is told the director is unhealthy", () -> !ha.lastHealth());
+        assertThat(director.haStatus().orElseThrow().healthy()).isFalse();
+        assertThat(kernel.inner.table()).as("the standby's tables stay (only without a real server)").containsKey(KEY);
+        realServer = new ServerSocket();
+        realServer.setReuseAddress(true);
+        realServer.bind(new InetSocketAddress("127.0.0.1", port));
+        await("VRRP is told the director is healthy again", ha::lastHealth);
+        assertThat(ha.health).containsExactly(true, false, true);
+    }
+
+    @Test
+    void aFailingDataplaneApplyMakesTheDirectorUnhealthyUntilAStepSucceeds() throws Exception {
+        start(false);
+        DirectorConfig heavier = config(false).withServices(List.of(withWeight(3)));
+        kernel.inner.failNextApply("netlink: EPERM");
+        assertThat(director.reload(heavier).error()).contains("EPERM");
+        assertThat(ha.lastHealth()).as("the failed apply is reported to VRRP (a real server is still usable)").isFalse();
+        assertThat(director.reload(heavier).error()).as("the retry applies").isNull();
+        assertThat(ha.health).containsExactly(true, false, true);
+    }
+
+    VirtualService withWeight(int weight) {
+        VirtualService s = config(false).services().get(0);
+        RealServer r = s.realServers().get(0);
+        return new VirtualService(s.name(), s.key(), s.scheduler(), s.method(), s.persistence(),
+                List.of(new RealServer(r.address(), weight, r.healthCheck())), s.sorryServer(), s.quorum(),
+                s.onFailure(), s.proxyProtocol());
+    }
+
+    @Test
+    void theVrrpInterfaceGoingDownMakesTheDirectorUnhealthy() throws Exception {
+        start(false);
+        ha.link = false;
+        await("link down is reported", () -> !ha.lastHealth());
+        ha.link = true;
+        await("link up is reported", ha::lastHealth);
+        assertThat(ha.health).containsExactly(true, false, true);
+    }
+
+    @Test
+    void roleChangesBecomeEngineEventsForTheSyncDaemon() throws Exception {
+        start(true);
+        await("BACKUP reaches the dataplane", () -> kernel.roles.contains(Role.BACKUP));
+        ha.become(VrrpState.MASTER);
+        await("MASTER reaches the dataplane", () -> !kernel.roles.isEmpty()
+                && kernel.roles.get(kernel.roles.size() - 1) == Role.MASTER);
+        ha.become(VrrpState.FAULT);
+        await("FAULT runs the sync daemon as backup", () -> kernel.roles.get(kernel.roles.size() - 1) == Role.BACKUP);
+        assertThat(director.haStatus().orElseThrow().role()).isEqualTo("BACKUP");
+    }
+
+    @Test
+    void withoutSyncTheDataplaneIsNotAskedToChangeRoles() throws Exception {
+        start(false);
+        ha.become(VrrpState.MASTER);
+        Thread.sleep(100);
+        assertThat(kernel.roles).isEmpty();
+        assertThat(director.haStatus().orElseThrow().role()).isEqualTo("MASTER");
+    }
+
+    @Test
+    void statusShowsTheVrrpStateAndCloseLeavesTheGroup() throws Exception {
+        start(false);
+        ha.become(VrrpState.MASTER);
+        HaStatus st = director.status().ha();
+        assertThat(st).isNotNull();
+        assertThat(st.state()).isEqualTo("MASTER");
+        assertThat(st.vrid()).isEqualTo(77);
+        assertThat(st.priority()).isEqualTo(150);
+        assertThat(st.advertIntervalMs()).isEqualTo(50);
+        String table = StatusTable.list(director.status());
+        assertThat(table).contains("VRRP vrid 77 on lo: MASTER, priority 150, master 127.0.0.1, advert 50 ms");
+        director.close();
+        director = null;
+        assertThat(ha.stopped).isTrue();
+    }
+
+    @Test
+    void theStatusJsonRoundTripsWithTheVrrpPart() throws Exception {
+        start(false);
+        String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(director.status());
+        assertThat(StatusTable.parse(json).ha()).isEqualTo(director.status().ha());
+    }
+}
