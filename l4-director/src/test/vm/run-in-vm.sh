@@ -111,7 +111,8 @@ mount -t proc proc \$r/proc
 mount -t sysfs sys \$r/sys
 mount -t devtmpfs dev \$r/dev
 mkdir -p \$r/dev/pts \$r/dev/shm; mount -t devpts devpts \$r/dev/pts; mount -t tmpfs shm \$r/dev/shm
-mount -t tmpfs tmp \$r/tmp
+# No tmpfs over /tmp: a checkout (and its test classpath) may live under the host's /tmp; writes there land in
+# the overlay's tmpfs upper layer anyway.
 mount -t tmpfs run \$r/run
 mount -t 9p -o trans=virtio,version=9p2000.L share \$r$share || { echo TIERGATE-VM-EXIT: 125; poweroff -f; }
 chroot \$r /bin/ip link set lo up

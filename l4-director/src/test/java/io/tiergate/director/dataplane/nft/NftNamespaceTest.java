@@ -212,10 +212,18 @@ class NftNamespaceTest {
 
     static Director start(String method) throws Exception {
         DirectorConfig cfg = config(method);
-        return Director.start(vertx, cfg, () -> {
+        Director d = Director.start(vertx, cfg, () -> {
             Netns.enter(DIR); // the engine thread, and only it, lives in the director's namespace
             return NftDataplane.open(cfg);
         }, "test: nft in namespace " + DIR);
+        // The first probes may run before the real servers' HTTP servers listen: measure only once every real
+        // server has been seen up, or a request can land in the moment a server was taken out.
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
+        while (System.nanoTime() < deadline && !d.status().services().stream()
+                .allMatch(svc -> svc.realServers().stream().allMatch(rs -> rs.health().equals("up")))) {
+            Thread.sleep(20);
+        }
+        return d;
     }
 
     @AfterAll
