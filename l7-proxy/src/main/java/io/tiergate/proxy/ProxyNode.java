@@ -54,6 +54,8 @@ public final class ProxyNode {
     private final Function<String, List<String>> resolver;
     private final Object reloadLock = new Object();
     private long resolveTimer = -1;
+    private static final java.util.concurrent.atomic.AtomicInteger SHARED_RANDOM_PORT =
+            new java.util.concurrent.atomic.AtomicInteger();
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProxyNode.class);
 
     private ProxyNode(Vertx vertx, ProxyConfig config, MeterRegistry registry, Function<String, List<String>> resolver) {
@@ -103,7 +105,16 @@ public final class ProxyNode {
 
     /** Actual bound ports in listener order (port 0 in the config becomes the port the OS chose). */
     public synchronized List<Integer> listenPorts() {
-        return List.copyOf(ports.values());
+        // In the order of `servers` (filled synchronously in listener order), not of `ports` (filled as binds
+        // complete, which is any order when several listeners bind at once).
+        List<Integer> out = new ArrayList<>();
+        for (ListenerConfig l : servers.keySet()) {
+            Integer p = ports.get(l);
+            if (p != null) {
+                out.add(p);
+            }
+        }
+        return out;
     }
 
     /** The peers of an upstream group as currently known, for status pages and tests. */
@@ -167,7 +178,8 @@ public final class ProxyNode {
 
     /**
      * One HttpServer per event loop, deployed as verticle instances so Vert.x shares the socket between them and
-     * connections spread over all cores. Port 0 becomes -1: Vert.x's "one random port shared by all instances".
+     * connections spread over all cores. Port 0 becomes a negative port unique to this listener: Vert.x's "one random
+     * port shared by all instances".
      */
     private Future<Void> bind(ListenerConfig l) {
         ProxyConfig c = current.get().config();
@@ -175,7 +187,9 @@ public final class ProxyNode {
         synchronized (this) {
             servers.put(l, list);
         }
-        int port = l.address().port() == 0 ? -1 : l.address().port();
+        // A negative port is Vert.x's "random port shared by the servers that use this same value": each listener
+        // needs its own value, or every port-0 listener (of any node in this Vert.x) would share one socket.
+        int port = l.address().port() == 0 ? SHARED_RANDOM_PORT.decrementAndGet() : l.address().port();
         return vertx.deployVerticle(() -> new VerticleBase() {
             @Override
             public Future<?> start() {
@@ -209,12 +223,24 @@ public final class ProxyNode {
                 o.setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
             }
         }
+        ListenerConfig.ProxyProtocol pp = l.proxyProtocol();
         return vertx.createHttpServer(o)
                 .connectionHandler(conn -> {
+                    // Runs on the connection's event loop before its first read: a refused peer never gets a byte
+                    // parsed, and the PROXY decoder is in place before the first segment arrives.
+                    if (pp != null && !ProxyProtocol.install(conn, pp)) {
+                        return;
+                    }
                     ProxyConfig.Timeouts t = current.get().config().timeouts();
                     ConnectionGuard.install(conn, t.clientHeader(), t.keepalive());
                 })
-                .requestHandler(req -> handler.handle(req, l.name()))
+                .requestHandler(req -> {
+                    if (pp != null && !ProxyProtocol.admitted(req, pp)) {
+                        ProxyProtocol.refuse(req); // belt and braces: never serve an unadmitted connection
+                        return;
+                    }
+                    handler.handle(req, l.name());
+                })
                 .listen(port, l.address().host());
     }
 

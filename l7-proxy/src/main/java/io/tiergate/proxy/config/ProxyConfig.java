@@ -218,6 +218,12 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             }
             String name = m.string("name", address == null ? "" : address.toString());
             ListenerConfig.Tls tls = m.map("tls").map(ProxyConfig::parseTls).orElse(null);
+            ListenerConfig.ProxyProtocol pp = m.map("proxy_protocol").map(ProxyConfig::parseProxyProtocol).orElse(null);
+            if (pp != null && tls != null) {
+                m.error("proxy_protocol", "PROXY protocol is not supported on TLS listeners yet",
+                        "a plain HTTP listener (the PROXY header is read before the HTTP codec, which on TLS "
+                                + "listeners is set up only after the handshake)");
+            }
             m.finish();
             if (address == null) {
                 continue;
@@ -226,7 +232,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                 m.error("name", "duplicate listener name '" + name + "'", "a unique name per listener");
                 continue;
             }
-            out.add(new ListenerConfig(name, address, tls));
+            out.add(new ListenerConfig(name, address, tls, pp));
         }
         return out;
     }
@@ -285,10 +291,34 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         return new Limits((int) uri, (int) header, body);
     }
 
+    /** {@code proxy_protocol: {trusted: [10.0.0.0/8, ...]}}: at least one CIDR. */
+    private static ListenerConfig.ProxyProtocol parseProxyProtocol(ConfigMap m) {
+        List<Cidr> trusted = cidrs(m, "trusted");
+        if (trusted.isEmpty()) {
+            m.error("trusted", "no trusted sources",
+                    "the CIDRs of the load balancers that send PROXY headers, e.g. [10.0.0.0/8]");
+        }
+        m.finish();
+        return new ListenerConfig.ProxyProtocol(trusted);
+    }
+
     private static Forwarding parseForwarding(ConfigMap m) {
         Forwarding d = Forwarding.DEFAULT;
+        List<Cidr> trusted = cidrs(m, "trusted_proxies");
+        boolean xf = m.bool("x_forwarded", d.xForwarded());
+        boolean fw = m.bool("forwarded", d.forwarded());
+        boolean via = m.bool("via", d.via());
+        String rid = m.string("request_id_header", d.requestIdHeader());
+        if (!rid.isEmpty() && !HEADER_NAME.matcher(rid).matches()) {
+            m.error("request_id_header", "'" + rid + "' is not a valid header name", "a header name, or \"\" to disable");
+        }
+        m.finish();
+        return new Forwarding(trusted, xf, fw, via, rid);
+    }
+
+    private static List<Cidr> cidrs(ConfigMap m, String key) {
         List<Cidr> trusted = new ArrayList<>();
-        for (ConfigNode n : m.list("trusted_proxies")) {
+        for (ConfigNode n : m.list(key)) {
             if (n instanceof ConfigNode.Scalar s && !s.isNull()) {
                 try {
                     trusted.add(Cidr.parse(s.text()));
@@ -299,15 +329,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                 m.problems().add(n, "is " + n.kind(), "an address or CIDR block");
             }
         }
-        boolean xf = m.bool("x_forwarded", d.xForwarded());
-        boolean fw = m.bool("forwarded", d.forwarded());
-        boolean via = m.bool("via", d.via());
-        String rid = m.string("request_id_header", d.requestIdHeader());
-        if (!rid.isEmpty() && !HEADER_NAME.matcher(rid).matches()) {
-            m.error("request_id_header", "'" + rid + "' is not a valid header name", "a header name, or \"\" to disable");
-        }
-        m.finish();
-        return new Forwarding(trusted, xf, fw, via, rid);
+        return trusted;
     }
 
     private static BodyBuffer parseBodyBuffer(ConfigMap m) {

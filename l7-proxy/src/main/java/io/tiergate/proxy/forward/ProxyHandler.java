@@ -99,7 +99,7 @@ public final class ProxyHandler {
         UpstreamClient upstream = route.location().upstream() == null ? null
                 : snap.upstreams().get(route.location().upstream());
         if (upstream != null && WebSocketTunnel.isUpgrade(req)) {
-            String ip = req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress();
+            String ip = io.tiergate.proxy.ProxyProtocol.clientIp(req);
             webSockets.open(req, config, upstream.group(), ip, Headers.requestId(req, config), () -> reject(req, 503,
                     "no live upstream: every server of upstream '" + upstream.group().name() + "' is down", false));
             return;
@@ -108,7 +108,7 @@ public final class ProxyHandler {
             req.response().writeContinue();
         }
         snap.acquire();
-        String clientIp = req.remoteAddress() == null ? "-" : req.remoteAddress().hostAddress();
+        String clientIp = io.tiergate.proxy.ProxyProtocol.clientIp(req);
         String requestId = Headers.requestId(req, config);
         Body.read(vertx, req, config, contentLength, chunked).onComplete(ar -> {
             if (ar.failed()) {
