@@ -47,7 +47,7 @@ class ReloadTest {
                 return;
             }
             client.request(new RequestOptions().setHost("127.0.0.1").setPort(port).setURI("/"))
-                    .compose(r -> r.send()).compose(r -> r.body().map(x -> r.statusCode()))
+                    .compose(r -> r.send().compose(s -> s.body().map(x -> s.statusCode())))
                     .onComplete(ar -> {
                         if (ar.succeeded() && ar.result() == 200) {
                             ok.incrementAndGet();
@@ -86,7 +86,7 @@ class ReloadTest {
         int port = proxy.listenPorts().get(0);
         HttpClientAgent client = vertx.createHttpClient();
         Future<String> inflight = client.request(new RequestOptions().setHost("127.0.0.1").setPort(port).setURI("/"))
-                .compose(r -> r.send()).compose(r -> r.body()).map(Object::toString);
+                .compose(r -> r.send().compose(s -> s.body())).map(Object::toString);
         Origin.await(Future.future(p -> vertx.setTimer(100, t -> p.complete())));
         Future<Void> stopped = proxy.shutdown(Duration.ofSeconds(5));
         assertThat(Origin.await(inflight)).as("a request running when shutdown starts still completes").isEqualTo("done");

@@ -204,7 +204,7 @@ class RetryTest {
         List<Future<Integer>> all = new ArrayList<>();
         for (int i = 0; i < requests; i++) {
             all.add(wide.request(new RequestOptions().setHost("127.0.0.1").setPort(port).setURI("/"))
-                    .compose(r -> r.send()).compose(r -> r.body().map(b -> r.statusCode())));
+                    .compose(r -> r.send().compose(x -> x.body().map(b -> x.statusCode()))));
         }
         Origin.await(Future.all(all));
         int hits = fleet.stream().mapToInt(o -> o.hits.get()).sum();

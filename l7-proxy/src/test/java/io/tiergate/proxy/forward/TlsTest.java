@@ -68,7 +68,7 @@ class TlsTest {
         try {
             return Origin.await(c.request(new RequestOptions().setMethod(HttpMethod.GET).setHost(serverName)
                     .setPort(port).setServer(SocketAddress.inetSocketAddress(port, "127.0.0.1")).setURI("/x"))
-                    .compose(req -> req.send()).compose(resp -> resp.body().map(body -> {
+                    .compose(req -> req.send().compose(resp -> resp.body().map(body -> {
                         String cn;
                         try {
                             cn = ((X509Certificate) resp.request().connection().peerCertificates().get(0))
@@ -77,7 +77,7 @@ class TlsTest {
                             cn = "error: " + e;
                         }
                         return new Seen(resp.version(), cn, body.toString());
-                    })));
+                    }))));
         } finally {
             c.close();
         }

@@ -66,8 +66,12 @@ public final class Origin implements AutoCloseable {
     }
 
     public static <T> T await(Future<T> f) {
+        return await(f, java.time.Duration.ofSeconds(15));
+    }
+
+    public static <T> T await(Future<T> f, java.time.Duration timeout) {
         try {
-            return f.toCompletionStage().toCompletableFuture().get(15, TimeUnit.SECONDS);
+            return f.toCompletionStage().toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
         } catch (java.util.concurrent.ExecutionException e) {
             throw new RuntimeException(e.getCause());
         } catch (Exception e) {

@@ -56,15 +56,20 @@ final class HttpChecker implements Checker {
                 r.reset();
             }
         });
-        (https ? tls : plain).request(options)
-                .compose(req -> {
-                    inFlight.set(req);
-                    if (attempt.finished()) {
-                        req.reset();
-                    }
-                    return req.send();
-                })
-                .onComplete(ar -> {
+        // The response handling is attached to send()'s own future, not to a composed one: a listener of a composed
+        // future may run on a later event-loop turn, after the first body chunks were delivered (and dropped) with
+        // no handler set, so a body_contains check would see a truncated body.
+        (https ? tls : plain).request(options).onComplete(rar -> {
+            if (rar.failed()) {
+                attempt.fail(Checker.describe(rar.cause(), timeoutMs));
+                return;
+            }
+            HttpClientRequest req = rar.result();
+            inFlight.set(req);
+            if (attempt.finished()) {
+                req.reset();
+            }
+            req.send().onComplete(ar -> {
                     if (ar.failed()) {
                         attempt.fail(Checker.describe(ar.cause(), timeoutMs));
                         return;
@@ -90,7 +95,8 @@ final class HttpChecker implements Checker {
                             attempt.fail("HTTP " + status + ", body lacks \"" + check.bodyContains() + "\"");
                         }
                     });
-                });
+            });
+        });
     }
 
     @Override

@@ -51,8 +51,8 @@ class AdminServerTest {
         // the body() handler and read as empty.
         io.vertx.core.Promise<Reply> reply = io.vertx.core.Promise.promise();
         context.runOnContext(v -> client.request(method, admin.port(), "127.0.0.1", path)
-                .compose(r -> r.send())
-                .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), resp.getHeader("Content-Type"), b.toString())))
+                .compose(r -> r.send().compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(),
+                        resp.getHeader("Content-Type"), b.toString()))))
                 .onComplete(reply));
         return reply.future().await(5, TimeUnit.SECONDS);
     }
