@@ -327,7 +327,9 @@ class FullStackIT {
         awaitRoles("dir1", "dir2");
         Path out = state.resolve("load-ha-" + name + ".txt");
         Path probes = state.resolve("probes-ha-" + name + ".txt");
-        Process load = load(8, 8, 0, out);
+        // Long enough that the load is still running when the connections are compared after the takeover, even
+        // on a loaded CI machine (a restarted JVM can take seconds); finish() then waits for the rest.
+        Process load = load(15, 8, 0, out);
         Process probe = null;
         long takeoverMs;
         long firstOkMs;
@@ -345,6 +347,7 @@ class FullStackIT {
             waitUntil("dir2 takes over", Duration.ofSeconds(10), () -> vrrpState("dir2").equals("MASTER") && hasVip("dir2"));
             Thread.sleep(2000);
             after = clientConnections();
+            assertThat(load.isAlive()).as("the load still runs when the connections are compared (else the check proves nothing)").isTrue();
             c = finish(load, out);
             takeoverMs = masterLogLineAfter("dir2", faultAt);
             firstOkMs = firstSuccessAfter(probes, faultAt);
@@ -368,7 +371,7 @@ class FullStackIT {
 
         // dir1 returns and preempts (priority 150 > 100): no errors, no connection broken.
         Path out2 = state.resolve("load-ha-" + name + "-preempt.txt");
-        Process load2 = load(10, 8, 0, out2);
+        Process load2 = load(25, 8, 0, out2);
         java.util.Set<String> before2;
         java.util.Set<String> after2;
         Counts c2;
@@ -379,6 +382,7 @@ class FullStackIT {
             awaitRoles("dir1", "dir2");
             Thread.sleep(1000);
             after2 = clientConnections();
+            assertThat(load2.isAlive()).as("the load still runs when the connections are compared (else the check proves nothing)").isTrue();
             c2 = finish(load2, out2);
         } finally {
             kill(load2);
