@@ -13,8 +13,8 @@ import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 
 @Command(name = "demo", mixinStandardHelpOptions = true,
-        description = {"Run the two tiers on loopback, no root needed: a director (userspace dataplane) → two proxy",
-            "nodes → two small origin apps. Prints the URL to try; Ctrl-C stops everything."},
+        description = {"Run both tiers on loopback, no root: director → two proxy nodes → two origin apps.",
+            "Prints the URL to try; Ctrl-C stops everything."},
         footer = {"", "Examples:", "  ./tiergate demo", "  ./tiergate demo --port 9000"})
 final class DemoCommand implements Callable<Integer> {
     @Option(names = "--port", defaultValue = "8080", description = "Port of the director's VIP on 127.0.0.1 (default ${DEFAULT-VALUE}).")

@@ -14,8 +14,8 @@ import java.util.List;
 import java.util.concurrent.Callable;
 
 @Command(name = "lab", mixinStandardHelpOptions = true,
-        description = {"A real LVS-DR topology in network namespaces on this machine (root):",
-            "client, two directors (dir1 active), three proxy nodes and two origins on one bridge, VIP " + Lab.VIP + "."},
+        description = {"Build a real LVS-DR topology in network namespaces on this machine (root).",
+            "A client, two directors (VRRP), three proxy nodes and two origins on one bridge, VIP " + Lab.VIP + "."},
         subcommands = {LabCommand.Up.class, LabCommand.Down.class, LabCommand.Status.class, LabCommand.Exec.class},
         footer = {"", "Examples:",
             "  sudo ./tiergate lab up",

@@ -42,6 +42,7 @@ public final class Main implements Runnable {
         // `lab exec HOST curl -s ...`: everything after HOST belongs to the command, not to us.
         cl.getSubcommands().get("lab").getSubcommands().get("exec").setStopAtPositional(true)
                 .setUnmatchedOptionsArePositionalParams(true);
+        cl.setUsageHelpWidth(110);
         cl.setOut(out);
         cl.setErr(err);
         cl.setExecutionExceptionHandler(new ErrorHandler());
