@@ -6,6 +6,7 @@ import io.tiergate.proxy.features.LocationFeatures;
 import io.tiergate.shared.config.ConfigMap;
 import io.tiergate.shared.config.ConfigNode;
 import io.tiergate.shared.config.HostPort;
+import io.tiergate.shared.config.Units;
 import io.tiergate.shared.health.HealthCheck;
 import io.tiergate.shared.health.HealthCheckConfig;
 
@@ -280,11 +281,11 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         long header = m.size("max_header_size", d.maxHeaderSize());
         long body = m.size("max_body_size", d.maxBodySize());
         if (uri < 256 || uri > 1024 * 1024) {
-            m.error("max_uri_length", sizeText(uri) + " is out of range", "from 256 to 1m");
+            m.error("max_uri_length", Units.formatSize(uri) + " is out of range", "from 256 to 1m");
             uri = d.maxUriLength();
         }
         if (header < 1024 || header > 1024 * 1024) {
-            m.error("max_header_size", sizeText(header) + " is out of range", "from 1k to 1m");
+            m.error("max_header_size", Units.formatSize(header) + " is out of range", "from 1k to 1m");
             header = d.maxHeaderSize();
         }
         m.finish();
@@ -337,11 +338,11 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         long memory = m.size("memory", d.memory());
         long max = m.size("max", d.max());
         if (memory > Integer.MAX_VALUE - 8) {
-            m.error("memory", sizeText(memory) + " is too large", "at most 1g (larger bodies go to a temp file)");
+            m.error("memory", Units.formatSize(memory) + " is too large", "at most 1g (larger bodies go to a temp file)");
             memory = d.memory();
         }
         if (max < memory) {
-            m.error("max", sizeText(max) + " is smaller than memory (" + sizeText(memory) + ")",
+            m.error("max", Units.formatSize(max) + " is smaller than memory (" + Units.formatSize(memory) + ")",
                     "max >= memory");
         }
         Path dir = Path.of(m.string("temp_dir", d.tempDir().toString()));
@@ -550,15 +551,5 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             return null;
         }
         return new LocationConfig(kind, path, regex, stopRegex, upstream, policy, features);
-    }
-
-    private static String sizeText(long bytes) {
-        if (bytes >= 1024 * 1024 && bytes % (1024 * 1024) == 0) {
-            return bytes / (1024 * 1024) + "m";
-        }
-        if (bytes >= 1024 && bytes % 1024 == 0) {
-            return bytes / 1024 + "k";
-        }
-        return Long.toString(bytes);
     }
 }

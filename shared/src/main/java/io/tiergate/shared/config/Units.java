@@ -91,4 +91,20 @@ public final class Units {
         }
         return n + "ns";
     }
+
+    /** Renders a size the way users write it ({@code 10m}, {@code 64k}, {@code 512}), for messages. */
+    public static String formatSize(long bytes) {
+        for (String unit : new String[] {"t", "g", "m", "k"}) {
+            long mult = switch (unit) {
+                case "t" -> 1L << 40;
+                case "g" -> 1L << 30;
+                case "m" -> 1L << 20;
+                default -> 1L << 10;
+            };
+            if (bytes >= mult && bytes % mult == 0) {
+                return bytes / mult + unit;
+            }
+        }
+        return Long.toString(bytes);
+    }
 }

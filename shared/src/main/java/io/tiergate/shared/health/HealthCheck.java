@@ -1,5 +1,7 @@
 package io.tiergate.shared.health;
 
+import io.tiergate.shared.config.Units;
+
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -104,21 +106,10 @@ public record HealthCheck(Type type, Duration interval, Duration timeout, int ri
 
     private static void requirePositiveMillis(String name, Duration d) {
         if (d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException(name + ": " + human(d) + " (expected: > 0)");
+            throw new IllegalArgumentException(name + ": " + Units.format(d) + " (expected: > 0)");
         }
         if (d.toMillis() == 0) {
-            throw new IllegalArgumentException(name + ": " + human(d) + " (expected: >= 1ms)");
+            throw new IllegalArgumentException(name + ": " + Units.format(d) + " (expected: >= 1ms)");
         }
-    }
-
-    static String human(Duration d) {
-        if (d.isZero()) {
-            return "0s";
-        }
-        long ms = d.toMillis();
-        if (ms != 0 && d.toNanos() % 1_000_000 == 0) {
-            return ms % 1000 == 0 ? (ms / 1000) + "s" : ms + "ms";
-        }
-        return d.toString();
     }
 }

@@ -42,4 +42,11 @@ class UnitsTest {
             assertThat(Units.format(Units.parseDuration(s))).isEqualTo(s);
         }
     }
+
+    @Test
+    void sizesFormatTheWayTheyAreWritten() {
+        for (String s : new String[] {"512", "64k", "10m", "1g", "1500"}) {
+            assertThat(Units.formatSize(Units.parseSize(s))).isEqualTo(s);
+        }
+    }
 }
