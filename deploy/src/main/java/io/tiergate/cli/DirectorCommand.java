@@ -1,5 +1,6 @@
 package io.tiergate.cli;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.Director;
 import io.tiergate.director.admin.StatusTable;
 import io.tiergate.director.config.DirectorConfig;
@@ -53,7 +54,7 @@ final class DirectorCommand implements Callable<Integer> {
         DirectorConfig dc = cfg.director().orElseThrow(() ->
                 new UserException(config + " has no 'director:' section", ExitCodes.CONFIG));
         Logging.configure(cfg.logging().format(), cfg.logging().level());
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = Runtimes.vertx();
         Director director;
         try {
             director = Director.start(vertx, dc);
@@ -81,7 +82,8 @@ final class DirectorCommand implements Callable<Integer> {
         }, "tiergate-director-stop"));
         spec.commandLine().getOut().println("tiergate director running, dataplane " + director.status().dataplane()
                 + " (" + director.status().dataplaneReason() + ")"
-                + (director.adminPort() > 0 ? ", admin on port " + director.adminPort() : ""));
+                + (director.adminPort() > 0 ? ", admin on port " + director.adminPort() : "")
+                + ", transport " + Runtimes.transport(vertx));
         spec.commandLine().getOut().flush();
         stopped.await();
         return ExitCodes.OK;

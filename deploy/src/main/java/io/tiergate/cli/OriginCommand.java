@@ -1,5 +1,6 @@
 package io.tiergate.cli;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.cli.demo.DemoOrigin;
 import io.tiergate.shared.config.HostPort;
 import io.vertx.core.Vertx;
@@ -28,7 +29,7 @@ final class OriginCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserException("--listen: " + e.getMessage() + " (expected: " + HostPort.EXPECTED + ")", ExitCodes.USAGE);
         }
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = Runtimes.vertx();
         DemoOrigin origin;
         try {
             origin = DemoOrigin.start(vertx, name, hp.host(), hp.port()).await();

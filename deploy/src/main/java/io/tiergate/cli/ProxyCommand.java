@@ -1,5 +1,6 @@
 package io.tiergate.cli;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.cli.dr.RealServerSetup;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.admin.CacheAdmin;
@@ -79,7 +80,7 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             }
         }
 
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = Runtimes.vertx();
         Metrics metrics = new Metrics(Map.of("tier", "proxy", "node", first.nodeName()));
         AtomicBoolean ready = new AtomicBoolean();
         ProxyNode node;
@@ -103,7 +104,8 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         }
         for (int i = 0; i < first.listeners().size(); i++) {
             log("listening on " + first.listeners().get(i).address().host() + ":" + node.listenPorts().get(i)
-                    + " (listener '" + first.listeners().get(i).name() + "', node " + first.nodeName() + ")");
+                    + " (listener '" + first.listeners().get(i).name() + "', node " + first.nodeName() + ", "
+                    + Runtimes.transport(vertx) + ")");
         }
         if (admin != null) {
             log("admin on " + first.admin().host() + ":" + admin.port() + " (/metrics, /healthz, /readyz, "

@@ -1,5 +1,6 @@
 package io.tiergate.cli;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
@@ -47,7 +48,7 @@ class ProxyCommandTest {
 
     @BeforeEach
     void origins() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
         client = vertx.createHttpClient();
         a = await(vertx.createHttpServer().requestHandler(req -> {
             if (req.path().equals("/slow")) {

@@ -1,5 +1,6 @@
 package io.tiergate.director;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.admin.StatusTable;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.Changeset;
@@ -153,7 +154,7 @@ class DirectorHaTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
         realServer = new ServerSocket();
         realServer.bind(new InetSocketAddress("127.0.0.1", 0));
     }

@@ -1,5 +1,6 @@
 package io.tiergate.director;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.DataplaneKind;
 import io.tiergate.director.dataplane.userspace.Backends;
@@ -44,7 +45,7 @@ class DirectorHealthTest {
 
     @BeforeEach
     void start() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
         a = Backends.start(vertx, "a");
         b = Backends.start(vertx, "b");
     }

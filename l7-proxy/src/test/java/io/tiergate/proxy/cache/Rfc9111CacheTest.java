@@ -1,5 +1,6 @@
 package io.tiergate.proxy.cache;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -22,7 +23,7 @@ class Rfc9111CacheTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
     }
 
     @AfterAll

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.compress;
 
+import io.tiergate.shared.runtime.Runtimes;
 import com.aayushatharva.brotli4j.decoder.BrotliInputStream;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
@@ -38,7 +39,7 @@ class BrotliTest {
     @BeforeAll
     static void start() {
         assertThat(BrotliEncoder.available()).as("brotli4j's linux-x86_64 native should load here").isTrue();
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
         client = vertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false));
         origin = Origin.start(vertx, "origin", (o, req, body) -> {
             var resp = req.response().putHeader("Content-Type", "text/plain");

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -32,7 +33,7 @@ class RetryTest {
 
     @BeforeEach
     void setUp() {
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
         client = vertx.createHttpClient();
     }
 

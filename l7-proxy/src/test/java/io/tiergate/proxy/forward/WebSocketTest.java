@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -31,7 +32,7 @@ class WebSocketTest {
 
     @BeforeEach
     void start() {
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
         origin = Origin.await(vertx.createHttpServer().webSocketHandler(ws -> {
             originSawHeaders.add("path=" + ws.path() + " xff=" + ws.headers().get("X-Forwarded-For"));
             ws.textMessageHandler(m -> ws.writeTextMessage("echo:" + m));

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.log;
 
+import io.tiergate.shared.runtime.Runtimes;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tiergate.proxy.ProxyNode;
@@ -31,7 +32,7 @@ class AccessLogTest {
 
     @BeforeEach
     void start() {
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
         client = vertx.createHttpClient();
         ok = Origin.start(vertx, "ok", (o, req, body) -> req.response().end("hello"));
     }

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.upstream;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -30,7 +31,7 @@ class ActiveHealthTest {
 
     @BeforeEach
     void start() {
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
         client = vertx.createHttpClient();
         a = Origin.start(vertx, "a", (o, req, body) -> {
             if (req.path().equals("/healthz")) {

@@ -1,5 +1,6 @@
 package io.tiergate.shared.admin;
 
+import io.tiergate.shared.runtime.Runtimes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tiergate.shared.metrics.Metrics;
@@ -26,7 +27,7 @@ class AdminServerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
         metrics = new Metrics(Map.of("tier", "test"));
         metrics.registry().counter("tiergate_test_requests").increment(3);
         admin = AdminServer.start(vertx, null, 0, metrics, ready::get, Map.of(

@@ -80,7 +80,11 @@ public final class NftRuleset {
                     .append(device).append("\" priority -500; policy accept; }\n");
             sb.append("add map ").append(DR_TABLE).append(" services { typeof ip daddr . meta l4proto . th dport : verdict; }\n");
             sb.append("flush chain ").append(DR_TABLE).append(" ingress\n");
-            sb.append("add rule ").append(DR_TABLE).append(" ingress ip daddr . meta l4proto . th dport vmap @services\n");
+            // pkttype host: only frames addressed to this host's MAC. A standby director, or any director on a bridge
+            // that floods unknown unicast, also sees frames meant for the active one; the IP layer would drop them,
+            // but this hook runs first and would forward duplicates to the real servers.
+            sb.append("add rule ").append(DR_TABLE)
+                    .append(" ingress meta pkttype host ip daddr . meta l4proto . th dport vmap @services\n");
         }
         if (nat) {
             sb.append("add table ").append(NAT_TABLE).append('\n');

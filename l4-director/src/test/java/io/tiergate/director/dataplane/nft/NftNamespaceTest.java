@@ -1,5 +1,6 @@
 package io.tiergate.director.dataplane.nft;
 
+import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.Director;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.engine.ServiceStatus;
@@ -175,7 +176,7 @@ class NftNamespaceTest {
             servers.add(new ProcessBuilder("ip", "netns", "exec", RS[i], "python3", work.resolve("rs.py").toString(),
                     "rs" + (i + 1)).redirectErrorStream(true).redirectOutput(work.resolve("rs" + i + ".log").toFile()).start());
         }
-        vertx = Vertx.vertx();
+        vertx = Runtimes.vertx();
         director = start("dr");
         ready = true;
     }
@@ -290,8 +291,34 @@ class NftNamespaceTest {
         sh("ip netns exec " + DIR + " nft delete table netdev tgprobe");
     }
 
+    /**
+     * A standby director (or any host on a flooding bridge) sees frames for the VIP that are addressed to another
+     * MAC. The ingress hook runs before the IP layer would drop them, so without {@code meta pkttype host} it would
+     * forward them too: duplicate SYNs to the real servers. Here the client sends to an unknown MAC; the bridge
+     * floods, the director sees the frames and must forward none.
+     */
     @Test
     @Order(2)
+    void framesForAnotherMacAreNotForwarded() throws Exception {
+        sh("ip netns exec " + DIR + " nft -f - <<'EOF'\n"
+                + "table netdev tgprobe {\n counter seen {}\n"
+                + " chain c { type filter hook ingress device \"eth0\" priority -600; policy accept;\n"
+                + "  ip daddr " + VIP + " tcp dport 80 counter name seen\n }\n}\nEOF");
+        try {
+            sh("ip -n " + CLIENT + " neigh replace " + VIP + " dev eth0 lladdr 02:00:5e:00:53:99 nud permanent");
+            Map<String, Object> r = spread(3);
+            assertThat(counter("seen")).as("the flooded frames do reach the director's ingress").isGreaterThan(0);
+            assertThat(r.get("errors")).as("frames addressed to another MAC are not forwarded by the director")
+                    .isEqualTo(3);
+        } finally {
+            sh("ip -n " + CLIENT + " neigh del " + VIP + " dev eth0; ip netns exec " + DIR
+                    + " nft delete table netdev tgprobe");
+        }
+        assertThat(spread(10).get("errors")).as("with the right MAC again, the VIP answers").isEqualTo(0);
+    }
+
+    @Test
+    @Order(3)
     void restartingTheDirectorResetsNoEstablishedConnection() throws Exception {
         Path go = work.resolve("go");
         Process p = new ProcessBuilder("ip", "netns", "exec", CLIENT, "python3", work.resolve("client.py").toString(),
@@ -317,7 +344,7 @@ class NftNamespaceTest {
      * alone would remap the slots of both, and their flows would get RST from another server).
      */
     @Test
-    @Order(3)
+    @Order(4)
     @SuppressWarnings("unchecked")
     void drainKeepsEstablishedFlowsAndRemovingOneMovesNoOtherFlows() throws Exception {
         var json = new com.fasterxml.jackson.databind.ObjectMapper();
@@ -379,7 +406,7 @@ class NftNamespaceTest {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     @SuppressWarnings("unchecked")
     void aKilledRealServerIsTakenOutAndNewConnectionsSucceed() throws Exception {
         long killed = System.nanoTime();
@@ -404,7 +431,7 @@ class NftNamespaceTest {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     void natPreservesTheClientAddress() throws Exception {
         StringBuilder s = new StringBuilder("set -e\nip netns exec " + DIR + " sysctl -qw net.ipv4.ip_forward=1\n");
         for (String rs : RS) {
