@@ -28,12 +28,12 @@ import java.time.Duration;
 import java.util.Arrays;
 
 import static io.tiergate.proxy.forward.ProxyProtocolTest.concat;
-import static io.tiergate.proxy.forward.ProxyProtocolTest.readAll;
 import static io.tiergate.proxy.forward.ProxyProtocolTest.request;
 import static io.tiergate.proxy.forward.ProxyProtocolTest.v1;
 import static io.tiergate.proxy.forward.ProxyProtocolTest.v2;
 import static io.tiergate.proxy.forward.ProxyProtocolTest.v2Tcp4;
 import static io.tiergate.proxy.forward.ProxyProtocolTest.v2Tcp6;
+import static io.tiergate.proxy.support.Proxies.readAll;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
