@@ -3,12 +3,17 @@ package io.tiergate.proxy;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.handler.codec.http2.Http2Connection;
+import io.netty.handler.codec.http2.Http2ConnectionAdapter;
+import io.netty.handler.codec.http2.Http2ConnectionHandler;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.http.HttpConnection;
 
@@ -17,13 +22,23 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Slowloris defence Vert.x does not give us: a connection must deliver a complete request head within
- * {@code client_header} of opening, and the next one within {@code keepalive} of the previous response; otherwise
+ * {@code client_header} of being accepted, and the next one within {@code keepalive} of the previous response; otherwise
  * it is closed. (Vert.x's idle timeout alone is reset by every trickled byte.)
  *
- * <p>It is a Netty handler placed right after Vert.x's HTTP/1.x codec, so it sees a request head only once it is
- * complete and responses before they are encoded, and it runs on the connection's own event loop: no locks, no cross-thread wake-ups per request (an
- * earlier version kept its timers on a separate context and cost two selector wake-ups per request). After a
- * WebSocket upgrade (101) it removes itself: a WebSocket's lifetime is not a keep-alive wait.
+ * <p>Two phases. From accept, {@link Opening} (put at the head of the pipeline by {@link AcceptHook}, before Vert.x
+ * has set anything up) holds the {@code client_header} deadline: it covers a PROXY header, a TLS handshake, the h2c
+ * preface detection and, on an h2c listener, the whole first request head, because there Vert.x creates the
+ * HttpConnection only once that head is complete. When the connection handler runs, {@link #install} removes
+ * {@code Opening} and takes over:
+ * <ul>
+ * <li>HTTP/1.x: this class, a Netty handler placed right after Vert.x's HTTP/1.x codec, so it sees a request head only
+ * once it is complete and responses before they are encoded. It runs on the connection's own event loop: no locks, no
+ * cross-thread wake-ups per request (an earlier version kept its timers on a separate context and cost two selector
+ * wake-ups per request). After a WebSocket upgrade (101) it removes itself: a WebSocket's lifetime is not a keep-alive
+ * wait.</li>
+ * <li>HTTP/2 (h2 by ALPN, h2c): {@link Http2Idle} closes (GOAWAY) a connection that has had no open stream for
+ * {@code keepalive}, however many PINGs or SETTINGS it sends.</li>
+ * </ul>
  */
 final class ConnectionGuard extends ChannelDuplexHandler {
     static final String NAME = "tiergateConnectionGuard";
@@ -36,33 +51,59 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     private int heads;      // request heads read
     private int responses;  // responses completely written
 
-    private ConnectionGuard(Duration clientHeader, Duration keepalive) {
-        this.headerNanos = clientHeader.toNanos();
+    private ConnectionGuard(long headerNanos, Duration keepalive, int headsAlreadyRead) {
+        this.headerNanos = headerNanos;
         this.keepaliveNanos = keepalive.toNanos();
+        this.heads = headsAlreadyRead;
     }
 
     /**
-     * Installs the guard on a new HTTP/1.x connection. Returns false when the connection is not one this guard
-     * understands (e.g. HTTP/2), which then relies on Vert.x's idle timeout.
+     * Called by {@link AcceptHook} on a just-accepted channel, before Vert.x initialises it: arms the
+     * {@code client_header} deadline.
      */
-    static boolean install(HttpConnection conn, Duration clientHeader, Duration keepalive) {
-        // Vert.x 5 exposes the Netty channel only on its implementation class. With h2c upgrade enabled Vert.x creates
-        // the connection only after the first request head, too late for this guard: the listener disables h2c.
+    static void opened(Channel ch, Duration clientHeader) {
+        ch.pipeline().addFirst(Opening.NAME, new Opening(System.nanoTime() + clientHeader.toNanos()));
+    }
+
+    /**
+     * Takes over from {@link Opening} when Vert.x hands us the HttpConnection. {@code headAlreadyRead}: the connection
+     * was created by reading its first request head (HTTP/1.x on an h2c listener), so that head needs no timer and
+     * counts as in flight. Returns false when the connection is neither HTTP/1.x nor HTTP/2 over a Netty channel
+     * (it then relies on Vert.x's idle timeout).
+     */
+    static boolean install(HttpConnection conn, Duration clientHeader, Duration keepalive, boolean headAlreadyRead) {
+        // Vert.x 5 exposes the Netty channel only on its implementation class.
         if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase base)) {
             return false;
         }
         Channel ch = base.channel();
         ChannelPipeline p = ch.pipeline();
-        if (p.get("httpEncoder") == null || p.get(NAME) != null) {
+        Opening opening = p.get(Opening.class);
+        long headerNanos = clientHeader.toNanos();
+        if (opening != null) {
+            headerNanos = opening.remainingNanos();
+            p.remove(opening);
+        }
+        if (p.get(NAME) != null) {
             return false;
         }
-        p.addAfter("httpEncoder", NAME, new ConnectionGuard(clientHeader, keepalive));
-        return true;
+        if (p.get("httpEncoder") != null) {
+            p.addAfter("httpEncoder", NAME, new ConnectionGuard(headerNanos, keepalive, headAlreadyRead ? 1 : 0));
+            return true;
+        }
+        Http2ConnectionHandler h2 = p.get(Http2ConnectionHandler.class);
+        if (h2 != null) {
+            Http2Idle.watch(ch, h2.connection(), keepalive);
+            return true;
+        }
+        return false;
     }
 
     @Override
     public void handlerAdded(ChannelHandlerContext ctx) {
-        arm(ctx, headerNanos);
+        if (heads == 0) {
+            arm(ctx, headerNanos);
+        }
     }
 
     @Override
@@ -139,6 +180,101 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         if (timer != null) {
             timer.cancel(false);
             timer = null;
+        }
+    }
+
+    /**
+     * The {@code client_header} deadline from accept until Vert.x creates the HttpConnection. Passes everything
+     * through; when the deadline passes first, the channel is closed.
+     */
+    static final class Opening extends ChannelInboundHandlerAdapter {
+        static final String NAME = "tiergateOpening";
+        private final long deadline; // System.nanoTime() by which the first request head must be complete
+        private ScheduledFuture<?> timer;
+
+        private Opening(long deadline) {
+            this.deadline = deadline;
+        }
+
+        long remainingNanos() {
+            return Math.max(0, deadline - System.nanoTime());
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            // Runs when the channel registers with its event loop, before its first read.
+            timer = ctx.executor().schedule(() -> {
+                timer = null;
+                ctx.channel().close();
+            }, remainingNanos(), TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public void handlerRemoved(ChannelHandlerContext ctx) {
+            if (timer != null) {
+                timer.cancel(false);
+                timer = null;
+            }
+        }
+    }
+
+    /**
+     * Keep-alive for an HTTP/2 connection: armed whenever it has no active stream (from the start, and each time its
+     * last stream closes), cancelled when a stream opens. Netty's HTTP/2 connection calls these listeners on the
+     * channel's event loop. Closing goes through Netty's HTTP/2 handler, which sends GOAWAY.
+     */
+    static final class Http2Idle extends Http2ConnectionAdapter {
+        private final Channel ch;
+        private final Http2Connection connection;
+        private final long keepaliveNanos;
+        private ScheduledFuture<?> timer;
+
+        private Http2Idle(Channel ch, Http2Connection connection, Duration keepalive) {
+            this.ch = ch;
+            this.connection = connection;
+            this.keepaliveNanos = keepalive.toNanos();
+        }
+
+        static void watch(Channel ch, Http2Connection connection, Duration keepalive) {
+            Http2Idle idle = new Http2Idle(ch, connection, keepalive);
+            connection.addListener(idle);
+            ch.eventLoop().execute(() -> {
+                if (connection.numActiveStreams() == 0) {
+                    idle.arm();
+                }
+            });
+            ch.closeFuture().addListener(f -> idle.cancel());
+        }
+
+        @Override
+        public void onStreamActive(Http2Stream stream) {
+            cancel();
+        }
+
+        @Override
+        public void onStreamClosed(Http2Stream stream) {
+            if (connection.numActiveStreams() == 0) {
+                arm();
+            }
+        }
+
+        private void arm() {
+            cancel();
+            if (ch.isActive()) {
+                timer = ch.eventLoop().schedule(() -> {
+                    timer = null;
+                    if (connection.numActiveStreams() == 0) {
+                        ch.close();
+                    }
+                }, keepaliveNanos, TimeUnit.NANOSECONDS);
+            }
+        }
+
+        private void cancel() {
+            if (timer != null) {
+                timer.cancel(false);
+                timer = null;
+            }
         }
     }
 }

@@ -211,7 +211,7 @@ public final class ProxyNode {
                 .setIdleTimeout((int) (Math.max(c.timeouts().keepalive().toSeconds(),
                         c.timeouts().upstreamRead().toSeconds()) + 30))
                 .setHandle100ContinueAutomatically(false)
-                .setHttp2ClearTextEnabled(false)
+                .setHttp2ClearTextEnabled(l.h2c())
                 .setTcpNoDelay(true);
         if (l.tls() != null) {
             PemKeyCertOptions pem = new PemKeyCertOptions();
@@ -226,13 +226,14 @@ public final class ProxyNode {
         ListenerConfig.ProxyProtocol pp = l.proxyProtocol();
         return vertx.createHttpServer(o)
                 .connectionHandler(conn -> {
-                    // Runs on the connection's event loop before its first read: a refused peer never gets a byte
-                    // parsed, and the PROXY decoder is in place before the first segment arrives.
-                    if (pp != null && !ProxyProtocol.install(conn, pp)) {
+                    // AcceptHook refused untrusted peers and armed the client_header deadline at accept; this runs on
+                    // the connection's event loop once Vert.x has chosen the protocol (on an h2c listener, with the
+                    // first HTTP/1.x request head already read).
+                    if (pp != null && !ProxyProtocol.accepted(conn, pp)) {
                         return;
                     }
                     ProxyConfig.Timeouts t = current.get().config().timeouts();
-                    ConnectionGuard.install(conn, t.clientHeader(), t.keepalive());
+                    ConnectionGuard.install(conn, t.clientHeader(), t.keepalive(), l.h2c());
                 })
                 .requestHandler(req -> {
                     if (pp != null && !ProxyProtocol.admitted(req, pp)) {
@@ -241,7 +242,8 @@ public final class ProxyNode {
                     }
                     handler.handle(req, l.name());
                 })
-                .listen(port, l.address().host());
+                .listen(port, l.address().host())
+                .compose(server -> AcceptHook.install(server, pp, () -> current.get().config().timeouts().clientHeader()));
     }
 
     /**

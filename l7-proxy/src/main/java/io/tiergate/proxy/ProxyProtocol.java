@@ -4,7 +4,6 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.ChannelPipeline;
 import io.netty.util.AttributeKey;
 import io.netty.util.NetUtil;
 import io.tiergate.proxy.config.ListenerConfig;
@@ -25,14 +24,14 @@ import java.nio.charset.StandardCharsets;
  * never dispatched (branch {@code proxy-protocol-wip}), and its "connection" appears only after the header, so a peer
  * outside the trusted sources could not be refused before its first request was parsed.
  *
- * <p>How: {@link #install} runs from the HttpServer's connection handler, which Vert.x calls synchronously on the
- * connection's event loop while it sets the pipeline up, before the first read. It first checks the real TCP peer
- * against {@code trusted} and closes the Netty channel at once (not Vert.x's graceful close) when it is outside.
- * Otherwise it puts {@link Decoder} at the head of the pipeline, in front of Vert.x's HTTP/1 decoder. The decoder
- * accumulates bytes until the header is complete, records the client address, removes itself and passes the bytes
- * that followed the header (a coalesced request) on with {@code fireChannelRead} — nothing is left behind in a
- * removed handler. A malformed or unsupported header closes the channel. The slowloris guard's header timer, armed at
- * the same moment, also bounds the time to send the PROXY header.
+ * <p>How: {@link AcceptHook} sees each accepted socket before Vert.x sets its pipeline up (and before the TLS handshake
+ * on a TLS listener). It first checks the real TCP peer against {@code trusted} and closes the socket at once, before
+ * it is even registered for reading, when it is outside. Otherwise it puts {@link Decoder} at the head of the pipeline,
+ * in front of Vert.x's SslHandler or HTTP decoder. The decoder accumulates bytes until the header is complete, records
+ * the client address, removes itself and passes the bytes that followed the header (a coalesced request or TLS
+ * ClientHello) on with {@code fireChannelRead} — nothing is left behind in a removed handler. A malformed or
+ * unsupported header closes the channel. The slowloris guard's {@code client_header} deadline, armed at the same moment,
+ * also bounds the time to send the PROXY header.
  *
  * <p>Defence in depth: {@link #admitted} is checked again in the request handler (real peer trusted and header
  * decoded), and a request that fails it closes the channel without an answer.
@@ -50,22 +49,19 @@ public final class ProxyProtocol {
     }
 
     /**
-     * Refuses an untrusted peer (closing the channel immediately) or installs the header decoder. Returns false when
-     * the connection was refused.
+     * The connection handler's check: the connection went through {@link AcceptHook} (which refused untrusted peers
+     * and installed the decoder) from a trusted peer. Otherwise — a connection accepted in the instant before the hook
+     * was installed, whose PROXY header nothing will read — it is closed at once and false returned.
      */
-    static boolean install(HttpConnection conn, ListenerConfig.ProxyProtocol pp) {
+    static boolean accepted(HttpConnection conn, ListenerConfig.ProxyProtocol pp) {
         if (!(conn instanceof ConnectionBase base)) {
-            conn.close(); // not an HTTP/1 connection over a Netty channel: never expected on a plain listener
+            conn.close();
             return false;
         }
         Channel ch = base.channel();
-        if (!pp.trusts(peerIp(ch))) {
+        if (!AcceptHook.hooked(ch) || !pp.trusts(peerIp(ch))) {
             ch.close();
             return false;
-        }
-        ChannelPipeline p = ch.pipeline();
-        if (p.get(NAME) == null) {
-            p.addFirst(NAME, new Decoder());
         }
         return true;
     }
@@ -108,7 +104,7 @@ public final class ProxyProtocol {
         return c instanceof ConnectionBase base ? base.channel() : null;
     }
 
-    private static String peerIp(Channel ch) {
+    static String peerIp(Channel ch) {
         return ch.remoteAddress() instanceof InetSocketAddress isa && isa.getAddress() != null
                 ? isa.getAddress().getHostAddress() : null;
     }

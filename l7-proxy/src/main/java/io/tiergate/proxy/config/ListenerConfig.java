@@ -7,16 +7,24 @@ import java.util.List;
 
 /**
  * One socket the proxy accepts HTTP on. Port 0 binds an ephemeral port (tests, demos). With {@code tls} it speaks
- * HTTPS, choosing the certificate by SNI and offering HTTP/2 by ALPN. With {@code proxyProtocol} (null = off) every
- * connection must start with a PROXY protocol v1 or v2 header and come from one of its trusted sources.
+ * HTTPS, choosing the certificate by SNI and offering HTTP/2 by ALPN. Without it, {@code h2c} (the default) also accepts
+ * HTTP/2 over cleartext: with prior knowledge (the connection starts with the HTTP/2 preface) or by {@code Upgrade: h2c}.
+ * With {@code proxyProtocol} (null = off) every connection, plain or TLS, must start with a PROXY protocol v1 or v2
+ * header and come from one of its trusted sources.
  */
-public record ListenerConfig(String name, HostPort address, Tls tls, ProxyProtocol proxyProtocol) {
+public record ListenerConfig(String name, HostPort address, Tls tls, ProxyProtocol proxyProtocol, boolean h2c) {
+    public ListenerConfig {
+        if (h2c && tls != null) {
+            throw new IllegalArgumentException("h2c: true on a TLS listener (expected: tls.http2 for HTTP/2 over TLS)");
+        }
+    }
+
     public ListenerConfig(String name, HostPort address) {
-        this(name, address, null, null);
+        this(name, address, null, null, true);
     }
 
     public ListenerConfig(String name, HostPort address, Tls tls) {
-        this(name, address, tls, null);
+        this(name, address, tls, null, tls == null);
     }
 
     /**

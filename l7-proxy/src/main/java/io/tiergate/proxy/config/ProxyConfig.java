@@ -220,10 +220,11 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             String name = m.string("name", address == null ? "" : address.toString());
             ListenerConfig.Tls tls = m.map("tls").map(ProxyConfig::parseTls).orElse(null);
             ListenerConfig.ProxyProtocol pp = m.map("proxy_protocol").map(ProxyConfig::parseProxyProtocol).orElse(null);
-            if (pp != null && tls != null) {
-                m.error("proxy_protocol", "PROXY protocol is not supported on TLS listeners yet",
-                        "a plain HTTP listener (the PROXY header is read before the HTTP codec, which on TLS "
-                                + "listeners is set up only after the handshake)");
+            boolean h2c = m.bool("h2c", tls == null);
+            if (h2c && tls != null) {
+                m.error("h2c", "h2c is HTTP/2 over cleartext, not possible on a TLS listener",
+                        "tls.http2 to offer HTTP/2 by ALPN on this listener, or no 'h2c' key");
+                h2c = false;
             }
             m.finish();
             if (address == null) {
@@ -233,7 +234,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                 m.error("name", "duplicate listener name '" + name + "'", "a unique name per listener");
                 continue;
             }
-            out.add(new ListenerConfig(name, address, tls, pp));
+            out.add(new ListenerConfig(name, address, tls, pp, h2c));
         }
         return out;
     }

@@ -148,34 +148,10 @@ class HygieneTest {
     }
 
     @Test
-    void aClientTricklingItsHeadersIsDisconnected() throws Exception {
-        try (Socket s = new Socket("127.0.0.1", port)) {
-            s.setSoTimeout(3000);
-            OutputStream out = s.getOutputStream();
-            InputStream in = s.getInputStream();
-            long t0 = System.nanoTime();
-            out.write("GET / HTTP/1.1\r\nHost: a\r\n".getBytes(StandardCharsets.ISO_8859_1));
-            int closedAfter = -1;
-            for (int i = 0; i < 20; i++) { // a header line every 100 ms: Vert.x's idle timeout would never fire
-                Thread.sleep(100);
-                try {
-                    out.write(("X-" + i + ": y\r\n").getBytes(StandardCharsets.ISO_8859_1));
-                    out.flush();
-                } catch (java.io.IOException e) {
-                    closedAfter = i;
-                    break;
-                }
-            }
-            int read;
-            try {
-                read = in.read();
-            } catch (java.net.SocketException e) {
-                read = -1;
-            }
-            assertThat(read).as("the proxy closes a connection that has not finished its head within client_header")
-                    .isEqualTo(-1);
-            assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(2500));
-        }
+    void aClientTricklingItsHeadersIsDisconnected() {
+        // The listener has h2c on (the default): Vert.x sees the connection only once the head is complete.
+        assertThat(Proxies.trickleHead(port)).as("closed at about client_header (500ms), not after 3 s of trickling")
+                .isLessThan(Duration.ofMillis(2500));
     }
 
     @Test

@@ -17,7 +17,6 @@ import org.junit.jupiter.api.io.TempDir;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -25,6 +24,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 
+import static io.tiergate.proxy.support.Proxies.readAll;
 import static org.assertj.core.api.Assertions.assertThat;
 
 /**
@@ -151,19 +151,6 @@ class ProxyProtocolTest {
             }
             return readAll(s.getInputStream());
         }
-    }
-
-    static String readAll(InputStream in) throws IOException {
-        ByteArrayOutputStream b = new ByteArrayOutputStream();
-        byte[] buf = new byte[4096];
-        try {
-            for (int n; (n = in.read(buf)) >= 0; ) {
-                b.write(buf, 0, n);
-            }
-        } catch (java.net.SocketException e) {
-            // reset: what was read so far is the answer
-        }
-        return b.toString(StandardCharsets.ISO_8859_1);
     }
 
     static void sleep(long ms) {

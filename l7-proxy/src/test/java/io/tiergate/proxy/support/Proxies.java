@@ -90,4 +90,48 @@ public final class Proxies {
             throw new RuntimeException(e);
         }
     }
+
+    /** Reads until the server closes (a reset counts as a close) and returns what came. */
+    public static String readAll(InputStream in) throws IOException {
+        java.io.ByteArrayOutputStream b = new java.io.ByteArrayOutputStream();
+        byte[] buf = new byte[4096];
+        try {
+            for (int n; (n = in.read(buf)) >= 0; ) {
+                b.write(buf, 0, n);
+            }
+        } catch (java.net.SocketException e) {
+            // reset: what was read so far is the answer
+        }
+        return b.toString(StandardCharsets.ISO_8859_1);
+    }
+
+    /**
+     * A slowloris client: sends a request head one header line every 100 ms (for 3 s at most, never finishing it) and
+     * returns how long the proxy took to close the connection. Fails the test if the proxy answered anything.
+     */
+    public static Duration trickleHead(int port) {
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(5000);
+            OutputStream out = s.getOutputStream();
+            long t0 = System.nanoTime();
+            out.write("GET / HTTP/1.1\r\nHost: a\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            for (int i = 0; i < 30; i++) { // Vert.x's idle timeout alone would never fire: every line resets it
+                Thread.sleep(100);
+                try {
+                    out.write(("X-" + i + ": y\r\n").getBytes(StandardCharsets.ISO_8859_1));
+                    out.flush();
+                } catch (IOException e) {
+                    break; // closed by the proxy
+                }
+            }
+            assertThat(readAll(s.getInputStream())).as("a half-sent head gets no answer, the connection is closed")
+                    .isEmpty();
+            return Duration.ofNanos(System.nanoTime() - t0);
+        } catch (IOException e) {
+            throw new RuntimeException(e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new RuntimeException(e);
+        }
+    }
 }

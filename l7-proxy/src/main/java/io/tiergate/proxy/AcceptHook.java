@@ -1,0 +1,124 @@
+package io.tiergate.proxy;
+
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelPipeline;
+import io.netty.util.AttributeKey;
+import io.tiergate.proxy.config.ListenerConfig;
+import io.vertx.core.Future;
+import io.vertx.core.http.HttpServer;
+import io.vertx.core.internal.CloseableResource;
+import io.vertx.core.internal.http.HttpServerInternal;
+import io.vertx.core.internal.net.NetServerInternal;
+
+import java.lang.reflect.Field;
+import java.time.Duration;
+import java.util.function.Supplier;
+
+/**
+ * Tiergate's first look at every accepted connection, before Vert.x sets its pipeline up.
+ *
+ * <p>Why: Vert.x calls the HttpServer's connection handler too late for two things. On an h2c listener it creates the
+ * HttpConnection only after the first request head (it must see whether the connection starts with the HTTP/2 preface
+ * or asks for {@code Upgrade: h2c}), too late to time that head. On a TLS listener it calls it after the handshake,
+ * too late to read a PROXY header, which comes before the ClientHello.
+ *
+ * <p>How: a handler on the listening (server) channel sees each accepted child channel as a message on its way to
+ * Netty's acceptor, i.e. before the child is registered and before Vert.x's child initializer has added anything.
+ * There it refuses a peer outside the PROXY protocol's trusted sources (closing the socket unregistered: not a byte is
+ * read), puts {@link ProxyProtocol.Decoder} at the head of the child's pipeline (so it runs before Vert.x's SslHandler
+ * and HTTP codecs) and arms {@link ConnectionGuard.Opening}'s {@code client_header} deadline.
+ *
+ * <p>Vert.x 5 has no public way to reach its server channel: {@link #serverChannel} follows two private fields
+ * ({@code NetServerImpl.resource}, {@code TcpServer.bindFuture}) and fails the listen with a clear message if a Vert.x
+ * upgrade renamed them; {@code AcceptHookTest} pins this. The hook is installed as soon as the bind completes: a
+ * connection accepted in the instant before (only possible at startup) misses it, and the connection handler treats
+ * such a connection as described at {@link #hooked}.
+ */
+final class AcceptHook extends ChannelInboundHandlerAdapter {
+    static final String NAME = "tiergateAcceptHook";
+    private static final AttributeKey<Boolean> HOOKED = AttributeKey.valueOf("tiergate.acceptHook");
+
+    private final ListenerConfig.ProxyProtocol proxyProtocol;
+    private final Supplier<Duration> clientHeader;
+
+    private AcceptHook(ListenerConfig.ProxyProtocol proxyProtocol, Supplier<Duration> clientHeader) {
+        this.proxyProtocol = proxyProtocol;
+        this.clientHeader = clientHeader;
+    }
+
+    /**
+     * Installs (or replaces: a listener re-bound on a reload may share Vert.x's server socket) the hook on the
+     * listening socket behind {@code server}, which must be listening. {@code proxyProtocol} null = no PROXY header.
+     */
+    static Future<HttpServer> install(HttpServer server, ListenerConfig.ProxyProtocol proxyProtocol,
+                                      Supplier<Duration> clientHeader) {
+        Channel listening;
+        try {
+            listening = serverChannel(server);
+        } catch (ReflectiveOperationException | RuntimeException e) {
+            return Future.failedFuture(new IllegalStateException(
+                    "cannot reach Vert.x's listening channel to guard accepted connections (Vert.x internals changed?)",
+                    e));
+        }
+        ChannelPipeline p = listening.pipeline();
+        AcceptHook hook = new AcceptHook(proxyProtocol, clientHeader);
+        synchronized (p) { // the verticle instances sharing this socket install it from their own event loops
+            if (p.get(NAME) == null) {
+                p.addFirst(NAME, hook);
+            } else {
+                p.replace(NAME, NAME, hook);
+            }
+        }
+        return Future.succeededFuture(server);
+    }
+
+    /** The child went through the hook (false only for a connection accepted just before it was installed). */
+    static boolean hooked(Channel ch) {
+        return Boolean.TRUE.equals(ch.attr(HOOKED).get());
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof Channel child) {
+            if (proxyProtocol != null && !proxyProtocol.trusts(ProxyProtocol.peerIp(child))) {
+                child.unsafe().closeForcibly(); // never registered, never read: what Netty does with a child it can't set up
+                return;
+            }
+            child.attr(HOOKED).set(Boolean.TRUE);
+            ConnectionGuard.opened(child, clientHeader.get());
+            if (proxyProtocol != null) {
+                child.pipeline().addFirst(ProxyProtocol.NAME, new ProxyProtocol.Decoder());
+            }
+        }
+        ctx.fireChannelRead(msg);
+    }
+
+    private static Channel serverChannel(HttpServer server) throws ReflectiveOperationException {
+        HttpServerInternal http = ((HttpServerInternal) server).unwrap();
+        NetServerInternal net = ((io.vertx.core.http.impl.tcp.TcpHttpServer) http).tcpServer();
+        CloseableResource<?> resource = (CloseableResource<?>) field(net, "resource");
+        @SuppressWarnings("unchecked")
+        Future<Channel> bound = (Future<Channel>) field(resource.get(), "bindFuture");
+        Channel ch = bound.result();
+        if (ch == null) {
+            throw new IllegalStateException("the listening channel is not bound");
+        }
+        return ch;
+    }
+
+    private static Object field(Object target, String name) throws ReflectiveOperationException {
+        for (Class<?> c = target.getClass(); c != null; c = c.getSuperclass()) {
+            try {
+                Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return f.get(target);
+            } catch (NoSuchFieldException e) {
+                // look in the superclass
+            }
+        }
+        throw new NoSuchFieldException(target.getClass().getName() + "." + name);
+    }
+}
