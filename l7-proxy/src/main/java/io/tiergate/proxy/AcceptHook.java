@@ -33,7 +33,7 @@ import java.util.function.Supplier;
  *
  * <p>Vert.x 5 has no public way to reach its server channel: {@link #serverChannel} follows two private fields
  * ({@code NetServerImpl.resource}, {@code TcpServer.bindFuture}) and fails the listen with a clear message if a Vert.x
- * upgrade renamed them; {@code AcceptHookTest} pins this. The hook is installed as soon as the bind completes: a
+ * upgrade renamed them; H2cTest and ProxyProtocolTlsTest fail then (every listener goes through it). The hook is installed as soon as the bind completes: a
  * connection accepted in the instant before (only possible at startup) misses it, and the connection handler treats
  * such a connection as described at {@link #hooked}.
  */
