@@ -5,7 +5,7 @@
 # Usage: bench/proxy-vs-nginx.sh [duration=10s] [connections=64] [rounds=3]
 # Rounds alternate tiergate/nginx so background noise hits both; the median of each is compared.
 set -euo pipefail
-DUR=${1:-10s}; CONNS=${2:-64}; ROUNDS=${3:-3}
+DUR=${1:-10s}; CONNS=${2:-64}; ROUNDS=${3:-3}; JAVA=${JAVA:-java}   # JAVA=/path/to/bin/java: another JDK
 ROOT=$(cd "$(dirname "$0")/.." && pwd); JAR=$ROOT/deploy/target/tiergate.jar
 for t in nginx wrk taskset java; do command -v $t >/dev/null || { echo "missing $t (apt-get install nginx-light wrk)"; exit 2; }; done
 [ -f "$JAR" ] || { echo "missing $JAR: mvn -B -o -pl deploy -am package -DskipTests"; exit 2; }
@@ -47,8 +47,8 @@ director:
 C
 taskset -c $ORIGIN_CPUS nginx -c $W/origin.conf -p $W
 taskset -c $PROXY_CPUS nginx -c $W/nginx.conf -p $W
-taskset -c $PROXY_CPUS java -XX:+UseParallelGC -Xms512m -Xmx512m ${TIERGATE_JAVA_OPTS:-} -jar "$JAR" proxy -c $W/tiergate.yaml --watch-interval 0 2>$W/t.err &
-taskset -c $PROXY_CPUS java -XX:+UseParallelGC -Xms512m -Xmx512m ${TIERGATE_JAVA_OPTS:-} -jar "$JAR" director -c $W/relay.yaml >$W/r.out 2>$W/r.err &
+taskset -c $PROXY_CPUS $JAVA -XX:+UseParallelGC -Xms512m -Xmx512m ${TIERGATE_JAVA_OPTS:-} -jar "$JAR" proxy -c $W/tiergate.yaml --watch-interval 0 2>$W/t.err &
+taskset -c $PROXY_CPUS $JAVA -XX:+UseParallelGC -Xms512m -Xmx512m ${TIERGATE_JAVA_OPTS:-} -jar "$JAR" director -c $W/relay.yaml >$W/r.out 2>$W/r.err &
 for p in $T $R; do for i in $(seq 1 100); do curl -fs http://127.0.0.1:$p/ >/dev/null 2>&1 && break; sleep 0.2; done; done
 for p in $T $R; do taskset -c $LOAD_CPUS wrk -t1 -c$CONNS -d10s http://127.0.0.1:$p/ >/dev/null; done   # JVM warm-up (JIT), once
 # busy jiffies and total jiffies of one CPU, from /proc/stat
