@@ -184,6 +184,9 @@ class NftRulesetTest {
                 add map ip6 tiergate_nat6 services { typeof ip6 daddr . meta l4proto . th dport : verdict; }
                 flush chain ip6 tiergate_nat6 prerouting
                 add rule ip6 tiergate_nat6 prerouting ip6 daddr . meta l4proto . th dport vmap @services
+                add chain ip6 tiergate_nat6 output { type filter hook output priority filter; policy accept; }
+                flush chain ip6 tiergate_nat6 output
+                add rule ip6 tiergate_nat6 output icmpv6 type nd-redirect drop
                 """);
         assertThat(nft.skeleton(true, true)).as("the two-argument form, as before IPv6: no IPv6 NAT table")
                 .doesNotContain("tiergate_nat6");
