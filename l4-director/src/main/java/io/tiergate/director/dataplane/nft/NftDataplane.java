@@ -182,7 +182,13 @@ public final class NftDataplane implements Dataplane {
             }
         }
         String wanted = ruleset.flowTable().describe();
-        for (DataplaneService s : changes.upserts()) {
+        for (DataplaneService asked : changes.upserts()) {
+            DataplaneService s = NftRuleset.sameFamily(asked);
+            if (s != asked) {
+                log.warn("service {}: nft forwards within one address family; leaving out {}", s.key(),
+                        asked.destinations().stream().filter(d -> !s.destinations().contains(d)).map(d -> d.id())
+                                .toList());
+            }
             ForwardingMethod was = methods.get(s.key());
             boolean recreateFlows = false;
             if (was != null && was != s.method()) {
@@ -192,7 +198,8 @@ public final class NftDataplane implements Dataplane {
                 String ft = flowTables.getOrDefault(s.key(), "");
                 recreateFlows = !ft.isEmpty() && !ft.startsWith("0/") && !ft.equals(wanted);
             }
-            batch.append(ruleset.upsert(s, s.fingerprint(), recreateFlows, objects(s.method(), s.key())));
+            // the fingerprint of what the engine asked for, so that the next read matches it
+            batch.append(ruleset.upsert(s, asked.fingerprint(), recreateFlows, objects(s.method(), s.key())));
         }
         long t0 = System.nanoTime();
         run(batch.toString());
@@ -205,7 +212,7 @@ public final class NftDataplane implements Dataplane {
                 forget(m, k);
             }
         }
-        for (DataplaneService s : changes.upserts()) {
+        for (DataplaneService s : changes.upserts().stream().map(NftRuleset::sameFamily).toList()) {
             ForwardingMethod was = methods.put(s.key(), s.method());
             if (was != null && was != s.method()) {
                 forget(was, s.key());

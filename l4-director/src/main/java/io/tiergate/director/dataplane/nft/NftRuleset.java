@@ -353,6 +353,17 @@ public final class NftRuleset {
         return "p" + counterName(k, address).substring(1);
     }
 
+    /**
+     * The service without the destinations nft cannot forward to: those of the other address family. A literal of the
+     * wrong family is a config error; this catches a real server host name that resolves to both families.
+     */
+    static DataplaneService sameFamily(DataplaneService s) {
+        List<Destination> kept = s.destinations().stream()
+                .filter(d -> (d.address().indexOf(':') >= 0) == ipv6(s.key())).toList();
+        return kept.size() == s.destinations().size() ? s : new DataplaneService(s.key(), s.scheduler(), s.method(),
+                s.persistence(), s.proxyProtocol(), kept);
+    }
+
     /** The named counter of one real server of a DR service. */
     static String counterName(ServiceKey k, String address) {
         return "c_" + id(k) + "_" + address.replaceAll("[^A-Za-z0-9]", "_");

@@ -151,6 +151,15 @@ class NftRulesetTest {
     }
 
     @Test
+    void aHostNameResolvingToBothFamiliesKeepsOnlyTheVipsFamily() {
+        DataplaneService both = svc(WEB6, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE,
+                new Destination("fd77::11", 80, 1), new Destination("10.0.0.11", 80, 1));
+        assertThat(NftRuleset.sameFamily(both).destinations()).containsExactly(new Destination("fd77::11", 80, 1));
+        DataplaneService v4 = svc(WEB, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE, new Destination("10.0.0.11", 80, 1));
+        assertThat(NftRuleset.sameFamily(v4)).as("nothing to leave out: the same service").isSameAs(v4);
+    }
+
+    @Test
     void natOverIpv6LivesInItsOwnIp6TableAndLeavesIpv4Alone() {
         DataplaneService s = new DataplaneService(ServiceKey.of(Protocol.TCP, "fd77::100", 80), Scheduler.MAGLEV,
                 ForwardingMethod.NAT, new Persistence(Duration.ofMinutes(5), 32), false,
