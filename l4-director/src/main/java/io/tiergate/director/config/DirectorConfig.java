@@ -255,8 +255,17 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
             if (kind == DataplaneKind.NFT && s.key().byFwmark()) {
                 out.add(where + "fwmark services need the ipvs dataplane (nft matches VIP and port)");
             }
-            if (kind == DataplaneKind.NFT && s.key().vip().indexOf(':') >= 0) {
-                out.add(where + "IPv6 VIPs need the ipvs or userspace dataplane (the nft dataplane is IPv4 only)");
+            if (kind == DataplaneKind.NFT && !s.key().byFwmark()) {
+                boolean v6 = s.key().vip().indexOf(':') >= 0;
+                for (RealServer r : s.realServers()) {
+                    String host = r.address().host();
+                    if (isIpLiteral(host) && (host.indexOf(':') >= 0) != v6) {
+                        out.add(where + "real server " + r.id() + " is " + (v6 ? "IPv4" : "IPv6") + " but the VIP "
+                                + s.key().vip() + " is " + (v6 ? "IPv6" : "IPv4") + ": nft forwards within one address "
+                                + "family; give the real server an " + (v6 ? "IPv6" : "IPv4")
+                                + " address (or use the userspace dataplane, which proxies across families)");
+                    }
+                }
             }
             if (kind == DataplaneKind.USERSPACE && s.key().byFwmark()) {
                 out.add(where + "fwmark services need the ipvs dataplane (userspace listens on VIP:port)");

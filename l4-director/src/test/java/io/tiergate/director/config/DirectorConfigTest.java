@@ -25,6 +25,14 @@ class DirectorConfigTest {
         return cfg;
     }
 
+    /** Problems of a director on dataplane nft (interface eth0) with these service lines. */
+    static String nftProblems(String... services) {
+        Problems problems = new Problems();
+        parse("director:\n  dataplane: nft\n  interface: eth0\n  services:\n    "
+                + String.join("\n    ", services) + "\n", problems);
+        return problems.format();
+    }
+
     @Test
     void aFullServiceParsesWithEveryKey() {
         Problems problems = new Problems();
@@ -162,15 +170,21 @@ class DirectorConfigTest {
 
     @Test
     void drCannotChangeThePortOnKernelDataplanes() {
-        Problems problems = new Problems();
-        parse("""
-                director:
-                  dataplane: nft
-                  interface: eth0
-                  services:
-                    web: {vip: 10.0.0.100:80, method: dr, real_servers: [10.0.0.11:8080]}
-                """, problems);
-        assertThat(problems.format()).contains("real server 10.0.0.11:8080: method 'dr' cannot change the port");
+        assertThat(nftProblems("web: {vip: 10.0.0.100:80, method: dr, real_servers: [10.0.0.11:8080]}")).contains("real server 10.0.0.11:8080: method 'dr' cannot change the port");
+    }
+
+    @Test
+    void nftTakesIpv6VipsWhoseRealServersAreIpv6Too() {
+        assertThat(nftProblems("web6: {vip: \"[fd77::100]:80\", real_servers: [\"[fd77::11]:80\", \"[fd77::12]:80\"]}",
+                "nat6: {vip: \"[fd77::100]:81\", method: nat, real_servers: [\"[fd77::11]:8081\"]}"))
+                .as("IPv6 DR and NAT services are expressible on nft").isEmpty();
+        assertThat(nftProblems("web6: {vip: \"[fd77::100]:80\", real_servers: [\"10.0.0.11:80\", \"[fd77::12]:80\"]}",
+                "web4: {vip: 10.0.0.100:80, real_servers: [\"[fd77::11]:80\"]}"))
+                .contains("service 'web6': real server 10.0.0.11:80 is IPv4 but the VIP fd77::100 is IPv6: nft forwards "
+                        + "within one address family; give the real server an IPv6 address (or use the userspace "
+                        + "dataplane, which proxies across families)")
+                .contains("service 'web4': real server [fd77::11]:80 is IPv6 but the VIP 10.0.0.100 is IPv4")
+                .doesNotContain("[fd77::12]:80 is");
     }
 
     @Test

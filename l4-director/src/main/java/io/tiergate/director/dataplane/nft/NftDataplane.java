@@ -33,8 +33,8 @@ public final class NftDataplane implements Dataplane {
     private final NftRuleset ruleset;
     /** Which table each service lives in, learned from reads: needed to delete it. */
     private final Map<ServiceKey, ForwardingMethod> methods = new HashMap<>();
-    /** Named maps and counters per table, learned from reads and kept up to date by applies: deletes must name them. */
-    private final Map<ForwardingMethod, java.util.Set<String>> objects = new HashMap<>();
+    /** Named maps, sets and counters per table, learned from reads and kept up to date by applies: deletes must name them. */
+    private final Map<String, java.util.Set<String>> objects = new HashMap<>();
     /** How each DR service's flow map was declared, from reads: a different size/timeout means redeclaring it. */
     private final Map<ServiceKey, String> flowTables = new HashMap<>();
 
@@ -117,20 +117,29 @@ public final class NftDataplane implements Dataplane {
         methods.clear();
         objects.clear();
         flowTables.clear();
-        for (ForwardingMethod m : new ForwardingMethod[] {ForwardingMethod.DIRECT_ROUTE, ForwardingMethod.NAT}) {
+        for (String table : NftRuleset.TABLES) {
+            ForwardingMethod m = NftRuleset.method(table);
             String listing;
             try {
                 // Terse: chains and their comments without the (up to a million) slot elements, which took 5.6 s
                 // to list for 1,000 Maglev services; the small services map is listed in full to see what is routed.
-                listing = terse("list table " + NftRuleset.table(m) + "\n")
-                        + run("list map " + NftRuleset.table(m) + " services\n");
+                listing = terse("list table " + table + "\n") + run("list map " + table + " services\n");
             } catch (DataplaneException e) {
-                if (e.getMessage().contains("No such file or directory")) {
+                if (missing(e)) {
                     continue; // the table is not there (first start, or someone flushed the ruleset)
                 }
                 throw e;
             }
-            objects.put(m, new java.util.HashSet<>(NftRuleset.objects(listing)));
+            if (m == ForwardingMethod.DIRECT_ROUTE) {
+                try {
+                    listing += run("list map " + table + " services6\n");
+                } catch (DataplaneException e) {
+                    if (!missing(e)) { // a table from before IPv6 has no services6 yet: it routes no IPv6 service
+                        throw e;
+                    }
+                }
+            }
+            objects.put(table, new java.util.HashSet<>(NftRuleset.objects(listing)));
             Map<String, String> declared = NftRuleset.flowTables(listing);
             String wanted = ruleset.flowTable().describe();
             NftRuleset.fingerprints(listing).forEach((k, fp) -> {
@@ -149,30 +158,48 @@ public final class NftDataplane implements Dataplane {
         return out;
     }
 
+    private static boolean missing(DataplaneException e) {
+        return e.getMessage().contains("No such file or directory");
+    }
+
+    private java.util.Set<String> objects(ForwardingMethod m, ServiceKey k) {
+        return objects.getOrDefault(NftRuleset.table(m, k), java.util.Set.of());
+    }
+
     @Override
     public void apply(Changeset changes) throws DataplaneException {
         StringBuilder batch = new StringBuilder();
         boolean dr = changes.upserts().stream().anyMatch(s -> s.method() == ForwardingMethod.DIRECT_ROUTE);
-        boolean nat = changes.upserts().stream().anyMatch(s -> s.method() == ForwardingMethod.NAT);
-        batch.append(ruleset.skeleton(dr, nat));
+        boolean nat = changes.upserts().stream()
+                .anyMatch(s -> s.method() == ForwardingMethod.NAT && !NftRuleset.ipv6(s.key()));
+        boolean nat6 = changes.upserts().stream()
+                .anyMatch(s -> s.method() == ForwardingMethod.NAT && NftRuleset.ipv6(s.key()));
+        batch.append(ruleset.skeleton(dr, nat, nat6));
         for (ServiceKey k : changes.deletes()) {
             ForwardingMethod m = methods.get(k);
             if (m != null) {
-                batch.append(ruleset.delete(k, m, objects.getOrDefault(m, java.util.Set.of())));
+                batch.append(ruleset.delete(k, m, objects(m, k)));
             }
         }
         String wanted = ruleset.flowTable().describe();
-        for (DataplaneService s : changes.upserts()) {
+        for (DataplaneService asked : changes.upserts()) {
+            DataplaneService s = NftRuleset.sameFamily(asked);
+            if (s != asked) {
+                log.warn("service {}: nft forwards within one address family; leaving out {}", s.key(),
+                        asked.destinations().stream().filter(d -> !s.destinations().contains(d)).map(d -> d.id())
+                                .toList());
+            }
             ForwardingMethod was = methods.get(s.key());
             boolean recreateFlows = false;
             if (was != null && was != s.method()) {
                 // moved between DR and NAT: leave the old table clean
-                batch.append(ruleset.delete(s.key(), was, objects.getOrDefault(was, java.util.Set.of())));
+                batch.append(ruleset.delete(s.key(), was, objects(was, s.key())));
             } else if (was == ForwardingMethod.DIRECT_ROUTE) {
                 String ft = flowTables.getOrDefault(s.key(), "");
                 recreateFlows = !ft.isEmpty() && !ft.startsWith("0/") && !ft.equals(wanted);
             }
-            batch.append(ruleset.upsert(s, s.fingerprint(), recreateFlows));
+            // the fingerprint of what the engine asked for, so that the next read matches it
+            batch.append(ruleset.upsert(s, asked.fingerprint(), recreateFlows, objects(s.method(), s.key())));
         }
         long t0 = System.nanoTime();
         run(batch.toString());
@@ -182,30 +209,41 @@ public final class NftDataplane implements Dataplane {
             ForwardingMethod m = methods.remove(k);
             flowTables.remove(k);
             if (m != null) {
-                String id = NftRuleset.id(k);
-                objects.getOrDefault(m, java.util.Set.of()).removeIf(o -> o.endsWith("_" + id) || o.startsWith("counter c_" + id + "_"));
+                forget(m, k);
             }
         }
-        for (DataplaneService s : changes.upserts()) {
+        for (DataplaneService s : changes.upserts().stream().map(NftRuleset::sameFamily).toList()) {
             ForwardingMethod was = methods.put(s.key(), s.method());
             if (was != null && was != s.method()) {
-                String id = NftRuleset.id(s.key());
-                objects.getOrDefault(was, java.util.Set.of()).removeIf(o -> o.endsWith("_" + id) || o.startsWith("counter c_" + id + "_"));
+                forget(was, s.key());
             }
-            java.util.Set<String> held = objects.computeIfAbsent(s.method(), x -> new java.util.HashSet<>());
+            java.util.Set<String> held = objects.computeIfAbsent(NftRuleset.table(s.method(), s.key()),
+                    x -> new java.util.HashSet<>());
             String id = NftRuleset.id(s.key());
             held.add("map m_" + id);
             if (s.method() == ForwardingMethod.DIRECT_ROUTE) {
                 held.add("map d_" + id);
-                if (ruleset.flowTable().enabled()) {
+                boolean v6 = NftRuleset.ipv6(s.key());
+                if (ruleset.flowTable().enabled() && !v6) {
                     held.add("map f_" + id);
                 } else {
                     held.remove("map f_" + id);
                 }
+                held.removeIf(o -> o.startsWith("set p_" + id + "_"));
                 s.destinations().forEach(d -> held.add("counter " + NftRuleset.counterName(s.key(), d.address())));
+                if (ruleset.flowTable().enabled() && v6) {
+                    s.destinations().forEach(d -> held.add("set " + NftRuleset.pinSet(s.key(), d.address())));
+                }
                 flowTables.put(s.key(), wanted);
             }
         }
+    }
+
+    /** Drops what the bookkeeping knows of one service's objects in the table it was in. */
+    private void forget(ForwardingMethod m, ServiceKey k) {
+        String id = NftRuleset.id(k);
+        objects.getOrDefault(NftRuleset.table(m, k), java.util.Set.of()).removeIf(o -> o.endsWith("_" + id)
+                || o.startsWith("counter c_" + id + "_") || o.startsWith("set p_" + id + "_"));
     }
 
     /**
@@ -228,8 +266,13 @@ public final class NftDataplane implements Dataplane {
                 String id = NftRuleset.id(k);
                 Map<String, String> members = NftRuleset.counterMembers(
                         run("list map " + NftRuleset.DR_TABLE + " d_" + id + "\n"));
-                Map<String, Long> pinned = Map.of();
-                if (ruleset.flowTable().enabled()) {
+                Map<String, Long> pinned = new HashMap<>();
+                if (ruleset.flowTable().enabled() && NftRuleset.ipv6(k)) {
+                    for (String address : members.keySet()) {
+                        pinned.put(address, NftRuleset.pinnedInSet(run("list set " + NftRuleset.DR_TABLE + " "
+                                + NftRuleset.pinSet(k, address) + "\n")));
+                    }
+                } else if (ruleset.flowTable().enabled()) {
                     pinned = NftRuleset.pinnedPerServer(run("list map " + NftRuleset.DR_TABLE + " f_" + id + "\n"));
                 }
                 Map<String, DestinationCounters> rows = new LinkedHashMap<>();

@@ -21,9 +21,11 @@ import java.util.regex.Pattern;
  * {@code nft list table} output. Layout, one table per family, owned by Tiergate and nothing else:
  *
  * <pre>
- * table netdev tiergate          DR: ingress of the configured device, fwd ip to the chosen real server
- * table ip tiergate_nat          NAT: prerouting dnat, conntrack keeps each flow on its real server
+ * table netdev tiergate          DR: ingress of the configured device, fwd ip/ip6 to the chosen real server
+ * table ip tiergate_nat          NAT, IPv4 VIPs: prerouting dnat, conntrack keeps each flow on its real server
+ * table ip6 tiergate_nat6        NAT, IPv6 VIPs (a table of its own keeps the IPv4 one exactly as it was)
  *   map services   VIP . l4proto . port : goto s_&lt;service&gt;     one lookup per packet, whatever the service count
+ *                  (the DR table has a second one, services6, for IPv6 VIPs)
  *   chain s_&lt;svc&gt;   hash → map m_&lt;svc&gt; (slot → real server), then drop: a miss never reaches the director's
  *                  own stack, which owns the VIP and would answer RST
  *   map m_&lt;svc&gt;    slot ranges → real server; slots come from the shared Maglev table (mh, sh) or from weights
@@ -35,10 +37,14 @@ import java.util.regex.Pattern;
 public final class NftRuleset {
     public static final String DR_TABLE = "netdev tiergate";
     public static final String NAT_TABLE = "ip tiergate_nat";
+    public static final String NAT6_TABLE = "ip6 tiergate_nat6";
+    /** Every table Tiergate owns: read back, diffed and repaired as a whole. */
+    public static final List<String> TABLES = List.of(DR_TABLE, NAT_TABLE, NAT6_TABLE);
     private static final Pattern COMMENT = Pattern.compile(
             "chain (s_\\w+) \\{(?:(?!chain ).)*?comment \"tg (\\S+) fp=([0-9a-f]{16})[^\"]*\"",
             Pattern.DOTALL);
     private static final Pattern GOTO = Pattern.compile("goto (s_\\w+)");
+    private static final Pattern SERVICES = Pattern.compile("map services6? \\{[^}]*");
     private static final Pattern OBJECT = Pattern.compile("(?m)^\\s*(map|set|counter) (\\w+) \\{");
     private static final Pattern FLOW_TABLE = Pattern.compile("comment \"tg (\\S+) fp=[0-9a-f]{16} ft=(\\S+)\"");
 
@@ -62,8 +68,27 @@ public final class NftRuleset {
         return flowTable;
     }
 
-    static String table(ForwardingMethod m) {
-        return m == ForwardingMethod.DIRECT_ROUTE ? DR_TABLE : NAT_TABLE;
+    static String table(ForwardingMethod m, ServiceKey k) {
+        return m == ForwardingMethod.DIRECT_ROUTE ? DR_TABLE : ipv6(k) ? NAT6_TABLE : NAT_TABLE;
+    }
+
+    /** The method a table implements. */
+    static ForwardingMethod method(String table) {
+        return table.equals(DR_TABLE) ? ForwardingMethod.DIRECT_ROUTE : ForwardingMethod.NAT;
+    }
+
+    static boolean ipv6(ServiceKey k) {
+        return k.vip().indexOf(':') >= 0;
+    }
+
+    /** The nft payload protocol of the key's family: {@code ip} or {@code ip6}. */
+    private static String ip(ServiceKey k) {
+        return ipv6(k) ? "ip6" : "ip";
+    }
+
+    /** The verdict map routing the key's VIPs: the DR table holds one per family. */
+    static String servicesMap(ServiceKey k, ForwardingMethod m) {
+        return m == ForwardingMethod.DIRECT_ROUTE && ipv6(k) ? "services6" : "services";
     }
 
     static String id(ServiceKey k) {
@@ -73,6 +98,14 @@ public final class NftRuleset {
 
     /** The table skeletons; "add" of an existing object is a no-op, so this starts every batch. */
     public String skeleton(boolean dr, boolean nat) {
+        return skeleton(dr, nat, false);
+    }
+
+    /**
+     * The table skeletons for DR, IPv4 NAT and IPv6 NAT. The DR ingress chain always routes both families (it is
+     * flushed and refilled by every batch, so it cannot depend on which services this batch touches).
+     */
+    public String skeleton(boolean dr, boolean nat, boolean nat6) {
         StringBuilder sb = new StringBuilder();
         if (dr) {
             sb.append("add table ").append(DR_TABLE).append('\n');
@@ -85,16 +118,36 @@ public final class NftRuleset {
             // but this hook runs first and would forward duplicates to the real servers.
             sb.append("add rule ").append(DR_TABLE)
                     .append(" ingress meta pkttype host ip daddr . meta l4proto . th dport vmap @services\n");
+            sb.append("add map ").append(DR_TABLE).append(" services6 { typeof ip6 daddr . meta l4proto . th dport : verdict; }\n");
+            sb.append("add rule ").append(DR_TABLE)
+                    .append(" ingress meta pkttype host ip6 daddr . meta l4proto . th dport vmap @services6\n");
         }
         if (nat) {
-            sb.append("add table ").append(NAT_TABLE).append('\n');
-            sb.append("add chain ").append(NAT_TABLE)
-                    .append(" prerouting { type nat hook prerouting priority dstnat; policy accept; }\n");
-            sb.append("add map ").append(NAT_TABLE).append(" services { typeof ip daddr . meta l4proto . th dport : verdict; }\n");
-            sb.append("flush chain ").append(NAT_TABLE).append(" prerouting\n");
-            sb.append("add rule ").append(NAT_TABLE).append(" prerouting ip daddr . meta l4proto . th dport vmap @services\n");
+            natSkeleton(sb, NAT_TABLE, "ip");
+        }
+        if (nat6) {
+            natSkeleton(sb, NAT6_TABLE, "ip6");
+            // IPv6 has no send_redirects switch. A one-armed NAT director forwards the real servers' replies out of
+            // the interface they came in on and tells the server, by ICMPv6 redirect, to reach the client directly;
+            // a server that takes it answers from its own address and the client drops the reply (measured: 37 of
+            // 50 connections failed in NftNamespace6Test). A redirect is only ever an optimisation: never send one.
+            sb.append("add chain ").append(NAT6_TABLE)
+                    .append(" output { type filter hook output priority filter; policy accept; }\n");
+            sb.append("flush chain ").append(NAT6_TABLE).append(" output\n");
+            sb.append("add rule ").append(NAT6_TABLE).append(" output icmpv6 type nd-redirect drop\n");
         }
         return sb.toString();
+    }
+
+    private static void natSkeleton(StringBuilder sb, String table, String ip) {
+        sb.append("add table ").append(table).append('\n');
+        sb.append("add chain ").append(table)
+                .append(" prerouting { type nat hook prerouting priority dstnat; policy accept; }\n");
+        sb.append("add map ").append(table).append(" services { typeof ").append(ip)
+                .append(" daddr . meta l4proto . th dport : verdict; }\n");
+        sb.append("flush chain ").append(table).append(" prerouting\n");
+        sb.append("add rule ").append(table).append(" prerouting ").append(ip)
+                .append(" daddr . meta l4proto . th dport vmap @services\n");
     }
 
     /** Creates or replaces one service, keeping its flow pins (see {@link #upsert(DataplaneService, String, boolean)}). */
@@ -102,26 +155,36 @@ public final class NftRuleset {
         return upsert(s, fingerprint, false);
     }
 
+    public String upsert(DataplaneService s, String fingerprint, boolean recreateFlows) {
+        return upsert(s, fingerprint, recreateFlows, java.util.Set.of());
+    }
+
     /**
      * Creates or replaces one service inside the caller's batch: its slot map, counter map and chain are flushed and
      * refilled. The flow map (DR) is never flushed, which is the point of it: a pinned flow keeps its real server for
      * as long as that server is still a member (weight 0 included). {@code recreateFlows} drops and redeclares it,
-     * for when its size or timeout changed (nft cannot change those on a live map).
+     * for when its size or timeout changed (nft cannot change those on a live map). {@code objects} are the named
+     * objects the table holds now ({@link #objects(String)}): an IPv6 DR service deletes the pin sets of real servers
+     * that are no longer members.
      */
-    public String upsert(DataplaneService s, String fingerprint, boolean recreateFlows) {
+    public String upsert(DataplaneService s, String fingerprint, boolean recreateFlows, java.util.Set<String> objects) {
         ServiceKey k = s.key();
-        String t = table(s.method());
+        String t = table(s.method(), k);
         String id = id(k);
         String proto = k.protocol().configName();
+        String ip = ip(k);
         boolean nat = s.method() == ForwardingMethod.NAT;
         Slots slots = slots(s);
         StringBuilder sb = new StringBuilder();
         sb.append("add chain ").append(t).append(" s_").append(id).append('\n');
         sb.append("flush chain ").append(t).append(" s_").append(id).append('\n');
-        if (recreateFlows) {
+        if (recreateFlows && !ipv6(k)) {
             sb.append("delete map ").append(t).append(" f_").append(id).append('\n');
         }
-        String data = nat ? "ip daddr . " + proto + " dport" : "ip daddr";
+        if (!nat && ipv6(k)) {
+            stalePinSets(sb, s, recreateFlows, objects);
+        }
+        String data = nat ? ip + " daddr . " + proto + " dport" : ip + " daddr";
         sb.append("add map ").append(t).append(" m_").append(id).append(" { typeof numgen inc mod ")
                 .append(Math.max(1, slots.modulus)).append(" : ").append(data).append("; }\n");
         sb.append("flush map ").append(t).append(" m_").append(id).append('\n');
@@ -144,19 +207,43 @@ public final class NftRuleset {
         if (nat) {
             if (!slots.ranges.isEmpty()) {
                 sb.append("add rule ").append(t).append(" s_").append(id).append(" meta l4proto ").append(proto)
-                        .append(" dnat ip to ").append(hashExpr(s, slots.modulus)).append(" map @m_").append(id)
-                        .append('\n');
+                        .append(" dnat ").append(ip).append(" to ").append(hashExpr(s, slots.modulus))
+                        .append(" map @m_").append(id).append('\n');
             }
             comment = "tg " + k + " fp=" + fingerprint;
         } else {
-            dr(sb, s, id, slots);
+            members(sb, s, id);
+            if (ipv6(k)) {
+                dr6(sb, s, id, slots);
+            } else {
+                dr(sb, s, id, slots);
+            }
             comment = "tg " + k + " fp=" + fingerprint + " ft=" + flowTable.describe();
         }
         sb.append("add rule ").append(t).append(" s_").append(id).append(" drop comment \"").append(comment)
                 .append("\"\n");
-        sb.append("add element ").append(t).append(" services { ").append(k.vip()).append(" . ").append(proto)
-                .append(" . ").append(k.port()).append(" : goto s_").append(id).append(" }\n");
+        sb.append("add element ").append(t).append(' ').append(servicesMap(k, s.method())).append(" { ")
+                .append(k.vip()).append(" . ").append(proto).append(" . ").append(k.port()).append(" : goto s_")
+                .append(id).append(" }\n");
         return sb.toString();
+    }
+
+    /** The member map {@code d_<svc>}: every real server (weight 0 included) → its named counter. */
+    private void members(StringBuilder sb, DataplaneService s, String id) {
+        String t = DR_TABLE;
+        sb.append("add map ").append(t).append(" d_").append(id).append(" { type ")
+                .append(ipv6(s.key()) ? "ipv6_addr" : "ipv4_addr").append(" : counter; }\n");
+        sb.append("flush map ").append(t).append(" d_").append(id).append('\n');
+        if (!s.destinations().isEmpty()) {
+            StringBuilder elements = new StringBuilder();
+            for (Destination d : s.destinations()) {
+                String c = counterName(s.key(), d.address());
+                sb.append("add counter ").append(t).append(' ').append(c).append('\n');
+                elements.append(elements.length() == 0 ? "" : ", ").append(d.address()).append(" : \"").append(c)
+                        .append('"');
+            }
+            sb.append("add element ").append(t).append(" d_").append(id).append(" { ").append(elements).append(" }\n");
+        }
     }
 
     /**
@@ -174,22 +261,9 @@ public final class NftRuleset {
     private void dr(StringBuilder sb, DataplaneService s, String id, Slots slots) {
         String t = DR_TABLE;
         String vip = s.key().vip();
-        String proto = s.key().protocol().configName();
-        String dev = " device \"" + device + "\"";
+        String dev = fwdDevice();
         String chain = "add rule " + t + " s_" + id + " ";
-        sb.append("add map ").append(t).append(" d_").append(id).append(" { type ipv4_addr : counter; }\n");
-        sb.append("flush map ").append(t).append(" d_").append(id).append('\n');
-        if (!s.destinations().isEmpty()) {
-            StringBuilder elements = new StringBuilder();
-            for (Destination d : s.destinations()) {
-                String c = counterName(s.key(), d.address());
-                sb.append("add counter ").append(t).append(' ').append(c).append('\n');
-                elements.append(elements.length() == 0 ? "" : ", ").append(d.address()).append(" : \"").append(c)
-                        .append('"');
-            }
-            sb.append("add element ").append(t).append(" d_").append(id).append(" { ").append(elements).append(" }\n");
-        }
-        String flowKey = "ip saddr . " + proto + " sport";
+        String flowKey = "ip saddr . " + s.key().protocol().configName() + " sport";
         if (flowTable.enabled()) {
             sb.append("add map ").append(t).append(" f_").append(id).append(" { typeof ").append(flowKey)
                     .append(" : ip daddr; size ").append(flowTable.size()).append("; flags dynamic,timeout; timeout ")
@@ -205,12 +279,89 @@ public final class NftRuleset {
         String hash = hashExpr(s, slots.modulus) + " map @m_" + id;
         sb.append(chain).append("ip daddr set ").append(hash).append('\n');
         if (flowTable.enabled()) {
-            sb.append(chain).append(s.key().protocol() == Protocol.TCP ? "tcp flags & (syn | ack) == syn " : "")
-                    .append("ip daddr != ").append(vip).append(" add @f_").append(id).append(" { ").append(flowKey)
-                    .append(" : ip daddr }\n");
+            sb.append(chain).append(synOnly(s)).append("ip daddr != ").append(vip).append(" add @f_").append(id)
+                    .append(" { ").append(flowKey).append(" : ip daddr }\n");
         }
         sb.append(chain).append("ip daddr != ").append(vip).append(" counter name ip daddr map @d_").append(id)
                 .append(" ip daddr set ").append(vip).append(" fwd ip to ").append(hash).append(dev).append('\n');
+    }
+
+    private String fwdDevice() {
+        return " device \"" + device + "\"";
+    }
+
+    private static String synOnly(DataplaneService s) {
+        return s.key().protocol() == Protocol.TCP ? "tcp flags & (syn | ack) == syn " : "";
+    }
+
+    /**
+     * The IPv6 DR chain. Same paths as {@link #dr}, but the pins live in one set per real server
+     * ({@code p_<svc>_<server>}, keyed {@code ip6 saddr . tcp sport}) instead of one flow map: nft 1.0.6 allocates a
+     * single register for a set key longer than 16 bytes, so {@code add @f { ip6 saddr . tcp sport : ip6 daddr }}
+     * aborts nft (or, keyed {@code tcp sport . ip6 saddr}, silently overwrites the key's last word with the data).
+     * A set without data has no such overlap. The per-server sets also make membership structural: a removed server's
+     * set and rule are gone, so its pins are ignored as in IPv4. Cost: one set lookup per member for each packet.
+     */
+    private void dr6(StringBuilder sb, DataplaneService s, String id, Slots slots) {
+        String chain = "add rule " + DR_TABLE + " s_" + id + " ";
+        String flowKey = "ip6 saddr . " + s.key().protocol().configName() + " sport";
+        if (flowTable.enabled()) {
+            for (Destination d : s.destinations()) {
+                String set = pinSet(s.key(), d.address());
+                sb.append("add set ").append(DR_TABLE).append(' ').append(set).append(" { typeof ").append(flowKey)
+                        .append("; size ").append(flowTable.size()).append("; flags dynamic,timeout; timeout ")
+                        .append(flowTable.timeout().toSeconds()).append("s; }\n");
+                sb.append(chain).append(flowKey).append(" @").append(set).append(" counter name \"")
+                        .append(counterName(s.key(), d.address())).append("\" fwd ip6 to ").append(d.address())
+                        .append(fwdDevice()).append('\n');
+            }
+        }
+        if (slots.ranges.isEmpty()) {
+            return;
+        }
+        String hash = hashExpr(s, slots.modulus) + " map @m_" + id;
+        sb.append(chain).append("ip6 daddr set ").append(hash).append('\n');
+        if (flowTable.enabled()) {
+            for (Destination d : s.destinations()) {
+                if (d.weight() > 0) {
+                    sb.append(chain).append(synOnly(s)).append("ip6 daddr ").append(d.address()).append(" add @")
+                            .append(pinSet(s.key(), d.address())).append(" { ").append(flowKey).append(" }\n");
+                }
+            }
+        }
+        String vip = s.key().vip();
+        sb.append(chain).append("ip6 daddr != ").append(vip).append(" counter name ip6 daddr map @d_").append(id)
+                .append(" ip6 daddr set ").append(vip).append(" fwd ip6 to ").append(hash).append(fwdDevice()).append('\n');
+    }
+
+    /**
+     * Deletes the pin sets an IPv6 DR service no longer uses (real servers that left, or all of them when the flow
+     * table is redeclared or turned off). Runs after the chain that references them is flushed.
+     */
+    private void stalePinSets(StringBuilder sb, DataplaneService s, boolean recreate, java.util.Set<String> objects) {
+        java.util.Set<String> keep = new java.util.HashSet<>();
+        if (flowTable.enabled() && !recreate) {
+            s.destinations().forEach(d -> keep.add("set " + pinSet(s.key(), d.address())));
+        }
+        String prefix = "set p_" + id(s.key()) + "_";
+        objects.stream().filter(o -> o.startsWith(prefix) && !keep.contains(o)).sorted()
+                .forEach(o -> sb.append("delete set ").append(DR_TABLE).append(' ').append(o.substring(4)).append('\n'));
+    }
+
+    /** The pin set of one real server of an IPv6 DR service. */
+    static String pinSet(ServiceKey k, String address) {
+        return "p" + counterName(k, address).substring(1);
+    }
+
+    /**
+     * The service without the destinations nft cannot forward to: those of the other address family. A literal of the
+     * wrong family is a config error; this catches a real server host name that resolves to both families.
+     */
+    static DataplaneService sameFamily(DataplaneService s) {
+        List<Destination> kept = s.destinations().stream()
+                .filter(d -> (d.address().indexOf(':') >= 0) == ipv6(s.key())).toList();
+        return kept.size() == s.destinations().size() ? s : new DataplaneService(s.key(), s.scheduler(), s.method(),
+                s.persistence(), s.proxyProtocol(), kept);
     }
 
     /** The named counter of one real server of a DR service. */
@@ -224,10 +375,11 @@ public final class NftRuleset {
      * maps and the counters, which older layouts did not have.
      */
     public String delete(ServiceKey k, ForwardingMethod method, java.util.Set<String> objects) {
-        String t = table(method);
+        String t = table(method, k);
         String id = id(k);
         StringBuilder sb = new StringBuilder();
-        sb.append("delete element ").append(t).append(" services { ").append(k.vip()).append(" . ")
+        sb.append("delete element ").append(t).append(' ').append(servicesMap(k, method)).append(" { ")
+                .append(k.vip()).append(" . ")
                 .append(k.protocol().configName()).append(" . ").append(k.port()).append(" }\n");
         sb.append("flush chain ").append(t).append(" s_").append(id).append('\n');
         sb.append("delete chain ").append(t).append(" s_").append(id).append('\n');
@@ -237,9 +389,11 @@ public final class NftRuleset {
                 sb.append("delete ").append(prefix).append(id).append('\n');
             }
         }
-        String counters = "counter c_" + id + "_";
-        objects.stream().filter(o -> o.startsWith(counters)).sorted()
-                .forEach(o -> sb.append("delete counter ").append(t).append(' ').append(o.substring(8)).append('\n'));
+        for (String prefix : new String[] {"counter c_", "set p_"}) {
+            String kind = prefix.substring(0, prefix.indexOf(' '));
+            objects.stream().filter(o -> o.startsWith(prefix + id + "_")).sorted().forEach(o -> sb.append("delete ")
+                    .append(kind).append(' ').append(t).append(' ').append(o.substring(kind.length() + 1)).append('\n'));
+        }
         return sb.toString().replace("delete map d_", "delete map " + t + " d_")
                 .replace("delete map f_", "delete map " + t + " f_");
     }
@@ -270,7 +424,8 @@ public final class NftRuleset {
             return "numgen inc mod " + modulus;
         }
         boolean clientOnly = s.scheduler() == Scheduler.SOURCE_HASH || s.persistence().enabled();
-        String key = clientOnly ? "ip saddr" : "ip saddr . " + proto + " sport";
+        String saddr = ip(s.key()) + " saddr";
+        String key = clientOnly ? saddr : saddr + " . " + proto + " sport";
         return "jhash " + key + " mod " + modulus + " seed 0x" + Long.toHexString(seed);
     }
 
@@ -324,10 +479,9 @@ public final class NftRuleset {
     public static Map<String, String> fingerprints(String listing) {
         Map<String, String> out = new java.util.LinkedHashMap<>();
         java.util.Set<String> routed = new java.util.HashSet<>();
-        int services = listing.lastIndexOf("map services"); // the full listing of the map comes last
-        if (services >= 0) {
-            int end = listing.indexOf('}', services);
-            Matcher g = GOTO.matcher(listing.substring(services, end < 0 ? listing.length() : end));
+        Matcher services = SERVICES.matcher(listing); // services and services6, up to the end of their elements
+        while (services.find()) {
+            Matcher g = GOTO.matcher(services.group());
             while (g.find()) {
                 routed.add(g.group(1));
             }
@@ -352,8 +506,9 @@ public final class NftRuleset {
     }
 
     private static final Pattern COUNTER = Pattern.compile("counter (\\w+) \\{\\s*packets (\\d+) bytes (\\d+)");
-    private static final Pattern MEMBER = Pattern.compile("([0-9.]+) : \"?(c_\\w+)\"?");
-    private static final Pattern PIN = Pattern.compile(": ([0-9.]+)(?=\\s*[,}\\n])");
+    private static final Pattern MEMBER = Pattern.compile("([0-9a-f.:]+) : \"?(c_\\w+)\"?");
+    private static final Pattern PIN = Pattern.compile(": ([0-9a-f.:]+)(?=\\s*[,}\\n])");
+    private static final Pattern PINNED = Pattern.compile(" expires ");
 
     /** Counter name → {packets, bytes}, from {@code list counters}. */
     public static Map<String, long[]> counterValues(String listing) {
@@ -363,6 +518,12 @@ public final class NftRuleset {
             out.put(m.group(1), new long[] {Long.parseLong(m.group(2)), Long.parseLong(m.group(3))});
         }
         return out;
+    }
+
+    /** Flows pinned in one IPv6 pin set, from {@code list set p_<svc>_<server>}. */
+    public static long pinnedInSet(String listing) {
+        int elements = listing.indexOf("elements = {");
+        return elements < 0 ? 0 : PINNED.matcher(listing.substring(elements)).results().count();
     }
 
     /** Real server address → its counter name, from {@code list map d_<svc>}. */

@@ -71,31 +71,93 @@ class NftNamespaceTest {
         }
     }
 
-    @BeforeAll
-    static void topology() throws Exception {
+    /**
+     * client.py's pins mode: n keep-alive connections from namespace ns. Each {@link #next()} sends one request on
+     * every connection and returns who answered each (or "error:..."), in connection order.
+     */
+    static final class Pins implements AutoCloseable {
+        private final Process process;
+        private final BufferedReader out;
+        private final Path work;
+        private int step;
+
+        Pins(String ns, Path work, int n) throws Exception {
+            this.work = work;
+            process = new ProcessBuilder("ip", "netns", "exec", ns, "python3", work.resolve("client.py").toString(),
+                    "pins", Integer.toString(n), work.resolve("pins-go").toString()).redirectErrorStream(true).start();
+            out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
+        }
+
+        @SuppressWarnings("unchecked")
+        List<String> next() throws Exception {
+            if (step > 0) {
+                Files.writeString(work.resolve("pins-go" + step), "go");
+            }
+            step++;
+            return new com.fasterxml.jackson.databind.ObjectMapper().readValue(out.readLine(), List.class);
+        }
+
+        @Override
+        public void close() throws Exception {
+            Files.writeString(work.resolve("pins-gostop"), "stop");
+            process.waitFor(15, TimeUnit.SECONDS);
+            process.destroyForcibly();
+        }
+    }
+
+    /** Kills real server i's HTTP server; returns the ms until the director gave it weight 0 (or gave up, 5 s). */
+    static long killAndAwaitOut(Director director, List<Process> servers, int i) throws InterruptedException {
+        long killed = System.nanoTime();
+        servers.get(i).destroyForcibly();
+        long deadline = killed + 5_000_000_000L;
+        while (System.nanoTime() < deadline
+                && director.status().services().get(0).realServers().get(i).effectiveWeight() != 0) {
+            Thread.sleep(2);
+        }
+        return (System.nanoTime() - killed) / 1_000_000;
+    }
+
+    /**
+     * The start of a topology script: bridge {@value #BR} in namespace sw, a leg on it for the test JVM's namespace
+     * (hostLink, address hostAddress) and one namespace per name with its eth0 on the bridge. nsSetup runs in each
+     * namespace before its eth0 exists.
+     */
+    static StringBuilder bridge(String sw, String hostLink, String hostAddress, String nsSetup, String... namespaces) {
+        StringBuilder s = new StringBuilder("set -e\n");
+        s.append("ip netns add ").append(sw).append('\n');
+        s.append("ip -n ").append(sw).append(" link add ").append(BR).append(" type bridge\n");
+        s.append("ip -n ").append(sw).append(" link set ").append(BR).append(" up\n");
+        // Health checks may run in the test JVM's namespace: give it a leg on the bridge.
+        s.append("ip link add ").append(hostLink).append(" type veth peer name host0 netns ").append(sw).append('\n');
+        s.append("ip -n ").append(sw).append(" link set host0 master ").append(BR).append(" up\n");
+        s.append("ip addr add ").append(hostAddress).append(" dev ").append(hostLink).append("\nip link set ")
+                .append(hostLink).append(" up\n");
+        for (String ns : namespaces) {
+            s.append("ip netns add ").append(ns).append('\n');
+            s.append("ip netns exec ").append(ns).append(' ').append(nsSetup).append('\n');
+            s.append("ip -n ").append(sw).append(" link add ").append(ns).append("0 type veth peer name eth0 netns ")
+                    .append(ns).append('\n');
+            s.append("ip -n ").append(sw).append(" link set ").append(ns).append("0 master ").append(BR).append(" up\n");
+            s.append("ip -n ").append(ns).append(" link set lo up\nip -n ").append(ns).append(" link set eth0 up\n");
+        }
+        return s;
+    }
+
+    /** Skips the calling test class unless it can build namespaces and program nft. */
+    static void assumeRootWithNft() throws Exception {
         boolean root = Files.readAllLines(Path.of("/proc/self/status")).stream()
                 .anyMatch(l -> l.startsWith("Uid:") && l.split("\\s+")[2].equals("0"));
         Assumptions.assumeTrue(root && has("ip") && has("nft") && has("python3")
                 && NftDataplane.unavailableReason().isEmpty(),
                 "skipped: needs root, ip, nft, python3 and libnftables.so.1 (namespace test of the nft dataplane)");
+    }
+
+    @BeforeAll
+    static void topology() throws Exception {
+        assumeRootWithNft();
         work = Files.createTempDirectory(P);
-        StringBuilder s = new StringBuilder("set -e\n");
-        s.append("ip netns add ").append(SW).append('\n');
-        s.append("ip -n ").append(SW).append(" link add ").append(BR).append(" type bridge\n");
-        s.append("ip -n ").append(SW).append(" link set ").append(BR).append(" up\n");
-        // Health checks run in the test JVM's namespace: give it a leg on the bridge.
-        s.append("ip link add ").append(P).append("h type veth peer name host0 netns ").append(SW).append('\n');
-        s.append("ip -n ").append(SW).append(" link set host0 master ").append(BR).append(" up\n");
-        s.append("ip addr add 10.77.0.254/24 dev ").append(P).append("h\nip link set ").append(P).append("h up\n");
-        String[] all = {CLIENT, DIR, RS[0], RS[1], RS[2]};
-        for (String ns : all) {
-            s.append("ip netns add ").append(ns).append('\n');
-            s.append("ip -n ").append(SW).append(" link add ").append(ns).append("0 type veth peer name eth0 netns ")
-                    .append(ns).append('\n');
-            s.append("ip -n ").append(SW).append(" link set ").append(ns).append("0 master ").append(BR).append(" up\n");
-            s.append("ip -n ").append(ns).append(" link set lo up\nip -n ").append(ns).append(" link set eth0 up\n");
-            s.append("ip netns exec ").append(ns).append(" sysctl -qw net.ipv4.ip_forward=0\n");
-        }
+        StringBuilder s = bridge(SW, P + "h", "10.77.0.254/24", "sysctl -qw net.ipv4.ip_forward=0",
+                CLIENT, DIR, RS[0], RS[1], RS[2]);
         s.append("ip -n ").append(CLIENT).append(" addr add 10.78.0.2/24 dev eth0\n");
         s.append("ip -n ").append(CLIENT).append(" route add 10.77.0.0/24 dev eth0\n");
         s.append("ip -n ").append(DIR).append(" addr add 10.77.0.3/24 dev eth0\n");
@@ -111,9 +173,22 @@ class NftNamespaceTest {
             s.append("ip -n ").append(RS[i]).append(" route add 10.78.0.0/24 dev eth0\n");
         }
         sh(s.toString());
+        writeScripts(work, VIP);
+        for (int i = 0; i < 3; i++) {
+            servers.add(startRealServer(work, RS[i], "rs" + (i + 1), "0.0.0.0"));
+        }
+        vertx = Runtimes.vertx();
+        director = start("dr");
+        ready = true;
+    }
+
+    /** rs.py (an HTTP server answering "name client-address") and client.py (spread, pins, hold) aimed at vip. */
+    static void writeScripts(Path work, String vip) throws Exception {
         Files.writeString(work.resolve("rs.py"), """
-                import sys, http.server
-                name = sys.argv[1]
+                import sys, socket, http.server
+                name, bind = sys.argv[1], sys.argv[2]
+                class S(http.server.ThreadingHTTPServer):
+                    address_family = socket.AF_INET6 if ":" in bind else socket.AF_INET
                 class H(http.server.BaseHTTPRequestHandler):
                     protocol_version = "HTTP/1.1"
                     def do_GET(self):
@@ -124,7 +199,7 @@ class NftNamespaceTest {
                         self.wfile.write(body)
                     def log_message(self, *a):
                         pass
-                http.server.ThreadingHTTPServer(("0.0.0.0", 80), H).serve_forever()
+                S((bind, 80), H).serve_forever()
                 """);
         Files.writeString(work.resolve("client.py"), """
                 import sys, http.client, collections, json, os, time
@@ -171,14 +246,12 @@ class NftNamespaceTest {
                     while not os.path.exists(sys.argv[3]):
                         time.sleep(0.01)
                     c.request("GET", "/"); print(c.getresponse().read().decode().strip(), flush=True)
-                """.formatted(VIP, VIP, VIP));
-        for (int i = 0; i < 3; i++) {
-            servers.add(new ProcessBuilder("ip", "netns", "exec", RS[i], "python3", work.resolve("rs.py").toString(),
-                    "rs" + (i + 1)).redirectErrorStream(true).redirectOutput(work.resolve("rs" + i + ".log").toFile()).start());
-        }
-        vertx = Runtimes.vertx();
-        director = start("dr");
-        ready = true;
+                """.formatted(vip, vip, vip));
+    }
+
+    static Process startRealServer(Path work, String ns, String name, String bind) throws Exception {
+        return new ProcessBuilder("ip", "netns", "exec", ns, "python3", work.resolve("rs.py").toString(), name, bind)
+                .redirectErrorStream(true).redirectOutput(work.resolve(name + ".log").toFile()).start();
     }
 
     static DirectorConfig config(String method) {
@@ -186,6 +259,14 @@ class NftNamespaceTest {
     }
 
     static DirectorConfig config(String method, boolean withRs2) {
+        return config(VIP + ":80", method, RS_IP[0] + ":80", withRs2 ? RS_IP[1] + ":80" : null, RS_IP[2] + ":80");
+    }
+
+    /**
+     * Service 'web' on the nft dataplane (interface eth0, Maglev, fast TCP checks) with real servers of weight 1, 1
+     * and 2; a null second real server leaves it out.
+     */
+    static DirectorConfig config(String vip, String method, String rs1, String rs2, String rs3) {
         Problems problems = new Problems();
         ConfigMap root = ConfigMap.of(YamlLoader.parse("ns.yaml", """
                 director:
@@ -195,16 +276,16 @@ class NftNamespaceTest {
                   repair_interval: 1s
                   services:
                     web:
-                      vip: %s:80
+                      vip: "%s"
                       scheduler: mh
                       method: %s
                       health: {type: tcp, interval: 100ms, timeout: 100ms, fall: 2, rise: 1}
                       real_servers:
-                        - {address: %s:80, weight: 1}
+                        - {address: "%s", weight: 1}
                         %s
-                        - {address: %s:80, weight: 2}
-                """.formatted(VIP, method, RS_IP[0], withRs2 ? "- {address: " + RS_IP[1] + ":80, weight: 1}" : "",
-                RS_IP[2])), problems);
+                        - {address: "%s", weight: 2}
+                """.formatted(vip, method, rs1, rs2 != null ? "- {address: \"" + rs2 + "\", weight: 1}" : "", rs3)),
+                problems);
         DirectorConfig cfg = DirectorConfig.parse(root.mapOrEmpty("director"));
         root.finish();
         problems.throwIfAny();
@@ -212,23 +293,39 @@ class NftNamespaceTest {
     }
 
     static Director start(String method) throws Exception {
-        DirectorConfig cfg = config(method);
+        return startIn(DIR, vertx, config(method));
+    }
+
+    /** A director on the nft dataplane whose engine thread lives in namespace ns; returns once every server is up. */
+    static Director startIn(String ns, Vertx vertx, DirectorConfig cfg) throws Exception {
         Director d = Director.start(vertx, cfg, () -> {
-            Netns.enter(DIR); // the engine thread, and only it, lives in the director's namespace
+            Netns.enter(ns); // the engine thread, and only it, lives in the director's namespace
             return NftDataplane.open(cfg);
-        }, "test: nft in namespace " + DIR);
-        // The first probes may run before the real servers' HTTP servers listen: measure only once every real
-        // server has been seen up, or a request can land in the moment a server was taken out.
+        }, "test: nft in namespace " + ns);
+        awaitAllUp(d);
+        return d;
+    }
+
+    /**
+     * The first probes may run before the real servers' HTTP servers listen: measure only once every real server
+     * has been seen up, or a request can land in the moment a server was taken out.
+     */
+    static void awaitAllUp(Director d) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(15);
         while (System.nanoTime() < deadline && !d.status().services().stream()
                 .allMatch(svc -> svc.realServers().stream().allMatch(rs -> rs.health().equals("up")))) {
             Thread.sleep(20);
         }
-        return d;
     }
 
     @AfterAll
     static void cleanup() throws Exception {
+        teardown(director, vertx, servers, P + "h", SW, CLIENT, DIR, RS[0], RS[1], RS[2]);
+    }
+
+    /** Stops what a namespace test started and deletes exactly the link and namespaces it made, by name. */
+    static void teardown(Director director, Vertx vertx, List<Process> servers, String hostLink, String... namespaces)
+            throws Exception {
         if (director != null) {
             director.close();
         }
@@ -238,16 +335,20 @@ class NftNamespaceTest {
         for (Process p : servers) {
             p.destroyForcibly().waitFor(5, TimeUnit.SECONDS);
         }
-        StringBuilder s = new StringBuilder();
-        for (String ns : new String[] {CLIENT, DIR, RS[0], RS[1], RS[2]}) {
+        StringBuilder s = new StringBuilder("ip link del ").append(hostLink).append(" 2>/dev/null; ");
+        for (String ns : namespaces) {
             s.append("ip netns del ").append(ns).append(" 2>/dev/null; ");
         }
-        s.append("ip link del ").append(P).append("h 2>/dev/null; ip netns del ").append(SW).append(" 2>/dev/null; true");
-        sh(s.toString());
+        sh(s.append("true").toString());
     }
 
     static String client(String... args) throws Exception {
-        List<String> cmd = new ArrayList<>(List.of("timeout", "60", "ip", "netns", "exec", CLIENT, "python3", work.resolve("client.py").toString()));
+        return clientIn(CLIENT, work, args);
+    }
+
+    /** Runs client.py in namespace ns; returns what it printed. */
+    static String clientIn(String ns, Path work, String... args) throws Exception {
+        List<String> cmd = new ArrayList<>(List.of("timeout", "60", "ip", "netns", "exec", ns, "python3", work.resolve("client.py").toString()));
         cmd.addAll(List.of(args));
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
@@ -257,11 +358,38 @@ class NftNamespaceTest {
 
     @SuppressWarnings("unchecked")
     static Map<String, Object> spread(int n) throws Exception {
-        return new com.fasterxml.jackson.databind.ObjectMapper().readValue(client("spread", Integer.toString(n)), Map.class);
+        return spreadIn(CLIENT, work, n);
+    }
+
+    /** n new connections from namespace ns, one request each: {counts: {rs1: ..}, errors: N, clients: [addresses]}. */
+    @SuppressWarnings("unchecked")
+    static Map<String, Object> spreadIn(String ns, Path work, int n) throws Exception {
+        return new com.fasterxml.jackson.databind.ObjectMapper().readValue(clientIn(ns, work, "spread",
+                Integer.toString(n)), Map.class);
     }
 
     static long counter(String name) throws Exception {
-        String out = sh("ip netns exec " + DIR + " nft list counter netdev tgprobe " + name);
+        return probeCounter(DIR, name);
+    }
+
+    /**
+     * A table of our own on the director's ingress, ahead of Tiergate's (priority -600), counting what arrives: name →
+     * match, e.g. {@code "toVip" → "ip daddr 10.77.0.100 tcp dport 80"}. Delete it with {@link #removeProbe}.
+     */
+    static void installProbe(String ns, Map<String, String> counters) throws Exception {
+        StringBuilder t = new StringBuilder("table netdev tgprobe {\n");
+        counters.keySet().forEach(c -> t.append(" counter ").append(c).append(" {}\n"));
+        t.append(" chain c { type filter hook ingress device \"eth0\" priority -600; policy accept;\n");
+        counters.forEach((c, match) -> t.append("  ").append(match).append(" counter name ").append(c).append('\n'));
+        sh("ip netns exec " + ns + " nft -f - <<'EOF'\n" + t + " }\n}\nEOF");
+    }
+
+    static void removeProbe(String ns) throws Exception {
+        sh("ip netns exec " + ns + " nft delete table netdev tgprobe");
+    }
+
+    static long probeCounter(String ns, String name) throws Exception {
+        String out = sh("ip netns exec " + ns + " nft list counter netdev tgprobe " + name);
         java.util.regex.Matcher m = java.util.regex.Pattern.compile("packets (\\d+)").matcher(out);
         return m.find() ? Long.parseLong(m.group(1)) : -1;
     }
@@ -270,11 +398,10 @@ class NftNamespaceTest {
     @Order(1)
     @SuppressWarnings("unchecked")
     void drDistributionFollowsWeightsAndRepliesBypassTheDirector() throws Exception {
-        sh("ip netns exec " + DIR + " nft -f - <<'EOF'\n"
-                + "table netdev tgprobe {\n counter toVip {}\n counter fromVip {}\n"
-                + " chain c { type filter hook ingress device \"eth0\" priority -600; policy accept;\n"
-                + "  ip daddr " + VIP + " tcp dport 80 counter name toVip\n"
-                + "  ip saddr " + VIP + " tcp sport 80 counter name fromVip\n }\n}\nEOF");
+        Map<String, String> probe = new java.util.LinkedHashMap<>();
+        probe.put("toVip", "ip daddr " + VIP + " tcp dport 80");
+        probe.put("fromVip", "ip saddr " + VIP + " tcp sport 80");
+        installProbe(DIR, probe);
         Map<String, Object> r = spread(400);
         Map<String, Integer> counts = (Map<String, Integer>) r.get("counts");
         System.out.println("[measure] DR distribution over 400 connections, weights 1:1:2: " + counts);
@@ -288,7 +415,7 @@ class NftNamespaceTest {
         System.out.println("[measure] director saw " + in + " client->VIP packets and " + out + " VIP->client packets");
         assertThat(in).as("client packets do pass the director").isGreaterThan(400);
         assertThat(out).as("DR replies go from the real servers straight to the client, never via the director").isZero();
-        sh("ip netns exec " + DIR + " nft delete table netdev tgprobe");
+        removeProbe(DIR);
     }
 
     /**
@@ -300,10 +427,7 @@ class NftNamespaceTest {
     @Test
     @Order(2)
     void framesForAnotherMacAreNotForwarded() throws Exception {
-        sh("ip netns exec " + DIR + " nft -f - <<'EOF'\n"
-                + "table netdev tgprobe {\n counter seen {}\n"
-                + " chain c { type filter hook ingress device \"eth0\" priority -600; policy accept;\n"
-                + "  ip daddr " + VIP + " tcp dport 80 counter name seen\n }\n}\nEOF");
+        installProbe(DIR, Map.of("seen", "ip daddr " + VIP + " tcp dport 80"));
         try {
             sh("ip -n " + CLIENT + " neigh replace " + VIP + " dev eth0 lladdr 02:00:5e:00:53:99 nud permanent");
             Map<String, Object> r = spread(3);
@@ -347,13 +471,8 @@ class NftNamespaceTest {
     @Order(4)
     @SuppressWarnings("unchecked")
     void drainKeepsEstablishedFlowsAndRemovingOneMovesNoOtherFlows() throws Exception {
-        var json = new com.fasterxml.jackson.databind.ObjectMapper();
-        Path go = work.resolve("pins-go");
-        Process p = new ProcessBuilder("ip", "netns", "exec", CLIENT, "python3", work.resolve("client.py").toString(),
-                "pins", "40", go.toString()).redirectErrorStream(true).start();
-        try {
-            BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8));
-            List<String> before = json.readValue(r.readLine(), List.class);
+        try (Pins pins = new Pins(CLIENT, work, 40)) {
+            List<String> before = pins.next();
             assertThat(before).as("40 keep-alive connections, spread over all three real servers")
                     .contains("rs1", "rs2", "rs3").allMatch(x -> x.startsWith("rs"));
 
@@ -374,9 +493,7 @@ class NftNamespaceTest {
             director.drain("web", RS_IP[0] + ":80");
             assertThat(sh("ip netns exec " + DIR + " nft list map netdev tiergate m_tcp_10_77_0_100_80"))
                     .as("the drained server owns no slot").doesNotContain(RS_IP[0]);
-            Files.writeString(work.resolve("pins-go1"), "go");
-            List<String> drained = json.readValue(r.readLine(), List.class);
-            assertThat(drained).as("after draining rs1 every established connection answers from the same server")
+            assertThat(pins.next()).as("after draining rs1 every established connection answers from the same server")
                     .isEqualTo(before);
             Map<String, Object> fresh = spread(60);
             assertThat(fresh.get("errors")).as("new connections succeed while rs1 drains").isEqualTo(0);
@@ -386,8 +503,7 @@ class NftNamespaceTest {
             director.reload(config("dr", false)); // rs2 removed from the service
             assertThat(sh("ip netns exec " + DIR + " nft list map netdev tiergate d_tcp_10_77_0_100_80"))
                     .as("the removed server is no member: its pins are ignored").doesNotContain(RS_IP[1]);
-            Files.writeString(work.resolve("pins-go2"), "go");
-            List<String> removed = json.readValue(r.readLine(), List.class);
+            List<String> removed = pins.next();
             for (int i = 0; i < before.size(); i++) {
                 if (!before.get(i).equals("rs2")) {
                     assertThat(removed.get(i)).as("connection " + i + " on " + before.get(i)
@@ -397,9 +513,6 @@ class NftNamespaceTest {
             System.out.println("[measure] after removing rs2, its connections: " + java.util.stream.IntStream
                     .range(0, before.size()).filter(i -> before.get(i).equals("rs2")).mapToObj(removed::get).toList());
         } finally {
-            Files.writeString(work.resolve("pins-gostop"), "stop");
-            p.waitFor(15, TimeUnit.SECONDS);
-            p.destroyForcibly();
             director.reload(config("dr"));
             director.enable("web", RS_IP[0] + ":80");
         }
@@ -409,17 +522,7 @@ class NftNamespaceTest {
     @Order(5)
     @SuppressWarnings("unchecked")
     void aKilledRealServerIsTakenOutAndNewConnectionsSucceed() throws Exception {
-        long killed = System.nanoTime();
-        servers.get(1).destroyForcibly();
-        long deadline = killed + 5_000_000_000L;
-        while (System.nanoTime() < deadline) {
-            ServiceStatus.RealServerStatus rs2 = director.status().services().get(0).realServers().get(1);
-            if (rs2.effectiveWeight() == 0) {
-                break;
-            }
-            Thread.sleep(2);
-        }
-        long ms = (System.nanoTime() - killed) / 1_000_000;
+        long ms = killAndAwaitOut(director, servers, 1);
         System.out.println("[measure] killed real server out of the nft map after " + ms + " ms (interval 100ms, fall 2)");
         assertThat(director.status().services().get(0).realServers().get(1).effectiveWeight()).isZero();
         assertThat(ms).as("out within a generous bound (target < 300 ms)").isLessThan(2000);

@@ -87,6 +87,135 @@ class NftRulesetTest {
                 .contains("ip daddr != 10.0.0.100 add @f_udp_10_0_0_100_53 { ip saddr . udp sport : ip daddr }");
     }
 
+    static final ServiceKey WEB6 = ServiceKey.of(Protocol.TCP, "fd77::100", 80);
+
+    @Test
+    void drOverIpv6ForwardsWithFwdIp6AndPinsInOneSetPerRealServer() {
+        NftRuleset pinned = new NftRuleset("eth0", 0x5eed, 1021, new FlowTable(65536, Duration.ofMinutes(5)));
+        String text = pinned.upsert(svc(WEB6, Scheduler.WEIGHTED_ROUND_ROBIN, ForwardingMethod.DIRECT_ROUTE,
+                new Destination("fd77::11", 80, 1), new Destination("fd77::12", 80, 2),
+                new Destination("fd77::13", 80, 0)), "00000000000000ff");
+        assertThat(text).isEqualTo("""
+                add chain netdev tiergate s_tcp_fd77__100_80
+                flush chain netdev tiergate s_tcp_fd77__100_80
+                add map netdev tiergate m_tcp_fd77__100_80 { typeof numgen inc mod 3 : ip6 daddr; }
+                flush map netdev tiergate m_tcp_fd77__100_80
+                add element netdev tiergate m_tcp_fd77__100_80 { 0 : fd77::11, 1 : fd77::12, 2 : fd77::12 }
+                add map netdev tiergate d_tcp_fd77__100_80 { type ipv6_addr : counter; }
+                flush map netdev tiergate d_tcp_fd77__100_80
+                add counter netdev tiergate c_tcp_fd77__100_80_fd77__11
+                add counter netdev tiergate c_tcp_fd77__100_80_fd77__12
+                add counter netdev tiergate c_tcp_fd77__100_80_fd77__13
+                add element netdev tiergate d_tcp_fd77__100_80 { fd77::11 : "c_tcp_fd77__100_80_fd77__11", fd77::12 : "c_tcp_fd77__100_80_fd77__12", fd77::13 : "c_tcp_fd77__100_80_fd77__13" }
+                add set netdev tiergate p_tcp_fd77__100_80_fd77__11 { typeof ip6 saddr . tcp sport; size 65536; flags dynamic,timeout; timeout 300s; }
+                add rule netdev tiergate s_tcp_fd77__100_80 ip6 saddr . tcp sport @p_tcp_fd77__100_80_fd77__11 counter name "c_tcp_fd77__100_80_fd77__11" fwd ip6 to fd77::11 device "eth0"
+                add set netdev tiergate p_tcp_fd77__100_80_fd77__12 { typeof ip6 saddr . tcp sport; size 65536; flags dynamic,timeout; timeout 300s; }
+                add rule netdev tiergate s_tcp_fd77__100_80 ip6 saddr . tcp sport @p_tcp_fd77__100_80_fd77__12 counter name "c_tcp_fd77__100_80_fd77__12" fwd ip6 to fd77::12 device "eth0"
+                add set netdev tiergate p_tcp_fd77__100_80_fd77__13 { typeof ip6 saddr . tcp sport; size 65536; flags dynamic,timeout; timeout 300s; }
+                add rule netdev tiergate s_tcp_fd77__100_80 ip6 saddr . tcp sport @p_tcp_fd77__100_80_fd77__13 counter name "c_tcp_fd77__100_80_fd77__13" fwd ip6 to fd77::13 device "eth0"
+                add rule netdev tiergate s_tcp_fd77__100_80 ip6 daddr set jhash ip6 saddr . tcp sport mod 3 seed 0x5eed map @m_tcp_fd77__100_80
+                add rule netdev tiergate s_tcp_fd77__100_80 tcp flags & (syn | ack) == syn ip6 daddr fd77::11 add @p_tcp_fd77__100_80_fd77__11 { ip6 saddr . tcp sport }
+                add rule netdev tiergate s_tcp_fd77__100_80 tcp flags & (syn | ack) == syn ip6 daddr fd77::12 add @p_tcp_fd77__100_80_fd77__12 { ip6 saddr . tcp sport }
+                add rule netdev tiergate s_tcp_fd77__100_80 ip6 daddr != fd77::100 counter name ip6 daddr map @d_tcp_fd77__100_80 ip6 daddr set fd77::100 fwd ip6 to jhash ip6 saddr . tcp sport mod 3 seed 0x5eed map @m_tcp_fd77__100_80 device "eth0"
+                add rule netdev tiergate s_tcp_fd77__100_80 drop comment "tg tcp/[fd77::100]:80 fp=00000000000000ff ft=65536/300s"
+                add element netdev tiergate services6 { fd77::100 . tcp . 80 : goto s_tcp_fd77__100_80 }
+                """);
+    }
+
+    @Test
+    void ipv6DrDeletesThePinSetsOfRealServersThatLeftAfterFlushingTheChain() {
+        NftRuleset pinned = new NftRuleset("eth0", 0x5eed, 1021, new FlowTable(65536, Duration.ofMinutes(5)));
+        java.util.Set<String> held = java.util.Set.of("set p_tcp_fd77__100_80_fd77__11", "set p_tcp_fd77__100_80_fd77__12",
+                "set p_tcp_fd77__100_8080_fd77__12", "map m_tcp_fd77__100_80");
+        DataplaneService one = svc(WEB6, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE, new Destination("fd77::11", 80, 1));
+        assertThat(pinned.upsert(one, "00000000000000ff", false, held))
+                .as("rs fd77::12 left: its set goes, after the chain that used it is flushed; another service's stays")
+                .startsWith("add chain netdev tiergate s_tcp_fd77__100_80\nflush chain netdev tiergate s_tcp_fd77__100_80\n"
+                        + "delete set netdev tiergate p_tcp_fd77__100_80_fd77__12\nadd map ")
+                .doesNotContain("delete set netdev tiergate p_tcp_fd77__100_80_fd77__11")
+                .doesNotContain("p_tcp_fd77__100_8080_fd77__12");
+        assertThat(pinned.upsert(one, "00000000000000ff", true, held))
+                .as("a changed size or timeout redeclares every pin set")
+                .contains("delete set netdev tiergate p_tcp_fd77__100_80_fd77__11\ndelete set netdev tiergate p_tcp_fd77__100_80_fd77__12\n")
+                .contains("add set netdev tiergate p_tcp_fd77__100_80_fd77__11 {");
+        assertThat(nft.upsert(one, "00000000000000ff", false, held)).as("flow_table: off drops all pin sets")
+                .contains("delete set netdev tiergate p_tcp_fd77__100_80_fd77__11\n").doesNotContain("add set");
+        assertThat(nft.delete(WEB6, ForwardingMethod.DIRECT_ROUTE, held)).isEqualTo("""
+                delete element netdev tiergate services6 { fd77::100 . tcp . 80 }
+                flush chain netdev tiergate s_tcp_fd77__100_80
+                delete chain netdev tiergate s_tcp_fd77__100_80
+                delete map netdev tiergate m_tcp_fd77__100_80
+                delete set netdev tiergate p_tcp_fd77__100_80_fd77__11
+                delete set netdev tiergate p_tcp_fd77__100_80_fd77__12
+                """);
+    }
+
+    @Test
+    void aHostNameResolvingToBothFamiliesKeepsOnlyTheVipsFamily() {
+        DataplaneService both = svc(WEB6, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE,
+                new Destination("fd77::11", 80, 1), new Destination("10.0.0.11", 80, 1));
+        assertThat(NftRuleset.sameFamily(both).destinations()).containsExactly(new Destination("fd77::11", 80, 1));
+        DataplaneService v4 = svc(WEB, Scheduler.MAGLEV, ForwardingMethod.DIRECT_ROUTE, new Destination("10.0.0.11", 80, 1));
+        assertThat(NftRuleset.sameFamily(v4)).as("nothing to leave out: the same service").isSameAs(v4);
+    }
+
+    @Test
+    void natOverIpv6LivesInItsOwnIp6TableAndLeavesIpv4Alone() {
+        DataplaneService s = new DataplaneService(ServiceKey.of(Protocol.TCP, "fd77::100", 80), Scheduler.MAGLEV,
+                ForwardingMethod.NAT, new Persistence(Duration.ofMinutes(5), 32), false,
+                List.of(new Destination("fd77::21", 8080, 1), new Destination("fd77::22", 80, 1)));
+        String text = nft.upsert(s, "0123456789abcdef");
+        assertThat(text).startsWith("add chain ip6 tiergate_nat6 s_tcp_fd77__100_80\n")
+                .contains("add map ip6 tiergate_nat6 m_tcp_fd77__100_80 { typeof numgen inc mod 1021 : ip6 daddr . tcp dport; }")
+                .contains(" : fd77::21 . 8080")
+                .contains("add rule ip6 tiergate_nat6 s_tcp_fd77__100_80 meta l4proto tcp dnat ip6 to jhash ip6 saddr mod 1021 seed 0x5eed map @m_tcp_fd77__100_80\n")
+                .endsWith("add rule ip6 tiergate_nat6 s_tcp_fd77__100_80 drop comment \"tg tcp/[fd77::100]:80 fp=0123456789abcdef\"\n"
+                        + "add element ip6 tiergate_nat6 services { fd77::100 . tcp . 80 : goto s_tcp_fd77__100_80 }\n");
+    }
+
+    @Test
+    void theSkeletonKeepsTheIpv4RulesAndAddsTheIpv6IngressRule() {
+        assertThat(nft.skeleton(true, true, true)).isEqualTo("""
+                add table netdev tiergate
+                add chain netdev tiergate ingress { type filter hook ingress device "eth0" priority -500; policy accept; }
+                add map netdev tiergate services { typeof ip daddr . meta l4proto . th dport : verdict; }
+                flush chain netdev tiergate ingress
+                add rule netdev tiergate ingress meta pkttype host ip daddr . meta l4proto . th dport vmap @services
+                add map netdev tiergate services6 { typeof ip6 daddr . meta l4proto . th dport : verdict; }
+                add rule netdev tiergate ingress meta pkttype host ip6 daddr . meta l4proto . th dport vmap @services6
+                add table ip tiergate_nat
+                add chain ip tiergate_nat prerouting { type nat hook prerouting priority dstnat; policy accept; }
+                add map ip tiergate_nat services { typeof ip daddr . meta l4proto . th dport : verdict; }
+                flush chain ip tiergate_nat prerouting
+                add rule ip tiergate_nat prerouting ip daddr . meta l4proto . th dport vmap @services
+                add table ip6 tiergate_nat6
+                add chain ip6 tiergate_nat6 prerouting { type nat hook prerouting priority dstnat; policy accept; }
+                add map ip6 tiergate_nat6 services { typeof ip6 daddr . meta l4proto . th dport : verdict; }
+                flush chain ip6 tiergate_nat6 prerouting
+                add rule ip6 tiergate_nat6 prerouting ip6 daddr . meta l4proto . th dport vmap @services
+                add chain ip6 tiergate_nat6 output { type filter hook output priority filter; policy accept; }
+                flush chain ip6 tiergate_nat6 output
+                add rule ip6 tiergate_nat6 output icmpv6 type nd-redirect drop
+                """);
+        assertThat(nft.skeleton(true, true)).as("the two-argument form, as before IPv6: no IPv6 NAT table")
+                .doesNotContain("tiergate_nat6");
+    }
+
+    @Test
+    void ipv6PinsAreCountedPerPinSet() {
+        assertThat(NftRuleset.pinnedInSet("""
+                table netdev tiergate {
+                	set p_tcp_fd77__100_80_fd77__11 {
+                		typeof ip6 saddr . tcp sport
+                		size 65536
+                		flags dynamic,timeout
+                		timeout 5m
+                		elements = { fd77:1::2 . 40000 timeout 5m expires 4m59s, fd77:1::2 . 40002 timeout 5m expires 4m58s }
+                	}
+                }
+                """)).isEqualTo(2);
+    }
+
     @Test
     void natRoundRobinUsesNumgenAndTranslatesThePort() {
         String text = nft.upsert(svc(ServiceKey.of(Protocol.UDP, "10.0.0.100", 53), Scheduler.ROUND_ROBIN,
@@ -152,6 +281,15 @@ class NftRulesetTest {
                 		typeof ip daddr . meta l4proto . th dport : verdict
                 		elements = { 10.0.0.100 . tcp . 80 : goto s_tcp_10_0_0_100_80 }
                 	}
+                	map services6 {
+                		typeof ip6 daddr . meta l4proto . th dport : verdict
+                		elements = { fd77::100 . tcp . 80 : goto s_tcp_fd77__100_80 }
+                	}
+                	map d_tcp_fd77__100_80 {
+                		type ipv6_addr : counter
+                		elements = { fd77::11 : "c_tcp_fd77__100_80_fd77__11",
+                			     fd77::12 : "c_tcp_fd77__100_80_fd77__12" }
+                	}
                 	counter c_tcp_10_0_0_100_80_10_0_0_11 {
                 		packets 12 bytes 3400
                 	}
@@ -163,12 +301,22 @@ class NftRulesetTest {
                 	chain s_tcp_10_0_0_100_81 {
                 		drop comment "tg tcp/10.0.0.100:81 fp=00000000000000ff"
                 	}
+                	chain s_tcp_fd77__100_80 {
+                		drop comment "tg tcp/[fd77::100]:80 fp=fedcba9876543210 ft=65536/300s"
+                	}
                 }
                 """;
         assertThat(NftRuleset.fingerprints(listing))
-                .as("a chain the services map no longer routes to counts as missing, so it is repaired")
-                .containsExactly(Map.entry("tcp/10.0.0.100:80", "0123456789abcdef"));
-        assertThat(NftRuleset.flowTables(listing)).containsExactly(Map.entry("tcp/10.0.0.100:80", "65536/300s"));
+                .as("a chain the services map no longer routes to counts as missing, so it is repaired; IPv6 services "
+                        + "are routed by services6")
+                .containsExactly(Map.entry("tcp/10.0.0.100:80", "0123456789abcdef"),
+                        Map.entry("tcp/[fd77::100]:80", "fedcba9876543210"));
+        assertThat(NftRuleset.parseKey("tcp/[fd77::100]:80")).isEqualTo(WEB6);
+        assertThat(NftRuleset.counterMembers(listing)).as("IPv6 members, wrapped over lines as nft prints them")
+                .containsExactly(Map.entry("fd77::11", "c_tcp_fd77__100_80_fd77__11"),
+                        Map.entry("fd77::12", "c_tcp_fd77__100_80_fd77__12"));
+        assertThat(NftRuleset.flowTables(listing)).containsOnly(Map.entry("tcp/10.0.0.100:80", "65536/300s"),
+                Map.entry("tcp/[fd77::100]:80", "65536/300s"));
         assertThat(NftRuleset.objects(listing)).contains("map services", "counter c_tcp_10_0_0_100_80_10_0_0_11");
         assertThat(NftRuleset.counterValues(listing).get("c_tcp_10_0_0_100_80_10_0_0_11")).containsExactly(12, 3400);
         assertThat(NftRuleset.parseKey("tcp/10.0.0.100:80")).isEqualTo(WEB);
