@@ -304,7 +304,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
                 if (!isIpLiteral(vip.host())) {
                     m.error("vip", "'" + vip.host() + "' is not an IP address", "a literal IPv4 or IPv6 address");
                 } else {
-                    key = ServiceKey.of(protocol, vip.host(), vip.port());
+                    key = ServiceKey.of(protocol, HostPort.canonicalIp(vip.host()), vip.port());
                 }
             }
         }
@@ -351,8 +351,8 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
     private static RealServer realServer(ConfigNode item, int defaultPort, Optional<HealthCheck> serviceCheck,
                                          Problems problems) {
         if (item instanceof ConfigNode.Scalar s && !s.isNull()) {
-            return ConfigMap.hostPortOf(s, defaultPort, problems).map(hp -> new RealServer(hp, 1, serviceCheck))
-                    .orElse(null);
+            return ConfigMap.hostPortOf(s, defaultPort, problems)
+                    .map(hp -> new RealServer(hp.canonical(), 1, serviceCheck)).orElse(null);
         }
         ConfigMap r = ConfigMap.of(item, problems);
         HostPort address = r.hostPort("address", null, defaultPort);
@@ -362,7 +362,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         int weight = r.integer("weight", 1, 0, RealServer.MAX_WEIGHT);
         Optional<HealthCheck> check = r.map("health").map(h -> healthCheck(h, serviceCheck)).orElse(serviceCheck);
         r.finish();
-        return address == null ? null : new RealServer(address, weight, check);
+        return address == null ? null : new RealServer(address.canonical(), weight, check);
     }
 
     /**

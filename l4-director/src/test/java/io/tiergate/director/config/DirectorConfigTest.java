@@ -188,6 +188,30 @@ class DirectorConfigTest {
     }
 
     @Test
+    void ipv6AddressesAreKeptInTheFormTheKernelPrintsBack() {
+        Problems problems = new Problems();
+        DirectorConfig cfg = parse("""
+                director:
+                  services:
+                    web6: {vip: "[FD77:0::100]:80", real_servers: ["[fd77:0:0::11]:80", {address: "[fd77::0:12]:80"}]}
+                """, problems);
+        assertThat(problems.format()).isEmpty();
+        var svc = cfg.services().get(0);
+        assertThat(svc.key().vip()).as("nft and ipvsadm print fd77::100; counters and pins are joined on it")
+                .isEqualTo("fd77::100");
+        assertThat(svc.realServers()).extracting(rs -> rs.address().toString())
+                .containsExactly("[fd77::11]:80", "[fd77::12]:80");
+        Problems twice = new Problems();
+        parse("""
+                director:
+                  services:
+                    web6: {vip: "[fd77::100]:80", real_servers: ["[fd77::11]:80", "[fd77:0::11]:80"]}
+                """, twice);
+        assertThat(twice.format()).as("two spellings of one address are one real server")
+                .contains("real server [fd77::11]:80 is listed twice");
+    }
+
+    @Test
     void twoServicesOnTheSameVipPortAreRejected() {
         Problems problems = new Problems();
         parse("""

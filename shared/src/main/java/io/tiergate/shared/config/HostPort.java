@@ -58,6 +58,61 @@ public record HostPort(String host, int port) {
         return new HostPort(host, p);
     }
 
+    /**
+     * The same address with an IPv6 literal host in its RFC 5952 text form ({@code fd77:0::11} → {@code fd77::11}),
+     * the form the kernel's tools print back. IPv4 literals and host names are returned unchanged.
+     */
+    public HostPort canonical() {
+        String c = canonicalIp(host);
+        return c.equals(host) ? this : new HostPort(c, port);
+    }
+
+    /** RFC 5952 text of an IPv6 literal (lower case, no leading zeros, the longest run of 2+ zero groups as ::). */
+    public static String canonicalIp(String host) {
+        if (host.indexOf(':') < 0 || !host.matches("[0-9a-fA-F:.]+")) {
+            return host;
+        }
+        byte[] b;
+        try {
+            b = java.net.InetAddress.getByName(host).getAddress(); // a literal: no name lookup
+        } catch (java.net.UnknownHostException e) {
+            return host;
+        }
+        if (b.length != 16) {
+            return host; // an IPv4-mapped literal comes back as IPv4: leave the text as written
+        }
+        int[] g = new int[8];
+        for (int i = 0; i < 8; i++) {
+            g[i] = ((b[2 * i] & 0xff) << 8) | (b[2 * i + 1] & 0xff);
+        }
+        int bestAt = -1;
+        int bestLen = 1; // a single zero group is not shortened
+        for (int i = 0; i < 8; ) {
+            int j = i;
+            while (j < 8 && g[j] == 0) {
+                j++;
+            }
+            if (j - i > bestLen) {
+                bestAt = i;
+                bestLen = j - i;
+            }
+            i = j == i ? i + 1 : j;
+        }
+        StringBuilder out = new StringBuilder();
+        for (int i = 0; i < 8; i++) {
+            if (i == bestAt) {
+                out.append("::");
+                i += bestLen - 1;
+                continue;
+            }
+            if (out.length() > 0 && out.charAt(out.length() - 1) != ':') {
+                out.append(':');
+            }
+            out.append(Integer.toHexString(g[i]));
+        }
+        return out.toString();
+    }
+
     @Override
     public String toString() {
         return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + port;
