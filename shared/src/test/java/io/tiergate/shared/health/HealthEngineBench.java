@@ -91,9 +91,12 @@ public final class HealthEngineBench {
         long probes1 = count(toChild, fromChild);
         int spuriousSteady = transitions.size();
         double wallS = (wall1 - wall0) / 1e9;
-        System.out.printf("steady state over %.1fs: engine JVM CPU %.1f%% of one core, probes %.0f/s (ideal %.0f/s), transitions %d%n",
+        // CPU per probe moves far less than the probe rate when other processes share the cores.
+        System.out.printf("steady state over %.1fs: engine JVM CPU %.1f%% of one core, probes %.0f/s (ideal %.0f/s), "
+                        + "%.1f us CPU per probe, transitions %d, load average %s%n",
                 wallS, 100.0 * (cpu1 - cpu0) / (wall1 - wall0), (probes1 - probes0) / wallS,
-                targets * 1000.0 / intervalMs, spuriousSteady);
+                targets * 1000.0 / intervalMs, (cpu1 - cpu0) / 1e3 / Math.max(1, probes1 - probes0), spuriousSteady,
+                Files.readString(Path.of("/proc/loadavg")).split(" ")[0]);
 
         // Close listeners one per second and time how long until each of their targets is DOWN.
         transitions.clear();
