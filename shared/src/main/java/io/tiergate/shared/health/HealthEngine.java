@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  * snapshot and are safe anywhere.
  *
  * <p><b>Timing.</b> A target's probes never overlap: one timer per probe, armed when the probe
- * starts, fires one interval later and starts the next one. The checkers enforce the timeout
+ * starts, fires one interval later and starts the next one (or, if the probe is still running, fails
+ * it and waits one more interval, so an overloaded loop is not handed more probes). The checkers enforce the timeout
  * themselves (TCP and HTTP connect timeout, HTTP idle timeout, a killed command); a probe still
  * unanswered when the interval ends (an HTTP response trickling in) counts as "timeout after ...". The first
  * probe of each target waits a deterministic fraction of the interval derived from its id, so
@@ -330,8 +331,14 @@ public final class HealthEngine implements AutoCloseable {
             timer = null;
             ProbeAttempt late = inFlight;
             if (late != null) {
-                // Still unanswered at the end of the interval, so past its timeout too (timeout <= interval).
+                // Still unanswered at the end of the interval, so past its timeout too (timeout <= interval). Like
+                // any probe that outlasts its interval, the next one starts on the following boundary: starting it
+                // now would pile more probes onto a loop that is already late.
                 late.fail(timedOut);
+                if (!stopped) {
+                    schedule(intervalNanos);
+                }
+                return;
             }
             if (stopped) {
                 return; // removed, possibly by the listener of the transition just recorded
