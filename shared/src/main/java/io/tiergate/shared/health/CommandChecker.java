@@ -1,6 +1,7 @@
 package io.tiergate.shared.health;
 
 import io.vertx.core.Context;
+import io.vertx.core.Vertx;
 import java.io.File;
 import java.util.ArrayList;
 import java.util.List;
@@ -9,15 +10,10 @@ import java.util.List;
  * Runs an external program; exit status 0 is healthy. The program is killed (with its children)
  * when the attempt times out or the target is removed. Process start is a fork/exec that can take
  * milliseconds, so it runs on a worker thread; waiting uses {@link Process#onExit()}, no thread
- * sits blocked per check.
+ * sits blocked per check. Unlike TCP and HTTP, nothing else bounds a command's run time, so this
+ * checker arms its own timer for the timeout (the engine would only notice at the end of the interval).
  */
 final class CommandChecker implements Checker {
-
-    private final Context context;
-
-    CommandChecker(Context context) {
-        this.context = context;
-    }
 
     @Override
     public void probe(ProbeAttempt attempt) {
@@ -26,6 +22,8 @@ final class CommandChecker implements Checker {
         for (String arg : t.check().command()) {
             argv.add(arg.replace("{host}", t.host()).replace("{port}", Integer.toString(t.port())));
         }
+        Context context = attempt.context();
+        long timeoutMs = t.check().timeout().toMillis();
         context.<Process>executeBlocking(() -> {
             ProcessBuilder pb = new ProcessBuilder(argv)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))
@@ -40,7 +38,13 @@ final class CommandChecker implements Checker {
                 return;
             }
             Process p = ar.result();
-            attempt.onCancel(() -> kill(p));
+            Vertx vertx = context.owner();
+            long leftMs = timeoutMs - (System.nanoTime() - attempt.startNanos) / 1_000_000;
+            long timer = vertx.setTimer(Math.max(1, leftMs), id -> attempt.fail("timeout after " + timeoutMs + "ms"));
+            attempt.onCancel(() -> {
+                vertx.cancelTimer(timer);
+                kill(p);
+            });
             p.onExit().whenComplete((done, err) -> {
                 int code = p.exitValue();
                 if (code == 0) {

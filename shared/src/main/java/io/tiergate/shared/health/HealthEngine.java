@@ -1,13 +1,24 @@
 package io.tiergate.shared.health;
 
 import io.tiergate.shared.maglev.MaglevTable;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.EventExecutor;
+import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.Context;
 import io.vertx.core.Vertx;
+import io.vertx.core.internal.ContextInternal;
+import io.vertx.core.internal.VertxInternal;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,38 +29,89 @@ import org.slf4j.LoggerFactory;
  * {@code fall} consecutive failures. What a change means (quiesce, remove, sorry server) is the
  * caller's decision.
  *
- * <p><b>Threading.</b> All probing, counting and scheduling runs on one Vert.x context, captured
- * when the engine is built (the caller's context, or a new event-loop context); there is no thread
- * per check, only timers. The listener is invoked on that context, one transition at a time and in
- * order; it must not block. {@link #add}, {@link #remove} and {@link #close} may be called from any
- * thread; {@link #state} and {@link #states} read a concurrent snapshot and are safe anywhere.
+ * <p><b>Threading.</b> Probing, counting and scheduling run on several Vert.x event loops (by
+ * default one per core, at most the Vert.x event-loop pool): one event loop sustains only so many
+ * probes a second (docs/benchmarks.md, "Health engine"). Each target belongs to one loop, chosen by
+ * a hash of its id, so it keeps that loop when it is replaced or re-added; its counters are touched
+ * on that loop only, with no lock. There is no thread per check, only timers. The listener runs on
+ * the context the engine was built on (the caller's, or a new event-loop context), one transition at
+ * a time, and in order for each target; it must not block. {@link #add}, {@link #remove} and
+ * {@link #close} may be called from any thread; {@link #state} and {@link #states} read a concurrent
+ * snapshot and are safe anywhere.
  *
- * <p><b>Timing.</b> A target's probes never overlap: the next one starts on the first interval
- * boundary (counted from the previous start) after the previous probe finished. The first probe of
- * each target waits a deterministic fraction of the interval derived from its id, so thousands of
- * targets added together spread out instead of firing in one burst.
+ * <p><b>Timing.</b> A target's probes never overlap: one timer per probe, armed when the probe
+ * starts, fires one interval later and starts the next one (or, if the probe is still running, fails
+ * it and waits one more interval, so an overloaded loop is not handed more probes). The checkers enforce the timeout
+ * themselves (TCP and HTTP connect timeout, HTTP idle timeout, a killed command); a probe still
+ * unanswered when the interval ends (an HTTP response trickling in) counts as "timeout after ...". The first
+ * probe of each target waits a deterministic fraction of the interval derived from its id, so
+ * thousands of targets added together spread out instead of firing in one burst.
+ *
+ * <p><b>Capacity.</b> When the configured probe rate (the sum of 1/interval over all targets) passes
+ * {@link #SUSTAINED_PROBES_PER_LOOP} per event loop, the engine logs one WARN with the numbers and
+ * the fix: probes past that rate run late, time out and report healthy servers DOWN.
  */
 public final class HealthEngine implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(HealthEngine.class);
 
-    private final Vertx vertx;
-    private final Context context;
+    /**
+     * TCP probes a second one event loop keeps up with, with headroom for a burst of failures:
+     * measured in docs/benchmarks.md ("Health engine"). HTTP(S) probes cost more than TCP ones.
+     */
+    public static final double SUSTAINED_PROBES_PER_LOOP = 10_000;
+
+    private final Context delivery;
     private final Consumer<HealthTransition> listener;
     private final Map<String, HealthState> states = new ConcurrentHashMap<>();
-    private final Map<String, Probed> targets = new HashMap<>(); // engine context only
+    private final Loop[] loops;
+    private final double probeBudget;
+    private final AtomicBoolean overBudget = new AtomicBoolean();
     private final TcpChecker tcp;
     private final HttpChecker http;
     private final CommandChecker command;
     private volatile boolean closed;
 
+    /** Probes on one event loop per core (at most the Vert.x event-loop pool). */
     public HealthEngine(Vertx vertx, Consumer<HealthTransition> listener) {
-        this.vertx = Objects.requireNonNull(vertx, "vertx");
+        this(vertx, Runtime.getRuntime().availableProcessors(), listener);
+    }
+
+    /** Probes on {@code loops} distinct event loops (clamped to the Vert.x event-loop pool). */
+    public HealthEngine(Vertx vertx, int loops, Consumer<HealthTransition> listener) {
+        this(vertx, loops, SUSTAINED_PROBES_PER_LOOP, listener);
+    }
+
+    HealthEngine(Vertx vertx, int loops, double probesPerLoop, Consumer<HealthTransition> listener) {
+        Objects.requireNonNull(vertx, "vertx");
         this.listener = Objects.requireNonNull(listener, "listener");
-        this.context = vertx.getOrCreateContext();
+        if (loops < 1) {
+            throw new IllegalArgumentException("loops: " + loops + " (expected: >= 1)");
+        }
+        this.delivery = vertx.getOrCreateContext();
+        this.loops = createLoops((VertxInternal) vertx, loops);
+        this.probeBudget = probesPerLoop * this.loops.length;
         this.tcp = new TcpChecker(vertx);
         this.http = new HttpChecker(vertx);
-        this.command = new CommandChecker(context);
+        this.command = new CommandChecker();
+    }
+
+    // One context per distinct Netty event loop. Vert.x hands out event loops round-robin and other code takes
+    // them too, so asking for N new contexts could give two on the same loop; building each on a named loop can't.
+    private static Loop[] createLoops(VertxInternal vertx, int wanted) {
+        List<Loop> made = new ArrayList<>();
+        for (EventExecutor e : vertx.nettyEventLoopGroup()) {
+            if (made.size() == wanted) {
+                break;
+            }
+            made.add(new Loop(vertx.contextBuilder().withEventLoop((EventLoop) e).build()));
+        }
+        return made.toArray(Loop[]::new);
+    }
+
+    /** Number of event loops probing. */
+    public int loops() {
+        return loops.length;
     }
 
     /**
@@ -65,20 +127,18 @@ public final class HealthEngine implements AutoCloseable {
             throw new IllegalStateException("health engine is closed");
         }
         states.put(target.id(), initial);
-        onContext(() -> {
-            Probed old = targets.remove(target.id());
-            if (old != null) {
-                old.stop();
-            }
+        long hash = MaglevTable.hash64(target.id().getBytes(StandardCharsets.UTF_8));
+        Loop loop = loopOf(hash);
+        loop.run(() -> {
+            loop.stop(target.id());
             if (closed) {
                 return;
             }
-            Probed p = new Probed(target, initial);
-            targets.put(target.id(), p);
+            Probed p = new Probed(loop, target, initial);
+            loop.start(p);
             long intervalMs = target.check().interval().toMillis();
-            byte[] idBytes = target.id().getBytes(StandardCharsets.UTF_8);
-            long offset = Math.floorMod(MaglevTable.hash64(idBytes), intervalMs);
-            p.schedule(Math.max(1, offset));
+            p.schedule(TimeUnit.MILLISECONDS.toNanos(Math.max(1, Math.floorMod(hash, intervalMs))));
+            checkBudget();
         });
     }
 
@@ -86,11 +146,10 @@ public final class HealthEngine implements AutoCloseable {
     public void remove(String id) {
         Objects.requireNonNull(id, "id");
         states.remove(id);
-        onContext(() -> {
-            Probed p = targets.remove(id);
-            if (p != null) {
-                p.stop();
-            }
+        Loop loop = loopOf(MaglevTable.hash64(id.getBytes(StandardCharsets.UTF_8)));
+        loop.run(() -> {
+            loop.stop(id);
+            checkBudget();
         });
     }
 
@@ -104,6 +163,24 @@ public final class HealthEngine implements AutoCloseable {
         return Map.copyOf(states);
     }
 
+    /** Probes a second the current targets ask for: the sum of 1/interval. */
+    public double probeRate() {
+        double sum = 0;
+        for (Loop l : loops) {
+            sum += l.rate;
+        }
+        return sum;
+    }
+
+    /** How many targets each event loop probes, in loop order (for tests and status output). */
+    public int[] targetsPerLoop() {
+        int[] n = new int[loops.length];
+        for (int i = 0; i < loops.length; i++) {
+            n[i] = loops[i].count;
+        }
+        return n;
+    }
+
     @Override
     public void close() {
         if (closed) {
@@ -111,20 +188,59 @@ public final class HealthEngine implements AutoCloseable {
         }
         closed = true;
         states.clear();
-        onContext(() -> {
-            targets.values().forEach(Probed::stop);
-            targets.clear();
-            tcp.close();
-            http.close();
-            command.close();
-        });
+        // The checkers' clients are shared by all loops: close them once the last loop has abandoned its probes.
+        AtomicInteger pending = new AtomicInteger(loops.length);
+        for (Loop loop : loops) {
+            loop.run(() -> {
+                loop.stopAll();
+                if (pending.decrementAndGet() == 0) {
+                    tcp.close();
+                    http.close();
+                    command.close();
+                }
+            });
+        }
     }
 
-    private void onContext(Runnable r) {
-        if (Vertx.currentContext() == context) {
-            r.run();
+    private Loop loopOf(long hash) {
+        // High bits: the low ones already pick the first probe's offset in the interval.
+        return loops[(int) Long.remainderUnsigned(hash >>> 32, loops.length)];
+    }
+
+    private void checkBudget() {
+        double rate = probeRate();
+        if (rate > probeBudget) {
+            if (overBudget.compareAndSet(false, true)) {
+                log.warn(budgetWarning(rate, states.size(), loops.length, probeBudget / loops.length));
+            }
+        } else if (rate <= probeBudget * 0.9) {
+            overBudget.set(false); // warn again if it climbs back over
+        }
+    }
+
+    static String budgetWarning(double rate, int targets, int loops, double perLoop) {
+        double budget = perLoop * loops;
+        return String.format(Locale.ROOT, "health checks ask for %.0f probes/s (%d targets), more than the %.0f probes/s "
+                        + "this engine sustains (%d event loop(s) x %.0f/s, docs/benchmarks.md \"Health engine\"): probes "
+                        + "will run late, time out and report healthy servers DOWN. Make the intervals at least %.1fx "
+                        + "longer, or check at most %d targets at these intervals",
+                rate, targets, budget, loops, perLoop, Math.ceil(10 * rate / budget) / 10,
+                (long) Math.floor(targets * budget / rate));
+    }
+
+    private void deliver(HealthTransition transition) {
+        if (Vertx.currentContext() == delivery) {
+            notifyListener(transition);
         } else {
-            context.runOnContext(v -> r.run());
+            delivery.runOnContext(v -> notifyListener(transition));
+        }
+    }
+
+    private void notifyListener(HealthTransition transition) {
+        try {
+            listener.accept(transition);
+        } catch (RuntimeException e) {
+            log.error("health listener failed on {}", transition, e);
         }
     }
 
@@ -136,47 +252,100 @@ public final class HealthEngine implements AutoCloseable {
         };
     }
 
-    /** Per-target probing state; every field is touched on the engine context only. */
+    /** One event loop's share of the targets; everything but {@code rate} and {@code count} is loop-only. */
+    private static final class Loop {
+        final ContextInternal context;
+        final Map<String, Probed> targets = new HashMap<>();
+        volatile double rate;  // written on this loop only
+        volatile int count;    // written on this loop only
+
+        Loop(ContextInternal context) {
+            this.context = context;
+        }
+
+        void run(Runnable r) {
+            if (Vertx.currentContext() == context) {
+                r.run();
+            } else {
+                context.runOnContext(v -> r.run());
+            }
+        }
+
+        void start(Probed p) {
+            targets.put(p.target.id(), p);
+            rate += p.rate();
+            count = targets.size();
+        }
+
+        void stop(String id) {
+            Probed p = targets.remove(id);
+            if (p != null) {
+                p.stop();
+                rate = Math.max(0, rate - p.rate());
+                count = targets.size();
+            }
+        }
+
+        void stopAll() {
+            targets.values().forEach(Probed::stop);
+            targets.clear();
+            rate = 0;
+            count = 0;
+        }
+    }
+
+    /** Per-target probing state; every field is touched on its loop only. */
     private final class Probed implements ProbeAttempt.Outcome {
+        final Loop loop;
         final HealthTarget target;
         final long intervalNanos;
         final long timeoutMs;
+        final String timedOut;
         HealthState state;
         int successes;
         int failures;
-        long timerId = -1;
-        long deadlineTimerId = -1;
+        ScheduledFuture<?> timer;
         ProbeAttempt inFlight;
         boolean stopped;
 
-        Probed(HealthTarget target, HealthState initial) {
+        Probed(Loop loop, HealthTarget target, HealthState initial) {
+            this.loop = loop;
             this.target = target;
             this.state = initial;
             this.intervalNanos = target.check().interval().toNanos();
             this.timeoutMs = target.check().timeout().toMillis();
+            this.timedOut = "timeout after " + timeoutMs + "ms";
         }
 
-        void schedule(long delayMs) {
-            timerId = vertx.setTimer(delayMs, id -> {
-                timerId = -1;
-                start();
-            });
+        double rate() {
+            return 1e9 / intervalNanos;
         }
 
-        void start() {
-            if (stopped) {
+        // A raw Netty timer on the loop, entered through the context: no Vert.x timer id, no shared timer map.
+        void schedule(long delayNanos) {
+            timer = loop.context.nettyEventLoop().schedule(() -> loop.context.emit(v -> tick()), delayNanos,
+                    TimeUnit.NANOSECONDS);
+        }
+
+        void tick() {
+            timer = null;
+            ProbeAttempt late = inFlight;
+            if (late != null) {
+                // Still unanswered at the end of the interval, so past its timeout too (timeout <= interval). Like
+                // any probe that outlasts its interval, the next one starts on the following boundary: starting it
+                // now would pile more probes onto a loop that is already late.
+                late.fail(timedOut);
+                if (!stopped) {
+                    schedule(intervalNanos);
+                }
                 return;
             }
-            ProbeAttempt attempt = new ProbeAttempt(target, context, this);
+            if (stopped) {
+                return; // removed, possibly by the listener of the transition just recorded
+            }
+            ProbeAttempt attempt = new ProbeAttempt(target, loop.context, this);
             inFlight = attempt;
-            // The engine owns the deadline so every check type times out the same way and reports
-            // the same words, whatever its client library would have said.
-            deadlineTimerId = vertx.setTimer(timeoutMs, id -> {
-                deadlineTimerId = -1;
-                if (inFlight == attempt) {
-                    attempt.fail("timeout after " + timeoutMs + "ms");
-                }
-            });
+            schedule(intervalNanos); // the one timer of this probe: starts the next one, or times this one out
             try {
                 checkerFor(target.check().type()).probe(attempt);
             } catch (RuntimeException e) {
@@ -190,19 +359,9 @@ public final class HealthEngine implements AutoCloseable {
                 return;
             }
             inFlight = null;
-            if (deadlineTimerId >= 0) {
-                vertx.cancelTimer(deadlineTimerId);
-                deadlineTimerId = -1;
-            }
-            long now = System.nanoTime();
-            record(success, reason, now);
-            if (stopped) {
-                return; // the listener removed this target
-            }
-            long elapsed = now - attempt.startNanos;
-            long periods = Math.max(1, (elapsed + intervalNanos - 1) / intervalNanos);
-            long next = attempt.startNanos + periods * intervalNanos;
-            schedule(Math.max(1, (next - now) / 1_000_000));
+            // No "answered after its timeout" check here: on a starved loop every answer is processed late, and
+            // counting wall time would turn CPU starvation into every target going DOWN at once.
+            record(success, reason, System.nanoTime());
         }
 
         private void record(boolean success, String reason, long now) {
@@ -241,22 +400,14 @@ public final class HealthEngine implements AutoCloseable {
             states.replace(target.id(), to);
             HealthTransition transition = new HealthTransition(target.id(), from, to, why, now);
             log.info("health {} {} -> {}: {}", target.id(), from, to, why);
-            try {
-                listener.accept(transition);
-            } catch (RuntimeException e) {
-                log.error("health listener failed on {}", transition, e);
-            }
+            deliver(transition);
         }
 
         void stop() {
             stopped = true;
-            if (timerId >= 0) {
-                vertx.cancelTimer(timerId);
-                timerId = -1;
-            }
-            if (deadlineTimerId >= 0) {
-                vertx.cancelTimer(deadlineTimerId);
-                deadlineTimerId = -1;
+            if (timer != null) {
+                timer.cancel(false);
+                timer = null;
             }
             ProbeAttempt a = inFlight;
             inFlight = null;

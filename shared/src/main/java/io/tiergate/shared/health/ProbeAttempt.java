@@ -28,6 +28,11 @@ final class ProbeAttempt {
         this.startNanos = System.nanoTime();
     }
 
+    /** The engine context this attempt reports on. */
+    Context context() {
+        return context;
+    }
+
     void onCancel(Runnable cancel) {
         onContext(() -> {
             if (finished) {
