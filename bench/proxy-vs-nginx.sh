@@ -9,11 +9,15 @@ DUR=${1:-10s}; CONNS=${2:-64}; ROUNDS=${3:-3}; JAVA=${JAVA:-java}   # JAVA=/path
 ROOT=$(cd "$(dirname "$0")/.." && pwd); JAR=$ROOT/deploy/target/tiergate.jar
 for t in nginx wrk taskset java; do command -v $t >/dev/null || { echo "missing $t (apt-get install nginx-light wrk)"; exit 2; }; done
 [ -f "$JAR" ] || { echo "missing $JAR: mvn -B -o -pl deploy -am package -DskipTests"; exit 2; }
-NCPU=$(nproc); PROXY_CPUS=0; LOAD_CPUS=$((NCPU > 1 ? 1 : 0)); ORIGIN_CPUS=$LOAD_CPUS
+# The proxy under test always gets CPU 0 alone; every other CPU goes to wrk and the origin (on 2 CPUs: both on CPU 1,
+# which then limits what can be measured; 4+ CPUs give the load side room to show a proxy faster than nginx).
+NCPU=$(nproc); PROXY_CPUS=0; LOADN=$((NCPU > 1 ? NCPU - 1 : 1))
+LOAD_CPUS=$((NCPU > 1 ? 1 : 0)); [ "$NCPU" -gt 2 ] && LOAD_CPUS="1-$((NCPU - 1))"; ORIGIN_CPUS=$LOAD_CPUS
+WRK_T=$((LOADN > 1 ? LOADN - 1 : 1)); ORIGIN_W=$((LOADN > WRK_T ? LOADN - WRK_T : 1))
 W=$(mktemp -d); trap 'kill $(jobs -p) 2>/dev/null; [ -f $W/o.pid ] && kill $(cat $W/o.pid) 2>/dev/null; [ -f $W/n.pid ] && kill $(cat $W/n.pid) 2>/dev/null; rm -rf $W' EXIT
 O=18080; N=18081; T=18082; R=18083; RA=18084
 cat > $W/origin.conf <<C
-worker_processes 1; pid $W/o.pid; error_log $W/o.err; daemon on;
+worker_processes $ORIGIN_W; pid $W/o.pid; error_log $W/o.err; daemon on;
 events { worker_connections 4096; }
 http { access_log off; server { listen 127.0.0.1:$O; keepalive_requests 100000; location / { return 200 "hello from origin\n"; } } }
 C
@@ -50,15 +54,16 @@ taskset -c $PROXY_CPUS nginx -c $W/nginx.conf -p $W
 taskset -c $PROXY_CPUS $JAVA -XX:+UseParallelGC -Xms512m -Xmx512m ${TIERGATE_JAVA_OPTS:-} -jar "$JAR" proxy -c $W/tiergate.yaml --watch-interval 0 2>$W/t.err &
 taskset -c $PROXY_CPUS $JAVA -XX:+UseParallelGC -Xms512m -Xmx512m ${TIERGATE_JAVA_OPTS:-} -jar "$JAR" director -c $W/relay.yaml >$W/r.out 2>$W/r.err &
 for p in $T $R; do for i in $(seq 1 100); do curl -fs http://127.0.0.1:$p/ >/dev/null 2>&1 && break; sleep 0.2; done; done
-for p in $T $R; do taskset -c $LOAD_CPUS wrk -t1 -c$CONNS -d10s http://127.0.0.1:$p/ >/dev/null; done   # JVM warm-up (JIT), once
-# busy jiffies and total jiffies of one CPU, from /proc/stat
-jiffies() { awk -v c="cpu$1" '$1==c {t=0; for (i=2;i<=NF;i++) t+=$i; print t-$5-$6, t}' /proc/stat; }
+for p in $T $R; do taskset -c $LOAD_CPUS wrk -t$WRK_T -c$CONNS -d10s http://127.0.0.1:$p/ >/dev/null; done   # JVM warm-up (JIT), once
+# busy jiffies and total jiffies of a CPU list like 0 or 1-3, from /proc/stat
+jiffies() { local lo=${1%-*} hi=${1#*-}; awk -v lo="$lo" -v hi="$hi" '$1 ~ /^cpu[0-9]+$/ { n=substr($1,4)+0;
+  if (n>=lo && n<=hi) { t=0; for (i=2;i<=NF;i++) t+=$i; b+=t-$5-$6; a+=t } } END { print b, a }' /proc/stat; }
 busy() { # before after -> percent busy
   awk -v a="$1" -v b="$2" 'BEGIN { split(a,x," "); split(b,y," "); printf "%.0f", 100*(y[1]-x[1])/(y[2]-x[2]) }'; }
 run() { # name port -> "rps p99 proxy_busy% load_busy%"
-  taskset -c $LOAD_CPUS wrk -t1 -c$CONNS -d2s --latency http://127.0.0.1:$2/ >/dev/null   # warm-up (pools)
+  taskset -c $LOAD_CPUS wrk -t$WRK_T -c$CONNS -d2s --latency http://127.0.0.1:$2/ >/dev/null   # warm-up (pools)
   local p0 l0 p1 l1 out; p0=$(jiffies $PROXY_CPUS); l0=$(jiffies $LOAD_CPUS)
-  out=$(taskset -c $LOAD_CPUS wrk -t1 -c$CONNS -d$DUR --latency http://127.0.0.1:$2/)
+  out=$(taskset -c $LOAD_CPUS wrk -t$WRK_T -c$CONNS -d$DUR --latency http://127.0.0.1:$2/)
   p1=$(jiffies $PROXY_CPUS); l1=$(jiffies $LOAD_CPUS)
   local rps p99 pb lb; rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out"); p99=$(awk '$1=="99%" {print $2}' <<<"$out")
   pb=$(busy "$p0" "$p1"); lb=$(busy "$l0" "$l1")
@@ -67,7 +72,7 @@ run() { # name port -> "rps p99 proxy_busy% load_busy%"
   echo "$rps $p99 $pb $lb"
 }
 median() { sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)]}'; }
-echo "cpus: proxy=$PROXY_CPUS load+origin=$LOAD_CPUS  wrk -t1 -c$CONNS -d$DUR  rounds=$ROUNDS" >&2
+echo "cpus: proxy=$PROXY_CPUS load+origin=$LOAD_CPUS  wrk -t$WRK_T -c$CONNS -d$DUR  rounds=$ROUNDS" >&2
 : > $W/a; : > $W/b
 : > $W/c
 for r in $(seq 1 $ROUNDS); do run tiergate $T >> $W/a; run nginx $N >> $W/b; run l4-relay $R >> $W/c; done
