@@ -82,8 +82,7 @@ final class DirectorCommand implements Callable<Integer> {
         }, "tiergate-director-stop"));
         spec.commandLine().getOut().println("tiergate director running, dataplane " + director.status().dataplane()
                 + " (" + director.status().dataplaneReason() + ")"
-                + (director.adminPort() > 0 ? ", admin on port " + director.adminPort() : "")
-                + ", transport " + Runtimes.transport(vertx));
+                + (director.adminPort() > 0 ? ", admin on port " + director.adminPort() : ""));
         spec.commandLine().getOut().flush();
         stopped.await();
         return ExitCodes.OK;

@@ -104,8 +104,7 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         }
         for (int i = 0; i < first.listeners().size(); i++) {
             log("listening on " + first.listeners().get(i).address().host() + ":" + node.listenPorts().get(i)
-                    + " (listener '" + first.listeners().get(i).name() + "', node " + first.nodeName() + ", "
-                    + Runtimes.transport(vertx) + ")");
+                    + " (listener '" + first.listeners().get(i).name() + "', node " + first.nodeName() + ")");
         }
         if (admin != null) {
             log("admin on " + first.admin().host() + ":" + admin.port() + " (/metrics, /healthz, /readyz, "

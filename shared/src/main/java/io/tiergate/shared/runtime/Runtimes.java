@@ -2,39 +2,19 @@ package io.tiergate.shared.runtime;
 
 import io.vertx.core.Vertx;
 import io.vertx.core.VertxOptions;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 /**
- * The one place a Tiergate process makes its Vert.x instance. It prefers Netty's native epoll transport (fewer
- * syscalls and copies per request than Java NIO; see docs/benchmarks.md) and falls back to NIO where epoll can't load
- * (not Linux x86_64, a noexec temp directory, or {@code -Dtiergate.transport=nio}).
+ * The one place a Tiergate process (and its tests) makes its Vert.x instance, so both tiers run with the same options.
+ *
+ * <p>Java NIO, not Netty's native epoll: epoll was tried (Netty pinned to 4.2.18, the newest whose linux-x86_64 jar
+ * Maven Central serves here) and measured no faster for the proxy or the L4 relay on this hardware (alternating A/B in
+ * docs/benchmarks.md), which did not justify running an older Netty than Vert.x is built and tested with.
  */
 public final class Runtimes {
-    private static final Logger LOG = LoggerFactory.getLogger(Runtimes.class);
-    /** System property: {@code epoll} (default: epoll when available) or {@code nio}. */
-    public static final String TRANSPORT_PROPERTY = "tiergate.transport";
-
     private Runtimes() {
     }
 
     public static Vertx vertx() {
-        String wanted = System.getProperty(TRANSPORT_PROPERTY, "epoll");
-        if (!wanted.equals("epoll") && !wanted.equals("nio")) {
-            throw new IllegalArgumentException("-D" + TRANSPORT_PROPERTY + "=" + wanted
-                    + ": unknown transport; use epoll or nio");
-        }
-        Vertx v = Vertx.builder().with(new VertxOptions().setPreferNativeTransport(wanted.equals("epoll"))).build();
-        if (wanted.equals("epoll") && !v.isNativeTransportEnabled()) {
-            Throwable why = v.unavailableNativeTransportCause();
-            LOG.info("native epoll transport unavailable ({}); using Java NIO",
-                    why == null ? "unknown reason" : why.toString());
-        }
-        return v;
-    }
-
-    /** "epoll" or "nio", for status output and logs. */
-    public static String transport(Vertx v) {
-        return v.isNativeTransportEnabled() ? "epoll" : "nio";
+        return Vertx.builder().with(new VertxOptions()).build();
     }
 }
