@@ -53,6 +53,7 @@ public final class Director implements AutoCloseable {
     private final java.util.function.Function<VrrpConfig, HaInstance> haFactory;
     private final boolean sync;
     private volatile HaWiring ha; // null without director.vrrp; replaced by reload (guarded by this)
+    private boolean closed; // guarded by this: a reload racing close() must not start VRRP again
 
     private Director(Engine engine, HealthEngine health, DirectorAdmin admin, Dataplane dataplane, HaWiring ha,
                      java.util.function.Function<VrrpConfig, HaInstance> haFactory, boolean sync) {
@@ -380,7 +381,7 @@ public final class Director implements AutoCloseable {
 
     private synchronized void reloadVrrp(Optional<VrrpConfig> next) {
         HaWiring running = ha;
-        if (running == null && next.isEmpty()) {
+        if (closed || (running == null && next.isEmpty())) {
             return;
         }
         if (running == null) {
@@ -478,6 +479,7 @@ public final class Director implements AutoCloseable {
     public void close() {
         HaWiring h;
         synchronized (this) {
+            closed = true;
             h = ha;
             ha = null;
         }
