@@ -18,6 +18,7 @@ import io.tiergate.director.engine.StepReport;
 import io.tiergate.director.ha.VrrpConfig;
 import io.tiergate.director.ha.VrrpException;
 import io.tiergate.director.ha.VrrpInstance;
+import io.tiergate.director.ha.VrrpReload;
 import io.tiergate.director.ha.VrrpRoleListener;
 import io.tiergate.director.ha.VrrpState;
 import io.tiergate.director.ha.VrrpStatus;
@@ -49,14 +50,20 @@ public final class Director implements AutoCloseable {
     private final HealthEngine health;
     private final DirectorAdmin admin;
     private final Dataplane dataplane;
-    private final HaWiring ha; // null without director.vrrp
+    private final java.util.function.Function<VrrpConfig, HaInstance> haFactory;
+    private final boolean sync;
+    private volatile HaWiring ha; // null without director.vrrp; replaced by reload (guarded by this)
+    private boolean closed; // guarded by this: a reload racing close() must not start VRRP again
 
-    private Director(Engine engine, HealthEngine health, DirectorAdmin admin, Dataplane dataplane, HaWiring ha) {
+    private Director(Engine engine, HealthEngine health, DirectorAdmin admin, Dataplane dataplane, HaWiring ha,
+                     java.util.function.Function<VrrpConfig, HaInstance> haFactory, boolean sync) {
         this.engine = engine;
         this.health = health;
         this.admin = admin;
         this.dataplane = dataplane;
         this.ha = ha;
+        this.haFactory = haFactory;
+        this.sync = sync;
     }
 
     /**
@@ -72,6 +79,9 @@ public final class Director implements AutoCloseable {
 
         void setTrackedHealth(boolean ok);
 
+        /** A reloaded section that {@link io.tiergate.director.ha.VrrpReload#restartReason} says applies live. */
+        void reconfigure(VrrpConfig next);
+
         VrrpStatus status();
 
         /** Whether the VRRP interface is up: a director whose link is down is unhealthy (FAULT, VIPs given up). */
@@ -86,7 +96,7 @@ public final class Director implements AutoCloseable {
         return new HaInstance() {
             @Override
             public VrrpConfig config() {
-                return config;
+                return v.config();
             }
 
             @Override
@@ -102,6 +112,11 @@ public final class Director implements AutoCloseable {
             @Override
             public void setTrackedHealth(boolean ok) {
                 v.setTrackedHealth(ok);
+            }
+
+            @Override
+            public void reconfigure(VrrpConfig next) {
+                v.reconfigure(next);
             }
 
             @Override
@@ -251,7 +266,7 @@ public final class Director implements AutoCloseable {
                 throw new DataplaneException("vrrp: " + e.getMessage(), e);
             }
         }
-        return new Director(engine, health, admin, dp.get(), ha);
+        return new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent());
     }
 
     /**
@@ -350,14 +365,64 @@ public final class Director implements AutoCloseable {
         }
     }
 
-    /** A new config in one engine step. The {@code vrrp:} section is read at start only (a change needs a restart). */
+    /**
+     * A new config in one engine step, then the {@code vrrp:} section: keys the running instance can take apply
+     * live (no role change by themselves); a changed identity (interface, vrid, ...) restarts the instance; an
+     * added section starts VRRP, a removed one stops it. The tables come first so a new VIP is served once owned.
+     * (The sync daemon's setting stays as it was at start.)
+     */
     public StepReport reload(DirectorConfig config) {
-        if (ha != null && !config.vrrp().equals(Optional.of(ha.vrrp.config()))) {
-            log.warn("reload: the vrrp section changed; VRRP keeps running with the old one until a restart");
-        } else if (ha == null && config.vrrp().isPresent()) {
-            log.warn("reload: a vrrp section was added; it starts with the next restart");
+        try {
+            return join(engine.reload(config));
+        } finally {
+            reloadVrrp(config.vrrp());
         }
-        return join(engine.reload(config));
+    }
+
+    private synchronized void reloadVrrp(Optional<VrrpConfig> next) {
+        HaWiring running = ha;
+        if (closed || (running == null && next.isEmpty())) {
+            return;
+        }
+        if (running == null) {
+            log.info("vrrp: section added: starting VRRP vrid {} on {}", next.get().vrid(), next.get().interfaceName());
+            ha = startHa(next.get());
+            return;
+        }
+        VrrpConfig old = running.vrrp.config();
+        if (next.isEmpty()) {
+            log.info("vrrp: section removed: stopping VRRP vrid {} (a master hands over with a priority-0 advert)",
+                    old.vrid());
+            ha = null;
+            running.stop();
+            engine.haStatus(() -> null);
+            engine.onServing(ok -> { }).join();
+            return;
+        }
+        Optional<String> restart = VrrpReload.restartReason(old, next.get());
+        if (restart.isPresent()) {
+            log.info("vrrp: {}: {}", restart.get(), VrrpReload.RESTARTING);
+            running.stop();
+            ha = startHa(next.get());
+            return;
+        }
+        List<String> changes = VrrpReload.liveChanges(old, next.get());
+        if (!changes.isEmpty()) {
+            running.vrrp.reconfigure(next.get());
+            changes.forEach(c -> log.info("vrrp: {}", c));
+        }
+    }
+
+    /** Null (VRRP off, logged) when the new instance can't start: the old one is already gone by then. */
+    private HaWiring startHa(VrrpConfig config) {
+        try {
+            return HaWiring.start(engine, haFactory.apply(config), sync);
+        } catch (VrrpException | IllegalStateException e) {
+            log.error("vrrp: cannot start VRRP vrid {} on {}: {}; VRRP is off until a reload or restart fixes it",
+                    config.vrid(), config.interfaceName(), e.getMessage());
+            engine.haStatus(() -> null);
+            return null;
+        }
     }
 
     /**
@@ -402,7 +467,8 @@ public final class Director implements AutoCloseable {
 
     /** The VRRP state, or empty without {@code director.vrrp}. */
     public Optional<HaStatus> haStatus() {
-        return ha == null ? Optional.empty() : Optional.of(ha.status());
+        HaWiring h = ha;
+        return h == null ? Optional.empty() : Optional.of(h.status());
     }
 
     /**
@@ -411,8 +477,14 @@ public final class Director implements AutoCloseable {
      */
     @Override
     public void close() {
-        if (ha != null) {
-            ha.stop();
+        HaWiring h;
+        synchronized (this) {
+            closed = true;
+            h = ha;
+            ha = null;
+        }
+        if (h != null) {
+            h.stop();
         }
         if (admin != null) {
             admin.close();

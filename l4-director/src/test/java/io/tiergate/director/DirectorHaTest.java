@@ -53,12 +53,15 @@ class DirectorHaTest {
     Vertx vertx;
     Director director;
     ServerSocket realServer;
-    final FakeHa ha = new FakeHa();
+    final FakeHa ha = new FakeHa(FakeHa.DEFAULT);
+    final List<FakeHa> created = new CopyOnWriteArrayList<>();
     final RecordingDataplane kernel = new RecordingDataplane();
 
     /** Records what the director tells VRRP; the test plays VRRP's role changes. */
     static final class FakeHa implements Director.HaInstance {
-        final VrrpConfig config = VrrpConfig.of("lo", 77, 150, Duration.ofMillis(50), List.of("10.0.0.100/32"));
+        static final VrrpConfig DEFAULT = VrrpConfig.of("lo", 77, 150, Duration.ofMillis(50), List.of("10.0.0.100/32"));
+        volatile VrrpConfig config;
+        final List<VrrpConfig> reconfigured = new CopyOnWriteArrayList<>();
         final List<Boolean> health = new CopyOnWriteArrayList<>();
         final List<VrrpRoleListener> listeners = new CopyOnWriteArrayList<>();
         volatile boolean started;
@@ -66,6 +69,16 @@ class DirectorHaTest {
         volatile boolean healthBeforeStart;
         volatile boolean link = true;
         volatile VrrpState state = VrrpState.INIT;
+
+        FakeHa(VrrpConfig config) {
+            this.config = config;
+        }
+
+        @Override
+        public void reconfigure(VrrpConfig next) {
+            reconfigured.add(next);
+            config = next;
+        }
 
         @Override
         public VrrpConfig config() {
@@ -101,7 +114,7 @@ class DirectorHaTest {
 
         @Override
         public VrrpStatus status() {
-            return new VrrpStatus(77, state, lastHealth() ? 150 : 90, Duration.ofMillis(50),
+            return new VrrpStatus(config.vrid(), state, lastHealth() ? 150 : 90, Duration.ofMillis(50),
                     Optional.of((java.net.Inet4Address) InetAddress.getLoopbackAddress()), 3);
         }
 
@@ -290,5 +303,76 @@ class DirectorHaTest {
         start(false);
         String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(director.status());
         assertThat(StatusTable.parse(json).ha()).isEqualTo(director.status().ha());
+    }
+
+    /** Starts with the fake {@link #ha}; every instance a reload creates is a new fake in {@link #created}. */
+    Director startReloadable() throws Exception {
+        director = Director.start(vertx, config(false), () -> kernel, "test", c -> {
+            if (created.isEmpty() && c.equals(FakeHa.DEFAULT)) {
+                created.add(ha);
+                return ha;
+            }
+            FakeHa f = new FakeHa(c);
+            created.add(f);
+            return f;
+        });
+        return director;
+    }
+
+    static VrrpConfig withPriority(VrrpConfig c, int priority) {
+        return new VrrpConfig(c.enabled(), c.interfaceName(), c.vrid(), priority, c.advertInterval(), c.preempt(),
+                c.preemptDelay(), c.virtualAddresses(), c.sourceAddress(), c.unicastPeers(), c.trackWeight(),
+                c.garpCount(), c.garpInterval(), c.notifyCommand(), c.realtime());
+    }
+
+    @Test
+    void aReloadedPriorityGoesToTheRunningInstanceWithoutARestart() throws Exception {
+        startReloadable();
+        VrrpConfig lower = withPriority(FakeHa.DEFAULT, 50);
+        director.reload(config(false).withVrrp(Optional.of(lower)));
+        assertThat(ha.reconfigured).as("the running instance gets the new section").containsExactly(lower);
+        assertThat(ha.stopped).as("a priority change does not restart VRRP").isFalse();
+        assertThat(created).as("no new instance").containsExactly(ha);
+    }
+
+    @Test
+    void aReloadThatOnlyChangesAServiceLeavesVrrpAlone() throws Exception {
+        startReloadable();
+        director.reload(config(false).withServices(List.of(withWeight(3))));
+        assertThat(ha.reconfigured).as("nothing is handed to VRRP").isEmpty();
+        assertThat(ha.stopped).isFalse();
+        assertThat(created).containsExactly(ha);
+    }
+
+    @Test
+    void aChangedVridStopsTheOldInstanceAndStartsANewOne() throws Exception {
+        startReloadable();
+        VrrpConfig c = FakeHa.DEFAULT;
+        VrrpConfig vrid78 = new VrrpConfig(true, c.interfaceName(), 78, c.priority(), c.advertInterval(), c.preempt(),
+                c.preemptDelay(), c.virtualAddresses(), c.sourceAddress(), c.unicastPeers(), c.trackWeight(),
+                c.garpCount(), c.garpInterval(), c.notifyCommand(), c.realtime());
+        director.reload(config(false).withVrrp(Optional.of(vrid78)));
+        assertThat(ha.stopped).as("the vrid-77 instance left the group").isTrue();
+        assertThat(created).hasSize(2);
+        FakeHa next = created.get(1);
+        assertThat(next.started).as("a vrid-78 instance runs").isTrue();
+        assertThat(next.healthBeforeStart).as("and was told the health before it started").isTrue();
+        assertThat(director.haStatus().orElseThrow().vrid()).isEqualTo(78);
+        next.become(VrrpState.MASTER);
+        assertThat(director.haStatus().orElseThrow().role()).as("the new instance's roles reach the director")
+                .isEqualTo("MASTER");
+    }
+
+    @Test
+    void aRemovedSectionStopsVrrpAndAnAddedOneStartsIt() throws Exception {
+        startReloadable();
+        director.reload(config(false).withVrrp(Optional.empty()));
+        assertThat(ha.stopped).as("VRRP left the group").isTrue();
+        assertThat(director.haStatus()).as("no HA part without a vrrp section").isEmpty();
+        assertThat(director.status().ha()).isNull();
+        director.reload(config(false));
+        assertThat(created).hasSize(2);
+        assertThat(created.get(1).started).as("the section is back: VRRP runs again").isTrue();
+        assertThat(director.haStatus()).isPresent();
     }
 }

@@ -28,18 +28,19 @@ import java.util.concurrent.TimeUnit;
  * adverts. Becoming master adds the VIPs (long-lived {@code ip -batch}) and sends the first gratuitous ARP on that
  * thread; repeated ARPs, notify commands and listeners run on a second thread so a slow hook can't delay adverts.
  *
- * <p>Thread-safe: {@link #setTrackedHealth} and {@link #stop} only post to the advert thread and wake it.
+ * <p>Thread-safe: {@link #setTrackedHealth}, {@link #reconfigure} and {@link #stop} only post to the advert thread
+ * and wake it.
  */
 public final class VrrpInstance implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(VrrpInstance.class);
 
-    private final VrrpConfig config;
+    private volatile VrrpConfig config; // replaced by the advert thread only (reconfigure)
     private final VipManager vips;
     private final List<VrrpRoleListener> listeners = new CopyOnWriteArrayList<>();
     private final int primary;
     private final int ifindex;
     private final byte[] mac;
-    private final int[] vipInts;
+    private volatile int[] vipInts;     // replaced whole with config
     private final int[] destinations;
     private final int[] peers;
     private final VrrpStateMachine machine;
@@ -52,6 +53,8 @@ public final class VrrpInstance implements AutoCloseable {
     private volatile VrrpState state = VrrpState.INIT;
     private volatile boolean stopRequested;
     private volatile int pendingHealth = -1;
+    private final java.util.concurrent.atomic.AtomicReference<VrrpConfig> pendingConfig =
+            new java.util.concurrent.atomic.AtomicReference<>();
     private volatile int lastAdvertSource;
     private volatile int priorityNow;
     private volatile int masterAdverIntCs;
@@ -78,7 +81,7 @@ public final class VrrpInstance implements AutoCloseable {
             throw new VrrpException("cannot read interface " + config.interfaceName() + ": " + e.getMessage(), e);
         }
         primary = VrrpPacket.toInt(config.sourceAddress().orElseGet(() -> firstIpv4(nif, config)));
-        vipInts = config.virtualAddresses().stream().mapToInt(v -> VrrpPacket.toInt(v.address())).toArray();
+        vipInts = toInts(config.virtualAddresses());
         peers = config.unicastPeers().stream().mapToInt(VrrpPacket::toInt).toArray();
         destinations = peers.length == 0 ? new int[] {VrrpPacket.MULTICAST_GROUP} : peers;
         machine = new VrrpStateMachine(new Output(), primary, config.priority(), config.advertIntervalCs(),
@@ -88,6 +91,10 @@ public final class VrrpInstance implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
+    }
+
+    private static int[] toInts(List<VrrpConfig.VirtualAddress> vips) {
+        return vips.stream().mapToInt(v -> VrrpPacket.toInt(v.address())).toArray();
     }
 
     /** The interface's own address, never a VIP (a crashed predecessor may have left one behind). */
@@ -112,8 +119,10 @@ public final class VrrpInstance implements AutoCloseable {
         return new VrrpInstance(config, vips);
     }
 
+    /** The config in effect: after {@link #reconfigure}, the new one once the advert thread has taken it. */
     public VrrpConfig config() {
-        return config;
+        VrrpConfig pending = pendingConfig.get();
+        return pending != null ? pending : config;
     }
 
     public VrrpState state() {
@@ -167,6 +176,25 @@ public final class VrrpInstance implements AutoCloseable {
     }
 
     /**
+     * Hands a reloaded section to the advert thread, which applies it before its next wait: the priority, interval
+     * and VIP list go out with the next advert; a master adds the new VIPs (with gratuitous ARPs) and removes the
+     * dropped ones, a backup only remembers them. No role changes here: the RFC's timers decide, as they do for a
+     * priority lowered by tracked health.
+     *
+     * @throws IllegalArgumentException when {@code next} needs a new instance ({@link VrrpReload#restartReason})
+     */
+    public synchronized void reconfigure(VrrpConfig next) {
+        VrrpReload.restartReason(config(), next).ifPresent(why -> {
+            throw new IllegalArgumentException(why + ": needs a new VRRP instance");
+        });
+        pendingConfig.set(next);
+        VrrpSocket s = wake;
+        if (s != null) {
+            s.wakeUp();
+        }
+    }
+
+    /**
      * Leaves the VRRP group: a master sends priority 0 (the backup takes over after Skew_Time) and removes its
      * VIPs. Waits for pending notify hooks up to 2 s.
      */
@@ -205,6 +233,10 @@ public final class VrrpInstance implements AutoCloseable {
         machine.start(System.nanoTime());
         try {
             while (!stopRequested) {
+                VrrpConfig next = pendingConfig.getAndSet(null);
+                if (next != null) {
+                    apply(next);
+                }
                 int health = pendingHealth;
                 if (health >= 0) {
                     pendingHealth = -1;
@@ -227,6 +259,47 @@ public final class VrrpInstance implements AutoCloseable {
             log.error("VRRP advert thread failed; leaving the group", e);
         } finally {
             machine.stop(System.nanoTime());
+        }
+    }
+
+    private void apply(VrrpConfig next) {
+        VrrpConfig old = config;
+        long now = System.nanoTime();
+        machine.setPriority(next.priority());
+        machine.setAdvertInterval(now, next.advertIntervalCs());
+        machine.setPreempt(next.preempt(), next.preemptDelay().toNanos());
+        List<VrrpConfig.VirtualAddress> added = new ArrayList<>(next.virtualAddresses());
+        added.removeAll(old.virtualAddresses());
+        List<VrrpConfig.VirtualAddress> dropped = new ArrayList<>(old.virtualAddresses());
+        dropped.removeAll(next.virtualAddresses());
+        vipInts = toInts(next.virtualAddresses());
+        config = next;
+        if (state == VrrpState.MASTER) {
+            // Dropped first: a VIP whose prefix changed is one removal and one addition of the same address.
+            if (!dropped.isEmpty()) {
+                vips.remove(dropped);
+            }
+            if (!added.isEmpty()) {
+                vips.add(added);
+                announce(toInts(added), next);
+            }
+        }
+    }
+
+    /** The first gratuitous ARP now, garp_count - 1 more from the notify thread while we stay master. */
+    private void announce(int[] addresses, VrrpConfig c) {
+        for (int vip : addresses) {
+            garp.announce(vip);
+        }
+        for (int i = 1; i < c.garpCount(); i++) {
+            long delay = i * c.garpInterval().toNanos();
+            notifier.schedule(() -> {
+                if (state == VrrpState.MASTER) {
+                    for (int vip : addresses) {
+                        garp.announce(vip);
+                    }
+                }
+            }, delay, TimeUnit.NANOSECONDS);
         }
     }
 
@@ -278,9 +351,11 @@ public final class VrrpInstance implements AutoCloseable {
     private final class Output implements VrrpStateMachine.Output {
         @Override
         public void sendAdvert(int priority) {
+            VrrpConfig c = config;
+            int[] v = vipInts;
             for (int dst : destinations) {
-                int len = VrrpPacket.encode(txBuf, 0, config.vrid(), priority, config.advertIntervalCs(),
-                        vipInts, vipInts.length, primary, dst);
+                int len = VrrpPacket.encode(txBuf, 0, c.vrid(), priority, c.advertIntervalCs(), v, v.length,
+                        primary, dst);
                 if (!socket.send(txBuf, len, dst) && (sendErrors++ % 100) == 0) {
                     log.warn("VRRP advert to {} failed: {} ({} failures so far)", VrrpPacket.format(dst),
                             LibC.lastError(), sendErrors);
@@ -294,19 +369,7 @@ public final class VrrpInstance implements AutoCloseable {
             roleChanges++;
             if (to == VrrpState.MASTER) {
                 vips.add(config.virtualAddresses());
-                for (int vip : vipInts) {
-                    garp.announce(vip);
-                }
-                for (int i = 1; i < config.garpCount(); i++) {
-                    long delay = i * config.garpInterval().toNanos();
-                    notifier.schedule(() -> {
-                        if (state == VrrpState.MASTER) {
-                            for (int vip : vipInts) {
-                                garp.announce(vip);
-                            }
-                        }
-                    }, delay, TimeUnit.NANOSECONDS);
-                }
+                announce(vipInts, config);
             } else if (from == VrrpState.MASTER || from == VrrpState.INIT) {
                 // Also on start: a crashed predecessor may have left the VIPs behind.
                 vips.remove(config.virtualAddresses());

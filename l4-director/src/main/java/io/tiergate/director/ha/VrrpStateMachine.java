@@ -27,10 +27,10 @@ public final class VrrpStateMachine {
 
     private final Output out;
     private final int primaryAddress;
-    private final int basePriority;
-    private final int adverIntCs;
-    private final boolean preempt;
-    private final long preemptDelayNanos;
+    private int basePriority;
+    private int adverIntCs;
+    private boolean preempt;
+    private long preemptDelayNanos;
     private final int trackWeight;
 
     private VrrpState state = VrrpState.INIT;
@@ -224,6 +224,37 @@ public final class VrrpStateMachine {
         }
         // With a negative weight the new priority goes out with the next advert; a preempting backup then
         // discards our adverts and takes over after its Master_Down_Interval, as the RFC has it.
+    }
+
+    /**
+     * A reloaded priority. It goes out with the next advert and nothing else happens at once: a master lowered
+     * below a preempting backup loses mastership when that backup's Master_Down_Timer fires and its advert
+     * arrives; a backup raised above the master discards the master's adverts from now on (with preempt) and
+     * takes over when its Master_Down_Timer fires — the RFC's normal timers, no extra transition.
+     */
+    public void setPriority(int priority) {
+        if (priority < 1 || priority > 255) {
+            throw new IllegalArgumentException("priority: " + priority + " (expected: 1..255)");
+        }
+        basePriority = priority;
+    }
+
+    /** A reloaded Advertisement_Interval: a master sends at the new pace from its next advert on. */
+    public void setAdvertInterval(long now, int cs) {
+        if (cs < 1 || cs > VrrpPacket.MAX_ADVER_INT_CS) {
+            throw new IllegalArgumentException("adverIntCs: " + cs + " (expected: 1..4095)");
+        }
+        adverIntCs = cs;
+        if (state == VrrpState.MASTER) {
+            // A long old interval must not delay the first advert at the new, shorter one.
+            deadline = Math.min(deadline, now + adverNanos());
+        }
+    }
+
+    /** Reloaded preempt settings; a running preempt delay keeps its end (the delay counts from start or FAULT). */
+    public void setPreempt(boolean preempt, long preemptDelayNanos) {
+        this.preempt = preempt;
+        this.preemptDelayNanos = preemptDelayNanos;
     }
 
     private void transition(VrrpState to) {

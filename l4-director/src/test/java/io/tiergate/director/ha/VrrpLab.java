@@ -109,7 +109,11 @@ final class VrrpLab implements AutoCloseable {
     }
 
     boolean hasVip(String host) throws Exception {
-        return run("ip", "-n", ns(host), "-br", "addr", "show", "eth0").contains(VIP + "/");
+        return hasAddress(host, VIP);
+    }
+
+    boolean hasAddress(String host, String address) throws Exception {
+        return run("ip", "-n", ns(host), "-br", "addr", "show", "eth0").contains(address + "/");
     }
 
     /** Takes the host's switch port down or up through the already-running shell; returns System.nanoTime() of the write. */
@@ -154,12 +158,16 @@ final class VrrpLab implements AutoCloseable {
         final Process process;
         final BlockingQueue<String> states = new LinkedBlockingQueue<>();
         final BlockingQueue<String> status = new LinkedBlockingQueue<>();
+        final BlockingQueue<String> reloaded = new LinkedBlockingQueue<>();
+        final List<String> output = new java.util.concurrent.CopyOnWriteArrayList<>();
         final PrintWriter stdin;
+        final Path config;
         volatile String last = "";
 
-        Speaker(String host, Process process) {
+        Speaker(String host, Process process, Path config) {
             this.host = host;
             this.process = process;
+            this.config = config;
             this.stdin = new PrintWriter(process.getOutputStream(), true, StandardCharsets.UTF_8);
             Path log = dir.resolve(host + "-" + process.pid() + ".log");
             Thread t = new Thread(() -> {
@@ -167,6 +175,10 @@ final class VrrpLab implements AutoCloseable {
                      PrintWriter w = new PrintWriter(Files.newBufferedWriter(log), true)) {
                     for (String line; (line = r.readLine()) != null; ) {
                         w.println(line);
+                        output.add(line);
+                        if (line.equals("RELOADED")) {
+                            reloaded.add(line);
+                        }
                         if (line.startsWith("STATE ")) {
                             last = line.split(" ")[1];
                             states.add(last);
@@ -208,6 +220,20 @@ final class VrrpLab implements AutoCloseable {
                 throw new AssertionError("Tiergate on " + host + " printed no status within 5 s");
             }
             return s;
+        }
+
+        /** Rewrites its config file with {@code yaml} and has it re-read (as SIGHUP does for the director). */
+        void reload(String yaml) throws Exception {
+            Files.writeString(config, yaml);
+            stdin.println("reload");
+            if (reloaded.poll(10, TimeUnit.SECONDS) == null) {
+                throw new AssertionError("Tiergate on " + host + " did not confirm the reload within 10 s (log in "
+                        + dir + ")");
+            }
+        }
+
+        boolean logged(String text) {
+            return output.stream().anyMatch(l -> l.contains(text));
         }
 
         /** SIGKILL; returns System.nanoTime() just before the signal. */
@@ -252,15 +278,20 @@ final class VrrpLab implements AutoCloseable {
                 + within.toMillis() + " ms; they are " + master.last + " and " + backup.last);
     }
 
+    /** A {@code director.vrrp} section on eth0 with 50 ms adverts; {@code vips} as in YAML, e.g. "10.88.0.100/24". */
+    static String yaml(int vrid, int priority, String vips, String extraYaml) {
+        return "director:\n  vrrp:\n    interface: eth0\n    vrid: " + vrid + "\n    priority: " + priority
+                + "\n    advert_interval: 50ms\n    virtual_addresses: [" + vips + "]\n" + extraYaml.indent(4);
+    }
+
     Speaker tiergate(String host, int priority, String extraYaml) throws IOException {
-        String yaml = "director:\n  vrrp:\n    interface: eth0\n    vrid: " + VRID + "\n    priority: " + priority
-                + "\n    advert_interval: 50ms\n    virtual_addresses: [" + VIP + "/24]\n" + extraYaml.indent(4);
+        String yaml = yaml(VRID, priority, VIP + "/24", extraYaml);
         Path file = dir.resolve(host + "-" + priority + ".yaml");
         Files.writeString(file, yaml);
         List<String> cmd = List.of("ip", "netns", "exec", ns(host), javaBin(), "-Xmx64m", "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1", "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
                 "-cp", System.getProperty("java.class.path"), VrrpStandalone.class.getName(), file.toString());
-        return new Speaker(host, startPiped(cmd));
+        return new Speaker(host, startPiped(cmd), file);
     }
 
     private static String javaBin() {
@@ -390,8 +421,14 @@ final class VrrpLab implements AutoCloseable {
 
         /** The first ARP line from {@code mac} about the VIP seen after {@code since}; its time in nanoTime. */
         long firstFrom(String mac, long since, Duration within) throws InterruptedException {
+            return firstFrom(mac, VIP, since, within);
+        }
+
+        /** The first ARP line from {@code mac} about {@code address} seen after {@code since}. */
+        long firstFrom(String mac, String address, long since, Duration within) throws InterruptedException {
             return first(l -> l.nanos() >= since && l.text().toLowerCase(Locale.ROOT).startsWith(mac)
-                    && l.text().contains(VIP), within, "an ARP for " + VIP + " from " + mac);
+                    && l.text().matches(".*\\b" + address.replace(".", "\\.") + "\\b.*"), within,
+                    "an ARP for " + address + " from " + mac);
         }
 
         private long first(Predicate<Line> p, Duration within, String what) throws InterruptedException {

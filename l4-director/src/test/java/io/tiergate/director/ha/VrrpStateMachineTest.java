@@ -275,4 +275,44 @@ class VrrpStateMachineTest {
         m.start(0);
         assertThat(out.take()).containsExactly("INIT->FAULT");
     }
+
+    @Test
+    void aReloadedLowerPriorityGoesOutWithTheNextAdvertAndAHigherMasterMakesUsBackup() {
+        VrrpStateMachine m = machine(200, 5, true, 0);
+        m.start(0);
+        m.onTimer(m.deadline()); // Master_Down_Timer: we are master
+        out.take();
+        m.setPriority(50);
+        assertThat(out.take()).as("no advert or transition at the moment of the change").isEmpty();
+        long next = m.deadline();
+        m.onTimer(next);
+        assertThat(out.take()).as("the next advert carries the new priority").containsExactly("advert 50");
+        m.onAdvert(next + MS, LOWER_IP, 100, 5);
+        assertThat(out.take()).as("the preempting backup's advert (100 > 50) makes us backup")
+                .containsExactly("MASTER->BACKUP");
+    }
+
+    @Test
+    void aBackupRaisedAboveTheMasterTakesOverWhenItsMasterDownTimerFires() {
+        VrrpStateMachine m = machine(50, 5, true, 0);
+        m.start(0);
+        m.onAdvert(10 * MS, HIGHER_IP, 100, 5);
+        long downAt = m.deadline();
+        m.setPriority(150);
+        m.onAdvert(60 * MS, HIGHER_IP, 100, 5);
+        assertThat(m.deadline()).as("the lower master's advert no longer resets Master_Down_Timer").isEqualTo(downAt);
+        m.onTimer(downAt);
+        assertThat(out.take()).containsExactly("INIT->BACKUP", "advert 150", "BACKUP->MASTER");
+    }
+
+    @Test
+    void aShorterReloadedAdvertIntervalIsUsedFromTheNextAdvert() {
+        VrrpStateMachine m = machine(255, 100, true, 0);
+        m.start(0);
+        assertThat(m.deadline()).isEqualTo(1_000 * MS);
+        m.setAdvertInterval(200 * MS, 5);
+        assertThat(m.deadline()).as("not the old 1 s interval").isEqualTo(250 * MS);
+        m.onTimer(250 * MS);
+        assertThat(m.deadline()).isEqualTo(300 * MS);
+    }
 }
