@@ -1,6 +1,5 @@
 package io.tiergate.cli;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.Director;
 import io.tiergate.director.admin.StatusTable;
 import io.tiergate.director.config.DirectorConfig;
@@ -54,7 +53,7 @@ final class DirectorCommand implements Callable<Integer> {
         DirectorConfig dc = cfg.director().orElseThrow(() ->
                 new UserException(config + " has no 'director:' section", ExitCodes.CONFIG));
         Logging.configure(cfg.logging().format(), cfg.logging().level());
-        Vertx vertx = Runtimes.vertx();
+        Vertx vertx = Vertx.vertx();
         Director director;
         try {
             director = Director.start(vertx, dc);

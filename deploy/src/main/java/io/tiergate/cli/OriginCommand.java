@@ -1,6 +1,5 @@
 package io.tiergate.cli;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.cli.demo.DemoOrigin;
 import io.tiergate.shared.config.HostPort;
 import io.vertx.core.Vertx;
@@ -29,7 +28,7 @@ final class OriginCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserException("--listen: " + e.getMessage() + " (expected: " + HostPort.EXPECTED + ")", ExitCodes.USAGE);
         }
-        Vertx vertx = Runtimes.vertx();
+        Vertx vertx = Vertx.vertx();
         DemoOrigin origin;
         try {
             origin = DemoOrigin.start(vertx, name, hp.host(), hp.port()).await();

@@ -1,6 +1,5 @@
 package io.tiergate.cli;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.cli.dr.RealServerSetup;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.admin.CacheAdmin;
@@ -80,7 +79,7 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             }
         }
 
-        Vertx vertx = Runtimes.vertx();
+        Vertx vertx = Vertx.vertx();
         Metrics metrics = new Metrics(Map.of("tier", "proxy", "node", first.nodeName()));
         AtomicBoolean ready = new AtomicBoolean();
         ProxyNode node;

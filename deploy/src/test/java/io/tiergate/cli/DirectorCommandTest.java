@@ -1,6 +1,5 @@
 package io.tiergate.cli;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.Director;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.DataplaneKind;
@@ -46,7 +45,7 @@ class DirectorCommandTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         VirtualService web = new VirtualService("web", ServiceKey.of(Protocol.TCP, "127.0.0.1", 0), Scheduler.ROUND_ROBIN,
                 ForwardingMethod.DIRECT_ROUTE, Persistence.NONE,
                 List.of(new RealServer(new HostPort("127.0.0.1", 9), 3, Optional.empty())), Optional.empty(), 1,

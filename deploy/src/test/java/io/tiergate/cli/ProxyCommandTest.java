@@ -1,6 +1,5 @@
 package io.tiergate.cli;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
@@ -48,7 +47,7 @@ class ProxyCommandTest {
 
     @BeforeEach
     void origins() throws Exception {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         client = vertx.createHttpClient();
         a = await(vertx.createHttpServer().requestHandler(req -> {
             if (req.path().equals("/slow")) {

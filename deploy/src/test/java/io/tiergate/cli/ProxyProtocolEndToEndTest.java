@@ -1,6 +1,5 @@
 package io.tiergate.cli;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.Director;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.DataplaneKind;
@@ -60,7 +59,7 @@ class ProxyProtocolEndToEndTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         origin = vertx.createHttpServer().requestHandler(req -> req.response()
                         .end("xff=" + req.getHeader("X-Forwarded-For") + " remote_addr=" + req.getHeader("X-Real-IP")))
                 .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);

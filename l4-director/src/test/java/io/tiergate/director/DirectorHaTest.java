@@ -1,6 +1,5 @@
 package io.tiergate.director;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.admin.StatusTable;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.Changeset;
@@ -167,7 +166,7 @@ class DirectorHaTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         realServer = new ServerSocket();
         realServer.bind(new InetSocketAddress("127.0.0.1", 0));
     }

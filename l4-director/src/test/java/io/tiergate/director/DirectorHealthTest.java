@@ -1,6 +1,5 @@
 package io.tiergate.director;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.DataplaneKind;
 import io.tiergate.director.dataplane.userspace.Backends;
@@ -45,7 +44,7 @@ class DirectorHealthTest {
 
     @BeforeEach
     void start() throws Exception {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         a = Backends.start(vertx, "a");
         b = Backends.start(vertx, "b");
     }

@@ -1,6 +1,5 @@
 package io.tiergate.cli.demo;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.cli.TiergateConfig;
 import io.tiergate.director.Director;
 import io.tiergate.director.config.DirectorConfig;
@@ -22,7 +21,7 @@ import java.util.List;
  * read them and start the same pieces by hand.
  */
 public final class Demo implements AutoCloseable {
-    private final Vertx vertx = Runtimes.vertx();
+    private final Vertx vertx = Vertx.vertx();
     // One Vert.x per proxy node, like separate machines; it also keeps two port-0 listeners from sharing a port.
     private final List<Vertx> nodeVertx = new ArrayList<>();
     private final List<DemoOrigin> origins = new ArrayList<>();
@@ -35,14 +34,14 @@ public final class Demo implements AutoCloseable {
     public void start(String host, int port, int adminPort) throws Exception {
         dir = Files.createTempDirectory("tiergate-demo");
         for (int i = 1; i <= 2; i++) {
-            Vertx node = Runtimes.vertx();
+            Vertx node = Vertx.vertx();
             nodeVertx.add(node);
             origins.add(DemoOrigin.start(node, "origin-" + i, "127.0.0.1", 0).await());
         }
         for (int i = 1; i <= 2; i++) {
             Path file = write("proxy-" + i + ".yaml", proxyYaml("proxy-" + i));
             ProxyConfig cfg = TiergateConfig.load(file).proxy().orElseThrow();
-            Vertx node = Runtimes.vertx();
+            Vertx node = Vertx.vertx();
             nodeVertx.add(node);
             proxies.add(ProxyNode.start(node, cfg).await());
         }

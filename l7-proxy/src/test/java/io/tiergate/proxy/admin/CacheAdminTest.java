@@ -1,6 +1,5 @@
 package io.tiergate.proxy.admin;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -31,7 +30,7 @@ class CacheAdminTest {
 
     @BeforeAll
     static void start() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         client = vertx.createHttpClient();
         origin = Origin.start(vertx, "origin", (o, req, body) ->
                 req.response().putHeader("Cache-Control", "max-age=600").end("v" + o.hits.get()));

@@ -1,6 +1,5 @@
 package io.tiergate.proxy.cache;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
@@ -23,7 +22,7 @@ class Rfc9111CacheTest {
 
     @BeforeAll
     static void start() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
     }
 
     @AfterAll

@@ -1,6 +1,5 @@
 package io.tiergate.proxy.compress;
 
-import io.tiergate.shared.runtime.Runtimes;
 import com.aayushatharva.brotli4j.decoder.BrotliInputStream;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
@@ -39,7 +38,7 @@ class BrotliTest {
     @BeforeAll
     static void start() {
         assertThat(BrotliEncoder.available()).as("brotli4j's linux-x86_64 native should load here").isTrue();
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         client = vertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false));
         origin = Origin.start(vertx, "origin", (o, req, body) -> {
             var resp = req.response().putHeader("Content-Type", "text/plain");

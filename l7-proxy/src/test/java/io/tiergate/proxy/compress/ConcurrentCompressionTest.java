@@ -1,6 +1,5 @@
 package io.tiergate.proxy.compress;
 
-import io.tiergate.shared.runtime.Runtimes;
 import com.aayushatharva.brotli4j.decoder.BrotliInputStream;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
@@ -57,8 +56,8 @@ class ConcurrentCompressionTest {
             }
             BODIES.add(sb.toString());
         }
-        vertx = Runtimes.vertx();
-        clientVertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
+        clientVertx = Vertx.vertx();
         client = clientVertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false),
                 new PoolOptions().setHttp1MaxSize(32));
         origin = Origin.start(vertx, "origin", (o, req, body) -> {

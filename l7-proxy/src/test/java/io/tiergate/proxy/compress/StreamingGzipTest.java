@@ -1,6 +1,5 @@
 package io.tiergate.proxy.compress;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -39,7 +38,7 @@ class StreamingGzipTest {
 
     @BeforeAll
     static void start() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         client = vertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false));
         origin = Origin.start(vertx, "origin", (o, req, body) -> {
             var resp = req.response().putHeader("Content-Type", "text/html; charset=utf-8");

@@ -1,6 +1,5 @@
 package io.tiergate.proxy.features;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -36,7 +35,7 @@ class ProxyFeaturesTest {
 
     @BeforeAll
     static void start() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         client = vertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false),
                 new io.vertx.core.http.PoolOptions().setHttp1MaxSize(32));
         origin = Origin.start(vertx, "origin", (o, req, body) -> {

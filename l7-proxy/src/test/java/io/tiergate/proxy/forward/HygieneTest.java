@@ -1,6 +1,5 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -31,7 +30,7 @@ class HygieneTest {
 
     @BeforeAll
     static void start() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         client = vertx.createHttpClient();
         origin = Origin.start(vertx, "origin", (o, req, body) -> req.response()
                 .putHeader("Connection", "X-Internal")

@@ -1,6 +1,5 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.support.Origin;
@@ -51,7 +50,7 @@ class ProxyProtocolTest {
 
     @BeforeAll
     static void start() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         origin = Origin.start(vertx, "origin", (o, req, body) -> req.response()
                 .end("xff=" + req.getHeader("X-Forwarded-For") + " real=" + req.getHeader("X-Real-IP")));
         accessLog = dir.resolve("access.log");

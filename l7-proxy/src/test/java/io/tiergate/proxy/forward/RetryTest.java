@@ -1,6 +1,5 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -33,7 +32,7 @@ class RetryTest {
 
     @BeforeEach
     void setUp() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         client = vertx.createHttpClient();
     }
 

@@ -1,6 +1,5 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -32,7 +31,7 @@ class TlsTest {
 
     @BeforeAll
     static void start() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         origin = Origin.start(vertx, "origin", (o, req, body) -> req.response()
                 .end("proto=" + req.getHeader("X-Forwarded-Proto") + " host=" + req.getHeader("X-Forwarded-Host")
                         + " via=" + req.getHeader("Via")));

@@ -1,6 +1,5 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -32,7 +31,7 @@ class WebSocketTest {
 
     @BeforeEach
     void start() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         origin = Origin.await(vertx.createHttpServer().webSocketHandler(ws -> {
             originSawHeaders.add("path=" + ws.path() + " xff=" + ws.headers().get("X-Forwarded-For"));
             ws.textMessageHandler(m -> ws.writeTextMessage("echo:" + m));

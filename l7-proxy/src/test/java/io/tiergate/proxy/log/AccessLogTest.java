@@ -1,6 +1,5 @@
 package io.tiergate.proxy.log;
 
-import io.tiergate.shared.runtime.Runtimes;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.tiergate.proxy.ProxyNode;
@@ -32,7 +31,7 @@ class AccessLogTest {
 
     @BeforeEach
     void start() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         client = vertx.createHttpClient();
         ok = Origin.start(vertx, "ok", (o, req, body) -> req.response().end("hello"));
     }

@@ -1,6 +1,5 @@
 package io.tiergate.proxy.staticfiles;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.support.Origin;
@@ -69,7 +68,7 @@ class StaticFilesTest {
         Files.createSymbolicLink(pub.resolve("outdir"), tmp);
         Files.createSymbolicLink(pub.resolve("inlink.txt"), pub.resolve("a.txt"));
 
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         client = vertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false));
         origin = Origin.start(vertx, "origin", (o, req, body) -> req.response().end("dynamic " + req.uri()));
         proxy = Proxies.start(vertx, """

@@ -1,6 +1,5 @@
 package io.tiergate.proxy.upstream;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -31,7 +30,7 @@ class ActiveHealthTest {
 
     @BeforeEach
     void start() {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         client = vertx.createHttpClient();
         a = Origin.start(vertx, "a", (o, req, body) -> {
             if (req.path().equals("/healthz")) {

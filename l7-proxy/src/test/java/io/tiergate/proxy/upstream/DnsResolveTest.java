@@ -1,6 +1,5 @@
 package io.tiergate.proxy.upstream;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
@@ -24,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** A server written as a DNS name is every address the name resolves to, re-resolved every {@code resolve}. */
 @Timeout(30)
 class DnsResolveTest {
-    final Vertx vertx = Runtimes.vertx();
+    final Vertx vertx = Vertx.vertx();
     final Map<String, List<String>> dns = new ConcurrentHashMap<>();
     ProxyNode proxy;
 

@@ -1,6 +1,5 @@
 package io.tiergate.shared.admin;
 
-import io.tiergate.shared.runtime.Runtimes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.tiergate.shared.metrics.Metrics;
@@ -27,7 +26,7 @@ class AdminServerTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         metrics = new Metrics(Map.of("tier", "test"));
         metrics.registry().counter("tiergate_test_requests").increment(3);
         admin = AdminServer.start(vertx, null, 0, metrics, ready::get, Map.of(

@@ -6,7 +6,6 @@ import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
-import io.tiergate.shared.runtime.Runtimes;
 import io.vertx.core.Vertx;
 import io.vertx.core.net.NetServer;
 import io.vertx.core.net.NetServerOptions;
@@ -52,7 +51,7 @@ class HealthEngineLoopsTest {
 
     @BeforeAll
     static void startVertx() {
-        vertx = Runtimes.vertx(); // 2 x cores event loops: at least LOOPS
+        vertx = Vertx.vertx(); // 2 x cores event loops: at least LOOPS
     }
 
     @AfterAll

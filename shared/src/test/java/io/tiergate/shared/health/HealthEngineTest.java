@@ -1,6 +1,5 @@
 package io.tiergate.shared.health;
 
-import io.tiergate.shared.runtime.Runtimes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.vertx.core.Vertx;
@@ -39,7 +38,7 @@ class HealthEngineTest {
 
     @BeforeAll
     static void startVertx() throws Exception {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         // A cold JVM spends longer than one 100 ms probe timeout loading the HTTP client classes;
         // warm them up so the first probe measures the server, not class loading.
         HttpServer warm = vertx.createHttpServer().requestHandler(req -> req.response().end())

@@ -1,6 +1,5 @@
 package io.tiergate.director.dataplane.ipvs;
 
-import io.tiergate.shared.runtime.Runtimes;
 import static io.tiergate.director.dataplane.ipvs.IpvsKernelChecks.ipvsadm;
 import static io.tiergate.director.dataplane.ipvs.IpvsKernelChecks.sh;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -76,7 +75,7 @@ final class DirectorIpvsChecks {
                 "  mkdir -p /tmp/$ns && echo $ns > /tmp/$ns/index.html",
                 "  ip netns exec $ns busybox httpd -p 80 -h /tmp/$ns",
                 "done"));
-        Vertx vertx = Runtimes.vertx();
+        Vertx vertx = Vertx.vertx();
         Director director = null;
         try {
             DirectorConfig cfg = config();

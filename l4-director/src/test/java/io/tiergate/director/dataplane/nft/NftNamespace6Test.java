@@ -3,7 +3,6 @@ package io.tiergate.director.dataplane.nft;
 import io.tiergate.director.Director;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.engine.ServiceStatus;
-import io.tiergate.shared.runtime.Runtimes;
 import io.vertx.core.Vertx;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -77,7 +76,7 @@ class NftNamespace6Test {
         for (int i = 0; i < 3; i++) {
             servers.add(NftNamespaceTest.startRealServer(work, RS[i], "rs" + (i + 1), "::"));
         }
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         director = NftNamespaceTest.startIn(DIR, vertx, config("dr", true));
     }
 

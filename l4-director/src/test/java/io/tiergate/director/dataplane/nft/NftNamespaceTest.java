@@ -1,6 +1,5 @@
 package io.tiergate.director.dataplane.nft;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.Director;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.engine.ServiceStatus;
@@ -177,7 +176,7 @@ class NftNamespaceTest {
         for (int i = 0; i < 3; i++) {
             servers.add(startRealServer(work, RS[i], "rs" + (i + 1), "0.0.0.0"));
         }
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         director = start("dr");
         ready = true;
     }

@@ -1,6 +1,5 @@
 package io.tiergate.director.dataplane.userspace;
 
-import io.tiergate.shared.runtime.Runtimes;
 import io.tiergate.director.dataplane.Changeset;
 import io.tiergate.director.dataplane.DataplaneService;
 import io.tiergate.director.dataplane.Destination;
@@ -45,7 +44,7 @@ class UserspaceDataplaneTest {
 
     @BeforeAll
     static void backends() throws Exception {
-        vertx = Runtimes.vertx();
+        vertx = Vertx.vertx();
         a = Backends.start(vertx, "a");
         b = Backends.start(vertx, "b");
         c = Backends.start(vertx, "c");
