@@ -113,7 +113,7 @@ public final class ProxyHandler {
         Route route;
         try {
             target = ProxyRequest.normalize(req, config.mergeSlashes());
-            route = target.asterisk() ? null : routeOf(snap, listener, target);
+            route = target.asterisk() ? null : snap.routes().route(listener, target);
         } catch (BadRequest e) {
             reject(req, e.status(), e.getMessage(), true, e.allow());
             return;
@@ -157,22 +157,6 @@ public final class ProxyHandler {
             }
             FeatureStage.run(vertx, snap, preq, route, upstream, ar.result(), metrics, accessLog, cache());
         });
-    }
-
-    /**
-     * Routes the normalized path. When it holds an encoded slash, the view of an origin that decodes %2F must select
-     * the same location, or the request is refused: either kind of origin then resolves what was routed.
-     */
-    private static Route routeOf(Snapshot snap, String listener, NormalizedTarget target) {
-        Route route = snap.routes().route(listener, target.routingHost(), target.path());
-        if (target.encodedSlashView() != null) {
-            Route other = snap.routes().route(listener, target.routingHost(), target.encodedSlashView());
-            if ((route == null) != (other == null) || (route != null && route.location() != other.location())) {
-                throw new BadRequest("an encoded slash (%2F or %5C) in '" + target.path()
-                        + "' would select another location if the origin decoded it");
-            }
-        }
-        return route;
     }
 
     /** {@code Connection} is a token list (RFC 9110 §7.6.1): "close, X-Foo" asks to close too. */
