@@ -41,6 +41,7 @@ class HostileRequestTest {
     static RecordingOrigin origin;
     static ProxyNode proxy;
     static int port;
+    static int tlsPort;
 
     /** Nothing may reach the origin. */
     static final String NOTHING = null;
@@ -49,9 +50,12 @@ class HostileRequestTest {
     static void start() throws IOException {
         vertx = Vertx.vertx();
         origin = new RecordingOrigin();
+        io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("public.example");
         proxy = Proxies.start(vertx, """
                 access_log: {format: off}
-                listeners: [{address: 127.0.0.1:0}]
+                listeners:
+                  - {name: plain, address: 127.0.0.1:0}
+                  - {name: tls, address: 127.0.0.1:0, tls: {certificates: [{cert: %s, key: %s}]}}
                 timeouts: {client_header: 5s, client_body: 5s, keepalive: 20s}
                 upstreams: {app: {servers: [{address: %s}]}}
                 servers:
@@ -63,8 +67,9 @@ class HostileRequestTest {
                       - {prefix: /internal, upstream: app, return: '403 internal'}
                       - {regex: '^/private/', upstream: app, return: '403 private'}
                       - {prefix: /, upstream: app}
-                """.formatted(origin.address()));
+                """.formatted(cert.certificatePath(), cert.privateKeyPath(), origin.address()));
         port = proxy.listenPorts().get(0);
+        tlsPort = proxy.listenPorts().get(1);
     }
 
     @AfterAll
@@ -449,6 +454,23 @@ class HostileRequestTest {
                         c.name()).isEqualTo(c.body());
             }
         }
+    }
+
+    /** On TLS the scheme is https: ":scheme http" is refused, and the forwarding headers say https. */
+    @org.junit.jupiter.api.Test
+    void overTlsTheSchemeIsHttps() throws IOException {
+        try (H2Client h2 = H2Client.tls(tlsPort)) {
+            h2.headers(1, true, ":method", "GET", ":scheme", "http", ":authority", "public.example", ":path", "/ok");
+            H2Client.Outcome o = h2.await(1);
+            assertThat(o.resetCode() == 1 || o.status() == 400).as(":scheme http on TLS is refused: %s", o).isTrue();
+            h2.headers(3, true, ":method", "GET", ":scheme", "https", ":authority", "public.example", ":path",
+                    "/a/../ok", "x-forwarded-proto", "http");
+            assertThat(h2.await(3).status()).as("the same connection still serves").isEqualTo(200);
+        }
+        assertOrigin("h2 over TLS", "GET /ok HTTP/1.1", "public.example");
+        RecordingOrigin.Request r = origin.received().get(0);
+        assertThat(r.field("X-Forwarded-Proto")).containsExactly("https");
+        assertThat(r.field("Forwarded")).singleElement().asString().contains("proto=https");
     }
 
     /** A client-sent X-Forwarded-Proto is replaced by the connection's; so is the Forwarded proto. */

@@ -13,7 +13,6 @@ import java.io.OutputStream;
 import java.net.Socket;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
-import java.util.List;
 
 /**
  * An HTTP/2 client over cleartext with prior knowledge that writes frames by hand, so a test can send what no
@@ -31,8 +30,45 @@ public final class H2Client implements AutoCloseable {
     private final OutputStream out;
     private final DefaultHttp2HeadersDecoder decoder = new DefaultHttp2HeadersDecoder(false);
 
+    /** HTTP/2 with prior knowledge over cleartext (h2c). */
     public H2Client(int port) throws IOException {
-        socket = new Socket("127.0.0.1", port);
+        this(new Socket("127.0.0.1", port));
+    }
+
+    /** HTTP/2 over TLS, negotiated by ALPN; the server's certificate is not checked (tests use self-signed ones). */
+    public static H2Client tls(int port) throws IOException {
+        try {
+            javax.net.ssl.SSLContext ctx = javax.net.ssl.SSLContext.getInstance("TLS");
+            ctx.init(null, new javax.net.ssl.TrustManager[] {new javax.net.ssl.X509TrustManager() {
+                @Override
+                public void checkClientTrusted(java.security.cert.X509Certificate[] c, String a) {
+                }
+
+                @Override
+                public void checkServerTrusted(java.security.cert.X509Certificate[] c, String a) {
+                }
+
+                @Override
+                public java.security.cert.X509Certificate[] getAcceptedIssuers() {
+                    return new java.security.cert.X509Certificate[0];
+                }
+            }}, null);
+            javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) ctx.getSocketFactory().createSocket("127.0.0.1", port);
+            javax.net.ssl.SSLParameters p = s.getSSLParameters();
+            p.setApplicationProtocols(new String[] {"h2"});
+            s.setSSLParameters(p);
+            s.startHandshake();
+            if (!"h2".equals(s.getApplicationProtocol())) {
+                throw new IOException("the server did not negotiate h2 by ALPN: " + s.getApplicationProtocol());
+            }
+            return new H2Client(s);
+        } catch (java.security.GeneralSecurityException e) {
+            throw new IOException(e);
+        }
+    }
+
+    private H2Client(Socket socket) throws IOException {
+        this.socket = socket;
         socket.setSoTimeout(10_000);
         in = new DataInputStream(socket.getInputStream());
         out = socket.getOutputStream();
@@ -151,11 +187,6 @@ public final class H2Client implements AutoCloseable {
             b.write(n);
         }
         b.write(v, 0, v.length);
-    }
-
-    /** For tests that list fields: name/value pairs as a flat array. */
-    public static String[] fields(List<String> nameValues) {
-        return nameValues.toArray(new String[0]);
     }
 
     @Override
