@@ -31,7 +31,7 @@ public final class PathNormalizer {
             throw new BadRequest("the path must start with '/'");
         }
         StringBuilder out = new StringBuilder(path.length());
-        boolean dotOrSlash = false; // whether a later step can change anything
+        boolean later = false; // whether a later step can change anything: a '.' or a "//" is there
         for (int i = 0; i < path.length(); i++) {
             char c = path.charAt(i);
             if (c == '%') {
@@ -43,8 +43,8 @@ public final class PathNormalizer {
                     throw new BadRequest("%00 (NUL) in the path");
                 }
                 if (unreserved(b)) {
+                    later |= b == '.';
                     out.append((char) b);
-                    dotOrSlash |= b == '.';
                 } else {
                     out.append('%').append(HEX[b >> 4]).append(HEX[b & 0xf]);
                 }
@@ -54,11 +54,11 @@ public final class PathNormalizer {
             } else if (c == '#' || c == '\\') {
                 throw new BadRequest("'" + c + "' in the path (encode it as %" + HEX[c >> 4] + HEX[c & 0xf] + ")");
             } else {
+                later |= c == '.' || (c == '/' && out.length() > 0 && out.charAt(out.length() - 1) == '/');
                 out.append(c);
-                dotOrSlash |= c == '.' || c == '/';
             }
         }
-        return dotOrSlash ? removeDotSegments(out.toString(), mergeSlashes) : out.toString();
+        return later ? removeDotSegments(out.toString(), mergeSlashes) : out.toString();
     }
 
     /**
