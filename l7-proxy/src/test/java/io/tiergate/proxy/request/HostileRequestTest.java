@@ -57,6 +57,7 @@ class HostileRequestTest {
                   - {name: plain, address: 127.0.0.1:0}
                   - {name: tls, address: 127.0.0.1:0, tls: {certificates: [{cert: %s, key: %s}]}}
                 timeouts: {client_header: 5s, client_body: 5s, keepalive: 20s}
+                body_buffer: {memory: 1k, max: 8k}
                 upstreams: {app: {servers: [{address: %s}]}}
                 servers:
                   - server_names: [admin.example]
@@ -454,6 +455,26 @@ class HostileRequestTest {
                         c.name()).isEqualTo(c.body());
             }
         }
+    }
+
+    /** Above body_buffer.max an HTTP/2 body without content-length is streamed to the origin chunked, and whole. */
+    @org.junit.jupiter.api.Test
+    void h2BodyWithoutLengthAboveTheBufferIsStreamedWhole() throws IOException {
+        byte[] body = new byte[40_000]; // above body_buffer.max (8k), below the initial flow-control window
+        for (int i = 0; i < body.length; i++) {
+            body[i] = (byte) ('a' + i % 26);
+        }
+        try (H2Client h2 = new H2Client(port)) {
+            h2.headers(1, false, ":method", "PUT", ":scheme", "http", ":authority", "public.example", ":path", "/big");
+            for (int off = 0; off < body.length; off += 10_000) {
+                h2.data(1, off + 10_000 >= body.length, java.util.Arrays.copyOfRange(body, off, off + 10_000));
+            }
+            assertThat(h2.await(1).status()).isEqualTo(200);
+        }
+        assertOrigin("streamed h2 body", "PUT /big HTTP/1.1", "public.example");
+        RecordingOrigin.Request r = origin.received().get(0);
+        assertThat(r.field("Transfer-Encoding")).as("unknown length upstream: chunked").containsExactly("chunked");
+        assertThat(r.body()).as("every byte of the body").isEqualTo(body);
     }
 
     /** On TLS the scheme is https: ":scheme http" is refused, and the forwarding headers say https. */
