@@ -50,6 +50,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     private long deadline;  // System.nanoTime() by which the client must have sent a complete head; 0: none
     private int heads;      // request heads read
     private int responses;  // responses completely written
+    private boolean dropping; // a head came after the last response (ClosingConnection): it and its body are dropped
 
     private ConnectionGuard(long headerNanos, Duration keepalive, int headsAlreadyRead) {
         this.headerNanos = headerNanos;
@@ -119,6 +120,11 @@ final class ConnectionGuard extends ChannelDuplexHandler {
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) throws Exception {
+        if (dropping || (msg instanceof HttpRequest && ClosingConnection.marked(ctx.channel()))) {
+            dropping = true;
+            io.netty.util.ReferenceCountUtil.release(msg);
+            return;
+        }
         if (msg instanceof HttpRequest) {
             heads++;
             deadline = 0;
@@ -131,6 +137,15 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         boolean upgraded = msg instanceof HttpResponse r
                 && r.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code();
         boolean ended = msg instanceof LastHttpContent;
+        boolean last = !upgraded && ClosingConnection.marked(ctx.channel());
+        if (last && msg instanceof HttpResponse r) {
+            r.headers().set(io.netty.handler.codec.http.HttpHeaderNames.CONNECTION,
+                    io.netty.handler.codec.http.HttpHeaderValues.CLOSE);
+        }
+        if (last && ended) {
+            promise = promise.unvoid();
+            promise.addListener(io.netty.channel.ChannelFutureListener.CLOSE);
+        }
         super.write(ctx, msg, promise);
         if (upgraded) {
             cancel();

@@ -31,7 +31,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                           Timeouts timeouts, Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer,
                           RetryPolicy retry, AccessLog accessLog, Map<String, UpstreamConfig> upstreams,
                           List<VirtualServerConfig> servers, CacheConfig cache, HostPort admin,
-                          List<String> drVips) {
+                          List<String> drVips, boolean mergeSlashes) {
 
     /** The admin endpoint's default: loopback only, never exposed by accident. */
     public static final HostPort DEFAULT_ADMIN = HostPort.parse("127.0.0.1:9181", -1);
@@ -42,7 +42,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                        AccessLog accessLog, Map<String, UpstreamConfig> upstreams, List<VirtualServerConfig> servers,
                        CacheConfig cache) {
         this(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry, accessLog, upstreams,
-                servers, cache, DEFAULT_ADMIN, List.of());
+                servers, cache, DEFAULT_ADMIN, List.of(), true);
     }
 
     /** Without a cache section (defaults apply when a location turns caching on). */
@@ -172,9 +172,11 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         CacheConfig cache = section.map("cache").map(CacheConfig::parse).orElse(CacheConfig.defaults());
         HostPort admin = parseAdmin(section);
         List<String> drVips = parseDr(section.mapOrEmpty("dr"));
+        // nginx's merge_slashes: on by default, so "//internal" is routed (and forwarded) as "/internal".
+        boolean mergeSlashes = section.bool("merge_slashes", true);
         section.finish();
         return new ProxyConfig(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry,
-                accessLog, upstreams, servers, cache, admin, drVips);
+                accessLog, upstreams, servers, cache, admin, drVips, mergeSlashes);
     }
 
     /** {@code admin: host:port} for /metrics, /healthz, /readyz; {@code admin: off} disables it (null). */

@@ -58,6 +58,7 @@ public abstract class Body {
     /**
      * Reads the request body by the limits of the config: over {@code max_body_size} fails with 413; a body that
      * stalls longer than {@code client_body} fails with 408; above {@code body_buffer.max} it is streamed.
+     * {@code chunked}: the length is not known in advance (HTTP/1.1 chunked, or HTTP/2 DATA without content-length).
      */
     public static Future<Body> read(Vertx vertx, HttpServerRequest req, ProxyConfig config, long contentLength,
                                     boolean chunked) {
@@ -317,6 +318,11 @@ public abstract class Body {
             }
             done = true;
             finishTimer();
+            if (total == 0 && contentLength < 0) {
+                // An HTTP/2 request whose stream ended without DATA (a GET): no body, and none is announced upstream.
+                promise.tryComplete(EMPTY);
+                return;
+            }
             promise.tryComplete(closeAndGet());
         }
 

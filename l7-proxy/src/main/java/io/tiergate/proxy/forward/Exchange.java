@@ -10,6 +10,7 @@ import io.tiergate.proxy.config.RetryPolicy;
 import io.tiergate.proxy.config.UpstreamConfig;
 import io.tiergate.proxy.log.AccessLog;
 import io.tiergate.proxy.log.ProxyMetrics;
+import io.tiergate.proxy.request.ProxyRequest;
 import io.tiergate.proxy.retry.Failure;
 import io.tiergate.proxy.retry.RetryDecision;
 import io.tiergate.proxy.route.Route;
@@ -44,6 +45,7 @@ final class Exchange {
     private final Snapshot snapshot;
     private final ProxyConfig config;
     private final HttpServerRequest req;
+    private final ProxyRequest request;
     private final HttpServerResponse resp;
     private final Route route;
     private final UpstreamClient upstream;
@@ -79,10 +81,9 @@ final class Exchange {
     private final io.tiergate.proxy.rewrite.HeaderRules responseRules;
     private final io.tiergate.proxy.rewrite.RequestContext rewriteContext;
 
-    Exchange(Vertx vertx, Snapshot snapshot, HttpServerRequest req, Route route, UpstreamClient upstream, Body body,
-             String requestId, String clientIp, ProxyMetrics metrics, AccessLog accessLog) {
-        this(vertx, snapshot, req, route, upstream, body, requestId, clientIp, metrics, accessLog, null, null, null, null,
-                null);
+    Exchange(Vertx vertx, Snapshot snapshot, ProxyRequest request, Route route, UpstreamClient upstream, Body body,
+             ProxyMetrics metrics, AccessLog accessLog) {
+        this(vertx, snapshot, request, route, upstream, body, metrics, accessLog, null, null, null, null, null);
     }
 
     /**
@@ -90,12 +91,14 @@ final class Exchange {
      * view of the request) decides the conditional and Range fields; {@code ctx} feeds the location's header rules;
      * a non-null {@code sink} receives the buffered response (or fails with {@link UpstreamError}).
      */
-    Exchange(Vertx vertx, Snapshot snapshot, HttpServerRequest req, Route route, UpstreamClient upstream, Body body,
-             String requestId, String clientIp, ProxyMetrics metrics, AccessLog accessLog, HttpMethod method,
+    Exchange(Vertx vertx, Snapshot snapshot, ProxyRequest request, Route route, UpstreamClient upstream, Body body,
+             ProxyMetrics metrics, AccessLog accessLog, HttpMethod method,
              String uri, MultiMap headerOverrides, io.tiergate.proxy.rewrite.RequestContext ctx,
              io.vertx.core.Promise<io.tiergate.proxy.cache.CacheResponse> sink) {
+        HttpServerRequest req = request.raw();
+        this.request = request;
         this.method = method == null ? req.method() : method;
-        this.uri = uri == null ? req.uri() : uri;
+        this.uri = uri == null ? request.uri() : uri; // the normalized target: what was routed is what is sent
         this.sink = sink;
         this.rewriteContext = ctx;
         this.responseRules = route.location().features().responseHeaders();
@@ -109,12 +112,12 @@ final class Exchange {
         this.group = upstream.group();
         this.policy = route.location().retry();
         this.body = body;
-        this.requestId = requestId;
-        this.clientIp = clientIp;
+        this.requestId = request.requestId();
+        this.clientIp = request.clientIp();
         this.metrics = metrics;
         this.accessLog = accessLog;
         this.deadline = startNanos + policy.timeout().toNanos();
-        this.outHeaders = Headers.upstreamRequest(req, config, clientIp, requestId);
+        this.outHeaders = Headers.upstreamRequest(request, config);
         if (headerOverrides != null) {
             for (String n : List.of("If-None-Match", "If-Modified-Since", "Range", "If-Range")) {
                 outHeaders.remove(n);
@@ -131,7 +134,7 @@ final class Exchange {
 
     private String hashKey(UpstreamConfig.HashKey key) {
         return switch (key.source()) {
-            case URI -> req.uri();
+            case URI -> request.uri();
             case CLIENT_IP -> clientIp;
             case HEADER -> req.getHeader(key.name());
             case COOKIE -> {
@@ -203,9 +206,9 @@ final class Exchange {
             }
             current = creq;
             boolean reused = !fresh && upstream.markUsed(creq.connection());
-            String host = req.authority() == null ? null : req.authority().host();
-            if (host != null) {
-                creq.authority(HostAndPort.create(host, req.authority().port()));
+            io.tiergate.proxy.request.Authority a = request.authority(); // normalized; absolute-form's replaces Host
+            if (a != null) {
+                creq.authority(HostAndPort.create(a.host(), a.port()));
             }
             if (body == Body.EMPTY) {
                 if (req.method() == HttpMethod.POST || req.method() == HttpMethod.PUT) {

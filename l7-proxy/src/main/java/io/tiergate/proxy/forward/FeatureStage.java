@@ -8,6 +8,7 @@ import io.tiergate.proxy.compress.Compression;
 import io.tiergate.proxy.features.LocationFeatures;
 import io.tiergate.proxy.log.AccessLog;
 import io.tiergate.proxy.log.ProxyMetrics;
+import io.tiergate.proxy.request.ProxyRequest;
 import io.tiergate.proxy.rewrite.RequestContext;
 import io.tiergate.proxy.rewrite.RewriteProgram;
 import io.tiergate.proxy.rewrite.RewriteResult;
@@ -35,17 +36,21 @@ final class FeatureStage {
     private FeatureStage() {
     }
 
-    static void run(Vertx vertx, Snapshot snap, HttpServerRequest req, String listener, Route route,
-                    UpstreamClient upstream, Body body, String requestId, String clientIp, ProxyMetrics metrics,
-                    AccessLog accessLog, CacheFilter cache) {
+    static void run(Vertx vertx, Snapshot snap, ProxyRequest preq, Route route, UpstreamClient upstream, Body body,
+                    ProxyMetrics metrics, AccessLog accessLog, CacheFilter cache) {
         LocationFeatures f = route.location().features();
         if (f == LocationFeatures.NONE) {
-            new Exchange(vertx, snap, req, route, upstream, body, requestId, clientIp, metrics, accessLog).start();
+            new Exchange(vertx, snap, preq, route, upstream, body, metrics, accessLog).start();
             return;
         }
-        String host = req.authority() == null ? "" : req.authority().host();
-        String scheme = req.isSSL() ? "https" : "http";
-        RequestContext ctx = new RequestContext(req.method().name(), scheme, host, req.uri(), clientIp, req.headers(),
+        HttpServerRequest req = preq.raw();
+        String listener = preq.listener();
+        String clientIp = preq.clientIp();
+        String requestId = preq.requestId();
+        // Rewrite, cache keys and static files all start from the normalized target, never from req.uri().
+        String host = preq.target().routingHost();
+        String scheme = preq.scheme();
+        RequestContext ctx = new RequestContext(preq.method(), scheme, host, preq.uri(), clientIp, req.headers(),
                 requestId);
         Route[] current = {route};
         boolean[] first = {true};
@@ -91,14 +96,14 @@ final class FeatureStage {
         }
         UpstreamClient up = target == route ? upstream : snap.upstreams().get(target.location().upstream());
         if (!tf.cache().enabled()) {
-            new Exchange(vertx, snap, req, target, up, body, requestId, clientIp, metrics, accessLog, null, uri, null,
-                    rewritten, null).start();
+            new Exchange(vertx, snap, preq, target, up, body, metrics, accessLog, null, uri, null, rewritten, null)
+                    .start();
             return;
         }
         CacheFilter.Origin origin = creq -> {
             Promise<CacheResponse> p = Promise.promise();
-            new Exchange(vertx, snap, req, target, up, body, requestId, clientIp, metrics, accessLog,
-                    HttpMethod.valueOf(creq.method()), creq.uri(), creq.headers(), rewritten, p).start();
+            new Exchange(vertx, snap, preq, target, up, body, metrics, accessLog, HttpMethod.valueOf(creq.method()),
+                    creq.uri(), creq.headers(), rewritten, p).start();
             return p.future().map(r -> new CacheResponse(r.status(), r.headers(), Compression.apply(tf.gzip(),
                     creq.method(), creq.headers(), r.status(), r.headers(), r.body())));
         };

@@ -1,6 +1,7 @@
 package io.tiergate.proxy.forward;
 
 import io.tiergate.proxy.config.ProxyConfig;
+import io.tiergate.proxy.request.ProxyRequest;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
 
@@ -58,17 +59,17 @@ public final class Headers {
      * The request headers for the upstream. Forwarding headers from a peer outside {@code trusted_proxies} are
      * replaced, so a client cannot claim another address; a trusted peer's are extended.
      */
-    public static MultiMap upstreamRequest(HttpServerRequest req, ProxyConfig config, String clientIp, String requestId) {
+    public static MultiMap upstreamRequest(ProxyRequest request, ProxyConfig config) {
+        HttpServerRequest req = request.raw();
+        String clientIp = request.clientIp();
         MultiMap h = endToEnd(req.headers());
         h.remove("Expect"); // the body is already read (or streamed) by the time the upstream sees the request
         h.remove("Content-Length");
+        h.remove("Host"); // the upstream request's authority is the normalized one (absolute-form's, :authority's)
         ProxyConfig.Forwarding f = config.forwarding();
         boolean trusted = f.trusts(clientIp);
-        String scheme = req.scheme() == null ? "http" : req.scheme();
-        String host = req.headers().get("Host");
-        if (host == null && req.authority() != null) { // HTTP/2 carries it as :authority
-            host = req.authority().toString();
-        }
+        String scheme = request.scheme(); // the connection's, never the client's :scheme
+        String host = request.authority() == null ? null : request.authority().toString();
         if (f.xForwarded()) {
             String xff = trusted ? joinedOrNull(req.headers(), "X-Forwarded-For") : null;
             h.set("X-Forwarded-For", xff == null ? clientIp : xff + ", " + clientIp);
@@ -97,7 +98,7 @@ public final class Headers {
             }, config.nodeName());
         }
         if (!f.requestIdHeader().isEmpty()) {
-            h.set(f.requestIdHeader(), requestId);
+            h.set(f.requestIdHeader(), request.requestId());
         }
         return h;
     }

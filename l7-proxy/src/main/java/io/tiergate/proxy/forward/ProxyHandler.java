@@ -4,10 +4,17 @@ import io.netty.handler.codec.http.HttpResponseStatus;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.log.AccessLog;
 import io.tiergate.proxy.log.ProxyMetrics;
+import io.tiergate.proxy.ClosingConnection;
+import io.tiergate.proxy.request.Authority;
+import io.tiergate.proxy.request.BadRequest;
+import io.tiergate.proxy.request.NormalizedTarget;
+import io.tiergate.proxy.request.ProxyRequest;
+import io.tiergate.proxy.request.RequestNormalizer;
 import io.tiergate.proxy.route.Route;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 
 import java.util.List;
 import java.util.Locale;
@@ -23,6 +30,7 @@ public final class ProxyHandler {
     private final ProxyMetrics metrics;
     private final AccessLog accessLog;
     private final WebSocketTunnel webSockets;
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProxyHandler.class);
     // One store for the node's lifetime, made on first use: a reload keeps what is cached (its size is read once).
     private volatile io.tiergate.proxy.cache.CacheFilter cache;
 
@@ -50,6 +58,19 @@ public final class ProxyHandler {
 
     public void handle(HttpServerRequest req, String listener) {
         req.pause();
+        if (req.version() != HttpVersion.HTTP_2 && ClosingConnection.marked(req.connection())) {
+            return; // pipelined behind a response that closes the connection: never served, never forwarded
+        }
+        try {
+            serve(req, listener);
+        } catch (RuntimeException e) {
+            // A bug, not the client's fault: answer rather than leave the stream hanging, and keep the trace.
+            log.error("request {} {} failed in the proxy", req.method(), Authority.printable(String.valueOf(req.uri())), e);
+            reject(req, 500, "internal error in the proxy (logged)");
+        }
+    }
+
+    private void serve(HttpServerRequest req, String listener) {
         Snapshot snap = current.get();
         ProxyConfig config = snap.config();
         List<String> cls = req.headers().getAll("Content-Length");
@@ -79,7 +100,7 @@ public final class ProxyHandler {
             }
             chunked = true;
         }
-        if (req.uri().length() > config.limits().maxUriLength()) {
+        if (req.uri() != null && req.uri().length() > config.limits().maxUriLength()) {
             reject(req, 414, "URI longer than " + config.limits().maxUriLength() + " bytes");
             return;
         }
@@ -88,38 +109,69 @@ public final class ProxyHandler {
                     + config.limits().maxBodySize() + " bytes)");
             return;
         }
-        String host = req.authority() == null ? null : req.authority().host();
-        String path = req.path() == null ? "/" : req.path();
-        Route route = snap.routes().route(listener, host, path);
-        if (route == null) {
-            reject(req, 404, "no location matches " + path, false);
+        NormalizedTarget target;
+        Route route;
+        try {
+            target = ProxyRequest.normalize(req, config.mergeSlashes());
+            route = target.asterisk() ? null : snap.routes().route(listener, target);
+        } catch (BadRequest e) {
+            reject(req, e.status(), e.getMessage(), true, e.allow());
             return;
         }
+        if (target.asterisk()) {
+            // OPTIONS * asks about the server itself (RFC 9110 §9.3.7): the proxy answers, no origin is involved.
+            req.response().putHeader("Allow", RequestNormalizer.ALLOW).putHeader("Content-Length", "0").end();
+            req.resume();
+            return;
+        }
+        if (closeRequested(req)) {
+            ClosingConnection.mark(req.connection());
+        }
+        if (route == null) {
+            reject(req, 404, "no location matches " + target.path(), false, null);
+            return;
+        }
+        ProxyRequest preq = new ProxyRequest(req, listener, target, io.tiergate.proxy.ProxyProtocol.clientIp(req),
+                Headers.requestId(req, config));
         // Null for a location that answers from disk (static files have no upstream).
         UpstreamClient upstream = route.location().upstream() == null ? null
                 : snap.upstreams().get(route.location().upstream());
         if (upstream != null && WebSocketTunnel.isUpgrade(req)) {
-            String ip = io.tiergate.proxy.ProxyProtocol.clientIp(req);
-            webSockets.open(req, config, upstream.group(), ip, Headers.requestId(req, config), () -> reject(req, 503,
-                    "no live upstream: every server of upstream '" + upstream.group().name() + "' is down", false));
+            webSockets.open(preq, config, upstream.group(), () -> reject(req, 503,
+                    "no live upstream: every server of upstream '" + upstream.group().name() + "' is down", false,
+                    null));
             return;
         }
         if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
             req.response().writeContinue();
         }
         snap.acquire();
-        String clientIp = io.tiergate.proxy.ProxyProtocol.clientIp(req);
-        String requestId = Headers.requestId(req, config);
-        Body.read(vertx, req, config, contentLength, chunked).onComplete(ar -> {
+        // HTTP/2 has no chunked coding: a body without content-length is DATA frames of unknown total length.
+        boolean unknownLength = chunked || (req.version() == HttpVersion.HTTP_2 && contentLength < 0 && !req.isEnded());
+        Body.read(vertx, req, config, contentLength, unknownLength).onComplete(ar -> {
             if (ar.failed()) {
                 snap.release();
                 int status = ar.cause() instanceof Body.BodyException be ? be.status() : 400;
                 reject(req, status, ar.cause().getMessage());
                 return;
             }
-            FeatureStage.run(vertx, snap, req, listener, route, upstream, ar.result(), requestId, clientIp, metrics,
-                    accessLog, cache());
+            FeatureStage.run(vertx, snap, preq, route, upstream, ar.result(), metrics, accessLog, cache());
         });
+    }
+
+    /** {@code Connection} is a token list (RFC 9110 §7.6.1): "close, X-Foo" asks to close too. */
+    private static boolean closeRequested(HttpServerRequest req) {
+        if (req.version() == HttpVersion.HTTP_2) {
+            return false;
+        }
+        for (String v : req.headers().getAll("Connection")) {
+            for (String token : v.split(",")) {
+                if (token.trim().equalsIgnoreCase("close")) {
+                    return true;
+                }
+            }
+        }
+        return false;
     }
 
     /** 1 to 18 ASCII digits (no sign, no spaces, no overflow). */
@@ -137,27 +189,37 @@ public final class ProxyHandler {
     }
 
     private static void reject(HttpServerRequest req, int status, String why) {
-        reject(req, status, why, true);
+        reject(req, status, why, true, null);
     }
 
-    /** Answers without contacting an upstream; framing errors also close the connection (its state is unknown). */
-    private static void reject(HttpServerRequest req, int status, String why, boolean close) {
+    /**
+     * Answers without contacting an upstream. {@code close}: framing and syntax errors end an HTTP/1.x connection
+     * (its state is unknown) and nothing pipelined behind the request is read; on HTTP/2 they end only the stream.
+     */
+    private static void reject(HttpServerRequest req, int status, String why, boolean close, String allow) {
         HttpServerResponse resp = req.response();
         if (resp.ended() || resp.headWritten()) {
             req.connection().close();
             return;
         }
+        boolean h1Close = close && req.version() != HttpVersion.HTTP_2;
+        if (h1Close) {
+            ClosingConnection.mark(req.connection());
+        }
         resp.setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8");
-        if (close) {
+        if (h1Close) {
             resp.putHeader("Connection", "close");
+        }
+        if (allow != null) {
+            resp.putHeader("Allow", allow);
         }
         resp.end(status + " " + HttpResponseStatus.valueOf(status).reasonPhrase() + ": " + why + "\n")
                 .onComplete(v -> {
-                    if (close) {
+                    if (h1Close) {
                         req.connection().close();
                     }
                 });
-        if (!close) {
+        if (!h1Close) {
             req.resume();
         }
     }

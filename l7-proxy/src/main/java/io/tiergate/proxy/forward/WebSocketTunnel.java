@@ -1,6 +1,7 @@
 package io.tiergate.proxy.forward;
 
 import io.tiergate.proxy.config.ProxyConfig;
+import io.tiergate.proxy.request.ProxyRequest;
 import io.tiergate.proxy.upstream.Peer;
 import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.MultiMap;
@@ -34,20 +35,20 @@ public final class WebSocketTunnel {
         return up != null && up.equalsIgnoreCase("websocket") && req.method().name().equals("GET");
     }
 
-    void open(HttpServerRequest req, ProxyConfig config, UpstreamGroup group, String clientIp, String requestId,
-              Runnable onFailure) {
+    void open(ProxyRequest request, ProxyConfig config, UpstreamGroup group, Runnable onFailure) {
+        HttpServerRequest req = request.raw();
         Peer peer = group.pick(Set.of(), null);
         if (peer == null) {
             onFailure.run();
             return;
         }
-        MultiMap h = Headers.upstreamRequest(req, config, clientIp, requestId);
+        MultiMap h = Headers.upstreamRequest(request, config);
         // The client library writes its own handshake fields.
         for (String n : new String[] {"Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions"}) {
             h.remove(n);
         }
         WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(peer.config().address().host())
-                .setPort(peer.config().address().port()).setURI(req.uri()).setHeaders(h)
+                .setPort(peer.config().address().port()).setURI(request.uri()).setHeaders(h)
                 .setConnectTimeout(config.timeouts().upstreamConnect().toMillis());
         long t0 = System.nanoTime();
         client.connect(o).onComplete(ar -> {

@@ -3,6 +3,8 @@ package io.tiergate.proxy.route;
 import io.tiergate.proxy.config.ListenerConfig;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.config.VirtualServerConfig;
+import io.tiergate.proxy.request.BadRequest;
+import io.tiergate.proxy.request.NormalizedTarget;
 
 import java.util.ArrayList;
 import java.util.Comparator;
@@ -54,6 +56,22 @@ public final class RouteTable {
         }
         var loc = vh.locate(path);
         return loc == null ? null : new Route(vh, loc);
+    }
+
+    /**
+     * Routes a normalized request. When its path holds an encoded slash, the view of an origin that decodes %2F must
+     * select the same location, else {@link BadRequest}: either kind of origin then resolves what was routed.
+     */
+    public Route route(String listener, NormalizedTarget target) {
+        Route route = route(listener, target.routingHost(), target.path());
+        if (target.encodedSlashView() != null) {
+            Route other = route(listener, target.routingHost(), target.encodedSlashView());
+            if ((route == null) != (other == null) || (route != null && route.location() != other.location())) {
+                throw new BadRequest("an encoded slash (%2F or %5C) in '" + target.path()
+                        + "' would select another location if the origin decoded it");
+            }
+        }
+        return route;
     }
 
     /** Lower-cases, drops the port and a trailing dot: {@code Example.COM.:8080} → {@code example.com}. */

@@ -98,6 +98,20 @@ class ProxyFeaturesTest {
     }
 
     @Test
+    void cacheKeyAndRewriteSeeTheNormalizedPath() {
+        int before = origin.hits.get();
+        // Raw sockets: no client library gets a chance to tidy the paths up first.
+        String first = Proxies.raw(port, "GET /c/x/../%6Eorm HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        assertThat(origin.last().uri()).as("the origin is asked for the normalized path").isEqualTo("/c/norm");
+        String second = Proxies.raw(port, "GET /c//norm HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        assertThat(second).as("another spelling of the same path is a hit").contains("Cache-Status: edge; hit");
+        assertThat(second.substring(second.indexOf("\r\n\r\n"))).isEqualTo(first.substring(first.indexOf("\r\n\r\n")));
+        assertThat(origin.hits.get() - before).as("origin requests").isEqualTo(1);
+        Proxies.raw(port, "GET /%6Fld/./moved2?y=2 HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n");
+        assertThat(origin.last().uri()).as("rewrite matched the normalized path").isEqualTo("/c/moved2?y=2");
+    }
+
+    @Test
     void concurrentMissesThroughTheNodeCauseOneOriginRequest() {
         int before = origin.hits.get();
         List<Future<Integer>> all = new ArrayList<>();

@@ -238,8 +238,10 @@ class StaticFilesTest {
         for (String path : attempts) {
             String raw = Proxies.raw(port, "GET " + path + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
             assertThat(raw).as("answer to GET %s", path).doesNotContain(SECRET);
-            assertThat(raw).as("status of GET %s (expected a refusal)", path)
-                    .matches("(?s)HTTP/1.1 (400|403|404) .*");
+            // Dot segments are resolved before routing: "/static/../secret.txt" is the request "/secret.txt", which
+            // the "/" location forwards to the origin in that normalized form.
+            assertThat(raw).as("status of GET %s (expected a refusal, or the origin asked for /secret.txt)", path)
+                    .matches("(?s)HTTP/1.1 (400|403|404) .*|HTTP/1.1 200 .*dynamic /secret.txt");
         }
         assertThat(Proxies.raw(port, "GET /static/escape.txt HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"))
                 .as("a symlink out of the root").startsWith("HTTP/1.1 403");

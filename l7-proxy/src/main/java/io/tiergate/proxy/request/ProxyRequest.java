@@ -1,0 +1,54 @@
+package io.tiergate.proxy.request;
+
+import io.vertx.core.http.HttpServerRequest;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.HostAndPort;
+
+/**
+ * One request as every stage after normalization sees it: the normalized target (host, path, query, scheme from
+ * the connection) and what the pipeline learned on the way in (listener, client address, request id), next to the
+ * Vert.x request it came from (for its headers, body and response). Stages take this, not {@code raw.uri()}: the
+ * raw target is only for the access log.
+ */
+public record ProxyRequest(HttpServerRequest raw, String listener, NormalizedTarget target, String clientIp,
+                           String requestId) {
+
+    /** Normalizes {@code req}; throws {@link BadRequest} when it is not acceptable. */
+    public static NormalizedTarget normalize(HttpServerRequest req, boolean mergeSlashes) {
+        RequestHead.Protocol protocol = switch (req.version()) {
+            case HTTP_1_0 -> RequestHead.Protocol.HTTP_1_0;
+            case HTTP_1_1 -> RequestHead.Protocol.HTTP_1_1;
+            default -> RequestHead.Protocol.HTTP_2;
+        };
+        boolean h2 = req.version() == HttpVersion.HTTP_2;
+        String h2Authority = null;
+        if (h2) {
+            HostAndPort a = req.authority();
+            h2Authority = a == null ? null : a.port() >= 0 ? a.host() + ":" + a.port() : a.host();
+        }
+        return RequestNormalizer.normalize(new RequestHead(req.method().name(), protocol, req.isSSL(), req.uri(),
+                req.headers().getAll("Host"), h2 ? req.scheme() : null, h2Authority), mergeSlashes);
+    }
+
+    public String method() {
+        return raw.method().name();
+    }
+
+    public String scheme() {
+        return target.scheme();
+    }
+
+    /** The normalized request-target (path + original query): what routing saw and what the upstream is sent. */
+    public String uri() {
+        return target.uri();
+    }
+
+    public String path() {
+        return target.path();
+    }
+
+    /** Null for an HTTP/1.0 request without Host. */
+    public Authority authority() {
+        return target.authority();
+    }
+}
