@@ -101,6 +101,8 @@ class DirectorHaTest {
             health.add(ok);
         }
 
+        volatile List<io.tiergate.director.ha.VrrpMismatches.Mismatch> mismatches = List.of();
+
         void become(VrrpState to) {
             VrrpState from = state;
             state = to;
@@ -114,7 +116,8 @@ class DirectorHaTest {
         @Override
         public VrrpStatus status() {
             return new VrrpStatus(config.vrid(), state, lastHealth() ? 150 : 90, Duration.ofMillis(50),
-                    Optional.of((java.net.Inet4Address) InetAddress.getLoopbackAddress()), 3);
+                    Optional.of((java.net.Inet4Address) InetAddress.getLoopbackAddress()), 3, mismatches,
+                    java.util.Map.of("vrid", (long) mismatches.size()));
         }
 
         @Override
@@ -295,6 +298,20 @@ class DirectorHaTest {
         director.close();
         director = null;
         assertThat(ha.stopped).isTrue();
+    }
+
+    @Test
+    void aSplitBrainShowsInTheStatusTableAndTheJson() throws Exception {
+        start(false);
+        ha.mismatches = List.of(new io.tiergate.director.ha.VrrpMismatches.Mismatch("10.0.0.2", "vrid",
+                "10.0.0.2 is MASTER for our VIPs 10.0.0.100 under vrid 78 (ours: 77)", 12, true, Duration.ofMillis(40)));
+        HaStatus st = director.status().ha();
+        assertThat(st.splitBrain()).isTrue();
+        assertThat(st.mismatchTotals()).containsEntry("vrid", 1L);
+        assertThat(StatusTable.list(director.status())).contains("VRRP SPLIT BRAIN (vrid): 10.0.0.2 is MASTER "
+                + "for our VIPs 10.0.0.100 under vrid 78 (ours: 77) [12 adverts, last 40 ms ago]");
+        String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(director.status());
+        assertThat(StatusTable.parse(json).ha()).isEqualTo(st);
     }
 
     @Test

@@ -59,12 +59,14 @@ public final class VrrpInstance implements AutoCloseable {
     private volatile int priorityNow;
     private volatile int masterAdverIntCs;
     private volatile long roleChanges;
+    private final VrrpMismatches mismatches;
 
     // advert-thread only
     private final byte[] txBuf = new byte[VrrpPacket.length(255)];
     private final byte[] rxBuf = new byte[2048];
     private final VrrpPacket.View view = new VrrpPacket.View();
     private long sendErrors;
+    private long lastExpiry;
 
     private VrrpInstance(VrrpConfig config, VipManager vips) {
         this.config = config;
@@ -84,6 +86,7 @@ public final class VrrpInstance implements AutoCloseable {
         vipInts = toInts(config.virtualAddresses());
         peers = config.unicastPeers().stream().mapToInt(VrrpPacket::toInt).toArray();
         destinations = peers.length == 0 ? new int[] {VrrpPacket.MULTICAST_GROUP} : peers;
+        mismatches = new VrrpMismatches(config.vrid());
         machine = new VrrpStateMachine(new Output(), primary, config.priority(), config.advertIntervalCs(),
                 config.preempt(), config.preemptDelay().toNanos(), config.trackWeight());
         notifier = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -134,7 +137,8 @@ public final class VrrpInstance implements AutoCloseable {
         int src = st == VrrpState.MASTER ? primary : lastAdvertSource;
         return new VrrpStatus(config.vrid(), st, priorityNow == 0 ? config.priority() : priorityNow,
                 Duration.ofMillis(10L * (masterAdverIntCs == 0 ? config.advertIntervalCs() : masterAdverIntCs)),
-                src == 0 ? Optional.empty() : Optional.of(VrrpPacket.toAddress(src)), roleChanges);
+                src == 0 ? Optional.empty() : Optional.of(VrrpPacket.toAddress(src)), roleChanges,
+                mismatches.active(System.nanoTime()), mismatches.totals());
     }
 
     public void addListener(VrrpRoleListener listener) {
@@ -254,6 +258,10 @@ public final class VrrpInstance implements AutoCloseable {
                 if ((socket.await(timeoutMs) & 1) != 0) {
                     drain();
                 }
+                if (now - lastExpiry >= 1_000_000_000L) {
+                    lastExpiry = now;
+                    mismatches.expire(now);
+                }
             }
         } catch (RuntimeException | Error e) {
             log.error("VRRP advert thread failed; leaving the group", e);
@@ -307,14 +315,43 @@ public final class VrrpInstance implements AutoCloseable {
         for (int n; (n = socket.receive(rxBuf)) > 0; ) {
             long now = System.nanoTime();
             VrrpPacket.Verdict v = VrrpPacket.parseIpv4(rxBuf, 0, n, view);
+            if (v == VrrpPacket.Verdict.NOT_VRRP || view.src == primary) {
+                continue;
+            }
             if (v != VrrpPacket.Verdict.OK) {
-                if (v != VrrpPacket.Verdict.NOT_VRRP && log.isDebugEnabled()) {
-                    log.debug("dropped VRRP packet from {}: {}", VrrpPacket.format(view.src), v);
+                examineDropped(now, v);
+                continue;
+            }
+            VrrpConfig c = config;
+            if (view.vrid != c.vrid()) {
+                // Another group on the segment is normal; one that carries our VIPs (or a configured peer in another
+                // group) means two masters for the same addresses.
+                boolean ours = view.priority > 0 && carriesOurVip();
+                if (view.priority == 0) {
+                    mismatches.left(view.src);
+                } else if (ours || isConfiguredPeer(view.src)) {
+                    int theirs = view.vrid;
+                    int src = view.src;
+                    mismatches.report(now, src, VrrpMismatches.Cause.VRID, ours, () -> ours
+                            ? VrrpPacket.format(src) + " is MASTER for our VIPs " + vipText() + " under vrid " + theirs
+                            + " (ours: " + c.vrid() + "); it can't hear us nor we it, so both answer ARP for them. "
+                            + "Give every peer of this group the same vrid"
+                            : "unicast peer " + VrrpPacket.format(src) + " adverts vrid " + theirs + " (ours: " + c.vrid()
+                            + "): we ignore it and it ignores us. Give every peer of this group the same vrid");
                 }
                 continue;
             }
-            if (view.vrid != config.vrid() || view.src == primary || (peers.length > 0 && !isPeer(view.src))) {
+            if (peers.length > 0 && !isPeer(view.src)) {
                 continue;
+            }
+            if (view.priority > 0 && view.maxAdverIntCs != c.advertIntervalCs()) {
+                int theirs = view.maxAdverIntCs;
+                int src = view.src;
+                mismatches.report(now, src, VrrpMismatches.Cause.INTERVAL, false, () -> "peer "
+                        + VrrpPacket.format(src) + " adverts every " + theirs * 10 + " ms, we every "
+                        + c.advertInterval().toMillis() + " ms: a backup follows the master's interval (RFC 5798), "
+                        + "so failover time depends on who is master. Set the same advert_interval (keepalived: "
+                        + "advert_int) on every peer");
             }
             if (view.priority > 0) {
                 lastAdvertSource = view.src;
@@ -322,6 +359,92 @@ public final class VrrpInstance implements AutoCloseable {
             machine.onAdvert(now, view.src, view.priority, view.maxAdverIntCs);
             masterAdverIntCs = machine.masterAdverIntCs();
         }
+    }
+
+    /** A packet the codec refused: say so when it concerns our group (our VRID, our VIPs or a configured peer). */
+    private void examineDropped(long now, VrrpPacket.Verdict v) {
+        VrrpConfig c = config;
+        int src = view.src;
+        switch (v) {
+            case BAD_VERSION -> {
+                int version = view.version;
+                VrrpPacket.Verdict v2 = VrrpPacket.parseV2(rxBuf, view);
+                if (version != 2) {
+                    view.vrid = view.vrrpLength > 1 ? rxBuf[view.vrrpOffset + 1] & 0xFF : 0;
+                }
+                if (!concernsUs(c)) {
+                    return;
+                }
+                if (v2 == VrrpPacket.Verdict.OK && view.priority == 0) {
+                    mismatches.left(src);
+                    return;
+                }
+                boolean ours = v2 == VrrpPacket.Verdict.OK && view.priority > 0 && carriesOurVip();
+                int theirVrid = view.vrid;
+                int seconds = view.maxAdverIntCs / 100;
+                mismatches.report(now, src, VrrpMismatches.Cause.VERSION, ours, () -> VrrpPacket.format(src)
+                        + " speaks VRRPv" + version + (version == 2 ? " (vrid " + theirVrid + ", advert " + seconds
+                        + " s)" : "") + "; Tiergate speaks VRRPv3 only and drops it"
+                        + (ours ? ", and it is MASTER for our VIPs " + vipText() + ": both answer ARP for them" : "")
+                        + ". Set vrrp_version 3 in keepalived's global_defs");
+                if (v2 == VrrpPacket.Verdict.OK && view.authType != 0) {
+                    int type = view.authType;
+                    mismatches.report(now, src, VrrpMismatches.Cause.AUTH, false, () -> VrrpPacket.format(src)
+                            + " sends VRRPv2 authentication (auth type " + type + (type == 1 ? ", simple password"
+                            : type == 2 ? ", IP AH" : "") + "); VRRPv3 has none (RFC 5798). Remove the "
+                            + "authentication block from keepalived's vrrp_instance");
+                }
+            }
+            case BAD_CHECKSUM, BAD_TTL -> {
+                if (!concernsUs(c)) {
+                    return;
+                }
+                int ttl = view.ttl;
+                boolean checksum = v == VrrpPacket.Verdict.BAD_CHECKSUM;
+                mismatches.report(now, src, checksum ? VrrpMismatches.Cause.CHECKSUM : VrrpMismatches.Cause.TTL,
+                        false, () -> checksum
+                                ? "advert from " + VrrpPacket.format(src) + " has a bad checksum and is dropped "
+                                + "(corrupted, or the peer leaves the IPv4 pseudo-header out of its VRRPv3 checksum, "
+                                + "RFC 5798 §5.2.8)"
+                                : "advert from " + VrrpPacket.format(src) + " arrived with TTL " + ttl
+                                + " instead of 255 (it crossed a router) and is dropped: VRRP peers must share a link");
+            }
+            default -> {
+                if (log.isDebugEnabled()) {
+                    log.debug("dropped VRRP packet from {}: {}", VrrpPacket.format(src), v);
+                }
+            }
+        }
+    }
+
+    private boolean concernsUs(VrrpConfig c) {
+        return view.vrid == c.vrid() || isConfiguredPeer(view.src) || carriesOurVip();
+    }
+
+    private boolean isConfiguredPeer(int src) {
+        return peers.length > 0 && isPeer(src);
+    }
+
+    /** Whether the advert in {@link #view} lists one of our VIPs. Allocates nothing. */
+    private boolean carriesOurVip() {
+        int[] ours = vipInts;
+        for (int i = 0; i < view.count; i++) {
+            int a = view.address(rxBuf, i);
+            for (int vip : ours) {
+                if (vip == a) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private String vipText() {
+        List<String> out = new ArrayList<>();
+        for (int vip : vipInts) {
+            out.add(VrrpPacket.format(vip));
+        }
+        return String.join(", ", out);
     }
 
     private boolean isPeer(int src) {

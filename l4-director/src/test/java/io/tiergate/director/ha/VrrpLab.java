@@ -236,6 +236,44 @@ final class VrrpLab implements AutoCloseable {
             return output.stream().anyMatch(l -> l.contains(text));
         }
 
+        long countLogged(String text) {
+            return output.stream().filter(l -> l.contains(text)).count();
+        }
+
+        /** Waits until a line containing {@code text} appears; returns System.nanoTime() when it was seen. */
+        long awaitLogged(String text, Duration within) throws InterruptedException {
+            long end = System.nanoTime() + within.toNanos();
+            while (System.nanoTime() < end) {
+                if (logged(text)) {
+                    return System.nanoTime();
+                }
+                Thread.sleep(10);
+            }
+            throw new AssertionError("expected Tiergate on " + host + " to log '" + text + "' within "
+                    + within.toMillis() + " ms (log in " + dir + ")");
+        }
+
+        /** The value of a VRRP meter from its {@code metrics} command, e.g. ("..._total", "cause=\"vrid\""). */
+        double metric(String name, String label) throws InterruptedException {
+            int from = output.size();
+            stdin.println("metrics");
+            long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (System.nanoTime() < end) {
+                List<String> all = new ArrayList<>(output);
+                List<String> lines = all.subList(from, all.size());
+                if (lines.contains("METRICS END")) {
+                    for (String l : lines) {
+                        if (l.startsWith("METRIC " + name + "{") && l.contains(label)) {
+                            return Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1));
+                        }
+                    }
+                    throw new AssertionError("no metric " + name + " with " + label + " in " + lines);
+                }
+                Thread.sleep(10);
+            }
+            throw new AssertionError("Tiergate on " + host + " printed no metrics within 5 s");
+        }
+
         /** SIGKILL; returns System.nanoTime() just before the signal. */
         long kill() throws InterruptedException {
             long t = System.nanoTime();
@@ -360,10 +398,16 @@ final class VrrpLab implements AutoCloseable {
     }
 
     Keepalived keepalived(String host, int priority, double advertSeconds, boolean nopreempt) throws IOException {
+        return keepalived(host, VRID, 3, priority, advertSeconds, nopreempt ? "nopreempt" : "");
+    }
+
+    /** keepalived with its own VRID and VRRP version; {@code extra} goes into the vrrp_instance block. */
+    Keepalived keepalived(String host, int vrid, int version, int priority, double advertSeconds, String extra)
+            throws IOException {
         String conf = """
                 global_defs {
                   router_id %s
-                  vrrp_version 3
+                  vrrp_version %d
                 }
                 vrrp_instance VI_1 {
                   state BACKUP
@@ -376,7 +420,8 @@ final class VrrpLab implements AutoCloseable {
                     %s/24
                   }
                 }
-                """.formatted(ns(host), VRID, priority, Double.toString(advertSeconds), nopreempt ? "nopreempt" : "", VIP);
+                """.formatted(ns(host), version, vrid, priority,
+                version == 2 ? Long.toString(Math.round(advertSeconds)) : Double.toString(advertSeconds), extra, VIP);
         Path file = dir.resolve("keepalived-" + host + ".conf");
         Files.writeString(file, conf);
         Path log = dir.resolve("keepalived-" + host + ".log");
