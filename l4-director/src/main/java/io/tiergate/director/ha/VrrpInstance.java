@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -66,6 +65,9 @@ public final class VrrpInstance implements AutoCloseable {
     private final byte[] rxBuf = new byte[2048];
     private final VrrpPacket.View view = new VrrpPacket.View();
     private long sendErrors;
+    private long nextVipRefresh;
+    private volatile long masterTerm; // incremented on each MASTER entry: scheduled ARPs of an old term are void
+    private volatile java.util.concurrent.ScheduledFuture<?> garpRefresh;
     private long lastExpiry;
 
     private VrrpInstance(VrrpConfig config, VipManager vips) {
@@ -89,11 +91,15 @@ public final class VrrpInstance implements AutoCloseable {
         mismatches = new VrrpMismatches(config.vrid());
         machine = new VrrpStateMachine(new Output(), primary, config.priority(), config.advertIntervalCs(),
                 config.preempt(), config.preemptDelay().toNanos(), config.trackWeight());
-        notifier = Executors.newSingleThreadScheduledExecutor(r -> {
+        java.util.concurrent.ScheduledThreadPoolExecutor n = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "vrrp-" + config.vrid() + "-notify");
             t.setDaemon(true);
             return t;
         });
+        // A stop must not wait for a second GARP burst 5 s away: pending announcements die with the instance.
+        n.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        n.setRemoveOnCancelPolicy(true);
+        notifier = n;
     }
 
     private static int[] toInts(List<VrrpConfig.VirtualAddress> vips) {
@@ -141,6 +147,17 @@ public final class VrrpInstance implements AutoCloseable {
                 mismatches.active(System.nanoTime()), mismatches.totals());
     }
 
+    /**
+     * Removes our VIPs from the interface: a predecessor that was SIGKILLed as master may have left them, and its
+     * kernel would answer ARP for them next to the real master. {@link #start} does it first; the director calls it
+     * before anything else at startup. Not while this instance is master.
+     */
+    public void releaseVips() {
+        if (state != VrrpState.MASTER) {
+            vips.remove(config().virtualAddresses());
+        }
+    }
+
     public void addListener(VrrpRoleListener listener) {
         listeners.add(listener);
     }
@@ -150,6 +167,7 @@ public final class VrrpInstance implements AutoCloseable {
         if (thread != null) {
             throw new IllegalStateException("already started");
         }
+        releaseVips();
         socket = new VrrpSocket(config.interfaceName(), ifindex, primary, peers.length == 0);
         garp = new GratuitousArp(ifindex, mac);
         wake = socket;
@@ -203,7 +221,13 @@ public final class VrrpInstance implements AutoCloseable {
      * VIPs. Waits for pending notify hooks up to 2 s.
      */
     public synchronized void stop() {
-        if (thread == null || stopRequested) {
+        if (thread == null) {
+            // Never started (the director failed before VRRP's turn): only the VIP helper to end.
+            notifier.shutdownNow();
+            vips.close();
+            return;
+        }
+        if (stopRequested) {
             return;
         }
         stopRequested = true;
@@ -220,6 +244,8 @@ public final class VrrpInstance implements AutoCloseable {
             socket.close();
         }
         garp.close();
+        // Whatever the role was (a wedged advert thread included): a stopped director owns no VIP.
+        vips.remove(config.virtualAddresses());
         vips.close();
     }
 
@@ -248,6 +274,7 @@ public final class VrrpInstance implements AutoCloseable {
                 }
                 priorityNow = machine.priority();
                 long now = System.nanoTime();
+                refreshVipLifetime(now);
                 long deadline = machine.deadline();
                 if (now >= deadline) {
                     machine.onTimer(now);
@@ -270,6 +297,16 @@ public final class VrrpInstance implements AutoCloseable {
         }
     }
 
+    /** While master with a finite vip_lifetime: re-add the VIPs every third of it so they never expire under us. */
+    private void refreshVipLifetime(long now) {
+        VrrpConfig.Ownership o = config.ownership();
+        if (state != VrrpState.MASTER || o.vipLifetime().isZero() || now - nextVipRefresh < 0) {
+            return;
+        }
+        vips.add(config.virtualAddresses(), o.vipLifetime());
+        nextVipRefresh = now + o.refreshEvery().toNanos();
+    }
+
     private void apply(VrrpConfig next) {
         VrrpConfig old = config;
         long now = System.nanoTime();
@@ -288,26 +325,61 @@ public final class VrrpInstance implements AutoCloseable {
                 vips.remove(dropped);
             }
             if (!added.isEmpty()) {
-                vips.add(added);
+                vips.add(added, next.ownership().vipLifetime());
                 announce(toInts(added), next);
+            }
+            if (!next.ownership().equals(old.ownership())) {
+                nextVipRefresh = System.nanoTime(); // a new lifetime (or forever) at once
+                startGarpRefresh(next);
             }
         }
     }
 
-    /** The first gratuitous ARP now, garp_count - 1 more from the notify thread while we stay master. */
+    /**
+     * The first gratuitous ARP now, garp_count - 1 more from the notify thread while we stay master; with
+     * garp_master_delay the same burst again after that delay (keepalived's vrrp_garp_master_delay), for switches
+     * and hosts that missed the first one while the link or their tables were settling.
+     */
     private void announce(int[] addresses, VrrpConfig c) {
         for (int vip : addresses) {
             garp.announce(vip);
         }
-        for (int i = 1; i < c.garpCount(); i++) {
-            long delay = i * c.garpInterval().toNanos();
-            notifier.schedule(() -> {
-                if (state == VrrpState.MASTER) {
-                    for (int vip : addresses) {
-                        garp.announce(vip);
-                    }
-                }
-            }, delay, TimeUnit.NANOSECONDS);
+        long term = masterTerm;
+        burst(addresses, c, 1, 0, term);
+        Duration second = c.ownership().garpMasterDelay();
+        if (!second.isZero()) {
+            burst(addresses, c, 0, second.toNanos(), term);
+        }
+    }
+
+    private void burst(int[] addresses, VrrpConfig c, int from, long startNanos, long term) {
+        for (int i = from; i < c.garpCount(); i++) {
+            long delay = startNanos + i * c.garpInterval().toNanos();
+            notifier.schedule(() -> announceIfStillMaster(addresses, term), delay, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Only within the mastership that scheduled it: a master that lost and regained the role starts anew. */
+    private void announceIfStillMaster(int[] addresses, long term) {
+        if (state == VrrpState.MASTER && masterTerm == term) {
+            for (int vip : addresses) {
+                garp.announce(vip);
+            }
+        }
+    }
+
+    /** garp_master_refresh: one gratuitous ARP per VIP that often while master (replaces a running schedule). */
+    private void startGarpRefresh(VrrpConfig c) {
+        java.util.concurrent.ScheduledFuture<?> old = garpRefresh;
+        if (old != null) {
+            old.cancel(false);
+            garpRefresh = null;
+        }
+        Duration every = c.ownership().garpMasterRefresh();
+        if (!every.isZero() && state == VrrpState.MASTER) {
+            long term = masterTerm;
+            garpRefresh = notifier.scheduleAtFixedRate(() -> announceIfStillMaster(vipInts, term), every.toNanos(),
+                    every.toNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
@@ -491,11 +563,15 @@ public final class VrrpInstance implements AutoCloseable {
             state = to;
             roleChanges++;
             if (to == VrrpState.MASTER) {
-                vips.add(config.virtualAddresses());
+                masterTerm++;
+                vips.add(config.virtualAddresses(), config.ownership().vipLifetime());
+                nextVipRefresh = System.nanoTime() + config.ownership().refreshEvery().toNanos();
                 announce(vipInts, config);
+                startGarpRefresh(config);
             } else if (from == VrrpState.MASTER || from == VrrpState.INIT) {
                 // Also on start: a crashed predecessor may have left the VIPs behind.
                 vips.remove(config.virtualAddresses());
+                startGarpRefresh(config); // cancels a running refresh
             }
             log.info("VRRP vrid {}: {} -> {}", config.vrid(), from, to);
             notifier.execute(() -> tellListeners(from, to));

@@ -42,7 +42,14 @@ public final class VrrpReload {
         change(changes, "garp_count", old, next, VrrpConfig::garpCount);
         change(changes, "garp_interval", old, next, c -> c.garpInterval().toMillis() + "ms");
         change(changes, "notify", old, next, VrrpConfig::notifyCommand);
+        change(changes, "vip_lifetime", old, next, c -> lifetime(c.ownership().vipLifetime()));
+        change(changes, "garp_master_delay", old, next, c -> c.ownership().garpMasterDelay().toMillis() + "ms");
+        change(changes, "garp_master_refresh", old, next, c -> c.ownership().garpMasterRefresh().toMillis() + "ms");
         return changes;
+    }
+
+    private static String lifetime(java.time.Duration d) {
+        return d.isZero() ? "forever" : d.toSeconds() + "s";
     }
 
     private static void change(List<String> out, String key, VrrpConfig old, VrrpConfig next,

@@ -98,7 +98,8 @@ class VrrpConfigTest {
                 "director.yaml:7:17: vrrp.track_weight: 10 is out of range (expected: an integer from -254 to 0)",
                 "director.yaml:8:3: vrrp.preemt: unknown key 'preemt'; did you mean 'preempt'? (expected: one of enabled,"
                         + " interface, vrid, priority, advert_interval, preempt, preempt_delay, virtual_addresses,"
-                        + " source_address, unicast_peers, track_weight, garp_count, garp_interval, notify, realtime)");
+                        + " source_address, unicast_peers, track_weight, garp_count, garp_interval, notify, realtime,"
+                        + " vip_lifetime, garp_master_delay, garp_master_refresh)");
     }
 
     @Test
@@ -107,5 +108,49 @@ class VrrpConfigTest {
         assertThat(problems.format())
                 .contains("vrrp.vrid: missing required key 'vrid'")
                 .contains("vrrp.virtual_addresses: missing required key 'virtual_addresses'");
+    }
+
+    @Test
+    void ownershipDefaultsFollowKeepalivedAndTheAdvertInterval() {
+        VrrpConfig fast = parse("vrrp:\n  interface: eth0\n  vrid: 1\n  advert_interval: 50ms\n  virtual_addresses: [10.0.0.1]\n");
+        assertThat(problems.format()).isEmpty();
+        assertThat(fast.ownership()).isEqualTo(new VrrpConfig.Ownership(Duration.ofSeconds(1), Duration.ofSeconds(5),
+                Duration.ZERO));
+        assertThat(VrrpConfig.Ownership.autoLifetime(Duration.ofSeconds(1))).isEqualTo(Duration.ofSeconds(1));
+        assertThat(VrrpConfig.Ownership.autoLifetime(Duration.ofSeconds(3))).isEqualTo(Duration.ofSeconds(5));
+        VrrpConfig set = parse("""
+                vrrp:
+                  interface: eth0
+                  vrid: 1
+                  virtual_addresses: [10.0.0.1]
+                  vip_lifetime: forever
+                  garp_master_delay: 0s
+                  garp_master_refresh: 60s
+                """);
+        assertThat(problems.format()).isEmpty();
+        assertThat(set.ownership()).isEqualTo(new VrrpConfig.Ownership(Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60)));
+    }
+
+    @Test
+    void ownershipMistakesAreNamedPrecisely() {
+        parse("""
+                vrrp:
+                  interface: eth0
+                  vrid: 1
+                  virtual_addresses: [10.0.0.1]
+                  garp_count: 5
+                  garp_interval: 100ms
+                  garp_master_delay: 300ms
+                  garp_master_refresh: 200ms
+                  vip_lifetime: 1500ms
+                """);
+        assertThat(problems.list().stream().map(p -> p.format()).toList()).containsExactly(
+                "director.yaml:7:22: vrrp.garp_master_delay: garp_master_delay 300ms would start the second burst before"
+                        + " the first (5 × garp_interval) ends (expected: 0s (no second burst) or more than 400ms)",
+                "director.yaml:8:24: vrrp.garp_master_refresh: garp_master_refresh 200ms would flood the segment with ARP"
+                        + " (expected: 0s (off) or a duration from 1s to 1d, e.g. 60s)",
+                "director.yaml:9:17: vrrp.vip_lifetime: vip_lifetime must be whole seconds up to 1d (the kernel counts"
+                        + " valid_lft in seconds) (expected: auto (2 × advert_interval − 1s, at least 1s), forever, or"
+                        + " whole seconds from 1s to 1d)");
     }
 }
