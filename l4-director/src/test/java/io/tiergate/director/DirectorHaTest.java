@@ -57,6 +57,9 @@ class DirectorHaTest {
     final RecordingDataplane kernel = new RecordingDataplane();
 
     /** Records what the director tells VRRP; the test plays VRRP's role changes. */
+    /** How many changesets the dataplane has applied (to see what happened before the tables). */
+    static final java.util.concurrent.atomic.AtomicInteger tablesProgrammed = new java.util.concurrent.atomic.AtomicInteger();
+
     static final class FakeHa implements Director.HaInstance {
         static final VrrpConfig DEFAULT = VrrpConfig.of("lo", 77, 150, Duration.ofMillis(50), List.of("10.0.0.100/32"));
         volatile VrrpConfig config;
@@ -68,6 +71,7 @@ class DirectorHaTest {
         volatile boolean healthBeforeStart;
         volatile boolean link = true;
         volatile VrrpState state = VrrpState.INIT;
+        volatile boolean releasedBeforeTables;
 
         FakeHa(VrrpConfig config) {
             this.config = config;
@@ -87,6 +91,11 @@ class DirectorHaTest {
         @Override
         public void addListener(VrrpRoleListener listener) {
             listeners.add(listener);
+        }
+
+        @Override
+        public void releaseVips() {
+            releasedBeforeTables = tablesProgrammed.get() == 0;
         }
 
         @Override
@@ -148,6 +157,7 @@ class DirectorHaTest {
 
         @Override
         public void apply(Changeset changes) throws DataplaneException {
+            tablesProgrammed.incrementAndGet();
             inner.apply(changes);
         }
 
@@ -206,6 +216,15 @@ class DirectorHaTest {
             }
             Thread.sleep(10);
         }
+    }
+
+    @Test
+    void leftoverVipsAreReleasedBeforeAnythingElse() throws Exception {
+        tablesProgrammed.set(0);
+        start(false);
+        assertThat(tablesProgrammed.get()).isPositive();
+        assertThat(ha.releasedBeforeTables).as("a SIGKILLed predecessor's VIPs go before the tables are programmed")
+                .isTrue();
     }
 
     @Test
