@@ -256,6 +256,10 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
 
     /** Dotted-quad only: never a DNS lookup. */
     static Inet4Address parseIpv4(String text) {
+        if (text.indexOf(':') >= 0) {
+            throw new IllegalArgumentException("'" + text.trim() + "' is an IPv6 address, but VRRP here runs over IPv4 "
+                    + "only (one instance, one family): an IPv6 VIP would have no owner");
+        }
         String[] parts = text.trim().split("\\.", -1);
         if (parts.length != 4) {
             throw new IllegalArgumentException("'" + text + "' is not an IPv4 address");
