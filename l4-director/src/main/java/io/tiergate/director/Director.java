@@ -391,7 +391,7 @@ public final class Director implements AutoCloseable {
                     s.master().map(a -> a.getHostAddress()).orElse("-"), s.masterAdvertInterval().toMillis(),
                     s.roleChanges(), healthy(), r == null ? null : r.name(),
                     s.mismatches().stream().map(m -> new HaStatus.Mismatch(m.peer(), m.cause(), m.detail(), m.adverts(),
-                            m.foreignMaster(), m.lastSeenAgo().toMillis())).toList(), s.mismatchTotals());
+                            m.foreignMaster(), m.lastSeenAgo().toMillis())).toList(), s.mismatchTotals(), s.tracking());
         }
 
         void stop() {

@@ -111,6 +111,7 @@ class DirectorHaTest {
         }
 
         volatile List<io.tiergate.director.ha.VrrpMismatches.Mismatch> mismatches = List.of();
+        volatile List<String> tracking = List.of();
 
         void become(VrrpState to) {
             VrrpState from = state;
@@ -126,7 +127,7 @@ class DirectorHaTest {
         public VrrpStatus status() {
             return new VrrpStatus(config.vrid(), state, lastHealth() ? 150 : 90, Duration.ofMillis(50),
                     Optional.of((java.net.Inet4Address) InetAddress.getLoopbackAddress()), 3, mismatches,
-                    java.util.Map.of("vrid", (long) mismatches.size()));
+                    java.util.Map.of("vrid", (long) mismatches.size()), tracking);
         }
 
         @Override
@@ -322,13 +323,15 @@ class DirectorHaTest {
     @Test
     void aSplitBrainShowsInTheStatusTableAndTheJson() throws Exception {
         start(false);
+        ha.tracking = List.of("track_script chk_web: FAILING (exit 1), weight -50 applied");
         ha.mismatches = List.of(new io.tiergate.director.ha.VrrpMismatches.Mismatch("10.0.0.2", "vrid",
                 "10.0.0.2 is MASTER for our VIPs 10.0.0.100 under vrid 78 (ours: 77)", 12, true, Duration.ofMillis(40)));
         HaStatus st = director.status().ha();
         assertThat(st.splitBrain()).isTrue();
         assertThat(st.mismatchTotals()).containsEntry("vrid", 1L);
         assertThat(StatusTable.list(director.status())).contains("VRRP SPLIT BRAIN (vrid): 10.0.0.2 is MASTER "
-                + "for our VIPs 10.0.0.100 under vrid 78 (ours: 77) [12 adverts, last 40 ms ago]");
+                + "for our VIPs 10.0.0.100 under vrid 78 (ours: 77) [12 adverts, last 40 ms ago]")
+                .contains("VRRP tracked: track_script chk_web: FAILING (exit 1), weight -50 applied");
         String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(director.status());
         assertThat(StatusTable.parse(json).ha()).isEqualTo(st);
     }

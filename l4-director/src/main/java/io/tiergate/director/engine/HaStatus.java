@@ -14,11 +14,14 @@ package io.tiergate.director.engine;
  * @param mismatches         adverts concerning our group that VRRP can't follow, going on now (another VRID carrying
  *                           our VIPs, VRRPv2, another interval, authentication, bad checksum or TTL)
  * @param mismatchTotals     mismatched adverts since the VRRP instance started, per cause
+ * @param tracking           one line per track_interface/track_script with its state
  */
 public record HaStatus(int vrid, String interfaceName, String state, int priority, int configuredPriority,
                        String master, long advertIntervalMs, long roleChanges, boolean healthy, String role,
-                       java.util.List<Mismatch> mismatches, java.util.Map<String, Long> mismatchTotals) {
+                       java.util.List<Mismatch> mismatches, java.util.Map<String, Long> mismatchTotals,
+                       java.util.List<String> tracking) {
     public HaStatus {
+        tracking = tracking == null ? java.util.List.of() : java.util.List.copyOf(tracking);
         mismatches = mismatches == null ? java.util.List.of() : java.util.List.copyOf(mismatches);
         mismatchTotals = mismatchTotals == null ? java.util.Map.of() : mismatchTotals;
     }

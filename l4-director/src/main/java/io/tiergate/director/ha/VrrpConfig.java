@@ -16,13 +16,15 @@ import java.util.Optional;
  * @param sourceAddress our primary address on {@code interface}; empty: the interface's first IPv4 address
  * @param unicastPeers  empty: multicast to 224.0.0.18
  * @param trackWeight   0: unhealthy director goes to FAULT; negative: its priority drops by that much
-  * @param notifyCommand      command (and arguments) run on each transition with the new state appended
+ * @param notifyCommand command (and arguments) run on each transition with the new state appended
+ * @param ownership     VIP lifetime and the GARP bursts after the first
+ * @param tracking      keepalived's track_interface and track_script
  */
 public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int priority, Duration advertInterval,
                          boolean preempt, Duration preemptDelay, List<VirtualAddress> virtualAddresses,
                          Optional<Inet4Address> sourceAddress, List<Inet4Address> unicastPeers, int trackWeight,
                          int garpCount, Duration garpInterval, List<String> notifyCommand, boolean realtime,
-                         Ownership ownership) {
+                         Ownership ownership, VrrpTracking tracking) {
 
     /**
      * How the master holds and announces its VIPs beyond the first burst of gratuitous ARPs.
@@ -64,7 +66,7 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
                       int garpCount, Duration garpInterval, List<String> notifyCommand, boolean realtime) {
         this(enabled, interfaceName, vrid, priority, advertInterval, preempt, preemptDelay, virtualAddresses,
                 sourceAddress, unicastPeers, trackWeight, garpCount, garpInterval, notifyCommand, realtime,
-                Ownership.defaults(advertInterval));
+                Ownership.defaults(advertInterval), VrrpTracking.NONE);
     }
 
     public static final Duration MIN_ADVERT_INTERVAL = Duration.ofMillis(10);
@@ -124,13 +126,14 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
 
     public VrrpConfig withPreempt(boolean p, Duration delay) {
         return new VrrpConfig(enabled, interfaceName, vrid, priority, advertInterval, p, delay, virtualAddresses,
-                sourceAddress, unicastPeers, trackWeight, garpCount, garpInterval, notifyCommand, realtime, ownership);
+                sourceAddress, unicastPeers, trackWeight, garpCount, garpInterval, notifyCommand, realtime, ownership,
+                tracking);
     }
 
     public VrrpConfig withOwnership(Ownership o) {
         return new VrrpConfig(enabled, interfaceName, vrid, priority, advertInterval, preempt, preemptDelay,
                 virtualAddresses, sourceAddress, unicastPeers, trackWeight, garpCount, garpInterval, notifyCommand,
-                realtime, o);
+                realtime, o, tracking);
     }
 
     /** Reads the section, recording every problem in {@code section.problems()}; calls {@code finish()}. */
@@ -202,9 +205,11 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
                     + "ms would start the second burst before the first (" + garpCount + " × garp_interval) ends",
                     "0s (no second burst) or more than " + burst.toMillis() + "ms");
         }
+        VrrpTracking tracking = VrrpTracking.parse(section);
         section.finish();
         return new VrrpConfig(enabled, iface == null ? "" : iface, vrid == 0 ? 1 : vrid, priority, advert, preempt,
-                preemptDelay, vips, source, peers, trackWeight, garpCount, garpInterval, notify, realtime, ownership);
+                preemptDelay, vips, source, peers, trackWeight, garpCount, garpInterval, notify, realtime, ownership,
+                tracking);
     }
 
     private static Duration bounded(ConfigMap section, String key, Duration def, Duration max, String expected) {

@@ -59,6 +59,9 @@ public final class VrrpInstance implements AutoCloseable {
     private volatile int masterAdverIntCs;
     private volatile long roleChanges;
     private final VrrpMismatches mismatches;
+    private final VrrpTracker tracker; // null without track_interface/track_script
+    private final java.util.concurrent.atomic.AtomicReference<int[]> pendingTracked =
+            new java.util.concurrent.atomic.AtomicReference<>(); // {fault 0/1, delta}
 
     // advert-thread only
     private final byte[] txBuf = new byte[VrrpPacket.length(255)];
@@ -89,6 +92,13 @@ public final class VrrpInstance implements AutoCloseable {
         peers = config.unicastPeers().stream().mapToInt(VrrpPacket::toInt).toArray();
         destinations = peers.length == 0 ? new int[] {VrrpPacket.MULTICAST_GROUP} : peers;
         mismatches = new VrrpMismatches(config.vrid());
+        tracker = config.tracking().isEmpty() ? null : new VrrpTracker(config.vrid(), config.tracking(), (fault, delta) -> {
+            pendingTracked.set(new int[] {fault ? 1 : 0, delta});
+            VrrpSocket s = wake;
+            if (s != null) {
+                s.wakeUp();
+            }
+        });
         machine = new VrrpStateMachine(new Output(), primary, config.priority(), config.advertIntervalCs(),
                 config.preempt(), config.preemptDelay().toNanos(), config.trackWeight());
         java.util.concurrent.ScheduledThreadPoolExecutor n = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
@@ -144,7 +154,8 @@ public final class VrrpInstance implements AutoCloseable {
         return new VrrpStatus(config.vrid(), st, priorityNow == 0 ? config.priority() : priorityNow,
                 Duration.ofMillis(10L * (masterAdverIntCs == 0 ? config.advertIntervalCs() : masterAdverIntCs)),
                 src == 0 ? Optional.empty() : Optional.of(VrrpPacket.toAddress(src)), roleChanges,
-                mismatches.active(System.nanoTime()), mismatches.totals());
+                mismatches.active(System.nanoTime()), mismatches.totals(),
+                tracker == null ? List.of() : tracker.describe());
     }
 
     /**
@@ -175,6 +186,9 @@ public final class VrrpInstance implements AutoCloseable {
         thread.setDaemon(true);
         thread.setPriority(Thread.MAX_PRIORITY);
         thread.start();
+        if (tracker != null) {
+            tracker.start();
+        }
         log.info("VRRP vrid {} on {} from {}: priority {}, advert every {} ms, {} to {}", config.vrid(),
                 config.interfaceName(), VrrpPacket.format(primary), config.priority(), config.advertInterval().toMillis(),
                 peers.length == 0 ? "multicast" : "unicast", destinationsText());
@@ -224,6 +238,9 @@ public final class VrrpInstance implements AutoCloseable {
         if (thread == null) {
             // Never started (the director failed before VRRP's turn): only the VIP helper to end.
             notifier.shutdownNow();
+            if (tracker != null) {
+                tracker.close();
+            }
             vips.close();
             return;
         }
@@ -244,6 +261,9 @@ public final class VrrpInstance implements AutoCloseable {
             socket.close();
         }
         garp.close();
+        if (tracker != null) {
+            tracker.close();
+        }
         // Whatever the role was (a wedged advert thread included): a stopped director owns no VIP.
         vips.remove(config.virtualAddresses());
         vips.close();
@@ -260,6 +280,10 @@ public final class VrrpInstance implements AutoCloseable {
         raisePriority();
         machine.setHealthy(System.nanoTime(), pendingHealth != 0);
         pendingHealth = -1;
+        if (tracker != null && pendingTracked.get() == null) {
+            machine.setTracked(System.nanoTime(), tracker.initialFault(), tracker.initialDelta());
+        }
+        applyTracked();
         machine.start(System.nanoTime());
         try {
             while (!stopRequested) {
@@ -267,6 +291,7 @@ public final class VrrpInstance implements AutoCloseable {
                 if (next != null) {
                     apply(next);
                 }
+                applyTracked();
                 int health = pendingHealth;
                 if (health >= 0) {
                     pendingHealth = -1;
@@ -294,6 +319,17 @@ public final class VrrpInstance implements AutoCloseable {
             log.error("VRRP advert thread failed; leaving the group", e);
         } finally {
             machine.stop(System.nanoTime());
+        }
+    }
+
+    private void applyTracked() {
+        int[] t = pendingTracked.getAndSet(null);
+        if (t != null) {
+            int before = machine.priority();
+            machine.setTracked(System.nanoTime(), t[0] == 1, t[1]);
+            if (machine.priority() != before) {
+                log.info("VRRP vrid {}: tracked priority {} -> {}", config.vrid(), before, machine.priority());
+            }
         }
     }
 

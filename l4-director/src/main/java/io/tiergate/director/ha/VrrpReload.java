@@ -28,6 +28,8 @@ public final class VrrpReload {
         change(why, "unicast_peers", old, next, c -> c.unicastPeers().stream().map(a -> a.getHostAddress()).toList());
         change(why, "track_weight", old, next, VrrpConfig::trackWeight);
         change(why, "realtime", old, next, VrrpConfig::realtime);
+        change(why, "track_interface", old, next, c -> c.tracking().interfaces());
+        change(why, "track_script", old, next, c -> c.tracking().scripts());
         return why.isEmpty() ? Optional.empty() : Optional.of(String.join(", ", why));
     }
 

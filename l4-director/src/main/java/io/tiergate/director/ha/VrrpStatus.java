@@ -14,19 +14,21 @@ import java.util.Optional;
  *                        heard (empty before the first one)
  * @param mismatches      adverts concerning our group that we can't follow, going on now ({@link VrrpMismatches})
  * @param mismatchTotals  mismatched adverts since the instance started, per cause
+ * @param tracking        one line per track_interface/track_script with its state
  */
 public record VrrpStatus(int vrid, VrrpState state, int priority, Duration masterAdvertInterval,
                          Optional<Inet4Address> master, long roleChanges, List<VrrpMismatches.Mismatch> mismatches,
-                         Map<String, Long> mismatchTotals) {
+                         Map<String, Long> mismatchTotals, List<String> tracking) {
     public VrrpStatus {
         mismatches = List.copyOf(mismatches);
+        tracking = List.copyOf(tracking);
         mismatchTotals = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(mismatchTotals));
     }
 
     /** Without mismatches (fakes, tools). */
     public VrrpStatus(int vrid, VrrpState state, int priority, Duration masterAdvertInterval,
                       Optional<Inet4Address> master, long roleChanges) {
-        this(vrid, state, priority, masterAdvertInterval, master, roleChanges, List.of(), Map.of());
+        this(vrid, state, priority, masterAdvertInterval, master, roleChanges, List.of(), Map.of(), List.of());
     }
 
     /** Whether a peer is master for one of our VIPs in a group we don't hear: two masters. */
