@@ -337,6 +337,30 @@ class DirectorHaTest {
     }
 
     @Test
+    void mismatchesAndSplitBrainAreOnTheMetricsEndpoint() throws Exception {
+        ha.mismatches = List.of(new io.tiergate.director.ha.VrrpMismatches.Mismatch("10.0.0.2", "version",
+                "10.0.0.2 speaks VRRPv2", 3, true, Duration.ofMillis(10)));
+        director = Director.start(vertx, config(false).withAdmin(Optional.of(new io.tiergate.shared.config.HostPort(
+                "127.0.0.1", 0))), () -> kernel, "test", c -> ha);
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.URI uri = java.net.URI.create("http://127.0.0.1:" + director.adminPort() + "/metrics");
+        String[] body = {""};
+        await("the VRRP meters show the fake's mismatch", () -> {
+            try {
+                body[0] = http.send(java.net.http.HttpRequest.newBuilder(uri).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            } catch (Exception e) {
+                return false;
+            }
+            return body[0].contains("tiergate_director_vrrp_split_brain{tier=\"director\"} 1.0");
+        });
+        // The fake reports totals {"vrid": 1}: one advert with another VRID.
+        assertThat(body[0]).contains("# TYPE tiergate_director_vrrp_mismatched_adverts_total counter")
+                .contains("tiergate_director_vrrp_mismatched_adverts_total{cause=\"vrid\",tier=\"director\"} 1.0")
+                .contains("tiergate_director_vrrp_mismatched_adverts_total{cause=\"version\",tier=\"director\"} 0.0");
+    }
+
+    @Test
     void theStatusJsonRoundTripsWithTheVrrpPart() throws Exception {
         start(false);
         String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(director.status());
