@@ -35,6 +35,9 @@ final class VrrpTracker implements AutoCloseable {
     private boolean lastFault;
     private int lastDelta;
     private boolean told;
+    private final boolean initialFault;
+    private final int initialDelta;
+    private volatile List<String> description;
 
     /** One tracked thing's state. {@code ok} is what counts; the streaks implement rise/fall for scripts. */
     private static final class Watched {
@@ -76,15 +79,18 @@ final class VrrpTracker implements AutoCloseable {
         for (VrrpTracking.Script s : tracking.scripts()) {
             watched.add(new Watched("track_script", s.name(), s.weight(), s, !s.initFail()));
         }
+        initialFault = fault();
+        initialDelta = delta();
+        describeNow();
     }
 
-    /** The combined state before any check ran (interfaces as they are now, scripts as configured to start). */
+    /** The combined state before any check ran (interfaces as they were, scripts as configured to start). */
     boolean initialFault() {
-        return fault();
+        return initialFault;
     }
 
     int initialDelta() {
-        return delta();
+        return initialDelta;
     }
 
     void start() {
@@ -174,6 +180,7 @@ final class VrrpTracker implements AutoCloseable {
             w.passes = 0;
         }
         w.why = why;
+        describeNow();
         if (!w.ok && pass && w.passes >= s.rise()) {
             w.ok = true;
             log.info("VRRP vrid {}: track_script {} passes again ({} in a row)", vrid, w.name, w.passes);
@@ -203,6 +210,7 @@ final class VrrpTracker implements AutoCloseable {
     }
 
     private void recompute() {
+        describeNow();
         boolean fault = fault();
         int delta = delta();
         if (!told || fault != lastFault || delta != lastDelta) {
@@ -213,22 +221,21 @@ final class VrrpTracker implements AutoCloseable {
         }
     }
 
-    /** One line per tracked thing for status: {@code track_script chk: FAILING (exit 1) → -50 applied}. */
+    /** One line per tracked thing for status: {@code track_script chk: FAILING (exit 1), weight -50 applied}. */
     List<String> describe() {
-        try {
-            return exec.submit(() -> {
-                List<String> out = new ArrayList<>();
-                for (Watched w : watched) {
-                    out.add(w.kind + " " + w.name + ": " + (w.ok ? "ok" : "FAILING")
-                            + (w.why.isEmpty() ? "" : " (" + w.why + ")")
-                            + (w.ok == (w.weight > 0) && w.weight != 0 ? ", weight " + w.weight + " applied"
-                            : !w.ok && w.weight == 0 ? ", FAULT" : ""));
-                }
-                return out;
-            }).get(2, TimeUnit.SECONDS);
-        } catch (Exception e) {
-            return List.of();
+        return description;
+    }
+
+    /** Rebuilt on the tracker thread after every check, so status readers never wait for it. */
+    private void describeNow() {
+        List<String> out = new ArrayList<>();
+        for (Watched w : watched) {
+            out.add(w.kind + " " + w.name + ": " + (w.ok ? "ok" : "FAILING")
+                    + (w.why.isEmpty() ? "" : " (" + w.why + ")")
+                    + (w.ok == (w.weight > 0) && w.weight != 0 ? ", weight " + w.weight + " applied"
+                    : !w.ok && w.weight == 0 ? ", FAULT" : ""));
         }
+        description = List.copyOf(out);
     }
 
     @Override
