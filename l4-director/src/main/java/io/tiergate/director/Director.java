@@ -84,6 +84,10 @@ public final class Director implements AutoCloseable {
 
         VrrpStatus status();
 
+        /** Removes our VIPs a SIGKILLed predecessor may have left; called before anything else at start. */
+        default void releaseVips() {
+        }
+
         /** Whether the VRRP interface is up: a director whose link is down is unhealthy (FAULT, VIPs given up). */
         boolean linkUp();
 
@@ -112,6 +116,11 @@ public final class Director implements AutoCloseable {
             @Override
             public void setTrackedHealth(boolean ok) {
                 v.setTrackedHealth(ok);
+            }
+
+            @Override
+            public void releaseVips() {
+                v.releaseVips();
             }
 
             @Override
@@ -202,6 +211,30 @@ public final class Director implements AutoCloseable {
     public static Director start(Vertx vertx, DirectorConfig config, Callable<Dataplane> factory, String reason,
                                  java.util.function.Function<VrrpConfig, HaInstance> haFactory)
             throws DataplaneException {
+        // Before anything else: a director that was SIGKILLed as master left its VIPs on the interface, and its
+        // kernel answers ARP for them next to the live master until they are gone.
+        HaInstance vrrp = null;
+        if (config.vrrp().isPresent()) {
+            try {
+                vrrp = haFactory.apply(config.vrrp().get());
+                vrrp.releaseVips();
+            } catch (VrrpException e) {
+                throw new DataplaneException("vrrp: " + e.getMessage(), e);
+            }
+        }
+        try {
+            return start(vertx, config, factory, reason, vrrp, haFactory);
+        } catch (DataplaneException | RuntimeException e) {
+            if (vrrp != null) {
+                vrrp.stop(); // never started: only its VIP helper process to end
+            }
+            throw e;
+        }
+    }
+
+    private static Director start(Vertx vertx, DirectorConfig config, Callable<Dataplane> factory, String reason,
+                                  HaInstance vrrp, java.util.function.Function<VrrpConfig, HaInstance> haFactory)
+            throws DataplaneException {
         AtomicReference<Engine> engineRef = new AtomicReference<>();
         // The engine's first step starts the probes, and a probe can report before Engine.start returns: keep
         // those early transitions and hand them over, or a real server would stay "unknown" for good (the health
@@ -254,9 +287,9 @@ public final class Director implements AutoCloseable {
             }
         }
         HaWiring ha = null;
-        if (config.vrrp().isPresent()) {
+        if (vrrp != null) {
             try {
-                ha = HaWiring.start(engine, haFactory.apply(config.vrrp().get()), config.sync().isPresent());
+                ha = HaWiring.start(engine, vrrp, config.sync().isPresent());
             } catch (VrrpException | IllegalStateException e) {
                 if (admin != null) {
                     admin.close();
@@ -356,7 +389,9 @@ public final class Director implements AutoCloseable {
             Role r = role;
             return new HaStatus(s.vrid(), c.interfaceName(), s.state().name(), s.priority(), c.priority(),
                     s.master().map(a -> a.getHostAddress()).orElse("-"), s.masterAdvertInterval().toMillis(),
-                    s.roleChanges(), healthy(), r == null ? null : r.name());
+                    s.roleChanges(), healthy(), r == null ? null : r.name(),
+                    s.mismatches().stream().map(m -> new HaStatus.Mismatch(m.peer(), m.cause(), m.detail(), m.adverts(),
+                            m.foreignMaster(), m.lastSeenAgo().toMillis())).toList(), s.mismatchTotals(), s.tracking());
         }
 
         void stop() {

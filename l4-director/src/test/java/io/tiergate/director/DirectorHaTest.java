@@ -57,6 +57,9 @@ class DirectorHaTest {
     final RecordingDataplane kernel = new RecordingDataplane();
 
     /** Records what the director tells VRRP; the test plays VRRP's role changes. */
+    /** How many changesets the dataplane has applied (to see what happened before the tables). */
+    static final java.util.concurrent.atomic.AtomicInteger tablesProgrammed = new java.util.concurrent.atomic.AtomicInteger();
+
     static final class FakeHa implements Director.HaInstance {
         static final VrrpConfig DEFAULT = VrrpConfig.of("lo", 77, 150, Duration.ofMillis(50), List.of("10.0.0.100/32"));
         volatile VrrpConfig config;
@@ -68,6 +71,7 @@ class DirectorHaTest {
         volatile boolean healthBeforeStart;
         volatile boolean link = true;
         volatile VrrpState state = VrrpState.INIT;
+        volatile boolean releasedBeforeTables;
 
         FakeHa(VrrpConfig config) {
             this.config = config;
@@ -90,6 +94,11 @@ class DirectorHaTest {
         }
 
         @Override
+        public void releaseVips() {
+            releasedBeforeTables = tablesProgrammed.get() == 0;
+        }
+
+        @Override
         public void start() {
             healthBeforeStart = !health.isEmpty();
             started = true;
@@ -100,6 +109,9 @@ class DirectorHaTest {
         public void setTrackedHealth(boolean ok) {
             health.add(ok);
         }
+
+        volatile List<io.tiergate.director.ha.VrrpMismatches.Mismatch> mismatches = List.of();
+        volatile List<String> tracking = List.of();
 
         void become(VrrpState to) {
             VrrpState from = state;
@@ -114,7 +126,8 @@ class DirectorHaTest {
         @Override
         public VrrpStatus status() {
             return new VrrpStatus(config.vrid(), state, lastHealth() ? 150 : 90, Duration.ofMillis(50),
-                    Optional.of((java.net.Inet4Address) InetAddress.getLoopbackAddress()), 3);
+                    Optional.of((java.net.Inet4Address) InetAddress.getLoopbackAddress()), 3, mismatches,
+                    java.util.Map.of("vrid", (long) mismatches.size()), tracking);
         }
 
         @Override
@@ -145,6 +158,7 @@ class DirectorHaTest {
 
         @Override
         public void apply(Changeset changes) throws DataplaneException {
+            tablesProgrammed.incrementAndGet();
             inner.apply(changes);
         }
 
@@ -203,6 +217,15 @@ class DirectorHaTest {
             }
             Thread.sleep(10);
         }
+    }
+
+    @Test
+    void leftoverVipsAreReleasedBeforeAnythingElse() throws Exception {
+        tablesProgrammed.set(0);
+        start(false);
+        assertThat(tablesProgrammed.get()).isPositive();
+        assertThat(ha.releasedBeforeTables).as("a SIGKILLed predecessor's VIPs go before the tables are programmed")
+                .isTrue();
     }
 
     @Test
@@ -295,6 +318,46 @@ class DirectorHaTest {
         director.close();
         director = null;
         assertThat(ha.stopped).isTrue();
+    }
+
+    @Test
+    void aSplitBrainShowsInTheStatusTableAndTheJson() throws Exception {
+        start(false);
+        ha.tracking = List.of("track_script chk_web: FAILING (exit 1), weight -50 applied");
+        ha.mismatches = List.of(new io.tiergate.director.ha.VrrpMismatches.Mismatch("10.0.0.2", "vrid",
+                "10.0.0.2 is MASTER for our VIPs 10.0.0.100 under vrid 78 (ours: 77)", 12, true, Duration.ofMillis(40)));
+        HaStatus st = director.status().ha();
+        assertThat(st.splitBrain()).isTrue();
+        assertThat(st.mismatchTotals()).containsEntry("vrid", 1L);
+        assertThat(StatusTable.list(director.status())).contains("VRRP SPLIT BRAIN (vrid): 10.0.0.2 is MASTER "
+                + "for our VIPs 10.0.0.100 under vrid 78 (ours: 77) [12 adverts, last 40 ms ago]")
+                .contains("VRRP tracked: track_script chk_web: FAILING (exit 1), weight -50 applied");
+        String json = new com.fasterxml.jackson.databind.ObjectMapper().writeValueAsString(director.status());
+        assertThat(StatusTable.parse(json).ha()).isEqualTo(st);
+    }
+
+    @Test
+    void mismatchesAndSplitBrainAreOnTheMetricsEndpoint() throws Exception {
+        ha.mismatches = List.of(new io.tiergate.director.ha.VrrpMismatches.Mismatch("10.0.0.2", "version",
+                "10.0.0.2 speaks VRRPv2", 3, true, Duration.ofMillis(10)));
+        director = Director.start(vertx, config(false).withAdmin(Optional.of(new io.tiergate.shared.config.HostPort(
+                "127.0.0.1", 0))), () -> kernel, "test", c -> ha);
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.URI uri = java.net.URI.create("http://127.0.0.1:" + director.adminPort() + "/metrics");
+        String[] body = {""};
+        await("the VRRP meters show the fake's mismatch", () -> {
+            try {
+                body[0] = http.send(java.net.http.HttpRequest.newBuilder(uri).build(),
+                        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+            } catch (Exception e) {
+                return false;
+            }
+            return body[0].contains("tiergate_director_vrrp_split_brain{tier=\"director\"} 1.0");
+        });
+        // The fake reports totals {"vrid": 1}: one advert with another VRID.
+        assertThat(body[0]).contains("# TYPE tiergate_director_vrrp_mismatched_adverts_total counter")
+                .contains("tiergate_director_vrrp_mismatched_adverts_total{cause=\"vrid\",tier=\"director\"} 1.0")
+                .contains("tiergate_director_vrrp_mismatched_adverts_total{cause=\"version\",tier=\"director\"} 0.0");
     }
 
     @Test

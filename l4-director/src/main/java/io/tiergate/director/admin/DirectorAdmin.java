@@ -63,8 +63,13 @@ public final class DirectorAdmin {
         Handler<HttpServerRequest> api = req -> handle(req, engine);
         AdminServer server = AdminServer.start(vertx, at.host(), at.port(), metrics, () -> true, Map.of("/api", api))
                 .toCompletionStage().toCompletableFuture().get();
-        long timer = vertx.setPeriodic(1000, id -> engine.status().thenAccept(gauges::update));
-        engine.status().thenAccept(gauges::update);
+        io.tiergate.director.ha.VrrpMetrics vrrp = new io.tiergate.director.ha.VrrpMetrics(metrics.registry());
+        java.util.function.Consumer<DirectorStatus> refresh = st -> {
+            gauges.update(st);
+            vrrp.update(st.ha() == null ? null : st.ha().mismatchTotals(), st.ha() != null && st.ha().splitBrain());
+        };
+        long timer = vertx.setPeriodic(1000, id -> engine.status().thenAccept(refresh));
+        engine.status().thenAccept(refresh);
         return new DirectorAdmin(vertx, server, metrics, timer);
     }
 

@@ -116,6 +116,14 @@ public final class StatusTable {
         if (!ha.healthy()) {
             sb.append(", UNHEALTHY (no usable real server, a failing dataplane or the interface down)");
         }
+        for (String t : ha.tracking()) {
+            sb.append("\nVRRP tracked: ").append(t);
+        }
+        for (io.tiergate.director.engine.HaStatus.Mismatch m : ha.mismatches()) {
+            sb.append('\n').append(m.foreignMaster() ? "VRRP SPLIT BRAIN (" : "VRRP MISMATCH (").append(m.cause())
+                    .append("): ").append(m.detail()).append(" [")
+                    .append(m.adverts()).append(" adverts, last ").append(m.lastSeenMsAgo()).append(" ms ago]");
+        }
         return sb.toString();
     }
 

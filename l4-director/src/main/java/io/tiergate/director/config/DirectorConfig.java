@@ -202,7 +202,11 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
             Set<String> carried = new java.util.HashSet<>();
             vrrp.get().virtualAddresses().forEach(v -> carried.add(v.address().getHostAddress()));
             for (VirtualService vs : services) {
-                if (!vs.key().byFwmark() && vs.key().vip().indexOf(':') < 0 && !carried.contains(vs.key().vip())) {
+                if (!vs.key().byFwmark() && vs.key().vip().indexOf(':') >= 0) {
+                    serviceMaps.get(vs.name()).error("vip", "service '" + vs.name() + "' has IPv6 VIP " + vs.key().vip()
+                            + ", but director.vrrp carries IPv4 VIPs only (no director would own it)",
+                            "IPv4 service VIPs with vrrp, or run the IPv6 services on a director without a vrrp section");
+                } else if (!vs.key().byFwmark() && !carried.contains(vs.key().vip())) {
                     serviceMaps.get(vs.name()).error("vip", "service '" + vs.name() + "' has VIP " + vs.key().vip()
                             + ", which vrrp.virtual_addresses does not list (no director would own it)",
                             "every service VIP in vrrp.virtual_addresses, e.g. [" + vs.key().vip() + "/32]");

@@ -11,7 +11,30 @@ package io.tiergate.director.engine;
  * @param healthy            what the director reports to VRRP: a service can serve, the dataplane applies, the
  *                           VRRP interface is up
  * @param role               the HA role the engine runs (IPVS sync daemon master/backup), or null before the first
+ * @param mismatches         adverts concerning our group that VRRP can't follow, going on now (another VRID carrying
+ *                           our VIPs, VRRPv2, another interval, authentication, bad checksum or TTL)
+ * @param mismatchTotals     mismatched adverts since the VRRP instance started, per cause
+ * @param tracking           one line per track_interface/track_script with its state
  */
 public record HaStatus(int vrid, String interfaceName, String state, int priority, int configuredPriority,
-                       String master, long advertIntervalMs, long roleChanges, boolean healthy, String role) {
+                       String master, long advertIntervalMs, long roleChanges, boolean healthy, String role,
+                       java.util.List<Mismatch> mismatches, java.util.Map<String, Long> mismatchTotals,
+                       java.util.List<String> tracking) {
+    public HaStatus {
+        tracking = tracking == null ? java.util.List.of() : java.util.List.copyOf(tracking);
+        mismatches = mismatches == null ? java.util.List.of() : java.util.List.copyOf(mismatches);
+        mismatchTotals = mismatchTotals == null ? java.util.Map.of() : mismatchTotals;
+    }
+
+    /**
+     * One ongoing mismatch: {@code foreignMaster} means the peer is master for our VIPs in a group we don't hear
+     * (split brain).
+     */
+    public record Mismatch(String peer, String cause, String detail, long adverts, boolean foreignMaster,
+                           long lastSeenMsAgo) {
+    }
+
+    public boolean splitBrain() {
+        return mismatches.stream().anyMatch(Mismatch::foreignMaster);
+    }
 }

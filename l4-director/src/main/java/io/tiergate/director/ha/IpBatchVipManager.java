@@ -59,15 +59,27 @@ final class IpBatchVipManager implements VipManager {
         run("add", vips);
     }
 
+    /** {@code address replace} sets the lifetime of an address already there, so this also refreshes it. */
     @Override
-    public void remove(List<VrrpConfig.VirtualAddress> vips) {
-        run("del", vips);
+    public void add(List<VrrpConfig.VirtualAddress> vips, java.time.Duration lifetime) {
+        String lft = lifetime.isZero() ? "forever" : Long.toString(Math.max(1, lifetime.toSeconds()));
+        run("replace", vips, " valid_lft " + lft + " preferred_lft " + lft);
     }
 
-    private synchronized void run(String verb, List<VrrpConfig.VirtualAddress> vips) {
+    @Override
+    public void remove(List<VrrpConfig.VirtualAddress> vips) {
+        run("del", vips, "");
+    }
+
+    private void run(String verb, List<VrrpConfig.VirtualAddress> vips) {
+        run(verb, vips, "");
+    }
+
+    private synchronized void run(String verb, List<VrrpConfig.VirtualAddress> vips, String options) {
         StringBuilder sb = new StringBuilder();
         for (VrrpConfig.VirtualAddress v : vips) {
-            sb.append("address ").append(verb).append(' ').append(v).append(" dev ").append(ifname).append('\n');
+            sb.append("address ").append(verb).append(' ').append(v).append(" dev ").append(ifname).append(options)
+                    .append('\n');
         }
         byte[] bytes = sb.toString().getBytes(StandardCharsets.US_ASCII);
         for (int attempt = 0; attempt < 2; attempt++) {

@@ -6,6 +6,15 @@ import java.util.List;
 public interface VipManager extends AutoCloseable {
     void add(List<VrrpConfig.VirtualAddress> vips);
 
+    /**
+     * Adds (or refreshes) the VIPs so that the kernel removes them by itself {@code lifetime} after the last call:
+     * what a SIGKILLed master leaves behind expires. {@link java.time.Duration#ZERO}: forever. A manager that can't
+     * do lifetimes adds them for good.
+     */
+    default void add(List<VrrpConfig.VirtualAddress> vips, java.time.Duration lifetime) {
+        add(vips);
+    }
+
     void remove(List<VrrpConfig.VirtualAddress> vips);
 
     @Override

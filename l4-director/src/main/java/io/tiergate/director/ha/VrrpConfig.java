@@ -16,12 +16,58 @@ import java.util.Optional;
  * @param sourceAddress our primary address on {@code interface}; empty: the interface's first IPv4 address
  * @param unicastPeers  empty: multicast to 224.0.0.18
  * @param trackWeight   0: unhealthy director goes to FAULT; negative: its priority drops by that much
-  * @param notifyCommand      command (and arguments) run on each transition with the new state appended
+ * @param notifyCommand command (and arguments) run on each transition with the new state appended
+ * @param ownership     VIP lifetime and the GARP bursts after the first
+ * @param tracking      keepalived's track_interface and track_script
  */
 public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int priority, Duration advertInterval,
                          boolean preempt, Duration preemptDelay, List<VirtualAddress> virtualAddresses,
                          Optional<Inet4Address> sourceAddress, List<Inet4Address> unicastPeers, int trackWeight,
-                         int garpCount, Duration garpInterval, List<String> notifyCommand, boolean realtime) {
+                         int garpCount, Duration garpInterval, List<String> notifyCommand, boolean realtime,
+                         Ownership ownership, VrrpTracking tracking) {
+
+    /**
+     * How the master holds and announces its VIPs beyond the first burst of gratuitous ARPs.
+     *
+     * @param vipLifetime   the VIPs are added with this {@code valid_lft} and refreshed while master, so a SIGKILLed
+     *                      master's kernel drops them by itself; {@link Duration#ZERO}: forever (keepalived's way)
+     * @param garpMasterDelay   a second burst of {@code garp_count} this long after becoming master; zero: none
+     * @param garpMasterRefresh one gratuitous ARP per VIP this often while master; zero: none
+     */
+    public record Ownership(Duration vipLifetime, Duration garpMasterDelay, Duration garpMasterRefresh) {
+        public static final Duration DEFAULT_GARP_MASTER_DELAY = Duration.ofSeconds(5);
+
+        /** The defaults for {@code advertInterval}: lifetime {@link #autoLifetime}, second burst after 5 s. */
+        public static Ownership defaults(Duration advertInterval) {
+            return new Ownership(autoLifetime(advertInterval), DEFAULT_GARP_MASTER_DELAY, Duration.ZERO);
+        }
+
+        /**
+         * {@code vip_lifetime: auto}: 2 × advert_interval − 1 s in whole seconds, at least 1 s. The kernel drops an
+         * expired address up to a second late and a master refreshes every third of it, so a killed master's VIPs
+         * are gone within 2 × advert_interval — before a backup takes over (3 × advert_interval + skew after the
+         * last advert).
+         */
+        public static Duration autoLifetime(Duration advertInterval) {
+            long s = (2 * advertInterval.toMillis() - 1_000) / 1_000;
+            return Duration.ofSeconds(Math.max(1, s));
+        }
+
+        /** How often a master refreshes the lifetime (never slower than a third of it). */
+        public Duration refreshEvery() {
+            return vipLifetime.dividedBy(3);
+        }
+    }
+
+    /** Without the {@link Ownership} settings: their defaults. */
+    public VrrpConfig(boolean enabled, String interfaceName, int vrid, int priority, Duration advertInterval,
+                      boolean preempt, Duration preemptDelay, List<VirtualAddress> virtualAddresses,
+                      Optional<Inet4Address> sourceAddress, List<Inet4Address> unicastPeers, int trackWeight,
+                      int garpCount, Duration garpInterval, List<String> notifyCommand, boolean realtime) {
+        this(enabled, interfaceName, vrid, priority, advertInterval, preempt, preemptDelay, virtualAddresses,
+                sourceAddress, unicastPeers, trackWeight, garpCount, garpInterval, notifyCommand, realtime,
+                Ownership.defaults(advertInterval), VrrpTracking.NONE);
+    }
 
     public static final Duration MIN_ADVERT_INTERVAL = Duration.ofMillis(10);
     public static final Duration MAX_ADVERT_INTERVAL = Duration.ofMillis(40_950);
@@ -80,7 +126,14 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
 
     public VrrpConfig withPreempt(boolean p, Duration delay) {
         return new VrrpConfig(enabled, interfaceName, vrid, priority, advertInterval, p, delay, virtualAddresses,
-                sourceAddress, unicastPeers, trackWeight, garpCount, garpInterval, notifyCommand, realtime);
+                sourceAddress, unicastPeers, trackWeight, garpCount, garpInterval, notifyCommand, realtime, ownership,
+                tracking);
+    }
+
+    public VrrpConfig withOwnership(Ownership o) {
+        return new VrrpConfig(enabled, interfaceName, vrid, priority, advertInterval, preempt, preemptDelay,
+                virtualAddresses, sourceAddress, unicastPeers, trackWeight, garpCount, garpInterval, notifyCommand,
+                realtime, o, tracking);
     }
 
     /** Reads the section, recording every problem in {@code section.problems()}; calls {@code finish()}. */
@@ -137,9 +190,54 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
         Duration garpInterval = section.duration("garp_interval", Duration.ofMillis(50), Duration.ofMillis(1));
         List<String> notify = section.stringList("notify", List.of());
         boolean realtime = section.bool("realtime", true);
+        Ownership ownership = new Ownership(vipLifetime(section, advert),
+                bounded(section, "garp_master_delay", Ownership.DEFAULT_GARP_MASTER_DELAY, Duration.ofHours(1),
+                        "0s (no second burst) or a duration up to 1h, e.g. 5s"),
+                bounded(section, "garp_master_refresh", Duration.ZERO, Duration.ofDays(1),
+                        "0s (off) or a duration from 1s to 1d, e.g. 60s"));
+        if (!ownership.garpMasterRefresh().isZero() && ownership.garpMasterRefresh().compareTo(Duration.ofSeconds(1)) < 0) {
+            section.error("garp_master_refresh", "garp_master_refresh " + ownership.garpMasterRefresh().toMillis()
+                    + "ms would flood the segment with ARP", "0s (off) or a duration from 1s to 1d, e.g. 60s");
+        }
+        Duration burst = garpInterval.multipliedBy(garpCount - 1L);
+        if (!ownership.garpMasterDelay().isZero() && ownership.garpMasterDelay().compareTo(burst) <= 0) {
+            section.error("garp_master_delay", "garp_master_delay " + ownership.garpMasterDelay().toMillis()
+                    + "ms would start the second burst before the first (" + garpCount + " × garp_interval) ends",
+                    "0s (no second burst) or more than " + burst.toMillis() + "ms");
+        }
+        VrrpTracking tracking = VrrpTracking.parse(section);
         section.finish();
         return new VrrpConfig(enabled, iface == null ? "" : iface, vrid == 0 ? 1 : vrid, priority, advert, preempt,
-                preemptDelay, vips, source, peers, trackWeight, garpCount, garpInterval, notify, realtime);
+                preemptDelay, vips, source, peers, trackWeight, garpCount, garpInterval, notify, realtime, ownership,
+                tracking);
+    }
+
+    private static Duration bounded(ConfigMap section, String key, Duration def, Duration max, String expected) {
+        Duration d = section.duration(key, def);
+        if (d.compareTo(max) > 0) {
+            section.error(key, key + " " + d.toSeconds() + "s is too large", expected);
+            return def;
+        }
+        return d;
+    }
+
+    /** {@code auto} (default), {@code forever}, or whole seconds from 1s to 1d. */
+    private static Duration vipLifetime(ConfigMap section, Duration advert) {
+        String expected = "auto (2 × advert_interval − 1s, at least 1s), forever, or whole seconds from 1s to 1d";
+        Optional<ConfigNode> raw = section.raw("vip_lifetime");
+        if (raw.isEmpty()) {
+            return Ownership.autoLifetime(advert);
+        }
+        if (raw.get() instanceof ConfigNode.Scalar s && (s.text().equals("auto") || s.text().equals("forever"))) {
+            return s.text().equals("auto") ? Ownership.autoLifetime(advert) : Duration.ZERO;
+        }
+        Duration d = section.duration("vip_lifetime", Duration.ofSeconds(1), Duration.ofSeconds(1));
+        if (d.toNanos() % 1_000_000_000L != 0 || d.compareTo(Duration.ofDays(1)) > 0) {
+            section.error("vip_lifetime", "vip_lifetime must be whole seconds up to 1d (the kernel counts valid_lft "
+                    + "in seconds)", expected);
+            return Ownership.autoLifetime(advert);
+        }
+        return d;
     }
 
     private static Optional<ConfigNode.Scalar> scalar(ConfigMap section, ConfigNode n, String expected) {
@@ -163,6 +261,10 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
 
     /** Dotted-quad only: never a DNS lookup. */
     static Inet4Address parseIpv4(String text) {
+        if (text.indexOf(':') >= 0) {
+            throw new IllegalArgumentException("'" + text.trim() + "' is an IPv6 address, but VRRP here runs over IPv4 "
+                    + "only (one instance, one family): an IPv6 VIP would have no owner");
+        }
         String[] parts = text.trim().split("\\.", -1);
         if (parts.length != 4) {
             throw new IllegalArgumentException("'" + text + "' is not an IPv4 address");

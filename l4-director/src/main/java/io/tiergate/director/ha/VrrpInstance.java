@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -59,12 +58,20 @@ public final class VrrpInstance implements AutoCloseable {
     private volatile int priorityNow;
     private volatile int masterAdverIntCs;
     private volatile long roleChanges;
+    private final VrrpMismatches mismatches;
+    private final VrrpTracker tracker; // null without track_interface/track_script
+    private final java.util.concurrent.atomic.AtomicReference<int[]> pendingTracked =
+            new java.util.concurrent.atomic.AtomicReference<>(); // {fault 0/1, delta}
 
     // advert-thread only
     private final byte[] txBuf = new byte[VrrpPacket.length(255)];
     private final byte[] rxBuf = new byte[2048];
     private final VrrpPacket.View view = new VrrpPacket.View();
     private long sendErrors;
+    private long nextVipRefresh;
+    private volatile long masterTerm; // incremented on each MASTER entry: scheduled ARPs of an old term are void
+    private volatile java.util.concurrent.ScheduledFuture<?> garpRefresh;
+    private long lastExpiry;
 
     private VrrpInstance(VrrpConfig config, VipManager vips) {
         this.config = config;
@@ -84,13 +91,25 @@ public final class VrrpInstance implements AutoCloseable {
         vipInts = toInts(config.virtualAddresses());
         peers = config.unicastPeers().stream().mapToInt(VrrpPacket::toInt).toArray();
         destinations = peers.length == 0 ? new int[] {VrrpPacket.MULTICAST_GROUP} : peers;
+        mismatches = new VrrpMismatches(config.vrid());
+        tracker = config.tracking().isEmpty() ? null : new VrrpTracker(config.vrid(), config.tracking(), (fault, delta) -> {
+            pendingTracked.set(new int[] {fault ? 1 : 0, delta});
+            VrrpSocket s = wake;
+            if (s != null) {
+                s.wakeUp();
+            }
+        });
         machine = new VrrpStateMachine(new Output(), primary, config.priority(), config.advertIntervalCs(),
                 config.preempt(), config.preemptDelay().toNanos(), config.trackWeight());
-        notifier = Executors.newSingleThreadScheduledExecutor(r -> {
+        java.util.concurrent.ScheduledThreadPoolExecutor n = new java.util.concurrent.ScheduledThreadPoolExecutor(1, r -> {
             Thread t = new Thread(r, "vrrp-" + config.vrid() + "-notify");
             t.setDaemon(true);
             return t;
         });
+        // A stop must not wait for a second GARP burst 5 s away: pending announcements die with the instance.
+        n.setExecuteExistingDelayedTasksAfterShutdownPolicy(false);
+        n.setRemoveOnCancelPolicy(true);
+        notifier = n;
     }
 
     private static int[] toInts(List<VrrpConfig.VirtualAddress> vips) {
@@ -134,7 +153,20 @@ public final class VrrpInstance implements AutoCloseable {
         int src = st == VrrpState.MASTER ? primary : lastAdvertSource;
         return new VrrpStatus(config.vrid(), st, priorityNow == 0 ? config.priority() : priorityNow,
                 Duration.ofMillis(10L * (masterAdverIntCs == 0 ? config.advertIntervalCs() : masterAdverIntCs)),
-                src == 0 ? Optional.empty() : Optional.of(VrrpPacket.toAddress(src)), roleChanges);
+                src == 0 ? Optional.empty() : Optional.of(VrrpPacket.toAddress(src)), roleChanges,
+                mismatches.active(System.nanoTime()), mismatches.totals(),
+                tracker == null ? List.of() : tracker.describe());
+    }
+
+    /**
+     * Removes our VIPs from the interface: a predecessor that was SIGKILLed as master may have left them, and its
+     * kernel would answer ARP for them next to the real master. {@link #start} does it first; the director calls it
+     * before anything else at startup. Not while this instance is master.
+     */
+    public void releaseVips() {
+        if (state != VrrpState.MASTER) {
+            vips.remove(config().virtualAddresses());
+        }
     }
 
     public void addListener(VrrpRoleListener listener) {
@@ -146,6 +178,7 @@ public final class VrrpInstance implements AutoCloseable {
         if (thread != null) {
             throw new IllegalStateException("already started");
         }
+        releaseVips();
         socket = new VrrpSocket(config.interfaceName(), ifindex, primary, peers.length == 0);
         garp = new GratuitousArp(ifindex, mac);
         wake = socket;
@@ -153,6 +186,9 @@ public final class VrrpInstance implements AutoCloseable {
         thread.setDaemon(true);
         thread.setPriority(Thread.MAX_PRIORITY);
         thread.start();
+        if (tracker != null) {
+            tracker.start();
+        }
         log.info("VRRP vrid {} on {} from {}: priority {}, advert every {} ms, {} to {}", config.vrid(),
                 config.interfaceName(), VrrpPacket.format(primary), config.priority(), config.advertInterval().toMillis(),
                 peers.length == 0 ? "multicast" : "unicast", destinationsText());
@@ -199,7 +235,16 @@ public final class VrrpInstance implements AutoCloseable {
      * VIPs. Waits for pending notify hooks up to 2 s.
      */
     public synchronized void stop() {
-        if (thread == null || stopRequested) {
+        if (thread == null) {
+            // Never started (the director failed before VRRP's turn): only the VIP helper to end.
+            notifier.shutdownNow();
+            if (tracker != null) {
+                tracker.close();
+            }
+            vips.close();
+            return;
+        }
+        if (stopRequested) {
             return;
         }
         stopRequested = true;
@@ -216,6 +261,11 @@ public final class VrrpInstance implements AutoCloseable {
             socket.close();
         }
         garp.close();
+        if (tracker != null) {
+            tracker.close();
+        }
+        // Whatever the role was (a wedged advert thread included): a stopped director owns no VIP.
+        vips.remove(config.virtualAddresses());
         vips.close();
     }
 
@@ -230,6 +280,10 @@ public final class VrrpInstance implements AutoCloseable {
         raisePriority();
         machine.setHealthy(System.nanoTime(), pendingHealth != 0);
         pendingHealth = -1;
+        if (tracker != null && pendingTracked.get() == null) {
+            machine.setTracked(System.nanoTime(), tracker.initialFault(), tracker.initialDelta());
+        }
+        applyTracked();
         machine.start(System.nanoTime());
         try {
             while (!stopRequested) {
@@ -237,6 +291,7 @@ public final class VrrpInstance implements AutoCloseable {
                 if (next != null) {
                     apply(next);
                 }
+                applyTracked();
                 int health = pendingHealth;
                 if (health >= 0) {
                     pendingHealth = -1;
@@ -244,6 +299,7 @@ public final class VrrpInstance implements AutoCloseable {
                 }
                 priorityNow = machine.priority();
                 long now = System.nanoTime();
+                refreshVipLifetime(now);
                 long deadline = machine.deadline();
                 if (now >= deadline) {
                     machine.onTimer(now);
@@ -254,12 +310,37 @@ public final class VrrpInstance implements AutoCloseable {
                 if ((socket.await(timeoutMs) & 1) != 0) {
                     drain();
                 }
+                if (now - lastExpiry >= 1_000_000_000L) {
+                    lastExpiry = now;
+                    mismatches.expire(now);
+                }
             }
         } catch (RuntimeException | Error e) {
             log.error("VRRP advert thread failed; leaving the group", e);
         } finally {
             machine.stop(System.nanoTime());
         }
+    }
+
+    private void applyTracked() {
+        int[] t = pendingTracked.getAndSet(null);
+        if (t != null) {
+            int before = machine.priority();
+            machine.setTracked(System.nanoTime(), t[0] == 1, t[1]);
+            if (machine.priority() != before) {
+                log.info("VRRP vrid {}: tracked priority {} -> {}", config.vrid(), before, machine.priority());
+            }
+        }
+    }
+
+    /** While master with a finite vip_lifetime: re-add the VIPs every third of it so they never expire under us. */
+    private void refreshVipLifetime(long now) {
+        VrrpConfig.Ownership o = config.ownership();
+        if (state != VrrpState.MASTER || o.vipLifetime().isZero() || now - nextVipRefresh < 0) {
+            return;
+        }
+        vips.add(config.virtualAddresses(), o.vipLifetime());
+        nextVipRefresh = now + o.refreshEvery().toNanos();
     }
 
     private void apply(VrrpConfig next) {
@@ -280,26 +361,61 @@ public final class VrrpInstance implements AutoCloseable {
                 vips.remove(dropped);
             }
             if (!added.isEmpty()) {
-                vips.add(added);
+                vips.add(added, next.ownership().vipLifetime());
                 announce(toInts(added), next);
+            }
+            if (!next.ownership().equals(old.ownership())) {
+                nextVipRefresh = System.nanoTime(); // a new lifetime (or forever) at once
+                startGarpRefresh(next);
             }
         }
     }
 
-    /** The first gratuitous ARP now, garp_count - 1 more from the notify thread while we stay master. */
+    /**
+     * The first gratuitous ARP now, garp_count - 1 more from the notify thread while we stay master; with
+     * garp_master_delay the same burst again after that delay (keepalived's vrrp_garp_master_delay), for switches
+     * and hosts that missed the first one while the link or their tables were settling.
+     */
     private void announce(int[] addresses, VrrpConfig c) {
         for (int vip : addresses) {
             garp.announce(vip);
         }
-        for (int i = 1; i < c.garpCount(); i++) {
-            long delay = i * c.garpInterval().toNanos();
-            notifier.schedule(() -> {
-                if (state == VrrpState.MASTER) {
-                    for (int vip : addresses) {
-                        garp.announce(vip);
-                    }
-                }
-            }, delay, TimeUnit.NANOSECONDS);
+        long term = masterTerm;
+        burst(addresses, c, 1, 0, term);
+        Duration second = c.ownership().garpMasterDelay();
+        if (!second.isZero()) {
+            burst(addresses, c, 0, second.toNanos(), term);
+        }
+    }
+
+    private void burst(int[] addresses, VrrpConfig c, int from, long startNanos, long term) {
+        for (int i = from; i < c.garpCount(); i++) {
+            long delay = startNanos + i * c.garpInterval().toNanos();
+            notifier.schedule(() -> announceIfStillMaster(addresses, term), delay, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    /** Only within the mastership that scheduled it: a master that lost and regained the role starts anew. */
+    private void announceIfStillMaster(int[] addresses, long term) {
+        if (state == VrrpState.MASTER && masterTerm == term) {
+            for (int vip : addresses) {
+                garp.announce(vip);
+            }
+        }
+    }
+
+    /** garp_master_refresh: one gratuitous ARP per VIP that often while master (replaces a running schedule). */
+    private void startGarpRefresh(VrrpConfig c) {
+        java.util.concurrent.ScheduledFuture<?> old = garpRefresh;
+        if (old != null) {
+            old.cancel(false);
+            garpRefresh = null;
+        }
+        Duration every = c.ownership().garpMasterRefresh();
+        if (!every.isZero() && state == VrrpState.MASTER) {
+            long term = masterTerm;
+            garpRefresh = notifier.scheduleAtFixedRate(() -> announceIfStillMaster(vipInts, term), every.toNanos(),
+                    every.toNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
@@ -307,14 +423,43 @@ public final class VrrpInstance implements AutoCloseable {
         for (int n; (n = socket.receive(rxBuf)) > 0; ) {
             long now = System.nanoTime();
             VrrpPacket.Verdict v = VrrpPacket.parseIpv4(rxBuf, 0, n, view);
+            if (v == VrrpPacket.Verdict.NOT_VRRP || view.src == primary) {
+                continue;
+            }
             if (v != VrrpPacket.Verdict.OK) {
-                if (v != VrrpPacket.Verdict.NOT_VRRP && log.isDebugEnabled()) {
-                    log.debug("dropped VRRP packet from {}: {}", VrrpPacket.format(view.src), v);
+                examineDropped(now, v);
+                continue;
+            }
+            VrrpConfig c = config;
+            if (view.vrid != c.vrid()) {
+                // Another group on the segment is normal; one that carries our VIPs (or a configured peer in another
+                // group) means two masters for the same addresses.
+                boolean ours = view.priority > 0 && carriesOurVip();
+                if (view.priority == 0) {
+                    mismatches.left(view.src);
+                } else if (ours || isConfiguredPeer(view.src)) {
+                    int theirs = view.vrid;
+                    int src = view.src;
+                    mismatches.report(now, src, VrrpMismatches.Cause.VRID, ours, () -> ours
+                            ? VrrpPacket.format(src) + " is MASTER for our VIPs " + vipText() + " under vrid " + theirs
+                            + " (ours: " + c.vrid() + "); it can't hear us nor we it, so both answer ARP for them. "
+                            + "Give every peer of this group the same vrid"
+                            : "unicast peer " + VrrpPacket.format(src) + " adverts vrid " + theirs + " (ours: " + c.vrid()
+                            + "): we ignore it and it ignores us. Give every peer of this group the same vrid");
                 }
                 continue;
             }
-            if (view.vrid != config.vrid() || view.src == primary || (peers.length > 0 && !isPeer(view.src))) {
+            if (peers.length > 0 && !isPeer(view.src)) {
                 continue;
+            }
+            if (view.priority > 0 && view.maxAdverIntCs != c.advertIntervalCs()) {
+                int theirs = view.maxAdverIntCs;
+                int src = view.src;
+                mismatches.report(now, src, VrrpMismatches.Cause.INTERVAL, false, () -> "peer "
+                        + VrrpPacket.format(src) + " adverts every " + theirs * 10 + " ms, we every "
+                        + c.advertInterval().toMillis() + " ms: a backup follows the master's interval (RFC 5798), "
+                        + "so failover time depends on who is master. Set the same advert_interval (keepalived: "
+                        + "advert_int) on every peer");
             }
             if (view.priority > 0) {
                 lastAdvertSource = view.src;
@@ -322,6 +467,92 @@ public final class VrrpInstance implements AutoCloseable {
             machine.onAdvert(now, view.src, view.priority, view.maxAdverIntCs);
             masterAdverIntCs = machine.masterAdverIntCs();
         }
+    }
+
+    /** A packet the codec refused: say so when it concerns our group (our VRID, our VIPs or a configured peer). */
+    private void examineDropped(long now, VrrpPacket.Verdict v) {
+        VrrpConfig c = config;
+        int src = view.src;
+        switch (v) {
+            case BAD_VERSION -> {
+                int version = view.version;
+                VrrpPacket.Verdict v2 = VrrpPacket.parseV2(rxBuf, view);
+                if (version != 2) {
+                    view.vrid = view.vrrpLength > 1 ? rxBuf[view.vrrpOffset + 1] & 0xFF : 0;
+                }
+                if (!concernsUs(c)) {
+                    return;
+                }
+                if (v2 == VrrpPacket.Verdict.OK && view.priority == 0) {
+                    mismatches.left(src);
+                    return;
+                }
+                boolean ours = v2 == VrrpPacket.Verdict.OK && view.priority > 0 && carriesOurVip();
+                int theirVrid = view.vrid;
+                int seconds = view.maxAdverIntCs / 100;
+                mismatches.report(now, src, VrrpMismatches.Cause.VERSION, ours, () -> VrrpPacket.format(src)
+                        + " speaks VRRPv" + version + (version == 2 ? " (vrid " + theirVrid + ", advert " + seconds
+                        + " s)" : "") + "; Tiergate speaks VRRPv3 only and drops it"
+                        + (ours ? ", and it is MASTER for our VIPs " + vipText() + ": both answer ARP for them" : "")
+                        + ". Set vrrp_version 3 in keepalived's global_defs");
+                if (v2 == VrrpPacket.Verdict.OK && view.authType != 0) {
+                    int type = view.authType;
+                    mismatches.report(now, src, VrrpMismatches.Cause.AUTH, false, () -> VrrpPacket.format(src)
+                            + " sends VRRPv2 authentication (auth type " + type + (type == 1 ? ", simple password"
+                            : type == 2 ? ", IP AH" : "") + "); VRRPv3 has none (RFC 5798). Remove the "
+                            + "authentication block from keepalived's vrrp_instance");
+                }
+            }
+            case BAD_CHECKSUM, BAD_TTL -> {
+                if (!concernsUs(c)) {
+                    return;
+                }
+                int ttl = view.ttl;
+                boolean checksum = v == VrrpPacket.Verdict.BAD_CHECKSUM;
+                mismatches.report(now, src, checksum ? VrrpMismatches.Cause.CHECKSUM : VrrpMismatches.Cause.TTL,
+                        false, () -> checksum
+                                ? "advert from " + VrrpPacket.format(src) + " has a bad checksum and is dropped "
+                                + "(corrupted, or the peer leaves the IPv4 pseudo-header out of its VRRPv3 checksum, "
+                                + "RFC 5798 §5.2.8)"
+                                : "advert from " + VrrpPacket.format(src) + " arrived with TTL " + ttl
+                                + " instead of 255 (it crossed a router) and is dropped: VRRP peers must share a link");
+            }
+            default -> {
+                if (log.isDebugEnabled()) {
+                    log.debug("dropped VRRP packet from {}: {}", VrrpPacket.format(src), v);
+                }
+            }
+        }
+    }
+
+    private boolean concernsUs(VrrpConfig c) {
+        return view.vrid == c.vrid() || isConfiguredPeer(view.src) || carriesOurVip();
+    }
+
+    private boolean isConfiguredPeer(int src) {
+        return peers.length > 0 && isPeer(src);
+    }
+
+    /** Whether the advert in {@link #view} lists one of our VIPs. Allocates nothing. */
+    private boolean carriesOurVip() {
+        int[] ours = vipInts;
+        for (int i = 0; i < view.count; i++) {
+            int a = view.address(rxBuf, i);
+            for (int vip : ours) {
+                if (vip == a) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
+    private String vipText() {
+        List<String> out = new ArrayList<>();
+        for (int vip : vipInts) {
+            out.add(VrrpPacket.format(vip));
+        }
+        return String.join(", ", out);
     }
 
     private boolean isPeer(int src) {
@@ -368,11 +599,15 @@ public final class VrrpInstance implements AutoCloseable {
             state = to;
             roleChanges++;
             if (to == VrrpState.MASTER) {
-                vips.add(config.virtualAddresses());
+                masterTerm++;
+                vips.add(config.virtualAddresses(), config.ownership().vipLifetime());
+                nextVipRefresh = System.nanoTime() + config.ownership().refreshEvery().toNanos();
                 announce(vipInts, config);
+                startGarpRefresh(config);
             } else if (from == VrrpState.MASTER || from == VrrpState.INIT) {
                 // Also on start: a crashed predecessor may have left the VIPs behind.
                 vips.remove(config.virtualAddresses());
+                startGarpRefresh(config); // cancels a running refresh
             }
             log.info("VRRP vrid {}: {} -> {}", config.vrid(), from, to);
             notifier.execute(() -> tellListeners(from, to));

@@ -89,10 +89,14 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
      * correct packet yields 0.
      */
     public static int checksum(byte[] buf, int off, int len, int src, int dst) {
+        long pseudo = (src >>> 16) + (src & 0xFFFF) + (dst >>> 16) + (dst & 0xFFFF)
+                + PROTOCOL // zero byte, then protocol
+                + len;
+        return fold(pseudo + sum(buf, off, len));
+    }
+
+    private static long sum(byte[] buf, int off, int len) {
         long sum = 0;
-        sum += (src >>> 16) + (src & 0xFFFF) + (dst >>> 16) + (dst & 0xFFFF);
-        sum += PROTOCOL; // zero byte, then protocol
-        sum += len;
         int i = 0;
         for (; i + 1 < len; i += 2) {
             sum += ((buf[off + i] & 0xFF) << 8) | (buf[off + i + 1] & 0xFF);
@@ -100,6 +104,10 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
         if (i < len) {
             sum += (buf[off + i] & 0xFF) << 8;
         }
+        return sum;
+    }
+
+    private static int fold(long sum) {
         while ((sum >>> 16) != 0) {
             sum = (sum & 0xFFFF) + (sum >>> 16);
         }
@@ -125,6 +133,13 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
         public int maxAdverIntCs;
         /** Offset of the first IPvX address in the buffer given to {@link #parseIpv4}. */
         public int addrOffset;
+        /** The version nibble, set whenever the VRRP header was reached (also for {@link Verdict#BAD_VERSION}). */
+        public int version;
+        /** Where the VRRP message starts in the buffer and how long it is (set with {@link #version}). */
+        public int vrrpOffset;
+        public int vrrpLength;
+        /** VRRPv2 only: Auth Type (0 none, 1 simple text password, 2 IP AH); 0 for version 3. */
+        public int authType;
 
         public int address(byte[] buf, int i) {
             return getInt(buf, addrOffset + 4 * i);
@@ -167,6 +182,11 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
             return Verdict.TOO_SHORT;
         }
         int version = (buf[off] & 0xF0) >>> 4;
+        view.version = version;
+        view.vrrpOffset = off;
+        view.vrrpLength = len;
+        view.authType = 0;
+        view.count = 0;
         if (version != VERSION) {
             return Verdict.BAD_VERSION;
         }
@@ -180,6 +200,7 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
         view.addrOffset = off + HEADER_LENGTH;
         int expected = length(view.count);
         if (len < expected) {
+            view.count = 0; // the addresses are not all there: don't let anyone read them
             return Verdict.BAD_LENGTH;
         }
         if (checksum(buf, off, expected, view.src, view.dst) != 0) {
@@ -189,6 +210,39 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
             return Verdict.BAD_INTERVAL;
         }
         return Verdict.OK;
+    }
+
+    /**
+     * Reads a VRRPv2 advert (RFC 3768 §5.1) that {@link #parseVrrp} turned away as {@link Verdict#BAD_VERSION}, so a
+     * peer still speaking version 2 can be named: fills vrid, priority, count, addresses, the interval (whole
+     * seconds on the wire, stored in centiseconds) and the auth type. Its checksum covers the message only.
+     */
+    public static Verdict parseV2(byte[] buf, View view) {
+        int off = view.vrrpOffset;
+        int len = view.vrrpLength;
+        if (view.version != 2 || len < HEADER_LENGTH) {
+            return Verdict.BAD_VERSION;
+        }
+        view.vrid = buf[off + 1] & 0xFF;
+        view.priority = buf[off + 2] & 0xFF;
+        view.count = buf[off + 3] & 0xFF;
+        view.authType = buf[off + 4] & 0xFF;
+        view.maxAdverIntCs = (buf[off + 5] & 0xFF) * 100;
+        view.addrOffset = off + HEADER_LENGTH;
+        int expected = HEADER_LENGTH + 4 * view.count + 8; // + 8 bytes of authentication data
+        if (len < expected) {
+            view.count = 0;
+            return Verdict.BAD_LENGTH;
+        }
+        if (checksum(buf, off, expected) != 0) {
+            return Verdict.BAD_CHECKSUM;
+        }
+        return Verdict.OK;
+    }
+
+    /** The RFC 1071 checksum of a message alone (VRRPv2 has no pseudo-header). */
+    static int checksum(byte[] buf, int off, int len) {
+        return fold(sum(buf, off, len));
     }
 
     /** Decodes a VRRP message (no IP header) into the record form, or throws with the verdict. */

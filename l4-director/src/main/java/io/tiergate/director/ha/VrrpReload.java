@@ -28,6 +28,8 @@ public final class VrrpReload {
         change(why, "unicast_peers", old, next, c -> c.unicastPeers().stream().map(a -> a.getHostAddress()).toList());
         change(why, "track_weight", old, next, VrrpConfig::trackWeight);
         change(why, "realtime", old, next, VrrpConfig::realtime);
+        change(why, "track_interface", old, next, c -> c.tracking().interfaces());
+        change(why, "track_script", old, next, c -> c.tracking().scripts());
         return why.isEmpty() ? Optional.empty() : Optional.of(String.join(", ", why));
     }
 
@@ -42,7 +44,14 @@ public final class VrrpReload {
         change(changes, "garp_count", old, next, VrrpConfig::garpCount);
         change(changes, "garp_interval", old, next, c -> c.garpInterval().toMillis() + "ms");
         change(changes, "notify", old, next, VrrpConfig::notifyCommand);
+        change(changes, "vip_lifetime", old, next, c -> lifetime(c.ownership().vipLifetime()));
+        change(changes, "garp_master_delay", old, next, c -> c.ownership().garpMasterDelay().toMillis() + "ms");
+        change(changes, "garp_master_refresh", old, next, c -> c.ownership().garpMasterRefresh().toMillis() + "ms");
         return changes;
+    }
+
+    private static String lifetime(java.time.Duration d) {
+        return d.isZero() ? "forever" : d.toSeconds() + "s";
     }
 
     private static void change(List<String> out, String key, VrrpConfig old, VrrpConfig next,

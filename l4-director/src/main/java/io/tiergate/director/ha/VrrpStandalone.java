@@ -19,7 +19,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * A VRRP speaker on its own: {@code java -cp ... io.tiergate.director.ha.VrrpStandalone FILE} reads the
  * {@code director.vrrp:} section of FILE and runs it until SIGTERM (a clean stop: priority 0). Each role change is
  * printed as {@code STATE <name> <nanoTime>}; lines {@code healthy}/{@code unhealthy} on stdin drive health
- * tracking, {@code status} prints a {@code STATUS ...} line and {@code reload} re-reads FILE the way the director
+ * tracking, {@code status} prints a {@code STATUS ...} line, {@code metrics} the VRRP meters as
+ * {@code METRIC <prometheus line>} lines ending with {@code METRICS END}, and {@code reload} re-reads FILE the way the director
  * does on SIGHUP ({@link VrrpReload}): live where it can, else a clean restart of the instance. Used by the namespace tests and bench/vrrp-failover.sh; the director wires {@link VrrpInstance}
  * itself.
  */
@@ -99,6 +100,8 @@ public final class VrrpStandalone {
             System.exit(1);
             return;
         }
+        io.tiergate.shared.metrics.Metrics metrics = new io.tiergate.shared.metrics.Metrics(java.util.Map.of("tier", "director"));
+        VrrpMetrics vrrpMetrics = new VrrpMetrics(metrics.registry());
         CountDownLatch done = new CountDownLatch(1);
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {
             synchronized (running) {
@@ -121,6 +124,17 @@ public final class VrrpStandalone {
                             System.out.flush();
                         }
                         case "reload" -> reload(file, running);
+                        case "metrics" -> {
+                            // The director's VRRP meters, as its /metrics shows them.
+                            vrrpMetrics.update(instance.status());
+                            for (String m : metrics.scrape().split("\n")) {
+                                if (m.startsWith("tiergate_")) {
+                                    System.out.println("METRIC " + m);
+                                }
+                            }
+                            System.out.println("METRICS END");
+                            System.out.flush();
+                        }
                         default -> System.err.println("unknown command: " + line);
                     }
                 }

@@ -38,6 +38,8 @@ public final class VrrpStateMachine {
     private long deadline = NONE;
     private long preemptAllowedAt;
     private boolean healthy = true;
+    private boolean trackedFault;
+    private int trackedDelta;
     private boolean running;
 
     /**
@@ -74,12 +76,21 @@ public final class VrrpStateMachine {
         return deadline;
     }
 
-    /** The priority we advertise now (the configured one, lowered while unhealthy with a negative weight). */
+    /**
+     * The priority we advertise now: the configured one, lowered while unhealthy with a negative weight, plus the
+     * tracked interfaces' and scripts' weights ({@link #setTracked}); a changed priority stays within 1–254 (only a
+     * configured 255 is an address owner).
+     */
     public int priority() {
-        if (healthy || trackWeight == 0) {
-            return basePriority;
+        int p = basePriority + trackedDelta;
+        if (!healthy && trackWeight != 0) {
+            p += trackWeight;
         }
-        return Math.max(1, basePriority + trackWeight);
+        return p == basePriority ? p : Math.max(1, Math.min(254, p));
+    }
+
+    private boolean faulted() {
+        return (!healthy && trackWeight == 0) || trackedFault;
     }
 
     public int masterAdverIntCs() {
@@ -109,7 +120,7 @@ public final class VrrpStateMachine {
         }
         running = true;
         preemptAllowedAt = now + preemptDelayNanos;
-        if (!healthy && trackWeight == 0) {
+        if (faulted()) {
             transition(VrrpState.FAULT);
             return;
         }
@@ -206,24 +217,39 @@ public final class VrrpStateMachine {
         if (ok == healthy) {
             return;
         }
+        boolean was = faulted();
         healthy = ok;
-        if (!running) {
-            return;
-        }
-        if (trackWeight == 0) {
-            if (!ok) {
-                if (state == VrrpState.MASTER) {
-                    out.sendAdvert(0);
-                }
-                deadline = NONE;
-                transition(VrrpState.FAULT);
-            } else if (state == VrrpState.FAULT) {
-                preemptAllowedAt = now + preemptDelayNanos;
-                initialize(now);
-            }
-        }
+        faultChanged(now, was);
         // With a negative weight the new priority goes out with the next advert; a preempting backup then
         // discards our adverts and takes over after its Master_Down_Interval, as the RFC has it.
+    }
+
+    /**
+     * What track_interface/track_script say: {@code fault} (a weightless tracked thing failed) and the sum of the
+     * weights in effect. Like health: FAULT at once, a priority change with the next advert.
+     */
+    public void setTracked(long now, boolean fault, int delta) {
+        boolean was = faulted();
+        trackedFault = fault;
+        trackedDelta = delta;
+        faultChanged(now, was);
+    }
+
+    private void faultChanged(long now, boolean was) {
+        boolean is = faulted();
+        if (!running || is == was) {
+            return;
+        }
+        if (is) {
+            if (state == VrrpState.MASTER) {
+                out.sendAdvert(0);
+            }
+            deadline = NONE;
+            transition(VrrpState.FAULT);
+        } else if (state == VrrpState.FAULT) {
+            preemptAllowedAt = now + preemptDelayNanos;
+            initialize(now);
+        }
     }
 
     /**

@@ -302,4 +302,20 @@ class DirectorConfigTest {
         assertThat(problems.format()).contains("d.yaml:5:").contains("service 'api' has VIP 10.0.0.101")
                 .doesNotContain("service 'web' has VIP").doesNotContain("'marked'");
     }
+
+    @Test
+    void ipv6UnderVrrpIsRefusedWithTheReason() {
+        Problems problems = new Problems();
+        parse("""
+                director:
+                  vrrp: {interface: eth0, vrid: 7, virtual_addresses: [10.0.0.100/24, "fd77::100/64"]}
+                  services:
+                    web: {vip: 10.0.0.100:80, real_servers: [10.0.0.11]}
+                    web6: {vip: "[fd77::100]:80", real_servers: ["[fd77::11]"]}
+                """, problems);
+        assertThat(problems.format())
+                .contains("vrrp.virtual_addresses[1]: 'fd77::100' is an IPv6 address, but VRRP here runs over IPv4 only")
+                .contains("service 'web6' has IPv6 VIP fd77::100, but director.vrrp carries IPv4 VIPs only")
+                .doesNotContain("'web' has");
+    }
 }

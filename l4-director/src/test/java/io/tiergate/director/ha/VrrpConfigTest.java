@@ -98,7 +98,8 @@ class VrrpConfigTest {
                 "director.yaml:7:17: vrrp.track_weight: 10 is out of range (expected: an integer from -254 to 0)",
                 "director.yaml:8:3: vrrp.preemt: unknown key 'preemt'; did you mean 'preempt'? (expected: one of enabled,"
                         + " interface, vrid, priority, advert_interval, preempt, preempt_delay, virtual_addresses,"
-                        + " source_address, unicast_peers, track_weight, garp_count, garp_interval, notify, realtime)");
+                        + " source_address, unicast_peers, track_weight, garp_count, garp_interval, notify, realtime,"
+                        + " vip_lifetime, garp_master_delay, garp_master_refresh, track_interface, track_script)");
     }
 
     @Test
@@ -107,5 +108,94 @@ class VrrpConfigTest {
         assertThat(problems.format())
                 .contains("vrrp.vrid: missing required key 'vrid'")
                 .contains("vrrp.virtual_addresses: missing required key 'virtual_addresses'");
+    }
+
+    @Test
+    void ownershipDefaultsFollowKeepalivedAndTheAdvertInterval() {
+        VrrpConfig fast = parse("vrrp:\n  interface: eth0\n  vrid: 1\n  advert_interval: 50ms\n  virtual_addresses: [10.0.0.1]\n");
+        assertThat(problems.format()).isEmpty();
+        assertThat(fast.ownership()).isEqualTo(new VrrpConfig.Ownership(Duration.ofSeconds(1), Duration.ofSeconds(5),
+                Duration.ZERO));
+        assertThat(VrrpConfig.Ownership.autoLifetime(Duration.ofSeconds(1))).isEqualTo(Duration.ofSeconds(1));
+        assertThat(VrrpConfig.Ownership.autoLifetime(Duration.ofSeconds(3))).isEqualTo(Duration.ofSeconds(5));
+        VrrpConfig set = parse("""
+                vrrp:
+                  interface: eth0
+                  vrid: 1
+                  virtual_addresses: [10.0.0.1]
+                  vip_lifetime: forever
+                  garp_master_delay: 0s
+                  garp_master_refresh: 60s
+                """);
+        assertThat(problems.format()).isEmpty();
+        assertThat(set.ownership()).isEqualTo(new VrrpConfig.Ownership(Duration.ZERO, Duration.ZERO, Duration.ofSeconds(60)));
+    }
+
+    @Test
+    void ownershipMistakesAreNamedPrecisely() {
+        parse("""
+                vrrp:
+                  interface: eth0
+                  vrid: 1
+                  virtual_addresses: [10.0.0.1]
+                  garp_count: 5
+                  garp_interval: 100ms
+                  garp_master_delay: 300ms
+                  garp_master_refresh: 200ms
+                  vip_lifetime: 1500ms
+                """);
+        assertThat(problems.list().stream().map(p -> p.format()).toList()).containsExactly(
+                "director.yaml:7:22: vrrp.garp_master_delay: garp_master_delay 300ms would start the second burst before"
+                        + " the first (5 × garp_interval) ends (expected: 0s (no second burst) or more than 400ms)",
+                "director.yaml:8:24: vrrp.garp_master_refresh: garp_master_refresh 200ms would flood the segment with ARP"
+                        + " (expected: 0s (off) or a duration from 1s to 1d, e.g. 60s)",
+                "director.yaml:9:17: vrrp.vip_lifetime: vip_lifetime must be whole seconds up to 1d (the kernel counts"
+                        + " valid_lft in seconds) (expected: auto (2 × advert_interval − 1s, at least 1s), forever, or"
+                        + " whole seconds from 1s to 1d)");
+    }
+
+    @Test
+    void trackingParsesTheKeepalivedWay() {
+        VrrpConfig c = parse("""
+                vrrp:
+                  interface: eth0
+                  vrid: 1
+                  virtual_addresses: [10.0.0.1]
+                  track_interface: [eth1, {name: bond0, weight: -50}]
+                  track_script:
+                    - {name: chk_haproxy, script: "/usr/bin/pgrep -x haproxy", interval: 2s, fall: 2, rise: 3, weight: 20}
+                    - {name: chk_file, script: [/usr/bin/test, -f, /run/ok file], timeout: 500ms, init_fail: true}
+                """);
+        assertThat(problems.format()).isEmpty();
+        assertThat(c.tracking().interfaces()).containsExactly(new VrrpTracking.Interface("eth1", 0),
+                new VrrpTracking.Interface("bond0", -50));
+        assertThat(c.tracking().scripts()).containsExactly(
+                new VrrpTracking.Script("chk_haproxy", List.of("/usr/bin/pgrep", "-x", "haproxy"), Duration.ofSeconds(2),
+                        Duration.ofSeconds(2), 3, 2, 20, false),
+                new VrrpTracking.Script("chk_file", List.of("/usr/bin/test", "-f", "/run/ok file"), Duration.ofSeconds(1),
+                        Duration.ofMillis(500), 1, 1, 0, true));
+    }
+
+    @Test
+    void trackingMistakesAreNamed() {
+        parse("""
+                vrrp:
+                  interface: eth0
+                  vrid: 1
+                  virtual_addresses: [10.0.0.1]
+                  track_interface: [eth1, eth1, "a/b"]
+                  track_script:
+                    - {name: chk, interval: 1s, timeout: 2s, weight: 300}
+                    - {name: chk, script: [true]}
+                """);
+        assertThat(problems.list().stream().map(p -> p.format()).toList()).containsExactly(
+                "director.yaml:5:27: vrrp.track_interface[1]: track_interface 'eth1' is listed twice (expected: each interface once)",
+                "director.yaml:5:33: vrrp.track_interface[2]: 'a/b' is not an interface name (expected: an interface name, e.g. eth1)",
+                "director.yaml:7:7: vrrp.track_script[0].script: missing required key 'script' (expected: the command and its"
+                        + " arguments, e.g. [/usr/bin/pgrep, -x, haproxy] (no shell))",
+                "director.yaml:7:42: vrrp.track_script[0].timeout: timeout 2000ms is longer than interval 1000ms (a check still"
+                        + " running when the next is due would be skipped) (expected: at most the interval)",
+                "director.yaml:7:54: vrrp.track_script[0].weight: 300 is out of range (expected: an integer from -253 to 253)",
+                "director.yaml:8:14: vrrp.track_script[1].name: track_script 'chk' is listed twice (expected: unique names)");
     }
 }

@@ -90,6 +90,11 @@ final class VrrpLab implements AutoCloseable {
         }
     }
 
+    /** Nanoseconds as milliseconds, for printed measurements. */
+    static double ms(long nanos) {
+        return nanos / 1e6;
+    }
+
     String ns(String host) {
         return prefix + host;
     }
@@ -236,6 +241,44 @@ final class VrrpLab implements AutoCloseable {
             return output.stream().anyMatch(l -> l.contains(text));
         }
 
+        long countLogged(String text) {
+            return output.stream().filter(l -> l.contains(text)).count();
+        }
+
+        /** Waits until a line containing {@code text} appears; returns System.nanoTime() when it was seen. */
+        long awaitLogged(String text, Duration within) throws InterruptedException {
+            long end = System.nanoTime() + within.toNanos();
+            while (System.nanoTime() < end) {
+                if (logged(text)) {
+                    return System.nanoTime();
+                }
+                Thread.sleep(10);
+            }
+            throw new AssertionError("expected Tiergate on " + host + " to log '" + text + "' within "
+                    + within.toMillis() + " ms (log in " + dir + ")");
+        }
+
+        /** The value of a VRRP meter from its {@code metrics} command, e.g. ("..._total", "cause=\"vrid\""). */
+        double metric(String name, String label) throws InterruptedException {
+            int from = output.size();
+            stdin.println("metrics");
+            long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+            while (System.nanoTime() < end) {
+                List<String> all = new ArrayList<>(output);
+                List<String> lines = all.subList(from, all.size());
+                if (lines.contains("METRICS END")) {
+                    for (String l : lines) {
+                        if (l.startsWith("METRIC " + name + "{") && l.contains(label)) {
+                            return Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1));
+                        }
+                    }
+                    throw new AssertionError("no metric " + name + " with " + label + " in " + lines);
+                }
+                Thread.sleep(10);
+            }
+            throw new AssertionError("Tiergate on " + host + " printed no metrics within 5 s");
+        }
+
         /** SIGKILL; returns System.nanoTime() just before the signal. */
         long kill() throws InterruptedException {
             long t = System.nanoTime();
@@ -280,12 +323,20 @@ final class VrrpLab implements AutoCloseable {
 
     /** A {@code director.vrrp} section on eth0 with 50 ms adverts; {@code vips} as in YAML, e.g. "10.88.0.100/24". */
     static String yaml(int vrid, int priority, String vips, String extraYaml) {
+        return yaml(vrid, priority, "50ms", vips, extraYaml);
+    }
+
+    static String yaml(int vrid, int priority, String advert, String vips, String extraYaml) {
         return "director:\n  vrrp:\n    interface: eth0\n    vrid: " + vrid + "\n    priority: " + priority
-                + "\n    advert_interval: 50ms\n    virtual_addresses: [" + vips + "]\n" + extraYaml.indent(4);
+                + "\n    advert_interval: " + advert + "\n    virtual_addresses: [" + vips + "]\n" + extraYaml.indent(4);
     }
 
     Speaker tiergate(String host, int priority, String extraYaml) throws IOException {
-        String yaml = yaml(VRID, priority, VIP + "/24", extraYaml);
+        return tiergate(host, priority, "50ms", extraYaml);
+    }
+
+    Speaker tiergate(String host, int priority, String advert, String extraYaml) throws IOException {
+        String yaml = yaml(VRID, priority, advert, VIP + "/24", extraYaml);
         Path file = dir.resolve(host + "-" + priority + ".yaml");
         Files.writeString(file, yaml);
         List<String> cmd = List.of("ip", "netns", "exec", ns(host), javaBin(), "-Xmx64m", "-XX:+UseSerialGC",
@@ -360,10 +411,16 @@ final class VrrpLab implements AutoCloseable {
     }
 
     Keepalived keepalived(String host, int priority, double advertSeconds, boolean nopreempt) throws IOException {
+        return keepalived(host, VRID, 3, priority, advertSeconds, nopreempt ? "nopreempt" : "");
+    }
+
+    /** keepalived with its own VRID and VRRP version; {@code extra} goes into the vrrp_instance block. */
+    Keepalived keepalived(String host, int vrid, int version, int priority, double advertSeconds, String extra)
+            throws IOException {
         String conf = """
                 global_defs {
                   router_id %s
-                  vrrp_version 3
+                  vrrp_version %d
                 }
                 vrrp_instance VI_1 {
                   state BACKUP
@@ -376,7 +433,8 @@ final class VrrpLab implements AutoCloseable {
                     %s/24
                   }
                 }
-                """.formatted(ns(host), VRID, priority, Double.toString(advertSeconds), nopreempt ? "nopreempt" : "", VIP);
+                """.formatted(ns(host), version, vrid, priority,
+                version == 2 ? Long.toString(Math.round(advertSeconds)) : Double.toString(advertSeconds), extra, VIP);
         Path file = dir.resolve("keepalived-" + host + ".conf");
         Files.writeString(file, conf);
         Path log = dir.resolve("keepalived-" + host + ".log");
@@ -431,6 +489,20 @@ final class VrrpLab implements AutoCloseable {
                     "an ARP for " + address + " from " + mac);
         }
 
+        /** nanoTimes of every ARP from {@code mac} about the VIP seen during the next {@code window}. */
+        List<Long> allFrom(String mac, Duration window) throws InterruptedException {
+            List<Long> out = new ArrayList<>();
+            long end = System.nanoTime() + window.toNanos();
+            while (System.nanoTime() < end) {
+                Line l = lines.poll(Math.max(1, end - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (l != null && l.text().toLowerCase(Locale.ROOT).startsWith(mac)
+                        && l.text().matches(".*\\b" + VIP.replace(".", "\\.") + "\\b.*")) {
+                    out.add(l.nanos());
+                }
+            }
+            return out;
+        }
+
         private long first(Predicate<Line> p, Duration within, String what) throws InterruptedException {
             long end = System.nanoTime() + within.toNanos();
             while (System.nanoTime() < end) {
@@ -441,6 +513,59 @@ final class VrrpLab implements AutoCloseable {
             }
             throw new AssertionError("expected " + what + " within " + within.toMillis() + " ms");
         }
+    }
+
+    /** {@code ip monitor address} in a host's namespace: when the VIP was added and deleted there (nanoTime). */
+    final class VipWatch {
+        record Event(long nanos, boolean added) {
+        }
+
+        final String host;
+        final BlockingQueue<Event> events = new LinkedBlockingQueue<>();
+        final List<Event> all = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+        VipWatch(String host, Process p) {
+            this.host = host;
+            Thread t = new Thread(() -> {
+                try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
+                    for (String line; (line = r.readLine()) != null; ) {
+                        if (line.contains(" " + VIP + "/")) {
+                            Event e = new Event(System.nanoTime(), !line.startsWith("Deleted"));
+                            events.add(e);
+                            all.add(e);
+                        }
+                    }
+                } catch (IOException ignored) {
+                    // ip gone
+                }
+            }, "lab-ipmon-" + host);
+            t.setDaemon(true);
+            t.start();
+        }
+
+        /** The first event of that kind after {@code since}; its nanoTime. */
+        long await(boolean added, long since, Duration within) throws InterruptedException {
+            long end = System.nanoTime() + within.toNanos();
+            for (Event e : all) {
+                if (e.added() == added && e.nanos() >= since) {
+                    return e.nanos();
+                }
+            }
+            while (System.nanoTime() < end) {
+                Event e = events.poll(Math.max(1, end - System.nanoTime()), TimeUnit.NANOSECONDS);
+                if (e != null && e.added() == added && e.nanos() >= since) {
+                    return e.nanos();
+                }
+            }
+            throw new AssertionError("expected the VIP to be " + (added ? "added on " : "deleted from ") + host
+                    + " within " + within.toMillis() + " ms");
+        }
+    }
+
+    VipWatch watchVip(String host) throws Exception {
+        Process p = startPiped(List.of("ip", "-n", ns(host), "monitor", "address"));
+        Thread.sleep(300); // ip subscribes before printing anything; give it a moment
+        return new VipWatch(host, p);
     }
 
     ArpWatch watchArp(String host) throws Exception {

@@ -129,4 +129,38 @@ class VrrpPacketTest {
         tcp[9] = 6;
         assertThat(VrrpPacket.parseIpv4(tcp, 0, tcp.length, v)).isEqualTo(VrrpPacket.Verdict.NOT_VRRP);
     }
+
+    @Test
+    void aVrrpv2AdvertIsRefusedAsBadVersionButItsFieldsCanBeRead() {
+        // keepalived's "vrrp_version 2" advert as tcpdump showed it: vrid 42, prio 100, authtype simple, intvl 1s,
+        // 10.77.0.100, auth "s3cret". The v2 checksum covers the message only (RFC 3768 §5.3.8).
+        int[] msg = {0x21, 42, 100, 1, 1, 1, 0, 0, 10, 77, 0, 100, 's', '3', 'c', 'r', 'e', 't', 0, 0};
+        long sum = 0;
+        for (int i = 0; i < msg.length; i += 2) {
+            sum += (msg[i] << 8) | msg[i + 1];
+        }
+        while (sum > 0xFFFF) {
+            sum = (sum & 0xFFFF) + (sum >>> 16);
+        }
+        msg[6] = (int) (~sum >>> 8) & 0xFF;
+        msg[7] = (int) ~sum & 0xFF;
+        byte[] wire = bytes(msg);
+        VrrpPacket.View view = new VrrpPacket.View();
+        assertThat(VrrpPacket.parseVrrp(wire, 0, wire.length, view)).isEqualTo(VrrpPacket.Verdict.BAD_VERSION);
+        assertThat(view.version).isEqualTo(2);
+
+        assertThat(VrrpPacket.parseV2(wire, view)).isEqualTo(VrrpPacket.Verdict.OK);
+        assertThat(view.vrid).isEqualTo(42);
+        assertThat(view.priority).isEqualTo(100);
+        assertThat(view.authType).isEqualTo(1);
+        assertThat(view.maxAdverIntCs).as("1 s in centiseconds").isEqualTo(100);
+        assertThat(VrrpPacket.format(view.address(wire, 0))).isEqualTo("10.77.0.100");
+
+        wire[13] ^= 1;
+        VrrpPacket.parseVrrp(wire, 0, wire.length, view);
+        assertThat(VrrpPacket.parseV2(wire, view)).isEqualTo(VrrpPacket.Verdict.BAD_CHECKSUM);
+        VrrpPacket.parseVrrp(wire, 0, 14, view);
+        assertThat(VrrpPacket.parseV2(wire, view)).as("cut inside the auth data").isEqualTo(VrrpPacket.Verdict.BAD_LENGTH);
+        assertThat(view.count).as("no address is read from a short packet").isZero();
+    }
 }

@@ -315,4 +315,38 @@ class VrrpStateMachineTest {
         m.onTimer(250 * MS);
         assertThat(m.deadline()).isEqualTo(300 * MS);
     }
+
+    @Test
+    void trackedWeightsAddUpStayWithin1To254AndAFailedWeightlessThingIsFault() {
+        VrrpStateMachine m = machine(200, 5, true, 0);
+        m.start(0);
+        m.setTracked(MS, false, 30);
+        assertThat(m.priority()).as("a passing +30 script").isEqualTo(230);
+        m.setTracked(2 * MS, false, 80);
+        assertThat(m.priority()).as("capped: 255 only for a configured owner").isEqualTo(254);
+        m.setTracked(3 * MS, false, -250);
+        assertThat(m.priority()).isEqualTo(1);
+        assertThat(out.take()).containsExactly("INIT->BACKUP");
+
+        m.setTracked(4 * MS, true, 0);
+        m.setTracked(5 * MS, true, -20); // still faulted: no new transition
+        assertThat(out.take()).containsExactly("BACKUP->FAULT");
+        m.setTracked(6 * MS, false, 0);
+        assertThat(out.take()).containsExactly("FAULT->BACKUP");
+        assertThat(m.priority()).isEqualTo(200);
+    }
+
+    @Test
+    void aTrackedFaultAndTheDirectorsHealthAreIndependent() {
+        VrrpStateMachine m = machine(255, 5, true, 0);
+        m.start(0);
+        out.take();
+        m.setTracked(MS, true, 0);
+        assertThat(out.take()).containsExactly("advert 0", "MASTER->FAULT");
+        m.setHealthy(2 * MS, false);
+        m.setTracked(3 * MS, false, 0);
+        assertThat(out.take()).as("still unhealthy: stays FAULT").isEmpty();
+        m.setHealthy(4 * MS, true);
+        assertThat(out.take()).containsExactly("advert 255", "FAULT->MASTER");
+    }
 }
