@@ -284,6 +284,7 @@ public final class ProxyProtocol {
                 failed = true;
                 acc.release();
                 acc = null;
+                RefusalLog.refused(peerIp(ctx.channel()), "bad PROXY header: " + e.getMessage());
                 ctx.channel().close();
                 return;
             }
