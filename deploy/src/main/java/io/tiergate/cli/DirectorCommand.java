@@ -38,7 +38,9 @@ import java.util.concurrent.TimeUnit;
         description = "Run the L4 director (LVS-style: VIPs, real servers, health checks), or talk to a running one.",
         subcommands = {DirectorCommand.Status.class, DirectorCommand.Drain.class, DirectorCommand.Enable.class},
         footer = {"", "Examples:",
-            "  sudo tiergate director -c deploy/examples/director.yaml",
+            "  sudo tiergate director -c deploy/examples/director.yaml --pid-file /run/tiergate/director.pid",
+            "  tiergate director -t -c deploy/examples/director.yaml     check the config, like nginx -t",
+            "  tiergate reload --pid-file /run/tiergate/director.pid     reload the running director (SIGHUP)",
             "  tiergate director status --stats",
             "  tiergate director drain web 10.0.0.11:80"})
 final class DirectorCommand implements Callable<Integer> {
@@ -47,6 +49,12 @@ final class DirectorCommand implements Callable<Integer> {
     @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Config file with a director: section.")
     Path config;
 
+    @Option(names = {"-t", "--test"}, description = "Check the config and exit, like nginx -t (same as `tiergate config check`).")
+    boolean test;
+
+    @CommandLine.Mixin
+    PidFile pidFile;
+
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -54,6 +62,9 @@ final class DirectorCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (config == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '--config=FILE'");
+        }
+        if (test) {
+            return ConfigCommand.check(config, "director", spec.commandLine().getOut());
         }
         TiergateConfig cfg = TiergateConfig.load(config);
         DirectorConfig dc = cfg.director().orElseThrow(() ->
@@ -81,7 +92,9 @@ final class DirectorCommand implements Callable<Integer> {
         Signals.handle("USR1", () -> log("SIGUSR1: no log files to reopen (the director logs to stderr)"));
         log("director running, dataplane " + director.status().dataplane() + " (" + director.status().dataplaneReason()
                 + ")" + (director.adminPort() > 0 ? ", admin on port " + director.adminPort() : ""));
+        pidFile.write();
         String signal = stop.await();
+        pidFile.remove();
         // Kernel state stays: a restarted director finds it and changes nothing. With VRRP the instance hands over
         // first (priority 0), so the peer takes the VIPs at once.
         String dataplane = director.status().dataplane();

@@ -39,7 +39,9 @@ import org.slf4j.LoggerFactory;
 @Command(name = "proxy", mixinStandardHelpOptions = true,
         description = "Run the L7 HTTP reverse proxy.",
         footer = {"", "Signals: HUP reloads the config, USR1 reopens the access log, TERM/INT stop gracefully (exit 0).", "",
-            "Example:", "  tiergate proxy -c deploy/examples/proxy.yaml"})
+            "Examples:", "  tiergate proxy -c deploy/examples/proxy.yaml --pid-file /run/tiergate/proxy.pid",
+            "  tiergate proxy -t -c deploy/examples/proxy.yaml      check the config, like nginx -t",
+            "  tiergate reload --pid-file /run/tiergate/proxy.pid   reload the running proxy (SIGHUP)"})
 final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger("tiergate.proxy");
 
@@ -54,10 +56,22 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             description = "How often the config file's modification time is checked; 0 disables (default: ${DEFAULT-VALUE}).")
     String watchInterval;
 
+    @Option(names = {"-t", "--test"}, description = "Check the config and exit, like nginx -t (same as `tiergate config check`).")
+    boolean test;
+
+    @picocli.CommandLine.Mixin
+    PidFile pidFile;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     private volatile FileTime lastModified;
 
     @Override
     public Integer call() throws Exception {
+        if (test) {
+            return ConfigCommand.check(config, "proxy", spec.commandLine().getOut());
+        }
         Duration drainFor = parse(drain, "--drain");
         Duration watch = parse(watchInterval, "--watch-interval");
         TiergateConfig firstFile = loadFile();
@@ -151,7 +165,9 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                 }
             });
         }
+        pidFile.write();
         String signal = stop.await();
+        pidFile.remove();
         ready.set(false); // a director's health check sees /readyz fail while we drain
         log(signal + ": stopping: finishing in-flight requests for up to " + Units.format(drainFor));
         int code = ExitCodes.OK;

@@ -26,6 +26,12 @@ public final class Logging {
     public static final String TEXT_PATTERN =
             "%d{yyyy-MM-dd'T'HH:mm:ss.SSS'Z',UTC} %-5level [%thread] %logger - %msg%n";
 
+    /**
+     * Parent of the loggers that write a tier's lifecycle (listening, reloaded, reopened, stopping, stopped): few
+     * lines an operator needs even at {@code level: warn}, so they stay at INFO there (as nginx's notices do).
+     */
+    public static final String LIFECYCLE = "tiergate";
+
     private Logging() {
     }
 
@@ -80,6 +86,9 @@ public final class Logging {
         ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(lvl);
         root.addAppender(appender);
+        if (lvl == Level.WARN) {
+            ctx.getLogger(LIFECYCLE).setLevel(Level.INFO);
+        }
         // Netty logs every leaked buffer and DNS hiccup at debug; keep a debug run readable.
         if (lvl.toInt() < Level.INFO_INT) {
             ctx.getLogger("io.netty").setLevel(Level.INFO);

@@ -28,6 +28,9 @@ public final class Signals {
         int sigaction(int signum, Pointer act, Pointer oldact);
 
         long signal(int signum, long handler);
+
+        @jnr.ffi.annotations.SaveError
+        int kill(int pid, int sig);
     }
 
     private static final Optional<LibC> LIBC = load();
@@ -67,6 +70,26 @@ public final class Signals {
             log.warn("cannot handle SIG{}: {}", name, e.getMessage());
             return false;
         }
+    }
+
+    /**
+     * Sends signal {@code name} to process {@code pid} (what {@code kill -NAME pid} does). Returns null on success,
+     * else the reason (e.g. "Operation not permitted", "No such process").
+     */
+    public static String send(long pid, String name) {
+        if (LIBC.isEmpty()) {
+            return "libc is not reachable on this platform";
+        }
+        int signum = new sun.misc.Signal(name).getNumber();
+        if (LIBC.get().kill((int) pid, signum) == 0) {
+            return null;
+        }
+        int errno = Runtime.getRuntime(LIBC.get()).getLastError();
+        return switch (errno) {
+            case 1 -> "Operation not permitted (EPERM: it runs as another user)";
+            case 3 -> "No such process (ESRCH)";
+            default -> "errno " + errno;
+        };
     }
 
     /** Whether {@code signum} is currently ignored (SIG_IGN) by this process; false when libc is not reachable. */
