@@ -32,6 +32,8 @@ public final class Logging {
      */
     public static final String LIFECYCLE = "tiergate";
 
+    private static volatile boolean configured;
+
     private Logging() {
     }
 
@@ -86,6 +88,7 @@ public final class Logging {
         ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(lvl);
         root.addAppender(appender);
+        configured = true;
         if (lvl == Level.WARN) {
             ctx.getLogger(LIFECYCLE).setLevel(Level.INFO);
         }
@@ -93,6 +96,14 @@ public final class Logging {
         if (lvl.toInt() < Level.INFO_INT) {
             ctx.getLogger("io.netty").setLevel(Level.INFO);
         }
+    }
+
+    /**
+     * Whether {@link #configure} ran: from then on a command reports through the log (so a JSON log stays all JSON);
+     * before it (a config that does not load) it prints plain lines to stderr.
+     */
+    public static boolean configured() {
+        return configured;
     }
 
     private static Level parseLevel(String level) {
