@@ -84,7 +84,7 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof Channel child) {
             if (proxyProtocol != null && !proxyProtocol.trusts(ProxyProtocol.peerIp(child))) {
-                RefusalLog.refused(ProxyProtocol.peerIp(child), "not in proxy_protocol.trusted");
+                RefusalLog.untrusted(ProxyProtocol.peerIp(child));
                 child.unsafe().closeForcibly(); // never registered, never read: what Netty does with a child it can't set up
                 return;
             }

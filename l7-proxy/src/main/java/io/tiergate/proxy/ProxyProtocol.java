@@ -284,7 +284,7 @@ public final class ProxyProtocol {
                 failed = true;
                 acc.release();
                 acc = null;
-                RefusalLog.refused(peerIp(ctx.channel()), "bad PROXY header: " + e.getMessage());
+                RefusalLog.badHeader(peerIp(ctx.channel()), e.getMessage());
                 ctx.channel().close();
                 return;
             }
