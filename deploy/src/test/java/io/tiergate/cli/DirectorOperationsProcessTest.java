@@ -157,6 +157,57 @@ class DirectorOperationsProcessTest {
         }
     }
 
+    @Test
+    void httpHealthChecksLogOneWarnPerChangeNoResetAndTheJsonLogIsAllJson() throws Exception {
+        io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+        try {
+            io.vertx.core.http.HttpServer origin = ProxyOperationsProcessTest.await(vertx.createHttpServer()
+                    .requestHandler(r -> r.response().end("ok")).listen(0, "127.0.0.1"));
+            int port = origin.actualPort();
+            Path file = dir.resolve("director.yaml");
+            Files.writeString(file, """
+                    logging: {format: json}
+                    director:
+                      dataplane: userspace
+                      admin: 127.0.0.1:%d
+                      services:
+                        web:
+                          vip: 127.0.0.1:%d
+                          scheduler: rr
+                          health: {type: http, path: /healthz, interval: 300ms, timeout: 300ms, rise: 2, fall: 2}
+                          real_servers: [127.0.0.1:%d]
+                    """.formatted(freePort(), freePort(), port));
+            try (TierProcess p = TierProcess.start(List.of(), "director", "-c", file.toString())) {
+                p.waitFor("director running");
+                // A cold JVM's first probe may time out (class loading): UP either at once or after that DOWN
+                p.waitFor("real server web/127.0.0.1:" + port + " (is UP|DOWN -> UP)");
+                Thread.sleep(1000);
+                int from = p.lines.size();
+                ProxyOperationsProcessTest.await(origin.close());
+                p.waitFor("UP -> DOWN");
+                Thread.sleep(2000); // ten more failing probes: no more lines
+                ProxyOperationsProcessTest.await(vertx.createHttpServer().requestHandler(r -> r.response().end("ok"))
+                        .listen(port, "127.0.0.1"));
+                p.waitFor("DOWN -> UP");
+                p.signal("TERM");
+                assertThat(p.exit()).isZero();
+                com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper();
+                for (String line : p.lines) {
+                    assertThat(json.readTree(line).path("level").asText()).as("a JSON line: " + line).isNotEmpty();
+                }
+                List<String> after = p.lines.subList(from, p.lines.size());
+                assertThat(after.stream().filter(l -> l.contains("-> DOWN")))
+                        .as("one line for the real server going down; log:\n" + p.output()).singleElement()
+                        .asString().contains("\"WARN\"").containsPattern("refused|connect");
+                assertThat(after.stream().filter(l -> l.contains("DOWN -> UP"))).singleElement()
+                        .asString().contains("\"WARN\"");
+                assertThat(p.output()).doesNotContain("Stream reset").doesNotContain("Exception");
+            }
+        } finally {
+            ProxyOperationsProcessTest.await(vertx.close());
+        }
+    }
+
     static int readyz(int admin) throws Exception {
         return HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin + "/readyz"))
                 .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
