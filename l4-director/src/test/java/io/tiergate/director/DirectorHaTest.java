@@ -239,6 +239,24 @@ class DirectorHaTest {
 
     @Test
     void noUsableRealServerMakesTheDirectorUnhealthyAndItsReturnHealthyAgain() throws Exception {
+        ch.qos.logback.classic.Logger engineLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(io.tiergate.director.engine.Engine.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        engineLog.addAppender(logs);
+        try {
+            unhealthyAndBack();
+        } finally {
+            engineLog.detachAppender(logs);
+        }
+        assertThat(logs.list).filteredOn(e -> e.getFormattedMessage().startsWith("director UNHEALTHY"))
+                .as("an operator must see it: WARN, with the reason").singleElement()
+                .satisfies(e -> assertThat(e.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN))
+                .satisfies(e -> assertThat(e.getFormattedMessage()).contains("quorum not met"));
+    }
+
+    private void unhealthyAndBack() throws Exception {
         start(false);
         int port = realServer.getLocalPort();
         realServer.close();
