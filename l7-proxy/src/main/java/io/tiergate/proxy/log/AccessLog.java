@@ -116,7 +116,7 @@ public final class AccessLog implements AutoCloseable {
      * when the writer gets to them; none is lost. Returns at once; the switch happens within ~200 ms.
      */
     public void reopen() {
-        reopen = true;
+        reopen = !config.path().equals("stdout"); // stdout is not ours to reopen
     }
 
     private void run() {
