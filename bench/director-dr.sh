@@ -80,10 +80,10 @@ YAML
 ip netns exec $DIR java -jar "$jar" director -c "$work/director.yaml" > "$work/director.log" 2>&1 &
 dpid=$!
 for _ in $(seq 100); do
-  grep -q 'tiergate director running' "$work/director.log" && break
+  grep -q 'director running' "$work/director.log" && break
   sleep 0.2
 done
-grep -q 'tiergate director running' "$work/director.log" || { cat "$work/director.log"; exit 1; }
+grep -q 'director running' "$work/director.log" || { cat "$work/director.log"; exit 1; }
 ip netns exec $CL curl -sf --max-time 2 http://$VIP/ >/dev/null || { echo "VIP does not answer"; exit 1; }
 
 measure() { # name url tool

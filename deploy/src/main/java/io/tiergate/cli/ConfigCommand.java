@@ -31,12 +31,24 @@ final class ConfigCommand implements Runnable {
 
         @Override
         public Integer call() {
-            TiergateConfig cfg = TiergateConfig.load(file);
-            StringBuilder what = new StringBuilder();
-            cfg.director().ifPresent(d -> what.append("director"));
-            cfg.proxy().ifPresent(p -> what.append(what.length() > 0 ? " and proxy" : "proxy"));
-            spec.commandLine().getOut().println(file + ": OK (" + what + ")");
-            return ExitCodes.OK;
+            return check(file, null, spec.commandLine().getOut());
         }
+    }
+
+    /**
+     * Validates {@code file} (every problem, FILE:LINE:COL, exit 2 through the error handler) and prints one OK line.
+     * {@code tier} "proxy" or "director" also requires that section ({@code tiergate proxy -t}); null accepts either.
+     */
+    static int check(Path file, String tier, java.io.PrintWriter out) {
+        TiergateConfig cfg = TiergateConfig.load(file);
+        if ("proxy".equals(tier) && cfg.proxy().isEmpty() || "director".equals(tier) && cfg.director().isEmpty()) {
+            throw new UserException(file + " has no '" + tier + ":' section", ExitCodes.CONFIG);
+        }
+        StringBuilder what = new StringBuilder();
+        cfg.director().ifPresent(d -> what.append("director"));
+        cfg.proxy().ifPresent(p -> what.append(what.length() > 0 ? " and proxy" : "proxy"));
+        out.println(file + ": OK (" + what + ")");
+        out.flush();
+        return ExitCodes.OK;
     }
 }

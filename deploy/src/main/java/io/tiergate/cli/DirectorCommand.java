@@ -4,6 +4,10 @@ import io.tiergate.director.Director;
 import io.tiergate.director.admin.StatusTable;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.DataplaneException;
+import io.tiergate.director.dataplane.PrivilegeException;
+import io.tiergate.shared.signal.Signals;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import io.tiergate.director.engine.DirectorStatus;
 import io.tiergate.shared.config.HostPort;
 import io.tiergate.shared.logging.Logging;
@@ -24,7 +28,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code tiergate director -c FILE} runs the director; {@code status}, {@code drain} and {@code enable} talk to a
@@ -34,12 +38,22 @@ import java.util.concurrent.CountDownLatch;
         description = "Run the L4 director (LVS-style: VIPs, real servers, health checks), or talk to a running one.",
         subcommands = {DirectorCommand.Status.class, DirectorCommand.Drain.class, DirectorCommand.Enable.class},
         footer = {"", "Examples:",
-            "  sudo tiergate director -c deploy/examples/director.yaml",
+            "  sudo tiergate director -c deploy/examples/director.yaml --pid-file /run/tiergate/director.pid",
+            "  tiergate director -t -c deploy/examples/director.yaml     check the config, like nginx -t",
+            "  tiergate reload --pid-file /run/tiergate/director.pid     reload the running director (SIGHUP)",
             "  tiergate director status --stats",
             "  tiergate director drain web 10.0.0.11:80"})
 final class DirectorCommand implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger("tiergate.director");
+
     @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Config file with a director: section.")
     Path config;
+
+    @Option(names = {"-t", "--test"}, description = "Check the config and exit, like nginx -t (same as `tiergate config check`).")
+    boolean test;
+
+    @CommandLine.Mixin
+    PidFile pidFile;
 
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -48,6 +62,9 @@ final class DirectorCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         if (config == null) {
             throw new CommandLine.ParameterException(spec.commandLine(), "Missing required option: '--config=FILE'");
+        }
+        if (test) {
+            return ConfigCommand.check(config, "director", spec.commandLine().getOut());
         }
         TiergateConfig cfg = TiergateConfig.load(config);
         DirectorConfig dc = cfg.director().orElseThrow(() ->
@@ -59,7 +76,9 @@ final class DirectorCommand implements Callable<Integer> {
             director = Director.start(vertx, dc);
         } catch (DataplaneException e) {
             vertx.close();
-            throw new UserException(e.getMessage(), ExitCodes.FAILURE);
+            // One line, through the configured log format; then the exit code says why (77: missing privilege).
+            LOG.error("cannot start: {}", e.getMessage());
+            return e instanceof PrivilegeException ? ExitCodes.NO_PERMISSION : ExitCodes.FAILURE;
         }
         Object reloadLock = new Object();
         Runnable reload = () -> {
@@ -67,23 +86,28 @@ final class DirectorCommand implements Callable<Integer> {
                 reload(director);
             }
         };
+        StopSignal stop = StopSignal.install();
+        Signals.handle("HUP", reload);
+        // Nothing to reopen (the director logs to stderr), but USR1 from a logrotate script must not kill it.
+        Signals.handle("USR1", () -> log("SIGUSR1: no log files to reopen (the director logs to stderr)"));
+        log("director running, dataplane " + director.status().dataplane() + " (" + director.status().dataplaneReason()
+                + ")" + (director.adminPort() > 0 ? ", admin on port " + director.adminPort() : ""));
+        pidFile.write();
+        String signal = stop.await();
+        pidFile.remove();
+        // Kernel state stays: a restarted director finds it and changes nothing. With VRRP the instance hands over
+        // first (priority 0), so the peer takes the VIPs at once.
+        String dataplane = director.status().dataplane();
+        log(signal + ": stopping" + (dataplane.equals("userspace") ? ""
+                : " (the " + dataplane + " tables stay programmed: a restart breaks no established flow)"));
+        director.close();
         try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> new Thread(reload, "tiergate-reload").start());
-        } catch (IllegalArgumentException e) {
-            log("SIGHUP is not available on this platform; restart to change the config");
+            vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            log("shutdown did not complete cleanly: " + e);
+            return ExitCodes.FAILURE;
         }
-        CountDownLatch stopped = new CountDownLatch(1);
-        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
-            // Kernel state stays: a restarted director finds it and changes nothing.
-            director.close();
-            vertx.close();
-            stopped.countDown();
-        }, "tiergate-director-stop"));
-        spec.commandLine().getOut().println("tiergate director running, dataplane " + director.status().dataplane()
-                + " (" + director.status().dataplaneReason() + ")"
-                + (director.adminPort() > 0 ? ", admin on port " + director.adminPort() : ""));
-        spec.commandLine().getOut().flush();
-        stopped.await();
+        log("stopped");
         return ExitCodes.OK;
     }
 
@@ -111,9 +135,9 @@ final class DirectorCommand implements Callable<Integer> {
         }
     }
 
-    private void log(String line) {
-        spec.commandLine().getOut().println("tiergate director: " + line);
-        spec.commandLine().getOut().flush();
+    /** Through the configured logging (text or JSON), so a JSON log holds only JSON lines. */
+    private static void log(String line) {
+        LOG.info(line);
     }
 
     /** Where the running director's admin API is: --admin, else the config's director.admin, else the default. */

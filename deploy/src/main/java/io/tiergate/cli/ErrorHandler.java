@@ -1,6 +1,8 @@
 package io.tiergate.cli;
 
 import io.tiergate.shared.config.ConfigException;
+import io.tiergate.shared.logging.Logging;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
 /**
@@ -17,10 +19,23 @@ final class ErrorHandler implements CommandLine.IExecutionExceptionHandler {
             return ExitCodes.CONFIG;
         }
         if (ex instanceof UserException ue) {
-            cl.getErr().println("tiergate: " + ue.getMessage());
+            if (Logging.configured() && runsATier(cl)) {
+                // A long-running tier failing after its logging is set up: one line in the log's own format (JSON
+                // stays JSON), not a plain one among them.
+                LoggerFactory.getLogger(Logging.LIFECYCLE).error("{}", ue.getMessage());
+            } else {
+                cl.getErr().println("tiergate: " + ue.getMessage());
+            }
             return ue.exitCode();
         }
         ex.printStackTrace(cl.getErr());
         return ExitCodes.FAILURE;
+    }
+
+    /** {@code tiergate proxy} or {@code tiergate director} itself (not {@code director status} and the like). */
+    private static boolean runsATier(CommandLine cl) {
+        String name = cl.getCommandName();
+        return (name.equals("proxy") || name.equals("director")) && cl.getParent() != null
+                && cl.getParent().getParent() == null;
     }
 }

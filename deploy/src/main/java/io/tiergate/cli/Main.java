@@ -13,6 +13,7 @@ import picocli.CommandLine.Command;
             DirectorCommand.class,
             ProxyCommand.class,
             ConfigCommand.class,
+            ReloadCommand.class,
             DoctorCommand.class,
             OriginCommand.class,
             LabCommand.class,
@@ -22,7 +23,8 @@ import picocli.CommandLine.Command;
             "  tiergate demo                           both tiers on loopback, no root: try it first",
             "  tiergate config check tiergate.yaml     validate a config file, every problem at once",
             "  tiergate director -c tiergate.yaml      run the L4 director",
-            "  tiergate proxy -c tiergate.yaml         run the L7 proxy"})
+            "  tiergate proxy -c tiergate.yaml         run the L7 proxy",
+            "  tiergate reload --pid-file FILE         reload a running proxy or director (SIGHUP)"})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;

@@ -20,9 +20,12 @@ import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
+import io.tiergate.shared.config.Units;
+import io.tiergate.shared.signal.Signals;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * {@code tiergate proxy -c FILE}: runs the L7 proxy until SIGTERM/SIGINT (graceful: in-flight requests get
@@ -35,9 +38,13 @@ import java.util.concurrent.atomic.AtomicBoolean;
  */
 @Command(name = "proxy", mixinStandardHelpOptions = true,
         description = "Run the L7 HTTP reverse proxy.",
-        footer = {"", "Signals: HUP reloads the config, TERM/INT stop gracefully.", "",
-            "Example:", "  tiergate proxy -c deploy/examples/proxy.yaml"})
+        footer = {"", "Signals: HUP reloads the config, USR1 reopens the access log, TERM/INT stop gracefully (exit 0).", "",
+            "Examples:", "  tiergate proxy -c deploy/examples/proxy.yaml --pid-file /run/tiergate/proxy.pid",
+            "  tiergate proxy -t -c deploy/examples/proxy.yaml      check the config, like nginx -t",
+            "  tiergate reload --pid-file /run/tiergate/proxy.pid   reload the running proxy (SIGHUP)"})
 final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger("tiergate.proxy");
+
     @Option(names = {"-c", "--config"}, required = true, paramLabel = "FILE", description = "Config file with a proxy: section.")
     Path config;
 
@@ -49,10 +56,22 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             description = "How often the config file's modification time is checked; 0 disables (default: ${DEFAULT-VALUE}).")
     String watchInterval;
 
+    @Option(names = {"-t", "--test"}, description = "Check the config and exit, like nginx -t (same as `tiergate config check`).")
+    boolean test;
+
+    @picocli.CommandLine.Mixin
+    PidFile pidFile;
+
+    @picocli.CommandLine.Spec
+    picocli.CommandLine.Model.CommandSpec spec;
+
     private volatile FileTime lastModified;
 
     @Override
     public Integer call() throws Exception {
+        if (test) {
+            return ConfigCommand.check(config, "proxy", spec.commandLine().getOut());
+        }
         Duration drainFor = parse(drain, "--drain");
         Duration watch = parse(watchInterval, "--watch-interval");
         TiergateConfig firstFile = loadFile();
@@ -128,15 +147,12 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                 }
             }
         };
-        CountDownLatch stop = new CountDownLatch(1);
-        try {
-            sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> new Thread(reload, "tiergate-reload").start());
-            // Handled here rather than by a shutdown hook so a graceful stop exits 0, not 143.
-            sun.misc.Signal.handle(new sun.misc.Signal("TERM"), s -> stop.countDown());
-            sun.misc.Signal.handle(new sun.misc.Signal("INT"), s -> stop.countDown());
-        } catch (IllegalArgumentException e) {
-            log("signals are not available on this platform; reload by editing the file");
-        }
+        StopSignal stop = StopSignal.install();
+        Signals.handle("HUP", reload);
+        Signals.handle("USR1", () -> {
+            node.reopenLogs();
+            log("SIGUSR1: reopening log files");
+        });
         if (!watch.isZero()) {
             vertx.setPeriodic(watch.toMillis(), id -> {
                 FileTime now = mtime();
@@ -149,9 +165,11 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                 }
             });
         }
-        stop.await();
+        pidFile.write();
+        String signal = stop.await();
+        pidFile.remove();
         ready.set(false); // a director's health check sees /readyz fail while we drain
-        log("stopping: finishing in-flight requests for up to " + drain);
+        log(signal + ": stopping: finishing in-flight requests for up to " + Units.format(drainFor));
         int code = ExitCodes.OK;
         try {
             node.shutdown(drainFor).toCompletionStage().toCompletableFuture()
@@ -202,7 +220,8 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         }
     }
 
+    /** Through the configured logging (text or JSON), so a JSON log holds only JSON lines. */
     private static void log(String msg) {
-        System.err.println("tiergate proxy: " + msg);
+        LOG.info(msg);
     }
 }

@@ -90,7 +90,7 @@ class DirectorReloadProcessTest {
         reader.setDaemon(true);
         reader.start();
         try {
-            await(lines, "tiergate director running");
+            await(lines, "director running");
             assertThat(status(admin)).contains("(web)").doesNotContain("(api)");
 
             Files.writeString(file, CONFIG.formatted(admin, (service("web", web) + service("api", api))));

@@ -5,6 +5,7 @@ import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.Dataplane;
 import io.tiergate.director.dataplane.DataplaneException;
 import io.tiergate.director.dataplane.DataplaneKind;
+import io.tiergate.director.dataplane.PrivilegeException;
 import io.tiergate.director.dataplane.ipvs.IpvsDataplane;
 import io.tiergate.director.dataplane.nft.NftDataplane;
 import io.tiergate.director.model.Role;
@@ -160,7 +161,7 @@ public final class Director implements AutoCloseable {
      * otherwise userspace. The reason names what ruled out each better choice.
      */
     public static Choice choose(DirectorConfig config) {
-        return choose(config, isRoot(), IpvsDataplane::unavailableReason, NftDataplane::unavailableReason);
+        return choose(config, hasNetAdmin(), IpvsDataplane::unavailableReason, NftDataplane::unavailableReason);
     }
 
     static Choice choose(DirectorConfig config, boolean root, java.util.function.Supplier<Optional<String>> ipvsMissing,
@@ -170,7 +171,8 @@ public final class Director implements AutoCloseable {
             return new Choice(asked, "configured (dataplane: " + asked.configName() + ")");
         }
         if (!root) {
-            return new Choice(DataplaneKind.USERSPACE, "auto: not root, so the kernel cannot be programmed");
+            return new Choice(DataplaneKind.USERSPACE,
+                    "auto: no CAP_NET_ADMIN (not root), so the kernel cannot be programmed");
         }
         List<String> why = new java.util.ArrayList<>();
         Optional<String> noIpvs = ipvsMissing.get();
@@ -191,6 +193,12 @@ public final class Director implements AutoCloseable {
 
     public static Director start(Vertx vertx, DirectorConfig config) throws DataplaneException {
         Choice choice = choose(config);
+        if ((choice.kind() == DataplaneKind.NFT || choice.kind() == DataplaneKind.IPVS) && !hasNetAdmin()) {
+            // Checked before opening it: libnftables would print its own "Operation not permitted" lines first.
+            throw new PrivilegeException("dataplane: " + choice.kind().configName() + " needs root or CAP_NET_ADMIN, "
+                    + "which this process does not have: run it as root, give the service AmbientCapabilities="
+                    + "CAP_NET_ADMIN CAP_NET_RAW (deploy/systemd), or set dataplane: userspace");
+        }
         log.info("director dataplane: {} ({})", choice.kind().configName(), choice.reason());
         Callable<Dataplane> factory = switch (choice.kind()) {
             case NFT -> () -> NftDataplane.open(config);
@@ -241,6 +249,7 @@ public final class Director implements AutoCloseable {
         // engine reports changes only).
         List<HealthTransition> early = new ArrayList<>();
         HealthEngine health = new HealthEngine(vertx, t -> {
+            logTransition(t);
             Engine e;
             synchronized (early) {
                 e = engineRef.get();
@@ -268,6 +277,14 @@ public final class Director implements AutoCloseable {
             dp.set(d);
             return d;
         }, monitor, Resolver.SYSTEM, reason);
+        if (engine.startError() != null) {
+            // A director that cannot program what it was given must not say "running": the caller exits on this.
+            String what = "the " + engine.dataplane().name() + " dataplane cannot be programmed: " + engine.startError()
+                    + (reason != null && reason.startsWith("auto") ? " (" + reason + ")" : "");
+            health.close();
+            engine.close();
+            throw PrivilegeException.isPrivilegeError(what) ? new PrivilegeException(what) : new DataplaneException(what);
+        }
         synchronized (early) {
             engineRef.set(engine);
             early.forEach(engine::onHealth);
@@ -300,6 +317,15 @@ public final class Director implements AutoCloseable {
             }
         }
         return new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent());
+    }
+
+    /** One line per real server state change: WARN when it goes DOWN or comes back, INFO for its first verdict. */
+    private static void logTransition(HealthTransition t) {
+        if (t.from() == HealthState.UNKNOWN && t.to() == HealthState.UP) {
+            log.info("real server {} is UP: {}", t.targetId(), t.reason());
+        } else {
+            log.warn("real server {} {} -> {}: {}", t.targetId(), t.from(), t.to(), t.reason());
+        }
     }
 
     /**
@@ -528,11 +554,15 @@ public final class Director implements AutoCloseable {
         engine.close();
     }
 
-    static boolean isRoot() {
+    /**
+     * Whether this process may program nftables and IPVS: CAP_NET_ADMIN (bit 12) in its effective capabilities. Root
+     * has it; so has a non-root service given {@code AmbientCapabilities=CAP_NET_ADMIN}.
+     */
+    static boolean hasNetAdmin() {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith("Uid:")) {
-                    return line.split("\\s+")[2].equals("0");
+                if (line.startsWith("CapEff:")) {
+                    return (Long.parseUnsignedLong(line.substring(7).trim(), 16) & (1L << 12)) != 0;
                 }
             }
         } catch (Exception e) {

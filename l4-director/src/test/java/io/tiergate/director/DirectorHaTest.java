@@ -229,6 +229,28 @@ class DirectorHaTest {
     }
 
     @Test
+    void readyzFailsWhileVrrpIsInFault() throws Exception {
+        director = Director.start(vertx, config(false).withAdmin(Optional.of(new HostPort("127.0.0.1", 0))),
+                () -> kernel, "test", c -> ha);
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpRequest readyz = java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + director.adminPort() + "/readyz")).build();
+        java.util.function.IntSupplier status = () -> {
+            try {
+                return http.send(readyz, java.net.http.HttpResponse.BodyHandlers.discarding()).statusCode();
+            } catch (Exception e) {
+                throw new AssertionError(e);
+            }
+        };
+        ha.become(VrrpState.MASTER);
+        assertThat(status.getAsInt()).as("MASTER, tables programmed: ready").isEqualTo(200);
+        ha.become(VrrpState.FAULT);
+        assertThat(status.getAsInt()).as("FAULT: not ready").isEqualTo(503);
+        ha.become(VrrpState.BACKUP);
+        assertThat(status.getAsInt()).as("BACKUP can take over: ready").isEqualTo(200);
+    }
+
+    @Test
     void vrrpStartsAfterTheTablesAreProgrammedAndIsToldTheHealthFirst() throws Exception {
         start(false);
         assertThat(ha.started).isTrue();
@@ -240,6 +262,24 @@ class DirectorHaTest {
 
     @Test
     void noUsableRealServerMakesTheDirectorUnhealthyAndItsReturnHealthyAgain() throws Exception {
+        ch.qos.logback.classic.Logger engineLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(io.tiergate.director.engine.Engine.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        engineLog.addAppender(logs);
+        try {
+            unhealthyAndBack();
+        } finally {
+            engineLog.detachAppender(logs);
+        }
+        assertThat(logs.list).filteredOn(e -> e.getFormattedMessage().startsWith("director UNHEALTHY"))
+                .as("an operator must see it: WARN, with the reason").singleElement()
+                .satisfies(e -> assertThat(e.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN))
+                .satisfies(e -> assertThat(e.getFormattedMessage()).contains("quorum not met"));
+    }
+
+    private void unhealthyAndBack() throws Exception {
         start(false);
         int port = realServer.getLocalPort();
         realServer.close();

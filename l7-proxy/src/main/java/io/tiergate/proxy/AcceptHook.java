@@ -84,6 +84,7 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
         if (msg instanceof Channel child) {
             if (proxyProtocol != null && !proxyProtocol.trusts(ProxyProtocol.peerIp(child))) {
+                RefusalLog.untrusted(ProxyProtocol.peerIp(child));
                 child.unsafe().closeForcibly(); // never registered, never read: what Netty does with a child it can't set up
                 return;
             }

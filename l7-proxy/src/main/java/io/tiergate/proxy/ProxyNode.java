@@ -351,4 +351,9 @@ public final class ProxyNode {
             return Future.join(clients);
         }).mapEmpty();
     }
+
+    /** SIGUSR1: reopen the access log file (after logrotate moved it); a no-op for stdout or an access log that is off. */
+    public void reopenLogs() {
+        accessLog.reopen();
+    }
 }

@@ -284,6 +284,7 @@ public final class ProxyProtocol {
                 failed = true;
                 acc.release();
                 acc = null;
+                RefusalLog.badHeader(peerIp(ctx.channel()), e.getMessage());
                 ctx.channel().close();
                 return;
             }

@@ -61,7 +61,7 @@ public final class DirectorAdmin {
         Metrics metrics = new Metrics(Map.of("tier", "director"));
         Gauges gauges = new Gauges(metrics);
         Handler<HttpServerRequest> api = req -> handle(req, engine);
-        AdminServer server = AdminServer.start(vertx, at.host(), at.port(), metrics, () -> true, Map.of("/api", api))
+        AdminServer server = AdminServer.start(vertx, at.host(), at.port(), metrics, engine::ready, Map.of("/api", api))
                 .toCompletionStage().toCompletableFuture().get();
         io.tiergate.director.ha.VrrpMetrics vrrp = new io.tiergate.director.ha.VrrpMetrics(metrics.registry());
         java.util.function.Consumer<DirectorStatus> refresh = st -> {

@@ -64,6 +64,13 @@ public final class Engine implements AutoCloseable {
      */
     private Map<ServiceKey, String> known;
     private volatile String lastError = "";
+    private volatile String startError;
+    /** Delay before the next retry of a failed step; doubles up to {@link #MAX_BACKOFF_MS}. Engine thread only. */
+    private long backoffMs = MIN_BACKOFF_MS;
+    private boolean retryPending; // engine thread only
+    private int failedSteps; // engine thread only: consecutive failures, for the "recovered" line
+    static final long MIN_BACKOFF_MS = 500;
+    static final long MAX_BACKOFF_MS = 30_000;
     private volatile boolean closed;
     private volatile io.tiergate.director.model.Role role;
     private volatile java.util.function.Consumer<Boolean> servingListener;
@@ -104,10 +111,8 @@ public final class Engine implements AutoCloseable {
         }
         StepReport first = e.submit("start", () -> {
         }).join();
-        if (first.error() != null) {
-            log.warn("first step failed ({}); the repair tick will retry every {}", first.error(),
-                    config.repairInterval());
-        }
+        // Not logged here: the caller decides whether a failed first step ends the process (the CLI) or is retried.
+        e.startError = first.error();
         if (config.sync().isPresent()) {
             e.role(io.tiergate.director.model.Role.BACKUP).join();
         }
@@ -116,6 +121,27 @@ public final class Engine implements AutoCloseable {
         long resolveMs = config.resolveInterval().toMillis();
         e.thread.scheduleWithFixedDelay(e::refreshNames, resolveMs, resolveMs, TimeUnit.MILLISECONDS);
         return e;
+    }
+
+    /** The first step's error (the dataplane could not be programmed at start), or null when it applied. */
+    public String startError() {
+        return startError;
+    }
+
+    /**
+     * Ready to take traffic, for {@code /readyz}: started, the dataplane's last change applied, and VRRP (when
+     * configured) not in FAULT. Safe from any thread.
+     */
+    public boolean ready() {
+        if (!lastError.isEmpty() || lastDesired == null || closed) {
+            return false;
+        }
+        try {
+            HaStatus ha = haStatus.get();
+            return ha == null || !"FAULT".equals(ha.state());
+        } catch (RuntimeException e) {
+            return false;
+        }
     }
 
     public DataplaneKindView dataplane() {
@@ -193,9 +219,14 @@ public final class Engine implements AutoCloseable {
         boolean now = serving();
         if (lastServing == null || lastServing != now) {
             lastServing = now;
-            log.info("director {}: {}", now ? "healthy" : "UNHEALTHY", now ? "a service can take traffic"
+            String why = now ? "a service can take traffic"
                     : lastError.isEmpty() ? "no service has a usable real server (quorum not met)"
-                    : "the dataplane's last change failed: " + lastError);
+                    : "the dataplane's last change failed: " + lastError;
+            if (now) {
+                log.info("director healthy: {}", why);
+            } else {
+                log.warn("director UNHEALTHY: {}", why);
+            }
             try {
                 l.accept(now);
             } catch (RuntimeException e) {
@@ -343,13 +374,48 @@ public final class Engine implements AutoCloseable {
             changes.deletes().forEach(now::remove);
             changes.upserts().forEach(u -> now.put(u.key(), u.fingerprint()));
             known = now;
+            if (!lastError.isEmpty() && failedSteps > 0) {
+                log.info("{}: the dataplane applies again after {} failed attempt(s)", cause, failedSteps);
+            }
             lastError = "";
+            failedSteps = 0;
+            backoffMs = MIN_BACKOFF_MS;
             return new StepReport(cause, changes.upserts().size(), changes.deletes().size(), System.nanoTime() - t0,
                     null);
         } catch (DataplaneException e) {
-            lastError = e.getMessage();
-            log.error("{}: dataplane change failed, will retry on the next repair tick: {}", cause, e.getMessage());
-            return new StepReport(cause, 0, 0, System.nanoTime() - t0, e.getMessage());
+            String error = e.getMessage();
+            // Once per distinct cause: a VIP that stays unbindable would otherwise log the same line every retry.
+            // The failed first step is the caller's to report (the CLI ends the process with it).
+            if (!error.equals(lastError) && !cause.equals("start")) {
+                log.error("{}: dataplane change failed (retrying with backoff, /readyz fails until it applies): {}",
+                        cause, error);
+            } else {
+                log.debug("{}: dataplane change failed again: {}", cause, error);
+            }
+            lastError = error;
+            failedSteps++;
+            scheduleRetry();
+            return new StepReport(cause, 0, 0, System.nanoTime() - t0, error);
+        }
+    }
+
+    /** A retry step after the current backoff (500 ms doubling to 30 s), besides the regular repair tick. */
+    private void scheduleRetry() {
+        if (retryPending || closed) {
+            return;
+        }
+        retryPending = true;
+        long delay = backoffMs;
+        backoffMs = Math.min(MAX_BACKOFF_MS, backoffMs * 2);
+        try {
+            thread.schedule(() -> {
+                retryPending = false;
+                if (!lastError.isEmpty() && !closed) {
+                    stepNow("retry");
+                }
+            }, delay, TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            retryPending = false; // shutting down
         }
     }
 

@@ -609,7 +609,12 @@ public final class VrrpInstance implements AutoCloseable {
                 vips.remove(config.virtualAddresses());
                 startGarpRefresh(config); // cancels a running refresh
             }
-            log.info("VRRP vrid {}: {} -> {}", config.vrid(), from, to);
+            // Losing mastership or going to FAULT (link down, director unhealthy) is what an operator must see.
+            if (to == VrrpState.FAULT || from == VrrpState.MASTER) {
+                log.warn("VRRP vrid {}: {} -> {}", config.vrid(), from, to);
+            } else {
+                log.info("VRRP vrid {}: {} -> {}", config.vrid(), from, to);
+            }
             notifier.execute(() -> tellListeners(from, to));
         }
     }

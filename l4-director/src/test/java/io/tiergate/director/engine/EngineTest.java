@@ -231,4 +231,43 @@ class EngineTest {
         assertThat(c.upserts()).as("an identical service is not re-applied").isEmpty();
         assertThat(c.deletes()).containsExactly(gone);
     }
+
+    @Test
+    void aPersistentDataplaneFailureIsRetriedWithBackoffLoggedOnceAndFailsReadinessUntilItApplies() throws Exception {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Engine.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        logger.addAppender(logs);
+        try {
+            Engine e = start(web(rs("10.0.0.11", 1)));
+            assertThat(e.startError()).isNull();
+            assertThat(e.ready()).as("ready once the first step applied").isTrue();
+
+            kernel.failEveryApply("cannot listen on tcp/10.0.0.100:80: Cannot assign requested address");
+            kernel.flush(); // the VIP's service vanished: every re-apply now fails the same way
+            int before = kernel.applyAttempts();
+            e.repair().join();
+            assertThat(e.ready()).as("/readyz fails while the dataplane is not programmed").isFalse();
+            Thread.sleep(4000); // backoff 0.5 + 1 + 2 s: three retries, not a tight loop
+            int tries = kernel.applyAttempts() - before;
+            assertThat(tries).as("retried with backoff").isBetween(3, 6);
+            List<String> errors = logs.list.stream().filter(l -> l.getLevel() == ch.qos.logback.classic.Level.ERROR)
+                    .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage).toList();
+            assertThat(errors).as("one line for one cause, however many retries").hasSize(1);
+            assertThat(errors.get(0)).contains("Cannot assign requested address").contains("retrying with backoff");
+
+            kernel.failEveryApply(null);
+            long end = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(20);
+            while (!e.ready() && System.nanoTime() < end) {
+                Thread.sleep(50);
+            }
+            assertThat(e.ready()).as("ready again once a retry applies").isTrue();
+            assertThat(kernel.table()).containsKey(WEB);
+            assertThat(logs.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .anyMatch(m -> m.contains("applies again after"));
+        } finally {
+            logger.detachAppender(logs);
+        }
+    }
 }

@@ -24,6 +24,7 @@ import java.util.concurrent.TimeUnit;
  * counted rather than blocking traffic.
  */
 public final class AccessLog implements AutoCloseable {
+    private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(AccessLog.class);
     private static final DateTimeFormatter CLF =
             DateTimeFormatter.ofPattern("dd/MMM/yyyy:HH:mm:ss Z", Locale.ENGLISH).withZone(ZoneId.systemDefault());
 
@@ -39,6 +40,7 @@ public final class AccessLog implements AutoCloseable {
     private final Thread writer;
     private volatile boolean closed;
     private volatile long dropped;
+    private volatile boolean reopen;
 
     public AccessLog(ProxyConfig.AccessLog config) {
         this.config = config;
@@ -108,9 +110,24 @@ public final class AccessLog implements AutoCloseable {
         return b.append('"').toString();
     }
 
+    /**
+     * SIGUSR1 (nginx's reopen): the writer closes the file and opens {@code path} again, so after {@code mv access.log
+     * access.log.1} new lines go to a fresh access.log. Lines already queued are written to whichever file is open
+     * when the writer gets to them; none is lost. Returns at once; the switch happens within ~200 ms.
+     */
+    public void reopen() {
+        reopen = !config.path().equals("stdout"); // stdout is not ours to reopen
+    }
+
     private void run() {
-        try (Writer w = open()) {
+        Writer w = null;
+        try {
+            w = open();
             while (!closed || !queue.isEmpty()) {
+                if (reopen) {
+                    reopen = false;
+                    w = reopened(w);
+                }
                 String line = queue.poll(200, TimeUnit.MILLISECONDS);
                 if (line == null) {
                     continue;
@@ -125,8 +142,31 @@ public final class AccessLog implements AutoCloseable {
                 w.flush();
             }
         } catch (IOException | InterruptedException e) {
-            System.err.println("tiergate: access log stopped: " + e.getMessage());
+            log.error("access log {} stopped: {}", config.path(), e.getMessage());
+        } finally {
+            if (w != null) {
+                try {
+                    w.close();
+                } catch (IOException e) {
+                    log.warn("access log {}: close failed: {}", config.path(), e.getMessage());
+                }
+            }
         }
+    }
+
+    /** The new file, or the old writer when the path cannot be opened (logged; the next USR1 tries again). */
+    private Writer reopened(Writer old) throws IOException {
+        Writer fresh;
+        try {
+            fresh = open();
+        } catch (IOException e) {
+            log.error("access log {}: reopen failed, still writing to the previous file: {}", config.path(),
+                    e.toString());
+            return old;
+        }
+        old.close();
+        log.info("access log {} reopened", config.path());
+        return fresh;
     }
 
     private Writer open() throws IOException {

@@ -66,7 +66,7 @@ public final class ActiveHealth implements AutoCloseable {
             if (t != null && byId.containsKey(t.id())) {
                 p.setActiveHealthy(false);
                 engine.add(t, HealthState.DOWN); // counts rise successes from now on
-                log.info("upstream '{}' server {} ejected after {} failure(s); re-admitted after {} passing check(s)",
+                log.warn("upstream '{}' server {} ejected after {} failure(s); re-admitted after {} passing check(s)",
                         group.name(), p.key(), p.config().maxFails(), check.rise());
             }
         });
@@ -95,8 +95,8 @@ public final class ActiveHealth implements AutoCloseable {
             metrics.ejection(w.group().name(), w.peer().key());
         }
         if (t.from() != HealthState.UNKNOWN || !up) {
-            log.info("upstream '{}' server {} is {} ({})", w.group().name(), w.peer().key(),
-                    up ? "UP" : "DOWN", t.reason());
+            log.warn("upstream '{}' server {} {} -> {}: {}", w.group().name(), w.peer().key(), t.from(), t.to(),
+                    t.reason());
         }
     }
 

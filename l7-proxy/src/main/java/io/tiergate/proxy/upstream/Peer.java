@@ -73,6 +73,11 @@ public final class Peer {
         if (config.maxFails() == 0) {
             return false;
         }
+        if (now - downUntil < 0) {
+            // Already out: a request that was under way when it was ejected neither extends the ejection nor counts
+            // (nor logs) as a new one.
+            return false;
+        }
         long window = config.failTimeout().toNanos();
         if (fails == 0 || now - failWindowStart > window) {
             fails = 0;

@@ -9,19 +9,28 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
+import io.tiergate.shared.config.Units;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The runtime side of one {@code upstreams:} entry: its peers with their health and balancing state, and the retry
  * budget. It outlives a reload when the group's config did not change, so health and pools are kept.
  */
 public final class UpstreamGroup {
+    private static final Logger log = LoggerFactory.getLogger(UpstreamGroup.class);
+
     private final UpstreamConfig config;
     private final List<Peer> primaries = new ArrayList<>();
     private final List<Peer> backups = new ArrayList<>();
     private final Balancer balancer;
     private final AtomicInteger activeRequests = new AtomicInteger();
     private final AtomicInteger activeRetries = new AtomicInteger();
-    private volatile Consumer<Peer> ejectionListener = p -> { };
+    // Without active checks the ejection is only logged. A peer is ejected at most once per fail_timeout (it sits
+    // out that long), so this line is rate-limited per peer by construction.
+    private volatile Consumer<Peer> ejectionListener = p -> log.warn(
+            "upstream '{}' server {} ejected: {} failure(s) within {}; back in rotation after {}", name(), p.key(),
+            p.config().maxFails(), Units.format(p.config().failTimeout()), Units.format(p.config().failTimeout()));
 
     public UpstreamGroup(UpstreamConfig config) {
         this.config = config;

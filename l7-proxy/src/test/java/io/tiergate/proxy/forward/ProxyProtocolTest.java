@@ -297,6 +297,36 @@ class ProxyProtocolTest {
     }
 
     @Test
+    void refusedPeersAreLoggedOnceAMinutePerPeerNotPerConnection() throws Exception {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(io.tiergate.proxy.ProxyProtocol.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        logger.addAppender(logs);
+        try {
+            // From a loopback address no other test uses, so the per-peer memory starts empty for it.
+            for (int i = 0; i < 20; i++) {
+                try (Socket s = new Socket()) {
+                    s.bind(new java.net.InetSocketAddress("127.0.0.77", 0));
+                    s.connect(new java.net.InetSocketAddress("127.0.0.1", untrusted), 5000);
+                    s.setSoTimeout(5000);
+                    s.getOutputStream().write(concat(v1("PROXY TCP4 203.0.113.7 10.0.0.1 51000 80"), request("/r")));
+                    assertThat(readAll(s.getInputStream())).isEmpty();
+                }
+            }
+            sleep(200);
+            assertThat(logs.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .filteredOn(m -> m.contains("127.0.0.77"))
+                    .as("20 refused connections, one WARN naming the peer and why")
+                    .singleElement().asString().contains("not in proxy_protocol.trusted");
+            assertThat(logs.list).allMatch(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN);
+        } finally {
+            logger.detachAppender(logs);
+        }
+    }
+
+    @Test
     void aMalformedOrMissingHeaderClosesTheConnection() throws Exception {
         byte[][] bad = {
                 new byte[0],                                                        // no header: the request itself

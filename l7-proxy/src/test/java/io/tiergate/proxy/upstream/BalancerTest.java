@@ -152,4 +152,30 @@ class BalancerTest {
         }
         assertThat(seen).as("after fail_timeout it is back in rotation").contains("a");
     }
+
+    @Test
+    void aMaxFailsEjectionIsOneWarnNamingTheServerAndTheWindow() {
+        ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory
+                .getLogger(UpstreamGroup.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logs =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logs.start();
+        logger.addAppender(logs);
+        try {
+            UpstreamGroup g = group(Balance.ROUND_ROBIN, server("a", 1, 2, Duration.ofSeconds(10), false),
+                    server("b", 1, 2, Duration.ofSeconds(10), false));
+            Peer a = g.peers().get(0);
+            for (int i = 0; i < 6; i++) { // two to eject, then four more failures of requests already under way
+                g.pick(Set.of(), null);
+                g.release(a, true, 1);
+            }
+            assertThat(logs.list).as("one line per ejection, not per failure").singleElement().satisfies(e -> {
+                assertThat(e.getLevel()).isEqualTo(ch.qos.logback.classic.Level.WARN);
+                assertThat(e.getFormattedMessage()).isEqualTo("upstream 'app' server a:80 ejected: 2 failure(s) "
+                        + "within 10s; back in rotation after 10s");
+            });
+        } finally {
+            logger.detachAppender(logs);
+        }
+    }
 }

@@ -25,7 +25,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Active health checking for both tiers: probes targets (TCP connect, HTTP(S) GET, or an external
- * command) and reports only state <em>changes</em>, after {@code rise} consecutive successes or
+ * command) and reports only state <em>changes</em> (it logs nothing per probe, and leaves logging a change to the
+ * listener, which knows what the target is to an operator), after {@code rise} consecutive successes or
  * {@code fall} consecutive failures. What a change means (quiesce, remove, sorry server) is the
  * caller's decision.
  *
@@ -399,7 +400,8 @@ public final class HealthEngine implements AutoCloseable {
             failures = 0;
             states.replace(target.id(), to);
             HealthTransition transition = new HealthTransition(target.id(), from, to, why, now);
-            log.info("health {} {} -> {}: {}", target.id(), from, to, why);
+            // DEBUG only: the listener logs the change once, in its own words (a proxy upstream, a director real server).
+            log.debug("health {} {} -> {}: {}", target.id(), from, to, why);
             deliver(transition);
         }
 

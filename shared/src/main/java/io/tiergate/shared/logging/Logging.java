@@ -26,6 +26,14 @@ public final class Logging {
     public static final String TEXT_PATTERN =
             "%d{yyyy-MM-dd'T'HH:mm:ss.SSS'Z',UTC} %-5level [%thread] %logger - %msg%n";
 
+    /**
+     * Parent of the loggers that write a tier's lifecycle (listening, reloaded, reopened, stopping, stopped): few
+     * lines an operator needs even at {@code level: warn}, so they stay at INFO there (as nginx's notices do).
+     */
+    public static final String LIFECYCLE = "tiergate";
+
+    private static volatile boolean configured;
+
     private Logging() {
     }
 
@@ -80,10 +88,22 @@ public final class Logging {
         ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(lvl);
         root.addAppender(appender);
+        configured = true;
+        if (lvl == Level.WARN) {
+            ctx.getLogger(LIFECYCLE).setLevel(Level.INFO);
+        }
         // Netty logs every leaked buffer and DNS hiccup at debug; keep a debug run readable.
         if (lvl.toInt() < Level.INFO_INT) {
             ctx.getLogger("io.netty").setLevel(Level.INFO);
         }
+    }
+
+    /**
+     * Whether {@link #configure} ran: from then on a command reports through the log (so a JSON log stays all JSON);
+     * before it (a config that does not load) it prints plain lines to stderr.
+     */
+    public static boolean configured() {
+        return configured;
     }
 
     private static Level parseLevel(String level) {

@@ -71,7 +71,8 @@ class HealthEngineLoopsTest {
         logs.start();
         Logger logger = (Logger) LoggerFactory.getLogger(HealthEngine.class);
         logger.addAppender(logs);
-        logger.setLevel(Level.INFO);
+        logger.setLevel(Level.DEBUG); // transitions are logged at DEBUG (the listener logs them for operators)
+        logger.setAdditive(false); // and every probe too: keep them out of the console
     }
 
     @AfterEach
@@ -80,7 +81,10 @@ class HealthEngineLoopsTest {
             engine.close();
         }
         servers.forEach(NetServer::close);
-        ((Logger) LoggerFactory.getLogger(HealthEngine.class)).detachAppender(logs);
+        Logger logger = (Logger) LoggerFactory.getLogger(HealthEngine.class);
+        logger.detachAppender(logs);
+        logger.setLevel(null);
+        logger.setAdditive(true);
     }
 
     private NetServer listen(int port) throws Exception {

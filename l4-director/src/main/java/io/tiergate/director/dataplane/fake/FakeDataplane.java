@@ -23,6 +23,8 @@ public final class FakeDataplane implements Dataplane {
     private final Map<ServiceKey, DataplaneService> table = new ConcurrentHashMap<>();
     private final List<Changeset> applied = new ArrayList<>();
     private volatile String failNext;
+    private volatile String failAll;
+    private final java.util.concurrent.atomic.AtomicInteger attempts = new java.util.concurrent.atomic.AtomicInteger();
 
     @Override
     public DataplaneKind kind() {
@@ -38,6 +40,10 @@ public final class FakeDataplane implements Dataplane {
 
     @Override
     public synchronized void apply(Changeset changes) throws DataplaneException {
+        attempts.incrementAndGet();
+        if (failAll != null) {
+            throw new DataplaneException(failAll);
+        }
         String fail = failNext;
         if (fail != null) {
             failNext = null;
@@ -72,5 +78,15 @@ public final class FakeDataplane implements Dataplane {
 
     public void failNextApply(String message) {
         failNext = message;
+    }
+
+    /** Every apply fails with {@code message} until called with null (a problem that persists). */
+    public void failEveryApply(String message) {
+        failAll = message;
+    }
+
+    /** Applies attempted so far, failed ones included. */
+    public int applyAttempts() {
+        return attempts.get();
     }
 }
