@@ -1,0 +1,440 @@
+package io.tiergate.proxy.forward;
+
+import io.tiergate.proxy.ProxyNode;
+import io.tiergate.proxy.support.Origin;
+import io.tiergate.proxy.support.Proxies;
+import io.tiergate.proxy.support.RawResponse;
+import io.tiergate.proxy.support.ScriptedOrigin;
+import io.vertx.core.MultiMap;
+import io.vertx.core.Vertx;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpClientAgent;
+import io.vertx.core.http.HttpClientOptions;
+import io.vertx.core.http.HttpClientResponse;
+import io.vertx.core.http.HttpMethod;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.http.RequestOptions;
+import io.vertx.core.http.WebSocket;
+import io.vertx.core.http.WebSocketClient;
+import io.vertx.core.http.WebSocketConnectOptions;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.time.Duration;
+import java.util.Base64;
+import java.util.List;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+/**
+ * An origin that misbehaves on purpose — stalls, over-long or malformed responses, garbage, 1xx sequences — driven by
+ * {@link ScriptedOrigin}, and what a client of the proxy notices: the status and body, whether a cut response is
+ * visibly cut, how long it is held, and that the next request on the pool gets a clean connection and the right
+ * answer. {@code upstream_read} is 1 s; every stall is 30 s, so "cut well before 10 s" proves the idle timeout.
+ */
+@Timeout(60)
+class HostileUpstreamTest {
+    static final long STALL = 30_000;
+    static final Duration CUT_WITHIN = Duration.ofSeconds(10);
+    Vertx vertx;
+    ScriptedOrigin origin;
+    ScriptedOrigin silent;
+    ScriptedOrigin healthy;
+    ProxyNode proxy;
+    int port;
+
+    @BeforeEach
+    void start() {
+        vertx = Vertx.vertx();
+        origin = ScriptedOrigin.start(ScriptedOrigin.ok("fine"));
+        silent = ScriptedOrigin.start((c, r) -> c.stall(STALL));
+        healthy = ScriptedOrigin.start(ScriptedOrigin.ok("from-healthy"));
+        proxy = Proxies.start(vertx, """
+                access_log: {format: off}
+                timeouts: {upstream_read: 1s, keepalive: 10s}
+                listeners: [{address: 127.0.0.1:0}]
+                upstreams:
+                  app: {servers: [{address: %s}], keepalive_timeout: 30s}
+                  pair: {servers: [{address: %s, max_fails: 0}, {address: %s, max_fails: 0}]}
+                servers: [{default: true, locations: [{prefix: /, upstream: app}, {prefix: /pair/, upstream: pair}]}]
+                """.formatted(origin.address(), silent.address(), healthy.address()));
+        port = proxy.listenPorts().get(0);
+    }
+
+    @AfterEach
+    void stop() {
+        Origin.await(proxy.shutdown(Duration.ZERO));
+        origin.close();
+        silent.close();
+        healthy.close();
+        Origin.await(vertx.close());
+    }
+
+    static RawResponse get(int port, String path) {
+        return RawResponse.exchange(port, "GET " + path + " HTTP/1.1\r\nHost: shop.example\r\n\r\n",
+                Duration.ofSeconds(40));
+    }
+
+    /** The request after a poisoned one: right body, on a connection the poisoned response never touched. */
+    private void nextRequestIsClean(int poisonedConnection) {
+        RawResponse next = get(port, "/next");
+        assertThat(next.status()).as("the request after the misbehaving response").isEqualTo(200);
+        assertThat(next.body()).as("its own body, not leftovers of the previous response").isEqualTo("fine");
+        assertThat(origin.last().requestLine()).isEqualTo("GET /next HTTP/1.1");
+        assertThat(origin.last().connection()).as("a new upstream connection, never the poisoned one")
+                .isNotEqualTo(poisonedConnection);
+    }
+
+    // ---- upstream_read as an idle timeout over the whole response ----
+
+    @Test
+    void aSilentOriginGives504AfterUpstreamRead() {
+        origin.then((c, r) -> c.stall(STALL));
+        RawResponse r = get(port, "/slow");
+        assertThat(r.status()).as("no byte came within upstream_read").isEqualTo(504);
+        assertThat(r.elapsed()).as("cut after upstream_read (1s), not after the 30 s stall").isLessThan(CUT_WITHIN);
+    }
+
+    @Test
+    void aStallAfterTheHeadButBeforeAnyBodyByteStillGives504() {
+        origin.then((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+            c.stall(STALL);
+        });
+        RawResponse r = get(port, "/head-only");
+        assertThat(r.status()).as("nothing had reached the client yet: an honest 504 is still possible")
+                .isEqualTo(504);
+        assertThat(r.elapsed()).isLessThan(CUT_WITHIN);
+    }
+
+    @Test
+    void aStallMidBodyClosesTheClientConnectionSoTheTruncationIsVisible() {
+        origin.then((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+            c.stall(STALL);
+        });
+        RawResponse r = get(port, "/mid-body");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("hello");
+        assertThat(r.complete()).as("5 of 10 declared bytes: the client must see a truncated response").isFalse();
+        assertThat(r.closed()).as("the proxy closes the client connection").isTrue();
+        assertThat(r.elapsed()).as("cut after upstream_read, not after the 30 s stall").isLessThan(CUT_WITHIN);
+    }
+
+    @Test
+    void aStallMidChunkedBodyEndsWithoutTheLastChunk() {
+        origin.then((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
+            c.stall(STALL);
+        });
+        RawResponse r = get(port, "/chunked-stall");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("hello");
+        assertThat(r.complete()).as("no terminating zero-length chunk: visibly truncated").isFalse();
+        assertThat(r.closed()).isTrue();
+        assertThat(r.elapsed()).isLessThan(CUT_WITHIN);
+    }
+
+    @Test
+    void aSlowButSteadyBodyIsNotCutBecauseTheTimeoutIsBetweenReads() {
+        origin.then((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n");
+            for (int i = 0; i < 6; i++) {
+                c.pause(400).write("2\r\n" + i + ".\r\n");
+            }
+            c.write("0\r\n\r\n");
+        });
+        RawResponse r = get(port, "/steady");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.complete()).as("2.4 s in all, never 1 s of silence: upstream_read must not fire").isTrue();
+        assertThat(r.body()).isEqualTo("0.1.2.3.4.5.");
+    }
+
+    @Test
+    void aStalledConnectionIsNeverReusedAndTheNextRequestIsServed() {
+        origin.then((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+            c.stall(STALL);
+        });
+        RawResponse r = get(port, "/mid-body");
+        assertThat(r.complete()).isFalse();
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void aSilentServerIsRetriedOnAnotherServerByTheTimeoutRetryPolicy() {
+        for (int i = 0; i < 2; i++) {
+            RawResponse r = get(port, "/pair/x" + i);
+            assertThat(r.status()).as("a timeout before any response byte is retried on the other server")
+                    .isEqualTo(200);
+            assertThat(r.body()).isEqualTo("from-healthy");
+            assertThat(r.elapsed()).isLessThan(CUT_WITHIN);
+        }
+        assertThat(silent.received).as("the silent server was tried once in two requests (round robin)")
+                .isNotEmpty();
+    }
+
+    @Test
+    void aStallMidBodyResetsTheHttp2StreamButNotTheConnection() {
+        origin.then((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+            c.stall(STALL);
+        });
+        HttpClientAgent h2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false));
+        long t0 = System.nanoTime();
+        HttpClientResponse resp = Origin.await(h2.request(new RequestOptions().setHost("127.0.0.1").setPort(port)
+                .setURI("/h2-stall")).compose(req -> req.send()));
+        assertThat(resp.statusCode()).isEqualTo(200);
+        assertThatThrownBy(() -> Origin.await(resp.body()))
+                .as("the h2 client sees a reset stream, never a complete short body")
+                .hasMessageContaining("Stream");
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(CUT_WITHIN);
+        Proxies.Reply next = Proxies.get(h2, port, "/after");
+        assertThat(next.status()).as("other streams of the same h2 connection carry on").isEqualTo(200);
+        assertThat(next.body()).isEqualTo("fine");
+    }
+
+    // ---- over-long, malformed and trailing garbage: nothing stays on a pooled connection ----
+
+    @Test
+    void bytesBeyondContentLengthInTheSameSegmentPoisonNothing() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhelloEXTRA"));
+        RawResponse r = get(port, "/overlong");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.body()).as("exactly the declared 5 bytes").isEqualTo("hello");
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void bytesBeyondContentLengthArrivingLaterPoisonNothing() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").pause(200)
+                .write("EXTRA"));
+        RawResponse r = get(port, "/overlong-later");
+        assertThat(r.body()).isEqualTo("hello");
+        sleep(500);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void aSmuggledSecondResponseAfterTheFirstIsNeverServedToAnyone() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello"
+                + "HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"));
+        RawResponse r = get(port, "/split");
+        assertThat(r.body()).isEqualTo("hello");
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void aSmuggledResponseArrivingBeforeTheNextRequestIsNeverServed() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello").pause(200)
+                .write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nevil"));
+        RawResponse r = get(port, "/split-later");
+        assertThat(r.body()).isEqualTo("hello");
+        sleep(500);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void garbageAfterAChunkedResponsePoisonsNothing() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n"
+                + "GARBAGE"));
+        RawResponse r = get(port, "/chunked-garbage");
+        assertThat(r.body()).isEqualTo("hello");
+        assertThat(r.complete()).isTrue();
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void aMalformedStatusLineIs502AndPoisonsNothing() {
+        origin.then((c, r) -> c.write("HTTP/1.1 abc Nope\r\nContent-Length: 2\r\n\r\nhi"));
+        RawResponse r = get(port, "/bad-status");
+        assertThat(r.status()).isEqualTo(502);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void aMalformedContentLengthIs502AndPoisonsNothing() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\nhello"));
+        RawResponse r = get(port, "/bad-length");
+        assertThat(r.status()).isEqualTo(502);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void twoDifferentContentLengthsAre502() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 9\r\n\r\nhello"));
+        RawResponse r = get(port, "/two-lengths");
+        assertThat(r.status()).as("RFC 9112 §6.3: an unrecoverable framing error").isEqualTo(502);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void contentLengthWithTransferEncodingIs502() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "5\r\nhello\r\n0\r\n\r\n"));
+        RawResponse r = get(port, "/cl-te");
+        assertThat(r.status()).as("a response-splitting pattern is refused, as nginx does").isEqualTo(502);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void aHeaderLineWithoutAColonIs502() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nthis is not a header\r\nContent-Length: 2\r\n\r\nhi"));
+        RawResponse r = get(port, "/no-colon");
+        assertThat(r.status()).isEqualTo(502);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void aBodyShorterThanItsContentLengthThenCloseIsVisiblyTruncated() {
+        origin.then((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
+            c.close();
+        });
+        RawResponse r = get(port, "/short");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.complete()).as("never a complete-looking short body").isFalse();
+        assertThat(r.closed()).isTrue();
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void anOriginThatClosesWithoutAnsweringGives502() {
+        origin.then((c, r) -> c.close()).then((c, r) -> c.close()).then((c, r) -> c.close());
+        RawResponse r = get(port, "/empty-reply");
+        assertThat(r.status()).isEqualTo(502);
+        nextRequestIsClean(-1);
+    }
+
+    // ---- 1xx (RFC 9110 §15.2) ----
+
+    @Test
+    void earlyHintsReachAnHttp1ClientBeforeTheFinalResponse() {
+        origin.then((c, r) -> c.write("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload; as=style\r\n\r\n")
+                .pause(100).write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npage"));
+        RawResponse r = get(port, "/hints");
+        assertThat(r.interim()).as("one 103 before the final response").hasSize(1);
+        assertThat(r.interim().get(0)).startsWith("HTTP/1.1 103").contains("Link: </style.css>; rel=preload");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("page");
+    }
+
+    @Test
+    void earlyHintsReachAnHttp2Client() {
+        origin.then((c, r) -> c.write("HTTP/1.1 103 Early Hints\r\nLink: </app.js>; rel=preload; as=script\r\n\r\n")
+                .pause(100).write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npage"));
+        HttpClientAgent h2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
+                .setHttp2ClearTextUpgrade(false));
+        List<String> hints = new CopyOnWriteArrayList<>();
+        String body = Origin.await(h2.request(new RequestOptions().setHost("127.0.0.1").setPort(port)
+                .setURI("/h2-hints")).compose(req -> {
+                    req.earlyHintsHandler((MultiMap h) -> hints.add(h.get("Link")));
+                    return req.send().compose(HttpClientResponse::body);
+                })).toString();
+        assertThat(hints).as("the 103's Link reaches the h2 client").containsExactly("</app.js>; rel=preload; as=script");
+        assertThat(body).isEqualTo("page");
+    }
+
+    @Test
+    void processingIsNotFinalTheClientGetsTheRealResponse() {
+        origin.then((c, r) -> c.write("HTTP/1.1 102 Processing\r\n\r\n").pause(300)
+                .write("HTTP/1.1 102 Processing\r\n\r\n").pause(300)
+                .write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone"));
+        RawResponse r = get(port, "/processing");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("done");
+        assertThat(r.interim()).as("102 is not forwarded").isEmpty();
+        nextRequestIsClean(-1);
+    }
+
+    @Test
+    void anUnknown1xxIsSkippedAndEarlyHintsAroundItStillArrive() {
+        origin.then((c, r) -> c.write("HTTP/1.1 199 Whatever\r\nX-A: 1\r\n\r\n"
+                + "HTTP/1.1 103 Early Hints\r\nLink: </a.css>; rel=preload\r\n\r\n"
+                + "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        RawResponse r = get(port, "/unknown-1xx");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("ok");
+        assertThat(r.interim()).hasSize(1);
+        assertThat(r.interim().get(0)).startsWith("HTTP/1.1 103");
+    }
+
+    @Test
+    void expectContinueGetsExactlyOne100AndTheBodyReachesTheOrigin() throws Exception {
+        origin.then((c, r) -> c.write("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"));
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(10_000);
+            OutputStream out = s.getOutputStream();
+            InputStream in = s.getInputStream();
+            out.write(("POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            byte[] first = new byte[25];
+            int n = in.readNBytes(first, 0, "HTTP/1.1 100 Continue\r\n\r\n".length());
+            assertThat(new String(first, 0, n, StandardCharsets.ISO_8859_1)).as("the client is told to go on")
+                    .isEqualTo("HTTP/1.1 100 Continue\r\n\r\n");
+            out.write("hello".getBytes(StandardCharsets.ISO_8859_1));
+            out.flush();
+            RawResponse r = RawResponse.read(in, System.nanoTime());
+            assertThat(r.interim()).as("the origin's own 100 is not forwarded a second time").isEmpty();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("ok");
+        }
+        assertThat(new String(origin.last().body(), StandardCharsets.ISO_8859_1)).isEqualTo("hello");
+    }
+
+    @Test
+    void aSwitchingProtocolsAnswerToAnOrdinaryRequestIs502() {
+        origin.then((c, r) -> c.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade"
+                + "\r\n\r\n"));
+        RawResponse r = get(port, "/not-an-upgrade");
+        assertThat(r.status()).as("101 is only valid as the answer to an upgrade").isEqualTo(502);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    // ---- WebSocket handshakes ----
+
+    @Test
+    void aWebSocketHandshakeCarriesTheClientsHostAndForwardingHeaders() throws Exception {
+        origin.then((c, r) -> {
+            String accept = Base64.getEncoder().encodeToString(MessageDigest.getInstance("SHA-1").digest(
+                    (r.header("Sec-WebSocket-Key") + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11")
+                            .getBytes(StandardCharsets.ISO_8859_1)));
+            c.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+                    + "Sec-WebSocket-Accept: " + accept + "\r\n\r\n");
+            c.stall(5000);
+        });
+        WebSocketClient ws = vertx.createWebSocketClient();
+        WebSocket socket = Origin.await(ws.connect(new WebSocketConnectOptions().setHost("127.0.0.1").setPort(port)
+                .setURI("/chat").addHeader("Host", "chat.example:8443")));
+        ScriptedOrigin.Request hs = origin.last();
+        assertThat(hs.header("Host")).as("the origin sees the Host the client sent, not its own address")
+                .isEqualTo("chat.example:8443");
+        assertThat(hs.headers("Host")).hasSize(1);
+        assertThat(hs.header("X-Forwarded-For")).isEqualTo("127.0.0.1");
+        assertThat(hs.header("X-Forwarded-Host")).isEqualTo("chat.example:8443");
+        assertThat(hs.header("Forwarded")).contains("host=\"chat.example:8443\"");
+        socket.close();
+    }
+
+    private static void sleep(long ms) {
+        try {
+            Thread.sleep(ms);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+}
