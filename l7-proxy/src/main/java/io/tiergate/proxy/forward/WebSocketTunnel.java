@@ -42,9 +42,13 @@ public final class WebSocketTunnel {
             return;
         }
         MultiMap h = Headers.upstreamRequest(req, config, clientIp, requestId);
-        // The client library writes its own handshake fields.
-        for (String n : new String[] {"Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions"}) {
+        // The client library writes its own handshake fields. Host stays the client's, as on any forwarded request:
+        // the library only writes the peer's address when no Host is given.
+        for (String n : new String[] {"Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions"}) {
             h.remove(n);
+        }
+        if (!h.contains("Host") && req.authority() != null) {
+            h.set("Host", req.authority().toString());
         }
         WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(peer.config().address().host())
                 .setPort(peer.config().address().port()).setURI(req.uri()).setHeaders(h)

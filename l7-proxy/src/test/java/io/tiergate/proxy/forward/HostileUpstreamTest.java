@@ -48,6 +48,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 class HostileUpstreamTest {
     static final long STALL = 30_000;
     static final Duration CUT_WITHIN = Duration.ofSeconds(10);
+    static final int LOOPS = Runtime.getRuntime().availableProcessors(); // the proxy's event loops
     Vertx vertx;
     ScriptedOrigin origin;
     ScriptedOrigin silent;
@@ -87,14 +88,25 @@ class HostileUpstreamTest {
                 Duration.ofSeconds(40));
     }
 
-    /** The request after a poisoned one: right body, on a connection the poisoned response never touched. */
+    /**
+     * The requests after a poisoned one: right body, on connections the poisoned response never touched. The proxy
+     * keeps one upstream pool per event loop and spreads client connections over its loops, so one request more than
+     * there are loops is sure to reach the poisoned connection's pool.
+     */
     private void nextRequestIsClean(int poisonedConnection) {
-        RawResponse next = get(port, "/next");
-        assertThat(next.status()).as("the request after the misbehaving response").isEqualTo(200);
-        assertThat(next.body()).as("its own body, not leftovers of the previous response").isEqualTo("fine");
-        assertThat(origin.last().requestLine()).isEqualTo("GET /next HTTP/1.1");
-        assertThat(origin.last().connection()).as("a new upstream connection, never the poisoned one")
-                .isNotEqualTo(poisonedConnection);
+        int before = origin.received.size();
+        for (int i = 0; i <= LOOPS; i++) {
+            RawResponse next = get(port, "/next" + i);
+            assertThat(next.status()).as("request %d after the misbehaving response", i).isEqualTo(200);
+            assertThat(next.body()).as("its own body, not leftovers of the previous response").isEqualTo("fine");
+            assertThat(origin.last().requestLine()).isEqualTo("GET /next" + i + " HTTP/1.1");
+            assertThat(origin.last().connection()).as("a clean upstream connection, never the poisoned one")
+                    .isNotEqualTo(poisonedConnection);
+        }
+        assertThat(origin.received.subList(before, origin.received.size()))
+                .as("each request reached the origin once, none of them on the poisoned connection")
+                .hasSize(LOOPS + 1)
+                .allSatisfy(r -> assertThat(r.connection()).isNotEqualTo(poisonedConnection));
     }
 
     // ---- upstream_read as an idle timeout over the whole response ----
@@ -291,11 +303,21 @@ class HostileUpstreamTest {
     }
 
     @Test
-    void aHeaderLineWithoutAColonIs502() {
-        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nthis is not a header\r\nContent-Length: 2\r\n\r\nhi"));
-        RawResponse r = get(port, "/no-colon");
+    void aStatusLineOfAnotherProtocolIs502() {
+        origin.then((c, r) -> c.write("ICY 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
+        RawResponse r = get(port, "/not-http");
         assertThat(r.status()).isEqualTo(502);
         nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void wellBehavedResponsesReuseTheUpstreamConnection() {
+        // The baseline the poisoning cases are measured against: clean responses leave reusable connections, so
+        // of LOOPS + 1 requests at least two share an event loop's pool and one connection.
+        for (int i = 0; i <= LOOPS; i++) {
+            assertThat(get(port, "/a" + i).body()).isEqualTo("fine");
+        }
+        assertThat(origin.connections.get()).as("keep-alive to the origin").isLessThanOrEqualTo(LOOPS);
     }
 
     @Test
@@ -313,9 +335,10 @@ class HostileUpstreamTest {
 
     @Test
     void anOriginThatClosesWithoutAnsweringGives502() {
-        origin.then((c, r) -> c.close()).then((c, r) -> c.close()).then((c, r) -> c.close());
+        origin.fallback((c, r) -> c.close());
         RawResponse r = get(port, "/empty-reply");
         assertThat(r.status()).isEqualTo(502);
+        origin.fallback(ScriptedOrigin.ok("fine"));
         nextRequestIsClean(-1);
     }
 
