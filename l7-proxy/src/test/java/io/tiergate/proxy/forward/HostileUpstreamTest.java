@@ -55,6 +55,7 @@ class HostileUpstreamTest {
     ScriptedOrigin healthy;
     ProxyNode proxy;
     int port;
+    java.nio.file.Path accessLog;
 
     @BeforeEach
     void start() {
@@ -62,15 +63,26 @@ class HostileUpstreamTest {
         origin = ScriptedOrigin.start(ScriptedOrigin.ok("fine"));
         silent = ScriptedOrigin.start((c, r) -> c.stall(STALL));
         healthy = ScriptedOrigin.start(ScriptedOrigin.ok("from-healthy"));
+        try {
+            accessLog = java.nio.file.Files.createTempFile("hostile-upstream", ".log");
+        } catch (java.io.IOException e) {
+            throw new RuntimeException(e);
+        }
         proxy = Proxies.start(vertx, """
-                access_log: {format: off}
+                access_log: {format: json, path: %s}
                 timeouts: {upstream_read: 1s, keepalive: 10s}
                 listeners: [{address: 127.0.0.1:0}]
+                cache: {max_size: 16m}
                 upstreams:
                   app: {servers: [{address: %s}], keepalive_timeout: 30s}
                   pair: {servers: [{address: %s, max_fails: 0}, {address: %s, max_fails: 0}]}
-                servers: [{default: true, locations: [{prefix: /, upstream: app}, {prefix: /pair/, upstream: pair}]}]
-                """.formatted(origin.address(), silent.address(), healthy.address()));
+                servers:
+                  - default: true
+                    locations:
+                      - {prefix: /, upstream: app}
+                      - {prefix: /pair/, upstream: pair}
+                      - {prefix: /cached/, upstream: app, cache: on}
+                """.formatted(accessLog, origin.address(), silent.address(), healthy.address()));
         port = proxy.listenPorts().get(0);
     }
 
@@ -81,6 +93,29 @@ class HostileUpstreamTest {
         silent.close();
         healthy.close();
         Origin.await(vertx.close());
+        try {
+            java.nio.file.Files.deleteIfExists(accessLog);
+        } catch (java.io.IOException ignored) {
+            // a temp file
+        }
+    }
+
+    /** The access log line of {@code path} (the log is written by a background thread: wait up to 5 s). */
+    private String logLine(String path) {
+        long end = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+        while (System.nanoTime() < end) {
+            try {
+                for (String line : java.nio.file.Files.readAllLines(accessLog)) {
+                    if (line.contains("\"uri\":\"" + path + "\"")) {
+                        return line;
+                    }
+                }
+            } catch (java.io.IOException e) {
+                throw new RuntimeException(e);
+            }
+            sleep(100);
+        }
+        throw new AssertionError("no access log line for " + path);
     }
 
     static RawResponse get(int port, String path) {
@@ -143,6 +178,24 @@ class HostileUpstreamTest {
         assertThat(r.complete()).as("5 of 10 declared bytes: the client must see a truncated response").isFalse();
         assertThat(r.closed()).as("the proxy closes the client connection").isTrue();
         assertThat(r.elapsed()).as("cut after upstream_read, not after the 30 s stall").isLessThan(CUT_WITHIN);
+        assertThat(logLine("/mid-body")).as("the access log says what happened")
+                .contains("\"status\":200", "\"upstream_statuses\":\"200,timeout\"",
+                        "\"no_retry\":\"upstream-timeout-mid-response\"");
+    }
+
+    @Test
+    void aCachedLocationWhoseOriginStallsMidBodyGives504AndCachesNothing() {
+        origin.then((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 10\r\n\r\nhello");
+            c.stall(STALL);
+        });
+        RawResponse r = get(port, "/cached/x");
+        assertThat(r.status()).as("the cache buffers the whole response: nothing reached the client yet")
+                .isEqualTo(504);
+        assertThat(r.elapsed()).isLessThan(CUT_WITHIN);
+        RawResponse again = get(port, "/cached/x");
+        assertThat(again.status()).isEqualTo(200);
+        assertThat(again.body()).as("the half response was not stored").isEqualTo("fine");
     }
 
     @Test
