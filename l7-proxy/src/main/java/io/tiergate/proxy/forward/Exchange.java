@@ -205,9 +205,13 @@ final class Exchange {
                 return;
             }
             current = creq;
-            if (sink == null) {
-                creq.earlyHintsHandler(this::earlyHints);
-            }
+            // Interim responses are signs of life: each restarts upstream_read (Vert.x's timer only sees the final).
+            long idle = o.getIdleTimeout();
+            UpstreamGuard.onInterim(creq.connection(), () -> creq.idleTimeout(idle));
+            creq.earlyHintsHandler(hints -> {
+                creq.idleTimeout(idle);
+                earlyHints(hints);
+            });
             boolean reused = !fresh && upstream.markUsed(creq.connection());
             String host = req.authority() == null ? null : req.authority().host();
             if (host != null) {
@@ -245,7 +249,7 @@ final class Exchange {
      * (RFC 9110 §15.2: no 1xx to them), and not once the final head is out.
      */
     private void earlyHints(MultiMap hints) {
-        if (clientGone || resp.headWritten() || req.version() == io.vertx.core.http.HttpVersion.HTTP_1_0) {
+        if (sink != null || clientGone || resp.headWritten() || req.version() == io.vertx.core.http.HttpVersion.HTTP_1_0) {
             return;
         }
         resp.writeEarlyHints(Headers.endToEnd(hints));

@@ -49,6 +49,7 @@ final class UpstreamGuard extends ChannelDuplexHandler {
     private int waiting; // requests written whose final response has not ended yet
     private boolean interim; // the next LastHttpContent ends a 1xx, not the final response
     private boolean dropInterim; // ... and that 1xx was dropped, so its end is dropped too
+    private volatile Runnable onInterim; // the waiting exchange's sign of life, until its final response begins
 
     /** Installs the guard on a new upstream connection (a no-op for connections that are not HTTP/1.x). */
     static void install(HttpConnection c) {
@@ -60,6 +61,16 @@ final class UpstreamGuard extends ChannelDuplexHandler {
             UpstreamGuard guard = new UpstreamGuard();
             p.addBefore("handler", NAME, guard);
             p.addBefore("codec", NAME + "-bytes", guard.new Unsolicited());
+        }
+    }
+
+    /**
+     * Runs {@code r} for every interim response dropped on {@code c} until the final response of the request just
+     * sent begins: a 102 is the origin saying it is alive, so the exchange restarts its {@code upstream_read} timer.
+     */
+    static void onInterim(HttpConnection c, Runnable r) {
+        if (c instanceof ConnectionBase cb && cb.channel().pipeline().get(NAME) instanceof UpstreamGuard g) {
+            g.onInterim = r;
         }
     }
 
@@ -102,8 +113,15 @@ final class UpstreamGuard extends ChannelDuplexHandler {
             int code = r.status().code();
             interim = code >= 100 && code < 200 && code != 101;
             dropInterim = interim && code != 100 && code != 103;
+            Runnable alive = onInterim;
+            if (!interim) {
+                onInterim = null; // never call into an exchange that has its final response
+            }
             if (dropInterim) {
                 ReferenceCountUtil.release(msg);
+                if (alive != null) {
+                    alive.run();
+                }
                 return;
             }
         }

@@ -118,6 +118,14 @@ class HostileUpstreamTest {
         throw new AssertionError("no access log line for " + path);
     }
 
+    /** The origin sends {@code bytes}, then nothing more for 30 s. */
+    static ScriptedOrigin.Script sendThenStall(String bytes) {
+        return (c, r) -> {
+            c.write(bytes);
+            c.stall(STALL);
+        };
+    }
+
     static RawResponse get(int port, String path) {
         return RawResponse.exchange(port, "GET " + path + " HTTP/1.1\r\nHost: shop.example\r\n\r\n",
                 Duration.ofSeconds(40));
@@ -156,10 +164,7 @@ class HostileUpstreamTest {
 
     @Test
     void aStallAfterTheHeadButBeforeAnyBodyByteStillGives504() {
-        origin.then((c, r) -> {
-            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
-            c.stall(STALL);
-        });
+        origin.then(sendThenStall("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"));
         RawResponse r = get(port, "/head-only");
         assertThat(r.status()).as("nothing had reached the client yet: an honest 504 is still possible")
                 .isEqualTo(504);
@@ -168,10 +173,7 @@ class HostileUpstreamTest {
 
     @Test
     void aStallMidBodyClosesTheClientConnectionSoTheTruncationIsVisible() {
-        origin.then((c, r) -> {
-            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
-            c.stall(STALL);
-        });
+        origin.then(sendThenStall("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"));
         RawResponse r = get(port, "/mid-body");
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.body()).isEqualTo("hello");
@@ -185,10 +187,7 @@ class HostileUpstreamTest {
 
     @Test
     void aCachedLocationWhoseOriginStallsMidBodyGives504AndCachesNothing() {
-        origin.then((c, r) -> {
-            c.write("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 10\r\n\r\nhello");
-            c.stall(STALL);
-        });
+        origin.then(sendThenStall("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nContent-Length: 10\r\n\r\nhello"));
         RawResponse r = get(port, "/cached/x");
         assertThat(r.status()).as("the cache buffers the whole response: nothing reached the client yet")
                 .isEqualTo(504);
@@ -200,10 +199,7 @@ class HostileUpstreamTest {
 
     @Test
     void aStallMidChunkedBodyEndsWithoutTheLastChunk() {
-        origin.then((c, r) -> {
-            c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n");
-            c.stall(STALL);
-        });
+        origin.then(sendThenStall("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"));
         RawResponse r = get(port, "/chunked-stall");
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.body()).isEqualTo("hello");
@@ -229,10 +225,7 @@ class HostileUpstreamTest {
 
     @Test
     void aStalledConnectionIsNeverReusedAndTheNextRequestIsServed() {
-        origin.then((c, r) -> {
-            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
-            c.stall(STALL);
-        });
+        origin.then(sendThenStall("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"));
         RawResponse r = get(port, "/mid-body");
         assertThat(r.complete()).isFalse();
         nextRequestIsClean(origin.received.get(0).connection());
@@ -253,10 +246,7 @@ class HostileUpstreamTest {
 
     @Test
     void aStallMidBodyResetsTheHttp2StreamButNotTheConnection() {
-        origin.then((c, r) -> {
-            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello");
-            c.stall(STALL);
-        });
+        origin.then(sendThenStall("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"));
         HttpClientAgent h2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
                 .setHttp2ClearTextUpgrade(false));
         long t0 = System.nanoTime();
@@ -264,8 +254,9 @@ class HostileUpstreamTest {
                 .setURI("/h2-stall")).compose(req -> req.send()));
         assertThat(resp.statusCode()).isEqualTo(200);
         assertThatThrownBy(() -> Origin.await(resp.body()))
-                .as("the h2 client sees a reset stream, never a complete short body")
-                .hasMessageContaining("Stream");
+                .as("the h2 client sees its stream reset with INTERNAL_ERROR, never a complete short body")
+                .cause().isInstanceOfSatisfying(io.vertx.core.http.StreamResetException.class,
+                        e -> assertThat(e.getCode()).isEqualTo(2L));
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(CUT_WITHIN);
         Proxies.Reply next = Proxies.get(h2, port, "/after");
         assertThat(next.status()).as("other streams of the same h2 connection carry on").isEqualTo(200);
@@ -409,6 +400,16 @@ class HostileUpstreamTest {
     }
 
     @Test
+    void anHttp10ClientGetsNoEarlyHints() {
+        origin.then((c, r) -> c.write("HTTP/1.1 103 Early Hints\r\nLink: </style.css>; rel=preload\r\n\r\n")
+                .write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npage"));
+        RawResponse r = RawResponse.exchange(port, "GET /old HTTP/1.0\r\nHost: shop.example\r\n\r\n",
+                Duration.ofSeconds(10));
+        assertThat(r.interim()).as("RFC 9110 §15.2: no 1xx to an HTTP/1.0 client").isEmpty();
+        assertThat(r.body()).isEqualTo("page");
+    }
+
+    @Test
     void earlyHintsReachAnHttp2Client() {
         origin.then((c, r) -> c.write("HTTP/1.1 103 Early Hints\r\nLink: </app.js>; rel=preload; as=script\r\n\r\n")
                 .pause(100).write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npage"));
@@ -426,8 +427,10 @@ class HostileUpstreamTest {
 
     @Test
     void processingIsNotFinalTheClientGetsTheRealResponse() {
-        origin.then((c, r) -> c.write("HTTP/1.1 102 Processing\r\n\r\n").pause(300)
-                .write("HTTP/1.1 102 Processing\r\n\r\n").pause(300)
+        // 700 ms apart, 2.1 s in all: each 102 is a sign of life, so upstream_read (1 s) must not fire.
+        origin.then((c, r) -> c.write("HTTP/1.1 102 Processing\r\n\r\n").pause(700)
+                .write("HTTP/1.1 102 Processing\r\n\r\n").pause(700)
+                .write("HTTP/1.1 102 Processing\r\n\r\n").pause(700)
                 .write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\ndone"));
         RawResponse r = get(port, "/processing");
         assertThat(r.status()).isEqualTo(200);
