@@ -377,10 +377,18 @@ final class Exchange {
             cancelReadTimer();
             releaseEncoder();
             relaying = null;
-            if (!resp.ended()) {
-                noRetry = "upstream-broke-mid-response";
-                cutClient();
+            statuses.add(Failure.ofExchange(t).name().toLowerCase());
+            if (clientGone || resp.ended()) {
+                return;
             }
+            if (!resp.headWritten()) {
+                // Not a byte reached the client yet (bad chunk framing, a close right after the head).
+                noRetry = "upstream-broke-after-head";
+                replaceHead(502, "upstream broke its response before the first body byte: " + t.getMessage());
+                return;
+            }
+            noRetry = "upstream-broke-mid-response";
+            cutClient();
         });
         armReadTimer(cresp);
         cresp.handler(chunk -> {
@@ -491,14 +499,19 @@ final class Exchange {
         if (!resp.headWritten()) {
             // Nothing reached the client yet: it can still get an honest 504 instead of the origin's head.
             noRetry = "upstream-timeout-after-head";
-            resp.headers().clear();
-            resp.setChunked(false);
-            resp.setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.GATEWAY_TIMEOUT.reasonPhrase());
-            error(504, what);
+            replaceHead(504, what);
             return;
         }
         noRetry = "upstream-timeout-mid-response";
         cutClient();
+    }
+
+    /** The origin's head was taken but not sent: the client gets {@code status} instead. */
+    private void replaceHead(int status, String message) {
+        resp.headers().clear();
+        resp.setChunked(false);
+        resp.setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase());
+        error(status, message);
     }
 
     /**

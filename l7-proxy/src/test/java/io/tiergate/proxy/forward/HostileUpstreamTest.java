@@ -386,6 +386,68 @@ class HostileUpstreamTest {
         nextRequestIsClean(-1);
     }
 
+    @Test
+    void aBodyOnAHeadResponseIsNeverReadAsTheNextResponse() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\nHTTP/1.1 200 OK\r\n"
+                + "Content-Length: 4\r\n\r\nevil"));
+        RawResponse r = RawResponse.exchange(port, "HEAD /h HTTP/1.1\r\nHost: shop.example\r\n\r\n",
+                Duration.ofSeconds(10));
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.header("Content-Length")).as("HEAD keeps the length of what a GET would get").isEqualTo("4");
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void aBodyOnA204IsNeverReadAsTheNextResponse() {
+        origin.then((c, r) -> c.write("HTTP/1.1 204 No Content\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\n"
+                + "evil"));
+        RawResponse r = get(port, "/no-content");
+        assertThat(r.status()).isEqualTo(204);
+        assertThat(r.body()).isEmpty();
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void anOversizedResponseHeadIs502() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nX-Big: " + "b".repeat(64 * 1024)
+                + "\r\nContent-Length: 2\r\n\r\nhi"));
+        RawResponse r = get(port, "/big-head");
+        assertThat(r.status()).isEqualTo(502);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void badChunkFramingBeforeAnyBodyByteIs502() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"));
+        RawResponse r = get(port, "/bad-chunk");
+        assertThat(r.status()).as("nothing had reached the client: it gets a status, not a broken 200")
+                .isEqualTo(502);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void badChunkFramingMidBodyIsVisiblyTruncated() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n")
+                .pause(200).write("zz\r\nworld\r\n0\r\n\r\n"));
+        RawResponse r = get(port, "/bad-chunk-later");
+        assertThat(r.status()).isEqualTo(200);
+        assertThat(r.body()).isEqualTo("hello");
+        assertThat(r.complete()).isFalse();
+        assertThat(r.closed()).isTrue();
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
+    @Test
+    void anOriginThatClosesRightAfterTheHeadGives502() {
+        origin.then((c, r) -> {
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n");
+            c.close();
+        });
+        RawResponse r = get(port, "/head-then-close");
+        assertThat(r.status()).isEqualTo(502);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
     // ---- 1xx (RFC 9110 §15.2) ----
 
     @Test
