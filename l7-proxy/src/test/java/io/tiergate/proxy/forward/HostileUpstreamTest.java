@@ -152,6 +152,14 @@ class HostileUpstreamTest {
                 .allSatisfy(r -> assertThat(r.connection()).isNotEqualTo(poisonedConnection));
     }
 
+    /** The origin answers with {@code bytes}: the client gets 502, and the next requests are clean. */
+    private void answersWith502(String path, String why, String bytes) {
+        origin.then((c, r) -> c.write(bytes));
+        RawResponse r = get(port, path);
+        assertThat(r.status()).as(why).isEqualTo(502);
+        nextRequestIsClean(origin.received.get(0).connection());
+    }
+
     // ---- upstream_read as an idle timeout over the whole response ----
 
     @Test
@@ -315,43 +323,33 @@ class HostileUpstreamTest {
 
     @Test
     void aMalformedStatusLineIs502AndPoisonsNothing() {
-        origin.then((c, r) -> c.write("HTTP/1.1 abc Nope\r\nContent-Length: 2\r\n\r\nhi"));
-        RawResponse r = get(port, "/bad-status");
-        assertThat(r.status()).isEqualTo(502);
-        nextRequestIsClean(origin.received.get(0).connection());
+        answersWith502("/bad-status", "an invalid response from the origin",
+                "HTTP/1.1 abc Nope\r\nContent-Length: 2\r\n\r\nhi");
     }
 
     @Test
     void aMalformedContentLengthIs502AndPoisonsNothing() {
-        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\nhello"));
-        RawResponse r = get(port, "/bad-length");
-        assertThat(r.status()).isEqualTo(502);
-        nextRequestIsClean(origin.received.get(0).connection());
+        answersWith502("/bad-length", "an invalid response from the origin",
+                "HTTP/1.1 200 OK\r\nContent-Length: 5x\r\n\r\nhello");
     }
 
     @Test
     void twoDifferentContentLengthsAre502() {
-        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 9\r\n\r\nhello"));
-        RawResponse r = get(port, "/two-lengths");
-        assertThat(r.status()).as("RFC 9112 §6.3: an unrecoverable framing error").isEqualTo(502);
-        nextRequestIsClean(origin.received.get(0).connection());
+        answersWith502("/two-lengths", "RFC 9112 §6.3: an unrecoverable framing error",
+                "HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 9\r\n\r\nhello");
     }
 
     @Test
     void contentLengthWithTransferEncodingIs502() {
-        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
-                + "5\r\nhello\r\n0\r\n\r\n"));
-        RawResponse r = get(port, "/cl-te");
-        assertThat(r.status()).as("a response-splitting pattern is refused, as nginx does").isEqualTo(502);
-        nextRequestIsClean(origin.received.get(0).connection());
+        answersWith502("/cl-te", "a response-splitting pattern is refused, as nginx does",
+                "HTTP/1.1 200 OK\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n"
+                + "5\r\nhello\r\n0\r\n\r\n");
     }
 
     @Test
     void aStatusLineOfAnotherProtocolIs502() {
-        origin.then((c, r) -> c.write("ICY 200 OK\r\nContent-Length: 2\r\n\r\nhi"));
-        RawResponse r = get(port, "/not-http");
-        assertThat(r.status()).isEqualTo(502);
-        nextRequestIsClean(origin.received.get(0).connection());
+        answersWith502("/not-http", "an invalid response from the origin",
+                "ICY 200 OK\r\nContent-Length: 2\r\n\r\nhi");
     }
 
     @Test
@@ -409,20 +407,15 @@ class HostileUpstreamTest {
 
     @Test
     void anOversizedResponseHeadIs502() {
-        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nX-Big: " + "b".repeat(64 * 1024)
-                + "\r\nContent-Length: 2\r\n\r\nhi"));
-        RawResponse r = get(port, "/big-head");
-        assertThat(r.status()).isEqualTo(502);
-        nextRequestIsClean(origin.received.get(0).connection());
+        answersWith502("/big-head", "an invalid response from the origin",
+                "HTTP/1.1 200 OK\r\nX-Big: " + "b".repeat(64 * 1024)
+                + "\r\nContent-Length: 2\r\n\r\nhi");
     }
 
     @Test
     void badChunkFramingBeforeAnyBodyByteIs502() {
-        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n"));
-        RawResponse r = get(port, "/bad-chunk");
-        assertThat(r.status()).as("nothing had reached the client: it gets a status, not a broken 200")
-                .isEqualTo(502);
-        nextRequestIsClean(origin.received.get(0).connection());
+        answersWith502("/bad-chunk", "nothing had reached the client: it gets a status, not a broken 200",
+                "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nhello\r\n0\r\n\r\n");
     }
 
     @Test
@@ -539,11 +532,9 @@ class HostileUpstreamTest {
 
     @Test
     void aSwitchingProtocolsAnswerToAnOrdinaryRequestIs502() {
-        origin.then((c, r) -> c.write("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade"
-                + "\r\n\r\n"));
-        RawResponse r = get(port, "/not-an-upgrade");
-        assertThat(r.status()).as("101 is only valid as the answer to an upgrade").isEqualTo(502);
-        nextRequestIsClean(origin.received.get(0).connection());
+        answersWith502("/not-an-upgrade", "101 is only valid as the answer to an upgrade",
+                "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: upgrade"
+                + "\r\n\r\n");
     }
 
     // ---- WebSocket handshakes ----
