@@ -266,6 +266,8 @@ class HostileUpstreamTest {
                 .cause().isInstanceOfSatisfying(io.vertx.core.http.StreamResetException.class,
                         e -> assertThat(e.getCode()).isEqualTo(2L));
         assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(CUT_WITHIN);
+        assertThat(logLine("/h2-stall")).as("the reset stream is accounted for (access log, in-flight count)")
+                .contains("\"upstream_statuses\":\"200,timeout\"");
         Proxies.Reply next = Proxies.get(h2, port, "/after");
         assertThat(next.status()).as("other streams of the same h2 connection carry on").isEqualTo(200);
         assertThat(next.body()).isEqualTo("fine");
@@ -478,6 +480,24 @@ class HostileUpstreamTest {
                 })).toString();
         assertThat(hints).as("the 103's Link reaches the h2 client").containsExactly("</app.js>; rel=preload; as=script");
         assertThat(body).isEqualTo("page");
+    }
+
+    @Test
+    void curlOverHttp2SeesTheEarlyHintsThenTheResponse() throws Exception {
+        origin.then((c, r) -> c.write("HTTP/1.1 103 Early Hints\r\nLink: </font.woff2>; rel=preload; as=font\r\n\r\n")
+                .pause(100).write("HTTP/1.1 200 OK\r\nContent-Length: 4\r\n\r\npage"));
+        Process curl;
+        try {
+            curl = new ProcessBuilder("curl", "-sS", "-v", "--http2-prior-knowledge", "--max-time", "10",
+                    "http://127.0.0.1:" + port + "/curl-hints").redirectErrorStream(true).start();
+        } catch (java.io.IOException e) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "curl is not installed: " + e.getMessage());
+            return;
+        }
+        String out = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(curl.waitFor(15, TimeUnit.SECONDS)).isTrue();
+        assertThat(out).as("curl -v shows the 103 with its Link before the 200").containsSubsequence(
+                "< HTTP/2 103", "< link: </font.woff2>; rel=preload; as=font", "< HTTP/2 200", "page");
     }
 
     @Test
