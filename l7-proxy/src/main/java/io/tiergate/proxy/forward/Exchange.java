@@ -72,6 +72,7 @@ final class Exchange {
     private HttpClientResponse relaying;
     private ContentEncoder encoder; // non-null while a compressed relay runs
     private long readTimer = -1; // upstream_read while a response body is read
+    private long lastReadNanos; // when the upstream last sent body bytes
     private boolean cutMidResponse; // the client got a deliberately truncated response
     // Feature hooks (cache, rewrite, header rules): what to send instead of the client's request line, and, for the
     // cache, a sink that receives the whole response instead of relaying it to the client.
@@ -377,10 +378,10 @@ final class Exchange {
             cancelReadTimer();
             releaseEncoder();
             relaying = null;
-            statuses.add(Failure.ofExchange(t).name().toLowerCase());
             if (clientGone || resp.ended()) {
                 return;
             }
+            statuses.add(Failure.ofExchange(t).name().toLowerCase());
             if (!resp.headWritten()) {
                 // Not a byte reached the client yet (bad chunk framing, a close right after the head).
                 noRetry = "upstream-broke-after-head";
@@ -395,7 +396,7 @@ final class Exchange {
             if (clientGone) {
                 return;
             }
-            armReadTimer(cresp);
+            lastReadNanos = System.nanoTime();
             if (enc == null) {
                 resp.write(chunk);
             } else {
@@ -438,7 +439,7 @@ final class Exchange {
         relaying = cresp;
         armReadTimer(cresp);
         cresp.handler(chunk -> {
-            armReadTimer(cresp);
+            lastReadNanos = System.nanoTime();
             whole.appendBuffer(chunk);
         });
         cresp.exceptionHandler(t -> {
@@ -458,15 +459,27 @@ final class Exchange {
     /**
      * {@code upstream_read} is the longest silence between two reads for the whole response, not only until its
      * head: an origin that stalls mid-body is cut after it, and its connection is closed (never pooled again, the
-     * rest of that response may still come).
+     * rest of that response may still come). Each read only stamps the time; the one timer re-arms itself for what is
+     * left, so a streamed body costs no timer per chunk.
      */
     private void armReadTimer(HttpClientResponse cresp) {
         cancelReadTimer();
-        long ms = config.timeouts().upstreamRead().toMillis();
-        readTimer = vertx.setTimer(ms, id -> {
+        lastReadNanos = System.nanoTime();
+        scheduleReadTimer(cresp, config.timeouts().upstreamRead().toMillis());
+    }
+
+    private void scheduleReadTimer(HttpClientResponse cresp, long delayMs) {
+        readTimer = vertx.setTimer(Math.max(1, delayMs), id -> {
             readTimer = -1;
-            if (relaying == cresp) {
-                stalled(cresp, ms);
+            if (relaying != cresp) {
+                return;
+            }
+            long limit = config.timeouts().upstreamRead().toMillis();
+            long silent = (System.nanoTime() - lastReadNanos) / 1_000_000;
+            if (silent >= limit) {
+                stalled(cresp, limit);
+            } else {
+                scheduleReadTimer(cresp, limit - silent);
             }
         });
     }
@@ -486,7 +499,7 @@ final class Exchange {
         cresp.request().reset(); // on HTTP/1.1 this closes the connection: it goes back to no pool
         releaseEncoder();
         statuses.add("timeout");
-        String what = "upstream timed out: no byte for " + ms + " ms (upstream_read) in the middle of the response"
+        String what = "upstream timed out: no byte for " + ms + " ms (upstream_read) after the response head"
                 + " (upstream '" + group.name() + "', " + addrs.get(addrs.size() - 1) + ")";
         if (sink != null) {
             sink.tryFail(new UpstreamError(504, what));

@@ -232,6 +232,22 @@ class HostileUpstreamTest {
     }
 
     @Test
+    void aSlowClientIsNotMistakenForASilentOrigin() throws Exception {
+        int size = 24 << 20; // more than the socket buffers on both sides hold: the proxy must pause the origin
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: " + size + "\r\n\r\n" + "x".repeat(size)));
+        try (Socket s = new Socket("127.0.0.1", port)) {
+            s.setSoTimeout(20_000);
+            s.getOutputStream().write("GET /big HTTP/1.1\r\nHost: shop.example\r\n\r\n"
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            Thread.sleep(2500); // the client reads nothing for 2.5 upstream_reads
+            RawResponse r = RawResponse.read(s.getInputStream(), System.nanoTime());
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.complete()).as("the origin was paused by the proxy, not silent: nothing is cut").isTrue();
+            assertThat(r.body()).hasSize(size);
+        }
+    }
+
+    @Test
     void aStalledConnectionIsNeverReusedAndTheNextRequestIsServed() {
         origin.then(sendThenStall("HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nhello"));
         RawResponse r = get(port, "/mid-body");
