@@ -25,6 +25,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 
@@ -230,7 +231,8 @@ final class Exchange {
             creq.response().onComplete(rar -> {
                 if (rar.failed()) {
                     Failure f = Failure.ofExchange(rar.cause());
-                    if (reused && f.condition() == RetryCondition.RESET && !freshResendUsed && !clientGone && canResend()) {
+                    boolean resetLike = f.condition() == RetryCondition.RESET;
+                    if (reused && resetLike && !freshResendUsed && !clientGone && canResend()) {
                         // The origin closed a kept-alive connection as we reused it: not the server's fault.
                         freshResendUsed = true;
                         send(peer, true);
@@ -250,7 +252,7 @@ final class Exchange {
      * (RFC 9110 §15.2: no 1xx to them), and not once the final head is out.
      */
     private void earlyHints(MultiMap hints) {
-        if (sink != null || clientGone || resp.headWritten() || req.version() == io.vertx.core.http.HttpVersion.HTTP_1_0) {
+        if (sink != null || clientGone || resp.headWritten() || req.version() == HttpVersion.HTTP_1_0) {
             return;
         }
         resp.writeEarlyHints(Headers.endToEnd(hints));
@@ -534,7 +536,7 @@ final class Exchange {
      */
     private void cutClient() {
         cutMidResponse = true;
-        if (req.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+        if (req.version() == HttpVersion.HTTP_2) {
             resp.reset(2);
         } else {
             resp.reset();

@@ -494,7 +494,8 @@ class HostileUpstreamTest {
                     req.earlyHintsHandler((MultiMap h) -> hints.add(h.get("Link")));
                     return req.send().compose(HttpClientResponse::body);
                 })).toString();
-        assertThat(hints).as("the 103's Link reaches the h2 client").containsExactly("</app.js>; rel=preload; as=script");
+        assertThat(hints).as("the 103's Link reaches the h2 client")
+                .containsExactly("</app.js>; rel=preload; as=script");
         assertThat(body).isEqualTo("page");
     }
 
@@ -549,7 +550,8 @@ class HostileUpstreamTest {
             s.setSoTimeout(10_000);
             OutputStream out = s.getOutputStream();
             InputStream in = s.getInputStream();
-            out.write(("POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n")
+            out.write(("POST /upload HTTP/1.1\r\nHost: shop.example\r\nContent-Length: 5\r\n"
+                    + "Expect: 100-continue\r\n\r\n")
                     .getBytes(StandardCharsets.ISO_8859_1));
             out.flush();
             byte[] first = new byte[25];
