@@ -62,7 +62,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
 
     /**
      * Client-side timeouts guard against slow or idle clients (slowloris); upstream ones bound each attempt.
-     * {@code upstreamRead} is the longest silence while waiting for or reading a response.
+     * {@code upstreamRead} is the longest silence between two reads of a response, head and whole body.
      */
     public record Timeouts(Duration clientHeader, Duration clientBody, Duration keepalive,
                            Duration upstreamConnect, Duration upstreamRead) {

@@ -26,6 +26,7 @@ import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.RequestOptions;
 import io.vertx.core.net.HostAndPort;
 
@@ -73,6 +74,9 @@ final class Exchange {
     private HttpClientRequest current;
     private HttpClientResponse relaying;
     private ContentEncoder encoder; // non-null while a compressed relay runs
+    private long readTimer = -1; // upstream_read while a response body is read
+    private long lastReadNanos; // when the upstream last sent body bytes
+    private boolean cutMidResponse; // the client got a deliberately truncated response
     // Feature hooks (cache, rewrite, header rules): what to send instead of the client's request line, and, for the
     // cache, a sink that receives the whole response instead of relaying it to the client.
     private final HttpMethod method;
@@ -158,6 +162,7 @@ final class Exchange {
         }
         resp.closeHandler(v -> {
             clientGone = true;
+            cancelReadTimer();
             if (current != null && !committed) {
                 current.reset();
             }
@@ -205,6 +210,13 @@ final class Exchange {
                 return;
             }
             current = creq;
+            // Interim responses are signs of life: each restarts upstream_read (Vert.x's timer only sees the final).
+            long idle = o.getIdleTimeout();
+            UpstreamGuard.onInterim(creq.connection(), () -> creq.idleTimeout(idle));
+            creq.earlyHintsHandler(hints -> {
+                creq.idleTimeout(idle);
+                earlyHints(hints);
+            });
             boolean reused = !fresh && upstream.markUsed(creq.connection());
             io.tiergate.proxy.request.Authority a = request.authority(); // normalized; absolute-form's replaces Host
             if (a != null) {
@@ -222,7 +234,8 @@ final class Exchange {
             creq.response().onComplete(rar -> {
                 if (rar.failed()) {
                     Failure f = Failure.ofExchange(rar.cause());
-                    if (reused && f == Failure.RESET && !freshResendUsed && !clientGone && canResend()) {
+                    boolean resetLike = f.condition() == RetryCondition.RESET;
+                    if (reused && resetLike && !freshResendUsed && !clientGone && canResend()) {
                         // The origin closed a kept-alive connection as we reused it: not the server's fault.
                         freshResendUsed = true;
                         send(peer, true);
@@ -235,6 +248,17 @@ final class Exchange {
             });
             body.writeTo(vertx, creq);
         });
+    }
+
+    /**
+     * A 103 from the origin goes to the client at once (RFC 8297), hop-by-hop fields removed. Not to HTTP/1.0 clients
+     * (RFC 9110 §15.2: no 1xx to them), and not once the final head is out.
+     */
+    private void earlyHints(MultiMap hints) {
+        if (sink != null || clientGone || resp.headWritten() || req.version() == HttpVersion.HTTP_1_0) {
+            return;
+        }
+        resp.writeEarlyHints(Headers.endToEnd(hints));
     }
 
     private boolean canResend() {
@@ -262,8 +286,16 @@ final class Exchange {
     }
 
     private void responded(Peer peer, HttpClientResponse cresp, long t0) {
-        endRetrySlot();
         int status = cresp.statusCode();
+        if (status < 200) {
+            // Only a 101 gets here (UpstreamGuard drops other interim codes, Vert.x takes 100 and 103), and it
+            // answers a request that asked for no upgrade (WebSocketTunnel does those): a broken origin (RFC 9110
+            // §15.2.2). Closing the connection stops it from being pooled in a switched state.
+            cresp.request().reset();
+            failed(peer, Failure.INVALID, t0);
+            return;
+        }
+        endRetrySlot();
         statuses.add(Integer.toString(status));
         RetryCondition c = RetryCondition.ofStatus(status);
         boolean bad = c != null && policy.retries(c);
@@ -321,16 +353,7 @@ final class Exchange {
         committed = true;
         current = null;
         if (sink != null) {
-            int status = cresp.statusCode();
-            MultiMap h = Headers.endToEnd(cresp.headers());
-            cresp.body().onComplete(b -> {
-                if (b.succeeded()) {
-                    sink.tryComplete(new io.tiergate.proxy.cache.CacheResponse(status, h, b.result()));
-                } else {
-                    sink.tryFail(new UpstreamError(502, "upstream broke mid-response: " + b.cause()));
-                }
-                finishFetch(status);
-            });
+            fetch(cresp);
             return;
         }
         resp.setStatusCode(cresp.statusCode());
@@ -357,18 +380,28 @@ final class Exchange {
         // A hand-written relay rather than Pipe: Pipe allocates futures per chunk and showed up at the top of the
         // profile for small responses. Back-pressure: pause the upstream while the client's write queue is full.
         cresp.exceptionHandler(t -> {
+            cancelReadTimer();
             releaseEncoder();
-            if (!resp.ended()) {
-                // Bytes already reached the client: the only honest signal left is an abrupt close.
-                noRetry = "upstream-broke-mid-response";
-                resp.reset();
-                req.connection().close();
+            relaying = null;
+            if (clientGone || resp.ended()) {
+                return;
             }
+            statuses.add(Failure.ofExchange(t).name().toLowerCase());
+            if (!resp.headWritten()) {
+                // Not a byte reached the client yet (bad chunk framing, a close right after the head).
+                noRetry = "upstream-broke-after-head";
+                replaceHead(502, "upstream broke its response before the first body byte: " + t.getMessage());
+                return;
+            }
+            noRetry = "upstream-broke-mid-response";
+            cutClient();
         });
+        armReadTimer(cresp);
         cresp.handler(chunk -> {
             if (clientGone) {
                 return;
             }
+            lastReadNanos = System.nanoTime();
             if (enc == null) {
                 resp.write(chunk);
             } else {
@@ -378,11 +411,19 @@ final class Exchange {
                 }
             }
             if (resp.writeQueueFull()) {
+                // A slow client is not a silent upstream: upstream_read only runs while we want to read.
+                cancelReadTimer();
                 cresp.pause();
-                resp.drainHandler(v -> cresp.resume());
+                resp.drainHandler(v -> {
+                    if (relaying == cresp) {
+                        armReadTimer(cresp);
+                        cresp.resume();
+                    }
+                });
             }
         });
         cresp.endHandler(v -> {
+            cancelReadTimer();
             relaying = null;
             if (clientGone) {
                 releaseEncoder();
@@ -393,6 +434,117 @@ final class Exchange {
                 resp.end(enc.finish());
             }
         });
+    }
+
+    /** Sink mode (the cache): the whole response, under the same idle timeout as a relayed one. */
+    private void fetch(HttpClientResponse cresp) {
+        int status = cresp.statusCode();
+        MultiMap h = Headers.endToEnd(cresp.headers());
+        Buffer whole = Buffer.buffer();
+        relaying = cresp;
+        armReadTimer(cresp);
+        cresp.handler(chunk -> {
+            lastReadNanos = System.nanoTime();
+            whole.appendBuffer(chunk);
+        });
+        cresp.exceptionHandler(t -> {
+            cancelReadTimer();
+            relaying = null;
+            sink.tryFail(new UpstreamError(502, "upstream broke mid-response: " + t));
+            finishFetch(status);
+        });
+        cresp.endHandler(v -> {
+            cancelReadTimer();
+            relaying = null;
+            sink.tryComplete(new io.tiergate.proxy.cache.CacheResponse(status, h, whole));
+            finishFetch(status);
+        });
+    }
+
+    /**
+     * {@code upstream_read} is the longest silence between two reads for the whole response, not only until its
+     * head: an origin that stalls mid-body is cut after it, and its connection is closed (never pooled again, the
+     * rest of that response may still come). Each read only stamps the time; the one timer re-arms itself for what is
+     * left, so a streamed body costs no timer per chunk.
+     */
+    private void armReadTimer(HttpClientResponse cresp) {
+        cancelReadTimer();
+        lastReadNanos = System.nanoTime();
+        scheduleReadTimer(cresp, config.timeouts().upstreamRead().toMillis());
+    }
+
+    private void scheduleReadTimer(HttpClientResponse cresp, long delayMs) {
+        readTimer = vertx.setTimer(Math.max(1, delayMs), id -> {
+            readTimer = -1;
+            if (relaying != cresp) {
+                return;
+            }
+            long limit = config.timeouts().upstreamRead().toMillis();
+            long silent = (System.nanoTime() - lastReadNanos) / 1_000_000;
+            if (silent >= limit) {
+                stalled(cresp, limit);
+            } else {
+                scheduleReadTimer(cresp, limit - silent);
+            }
+        });
+    }
+
+    private void cancelReadTimer() {
+        if (readTimer >= 0) {
+            vertx.cancelTimer(readTimer);
+            readTimer = -1;
+        }
+    }
+
+    private void stalled(HttpClientResponse cresp, long ms) {
+        relaying = null;
+        cresp.handler(null);
+        cresp.endHandler(null);
+        cresp.exceptionHandler(null);
+        cresp.request().reset(); // on HTTP/1.1 this closes the connection: it goes back to no pool
+        releaseEncoder();
+        statuses.add("timeout");
+        String what = "upstream timed out: no byte for " + ms + " ms (upstream_read) after the response head"
+                + " (upstream '" + group.name() + "', " + addrs.get(addrs.size() - 1) + ")";
+        if (sink != null) {
+            sink.tryFail(new UpstreamError(504, what));
+            finishFetch(504);
+            return;
+        }
+        if (clientGone) {
+            return;
+        }
+        if (!resp.headWritten()) {
+            // Nothing reached the client yet: it can still get an honest 504 instead of the origin's head.
+            noRetry = "upstream-timeout-after-head";
+            replaceHead(504, what);
+            return;
+        }
+        noRetry = "upstream-timeout-mid-response";
+        cutClient();
+    }
+
+    /** The origin's head was taken but not sent: the client gets {@code status} instead. */
+    private void replaceHead(int status, String message) {
+        resp.headers().clear();
+        resp.setChunked(false);
+        resp.setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase());
+        error(status, message);
+    }
+
+    /**
+     * The response already started: the only honest signal left is an abrupt end. HTTP/1.1 closes the connection, so
+     * the client sees fewer bytes than declared or no last chunk, never a complete short body; HTTP/2 resets only this
+     * stream (RST_STREAM INTERNAL_ERROR), the connection's other streams go on.
+     */
+    private void cutClient() {
+        cutMidResponse = true;
+        if (req.version() == HttpVersion.HTTP_2) {
+            resp.reset(2);
+        } else {
+            resp.reset();
+            req.connection().close();
+        }
     }
 
     private void releaseEncoder() {
@@ -466,7 +618,7 @@ final class Exchange {
         group.requestFinished();
         body.dispose();
         long nanos = System.nanoTime() - startNanos;
-        int status = clientGone && !resp.ended() ? 499 : resp.getStatusCode();
+        int status = clientGone && !resp.ended() && !cutMidResponse ? 499 : resp.getStatusCode();
         metrics.request(route.location().label(), group.name(), status, nanos);
         accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
                 req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,

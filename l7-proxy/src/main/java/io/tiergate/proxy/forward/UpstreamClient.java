@@ -72,7 +72,8 @@ public final class UpstreamClient {
         Object loop = ctx instanceof ContextInternal ci ? ci.nettyEventLoop() : Thread.currentThread();
         HttpClientAgent c = pooled.get(loop);
         if (c == null) {
-            c = pooled.computeIfAbsent(loop, k -> vertx.httpClientBuilder().with(options).with(poolOptions).build());
+            c = pooled.computeIfAbsent(loop, k -> vertx.httpClientBuilder().with(options).with(poolOptions)
+                    .withConnectHandler(UpstreamGuard::install).build());
         }
         return c;
     }
@@ -82,7 +83,8 @@ public final class UpstreamClient {
         if (f == null) {
             synchronized (this) {
                 if (fresh == null) {
-                    fresh = vertx.httpClientBuilder().with(new HttpClientOptions().setKeepAlive(false)).build();
+                    fresh = vertx.httpClientBuilder().with(new HttpClientOptions().setKeepAlive(false))
+                            .withConnectHandler(UpstreamGuard::install).build();
                 }
                 f = fresh;
             }

@@ -43,9 +43,14 @@ public final class WebSocketTunnel {
             return;
         }
         MultiMap h = Headers.upstreamRequest(request, config);
-        // The client library writes its own handshake fields.
+        // The client library writes its own handshake fields. Host stays the client's (normalized), as on any
+        // forwarded request: the library only writes the peer's address when no Host is given.
         for (String n : new String[] {"Host", "Sec-WebSocket-Key", "Sec-WebSocket-Version", "Sec-WebSocket-Extensions"}) {
             h.remove(n);
+        }
+        io.tiergate.proxy.request.Authority a = request.authority();
+        if (a != null) {
+            h.set("Host", a.port() >= 0 ? a.host() + ":" + a.port() : a.host());
         }
         WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(peer.config().address().host())
                 .setPort(peer.config().address().port()).setURI(request.uri()).setHeaders(h)

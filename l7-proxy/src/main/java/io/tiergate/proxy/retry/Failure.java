@@ -13,7 +13,9 @@ import java.util.concurrent.TimeoutException;
 public enum Failure {
     CONNECT(RetryCondition.CONNECT_ERROR, 502, "could not connect to upstream"),
     TIMEOUT(RetryCondition.TIMEOUT, 504, "upstream timed out"),
-    RESET(RetryCondition.RESET, 502, "upstream closed the connection before responding");
+    RESET(RetryCondition.RESET, 502, "upstream closed the connection before responding"),
+    /** A response that breaks HTTP/1.1 framing or syntax; retried like a reset (nothing usable was received). */
+    INVALID(RetryCondition.RESET, 502, "upstream sent an invalid response");
 
     private final RetryCondition condition;
     private final int status;
@@ -49,6 +51,12 @@ public enum Failure {
         }
         if (t instanceof ConnectException || t instanceof NoRouteToHostException || t instanceof UnknownHostException) {
             return CONNECT;
+        }
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof io.netty.handler.codec.DecoderException || c instanceof IllegalArgumentException
+                    || c instanceof io.netty.handler.codec.TooLongFrameException) {
+                return INVALID;
+            }
         }
         return RESET;
     }
