@@ -34,16 +34,21 @@ public final class AccessLog implements AutoCloseable {
                         String noRetry, String requestId) {
     }
 
-    private final ProxyConfig.AccessLog config;
+    private volatile ProxyConfig.AccessLog config;
+    /** Bumped by {@link #reconfigure}: the writer closes its file and opens the one the config now names. */
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
     private final BlockingQueue<String> queue = new LinkedBlockingQueue<>(65_536);
-    private final Thread writer;
+    private Thread writer; // guarded by this; started when the log is first on
     private volatile boolean closed;
     private volatile long dropped;
 
     public AccessLog(ProxyConfig.AccessLog config) {
         this.config = config;
-        if (config.format() == ProxyConfig.AccessLog.Format.OFF) {
-            writer = null;
+        startWriter();
+    }
+
+    private synchronized void startWriter() {
+        if (writer != null || closed || config.format() == ProxyConfig.AccessLog.Format.OFF) {
             return;
         }
         writer = new Thread(this::run, "tiergate-access-log");
@@ -51,11 +56,22 @@ public final class AccessLog implements AutoCloseable {
         writer.start();
     }
 
+    /**
+     * A reload's new {@code access_log}: lines from now on take the new format, and the writer, once it has written
+     * what is queued to the old file, closes it and opens the new path (created if missing, appended to).
+     */
+    public void reconfigure(ProxyConfig.AccessLog next) {
+        config = next;
+        generation.incrementAndGet();
+        startWriter();
+    }
+
     public void log(Entry e) {
-        if (writer == null) {
+        ProxyConfig.AccessLog c = config;
+        if (c.format() == ProxyConfig.AccessLog.Format.OFF) {
             return;
         }
-        String line = config.format() == ProxyConfig.AccessLog.Format.JSON ? json(e) : combined(e);
+        String line = c.format() == ProxyConfig.AccessLog.Format.JSON ? json(e) : combined(e);
         if (!queue.offer(line)) {
             dropped++;
         }
@@ -109,9 +125,23 @@ public final class AccessLog implements AutoCloseable {
     }
 
     private void run() {
-        try (Writer w = open()) {
+        long seen = generation.get();
+        ProxyConfig.AccessLog c = config;
+        Writer w = null;
+        try {
+            w = open(c);
             while (!closed || !queue.isEmpty()) {
                 String line = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (generation.get() != seen) {
+                    seen = generation.get();
+                    ProxyConfig.AccessLog next = config;
+                    if (!next.path().equals(c.path()) || next.format() == ProxyConfig.AccessLog.Format.OFF) {
+                        w.close();
+                        w = null; // a new file that cannot be opened stops the log (said on stderr), as at start
+                        w = open(next);
+                    }
+                    c = next;
+                }
                 if (line == null) {
                     continue;
                 }
@@ -126,10 +156,21 @@ public final class AccessLog implements AutoCloseable {
             }
         } catch (IOException | InterruptedException e) {
             System.err.println("tiergate: access log stopped: " + e.getMessage());
+        } finally {
+            if (w != null) {
+                try {
+                    w.close();
+                } catch (IOException e) {
+                    System.err.println("tiergate: access log: closing: " + e.getMessage());
+                }
+            }
         }
     }
 
-    private Writer open() throws IOException {
+    private static Writer open(ProxyConfig.AccessLog config) throws IOException {
+        if (config.format() == ProxyConfig.AccessLog.Format.OFF) {
+            return Writer.nullWriter();
+        }
         if (config.path().equals("stdout")) {
             return new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8)) {
                 @Override
@@ -151,10 +192,14 @@ public final class AccessLog implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        if (writer != null) {
+        Thread w;
+        synchronized (this) {
+            closed = true;
+            w = writer;
+        }
+        if (w != null) {
             try {
-                writer.join(2000);
+                w.join(2000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -11,6 +11,10 @@ import io.micrometer.core.instrument.binder.system.ProcessorMetrics;
 import io.micrometer.core.instrument.binder.system.UptimeMetrics;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.config.MeterFilter;
+import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -36,8 +40,39 @@ public final class Metrics implements AutoCloseable {
 
     /** @param commonTags tags put on every meter, e.g. {@code tier=director} */
     public Metrics(Map<String, String> commonTags) {
+        this(commonTags, DEFAULT_LATENCY_BUCKETS);
+    }
+
+    /**
+     * The histogram buckets every Tiergate timer gets (top-level {@code metrics.latency_buckets}): a short fixed set,
+     * not Micrometer's 70-odd percentile buckets, because each route × upstream multiplies them.
+     */
+    public static final List<Duration> DEFAULT_LATENCY_BUCKETS = List.of(Duration.ofMillis(5), Duration.ofMillis(10),
+            Duration.ofMillis(25), Duration.ofMillis(50), Duration.ofMillis(100), Duration.ofMillis(250),
+            Duration.ofMillis(500), Duration.ofSeconds(1), Duration.ofMillis(2500), Duration.ofSeconds(5),
+            Duration.ofSeconds(10));
+
+    /** The most buckets {@code metrics.latency_buckets} may list (each one is a series per route × upstream). */
+    public static final int MAX_LATENCY_BUCKETS = 30;
+
+    /**
+     * @param commonTags     tags put on every meter, e.g. {@code tier=director}
+     * @param latencyBuckets upper bounds of the histogram buckets of every {@code tiergate_*} timer
+     */
+    public Metrics(Map<String, String> commonTags, List<Duration> latencyBuckets) {
         Objects.requireNonNull(commonTags, "commonTags");
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        double[] slos = latencyBuckets.stream().mapToDouble(d -> (double) d.toNanos()).sorted().distinct().toArray();
+        registry.config().meterFilter(new MeterFilter() {
+            @Override
+            public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
+                if (id.getType() != Meter.Type.TIMER || !id.getName().startsWith("tiergate_")) {
+                    return config;
+                }
+                return DistributionStatisticConfig.builder().percentilesHistogram(false).serviceLevelObjectives(slos)
+                        .build().merge(config);
+            }
+        });
         List<Tag> tags = new ArrayList<>();
         new TreeMap<>(commonTags).forEach((k, v) -> tags.add(Tag.of(k, v)));
         registry.config().commonTags(tags);
