@@ -61,12 +61,8 @@ final class DirectorCommand implements Callable<Integer> {
             vertx.close();
             throw new UserException(e.getMessage(), ExitCodes.FAILURE);
         }
-        Object reloadLock = new Object();
-        Runnable reload = () -> {
-            synchronized (reloadLock) {
-                reload(director);
-            }
-        };
+        DirectorReloader reloader = new DirectorReloader(config, cfg, director);
+        Runnable reload = reloader::reload;
         try {
             sun.misc.Signal.handle(new sun.misc.Signal("HUP"), s -> new Thread(reload, "tiergate-reload").start());
         } catch (IllegalArgumentException e) {
@@ -85,30 +81,6 @@ final class DirectorCommand implements Callable<Integer> {
         spec.commandLine().getOut().flush();
         stopped.await();
         return ExitCodes.OK;
-    }
-
-    /**
-     * SIGHUP: re-reads the file; a valid one becomes the running config in one engine step (established flows stay:
-     * the engine changes only what differs). An invalid one is rejected with every FILE:LINE:COL problem and the
-     * director keeps running the previous config.
-     */
-    void reload(Director director) {
-        try {
-            TiergateConfig cfg = TiergateConfig.load(config);
-            DirectorConfig next = cfg.director().orElseThrow(() ->
-                    new UserException(config + " has no 'director:' section", ExitCodes.CONFIG));
-            var report = director.reload(next);
-            if (report.error() != null) {
-                log("reloaded " + config + ", but the dataplane change failed (will retry): " + report.error());
-            } else {
-                log("reloaded " + config + ": " + report.upserts() + " service(s) changed, " + report.deletes()
-                        + " removed");
-            }
-        } catch (io.tiergate.shared.config.ConfigException | UserException e) {
-            log("reload rejected, still running the previous config:\n" + e.getMessage());
-        } catch (RuntimeException e) {
-            log("reload failed, still running the previous config: " + e);
-        }
     }
 
     private void log(String line) {
