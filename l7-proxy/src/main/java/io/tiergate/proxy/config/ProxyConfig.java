@@ -134,9 +134,8 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
 
         Map<String, UpstreamConfig> upstreams = new LinkedHashMap<>();
         Map<String, ConfigMap> ups = section.namedMaps("upstreams");
-        if (ups.isEmpty()) {
-            section.error("upstreams", "no upstream groups", "at least one group under upstreams:, e.g. app: {servers: [...]}");
-        }
+        // No upstreams at all is fine for a proxy that only redirects (return:) or serves files; a location naming a
+        // group that is not there says so itself.
         ups.forEach((name, m) -> {
             UpstreamConfig u = parseUpstream(name, m);
             m.finish();
