@@ -154,7 +154,12 @@ final class ProxyReloader {
             return;
         }
         vertx.setPeriodic(every.toMillis(), id -> vertx.executeBlocking(() -> {
-            check();
+            try {
+                check();
+            } catch (RuntimeException e) {
+                // a bug: say so with the stack trace (executeBlocking would swallow it)
+                log.error("config/certificate watch failed", e);
+            }
             return null;
         }, false));
     }
