@@ -268,6 +268,9 @@ public final class Director implements AutoCloseable {
                 throw new DataplaneException("vrrp: " + e.getMessage(), e);
             }
         }
+        if (admin != null) {
+            admin.refresh(engine); // the VRRP series exist from the first scrape too
+        }
         return new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent());
     }
 

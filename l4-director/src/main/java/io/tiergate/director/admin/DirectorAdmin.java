@@ -51,6 +51,11 @@ public final class DirectorAdmin {
         this.meters = meters;
     }
 
+    /** Brings the meters up to date now (the timer does it every second). */
+    public void refresh(Engine engine) {
+        engine.status().thenAccept(meters::update).join();
+    }
+
     /** The director's meters (reload counters among them). */
     public DirectorMetrics meters() {
         return meters;

@@ -77,8 +77,8 @@ public final class DirectorMetrics {
                 h -> h.healthy() ? 1 : 0);
         gauges.put("tiergate_director_vrrp_state", MultiGauge.builder("tiergate_director_vrrp_state")
                 .description("1 for the VRRP state the instance is in, 0 for the others").register(registry));
-        gauges.put("tiergate_director_dataplane_info", MultiGauge.builder("tiergate_director_dataplane_info")
-                .description("1, labelled with the running dataplane").register(registry));
+        gauges.put("tiergate_director_dataplane_selected", MultiGauge.builder("tiergate_director_dataplane_selected")
+                .description("1, labelled with the running dataplane (Micrometer reserves the _info suffix)").register(registry));
         gauges.put("tiergate_director_dataplane_healthy", MultiGauge.builder("tiergate_director_dataplane_healthy")
                 .description("1 when the last engine step applied to the dataplane, 0 while it fails (retried)")
                 .register(registry));
@@ -135,7 +135,7 @@ public final class DirectorMetrics {
             }
         }
         gauges.get("tiergate_director_vrrp_state").register(states, true);
-        gauges.get("tiergate_director_dataplane_info").register(
+        gauges.get("tiergate_director_dataplane_selected").register(
                 List.of(MultiGauge.Row.of(Tags.of("dataplane", status.dataplane()), 1)), true);
         gauges.get("tiergate_director_dataplane_healthy").register(List.of(MultiGauge.Row.of(Tags.empty(),
                 status.lastError() == null || status.lastError().isEmpty() ? 1 : 0)), true);

@@ -48,6 +48,7 @@ public final class ProxyMetrics {
     private final ConcurrentMap<RouteKey, Counter> ejections = new ConcurrentHashMap<>();
     private final MultiGauge serverUp;
     private final ReloadMetrics reloads;
+    private Supplier<HttpCache> cacheStore;
 
     private record RouteKey(String a, String b) {
     }
@@ -158,6 +159,7 @@ public final class ProxyMetrics {
             CacheFilter c = cache.get();
             return c == null ? null : c.store();
         };
+        cacheStore = store; // Micrometer holds a function counter's object weakly: this field keeps it
         counter("tiergate_proxy_cache_hits", "Responses served from the cache (fresh, or stale where allowed)",
                 store, HttpCache::hits);
         counter("tiergate_proxy_cache_misses", "Cacheable requests that went to the upstream", store,
@@ -167,12 +169,13 @@ public final class ProxyMetrics {
                 HttpCache::evictions);
         Gauge.builder("tiergate_proxy_cache_size_bytes", store, s -> s.get() == null ? 0 : s.get().weightedSize())
                 .description("Bytes held by the cache (bodies, headers and per-entry overhead)")
-                .baseUnit("bytes").register(registry);
+                .baseUnit("bytes").strongReference(true).register(registry);
         Gauge.builder("tiergate_proxy_cache_max_size_bytes", store,
                         s -> s.get() == null ? 0 : s.get().maxWeight())
-                .description("cache.max_size").register(registry);
+                .description("cache.max_size").strongReference(true).register(registry);
         Gauge.builder("tiergate_proxy_cache_entries", store, s -> s.get() == null ? 0 : s.get().keyCount())
-                .description("Cache keys stored (each may hold several Vary variants)").register(registry);
+                .description("Cache keys stored (each may hold several Vary variants)").strongReference(true)
+                .register(registry);
     }
 
     private void counter(String name, String help, Supplier<HttpCache> store, ToLongFunction<HttpCache> f) {

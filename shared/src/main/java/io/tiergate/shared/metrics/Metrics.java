@@ -63,6 +63,27 @@ public final class Metrics implements AutoCloseable {
         Objects.requireNonNull(commonTags, "commonTags");
         registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
         double[] slos = latencyBuckets.stream().mapToDouble(d -> (double) d.toNanos()).sorted().distinct().toArray();
+        // Micrometer's JVM binders name two meters against Prometheus's conventions (promtool check metrics says
+        // so): CPU time in nanoseconds, and a gauge whose name ends in _count. Renamed before they register;
+        // process_cpu_seconds_total is registered below with the name every Prometheus client library uses.
+        registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("process.cpu.time")));
+        // The JVM says -1 for "no maximum" (Eden, Survivor, Metaspace without a limit): leave those series out rather
+        // than export a sentinel.
+        registry.config().meterFilter(MeterFilter.deny(id -> id.getName().equals("jvm.memory.max")
+                && java.lang.management.ManagementFactory.getMemoryPoolMXBeans().stream()
+                        .anyMatch(p -> p.getName().equals(id.getTag("id")) && p.getUsage().getMax() < 0)));
+        registry.config().meterFilter(new MeterFilter() {
+            @Override
+            public Meter.Id map(Meter.Id id) {
+                return id.getName().equals("system.cpu.count") ? id.withName("system.cpus") : id;
+            }
+        });
+        if (java.lang.management.ManagementFactory.getOperatingSystemMXBean()
+                instanceof com.sun.management.OperatingSystemMXBean os) {
+            io.micrometer.core.instrument.FunctionCounter.builder("process.cpu", os,
+                            o -> o.getProcessCpuTime() / 1e9)
+                    .baseUnit("seconds").description("CPU time used by the process").register(registry);
+        }
         registry.config().meterFilter(new MeterFilter() {
             @Override
             public DistributionStatisticConfig configure(Meter.Id id, DistributionStatisticConfig config) {
