@@ -88,7 +88,7 @@ class DirectorReloadSummaryTest {
         assertThat(line.getFormattedMessage())
                 .startsWith("reloaded " + file + ": ")
                 .contains("+service web real server 127.0.0.1:10")
-                .contains("+service api 127.0.0.1:" + api)
+                .contains("+service api tcp/127.0.0.1:" + api)
                 .contains("admin 127.0.0.1:" + admin1 + " -> 127.0.0.1:" + admin2)
                 .endsWith("; needs restart: hash_seed");
         assertThat(DirectorReloadProcessTest.status(admin2)).as("the admin API moved, with the new service")
