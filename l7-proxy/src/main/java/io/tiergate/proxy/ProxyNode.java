@@ -309,7 +309,23 @@ public final class ProxyNode {
         synchronized (this) {
             existing = new ArrayList<>(servers.keySet());
         }
+        List<ListenerConfig> recertified = new ArrayList<>();
         for (ListenerConfig l : existing) {
+            ListenerConfig same = wanted.contains(l) ? null : sameSocketNewCertificates(l, newConfig.listeners());
+            if (same != null) {
+                // Only the certificate files changed: keep the sockets and their connections, load the new pair
+                // below (as for a renewal in place) instead of closing and rebinding the port.
+                synchronized (this) {
+                    Map<ListenerConfig, List<HttpServer>> reordered = new LinkedHashMap<>();
+                    servers.forEach((k, v) -> reordered.put(k.equals(l) ? same : k, v));
+                    servers.clear();
+                    servers.putAll(reordered);
+                    ports.put(same, ports.remove(l));
+                }
+                tlsDigests.remove(l);
+                recertified.add(same);
+                continue;
+            }
             if (!wanted.contains(l)) {
                 List<HttpServer> list;
                 synchronized (this) {
@@ -322,11 +338,33 @@ public final class ProxyNode {
             }
         }
         for (ListenerConfig l : newConfig.listeners()) {
-            if (!existing.contains(l)) {
+            if (!existing.contains(l) && !recertified.contains(l)) {
                 work.add(bind(l));
             }
         }
+        if (!recertified.isEmpty()) {
+            // A pair that cannot be loaded keeps the old certificate; the caller's reloadCertificates() says why.
+            work.add(reloadCertificates().otherwiseEmpty());
+        }
         return Future.all(work).mapEmpty();
+    }
+
+    /**
+     * The listener of {@code wanted} that is {@code l} with other certificate files (same name, address, PROXY
+     * protocol and ALPN), or null.
+     */
+    private static ListenerConfig sameSocketNewCertificates(ListenerConfig l, List<ListenerConfig> wanted) {
+        if (l.tls() == null) {
+            return null;
+        }
+        for (ListenerConfig w : wanted) {
+            if (w.tls() != null && w.name().equals(l.name()) && w.address().equals(l.address())
+                    && java.util.Objects.equals(w.proxyProtocol(), l.proxyProtocol()) && w.h2c() == l.h2c()
+                    && w.tls().http2() == l.tls().http2()) {
+                return w;
+            }
+        }
+        return null;
     }
 
     /**

@@ -107,8 +107,14 @@ public record ProxyConfigDiff(List<String> applied, List<String> needsRestart) {
     private static void listeners(ProxyConfig a, ProxyConfig b, List<String> out) {
         for (ListenerConfig l : b.listeners()) {
             if (!a.listeners().contains(l)) {
-                boolean existed = a.listeners().stream().anyMatch(o -> o.name().equals(l.name()));
-                out.add((existed ? "listener " + l.name() + " rebound on " : "+listener " + l.name() + " ")
+                ListenerConfig old = a.listeners().stream().filter(o -> o.name().equals(l.name())).findFirst()
+                        .orElse(null);
+                if (old != null && old.tls() != null && l.tls() != null
+                        && old.withTls(l.tls()).equals(l)) {
+                    out.add("listener " + l.name() + " certificate files"); // loaded in place, sockets kept
+                    continue;
+                }
+                out.add((old != null ? "listener " + l.name() + " rebound on " : "+listener " + l.name() + " ")
                         + l.address());
             }
         }

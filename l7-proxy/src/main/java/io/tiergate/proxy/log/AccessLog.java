@@ -62,9 +62,16 @@ public final class AccessLog implements AutoCloseable {
      */
     public void reconfigure(ProxyConfig.AccessLog next) {
         config = next;
-        generation.incrementAndGet();
+        // In queue order: lines logged before this call still go to the old file.
+        if (!queue.offer(SWITCH)) {
+            generation.incrementAndGet(); // queue full: switch at once rather than wait
+        }
         startWriter();
     }
+
+    /** Queued by {@link #reconfigure}: the writer switches files when it reaches it (compared by identity). */
+    @SuppressWarnings("StringOperationCanBeSimplified")
+    private static final String SWITCH = new String("switch");
 
     public void log(Entry e) {
         ProxyConfig.AccessLog c = config;
@@ -132,6 +139,10 @@ public final class AccessLog implements AutoCloseable {
             w = open(c);
             while (!closed || !queue.isEmpty()) {
                 String line = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (line == SWITCH) {
+                    generation.incrementAndGet();
+                    line = null;
+                }
                 if (generation.get() != seen) {
                     seen = generation.get();
                     ProxyConfig.AccessLog next = config;
@@ -148,7 +159,7 @@ public final class AccessLog implements AutoCloseable {
                 w.write(line);
                 w.write('\n');
                 String next;
-                while ((next = queue.poll()) != null) {
+                while (queue.peek() != SWITCH && (next = queue.poll()) != null) {
                     w.write(next);
                     w.write('\n');
                 }

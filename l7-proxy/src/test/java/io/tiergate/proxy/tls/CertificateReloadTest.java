@@ -52,14 +52,18 @@ class CertificateReloadTest {
         cert = dir.resolve("site.pem");
         key = dir.resolve("site.key");
         install(SelfSignedCertificate.create("site.example"));
-        proxy = Proxies.start(vertx, """
+        proxy = Proxies.start(vertx, yaml(cert, key, 0));
+        port = proxy.listenPorts().get(0);
+    }
+
+    private String yaml(Path certFile, Path keyFile, int listenPort) {
+        return """
                 access_log: {format: off}
                 listeners:
-                  - {name: https, address: 127.0.0.1:0, tls: {certificates: [{cert: %s, key: %s}]}}
+                  - {name: https, address: 127.0.0.1:%d, tls: {certificates: [{cert: %s, key: %s}]}}
                 upstreams: {app: {servers: ["%s"]}}
                 servers: [{default: true, locations: [{prefix: /, upstream: app}]}]
-                """.formatted(cert, key, origin.address()));
-        port = proxy.listenPorts().get(0);
+                """.formatted(listenPort, certFile, keyFile, origin.address());
     }
 
     @AfterEach
@@ -149,5 +153,24 @@ class CertificateReloadTest {
         assertThat(Origin.await(proxy.reloadCertificates())).hasSize(1);
         assertThat(serial(connect())).isEqualTo(((X509Certificate) java.security.cert.CertificateFactory
                 .getInstance("X.509").generateCertificate(Files.newInputStream(cert))).getSerialNumber());
+    }
+
+    @Test
+    void aReloadPointingAtOtherCertificateFilesKeepsTheSocketAndItsConnections() throws Exception {
+        // the listener must keep its port across the reload: give the config the port it got
+        Origin.await(proxy.reload(Proxies.config(yaml(cert, key, port))));
+        HttpClientConnection before = connect();
+        BigInteger oldSerial = serial(before);
+        SelfSignedCertificate next = SelfSignedCertificate.create("site.example");
+
+        Origin.await(proxy.reload(Proxies.config(yaml(Path.of(next.certificatePath()), Path.of(next.privateKeyPath()),
+                port))));
+        assertThat(proxy.listenPorts()).as("the same socket, not a rebind").containsExactly(port);
+        HttpClientConnection after = connect();
+        assertThat(serial(after)).isNotEqualTo(oldSerial)
+                .isEqualTo(((X509Certificate) java.security.cert.CertificateFactory.getInstance("X.509")
+                        .generateCertificate(Files.newInputStream(Path.of(next.certificatePath())))).getSerialNumber());
+        assertThat(get(before)).as("the connection opened before keeps working").isEqualTo("200 ok");
+        assertThat(get(after)).isEqualTo("200 ok");
     }
 }
