@@ -4,11 +4,13 @@ import io.tiergate.director.ha.VrrpReload;
 import io.tiergate.director.model.RealServer;
 import io.tiergate.director.model.VirtualService;
 
+import static io.tiergate.shared.config.ConfigDiffs.changed;
+import static io.tiergate.shared.config.ConfigDiffs.unlisted;
+
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Objects;
 
 /**
  * What a director reload changes, in the words of the config file: {@code applied} takes effect in the reload's
@@ -35,28 +37,27 @@ public record DirectorConfigDiff(List<String> applied, List<String> needsRestart
             }
         }
         // Taken by the dataplane or the engine when they start.
-        restartIf("dataplane", a.dataplane(), b.dataplane(), restart);
-        restartIf("interface", a.interfaceName(), b.interfaceName(), restart);
-        restartIf("hash_seed", a.hashSeed(), b.hashSeed(), restart);
-        restartIf("maglev_size", a.maglevSize(), b.maglevSize(), restart);
-        restartIf("flow_table", a.flowTable(), b.flowTable(), restart);
-        restartIf("sync", a.sync(), b.sync(), restart);
-        restartIf("repair_interval", a.repairInterval(), b.repairInterval(), restart);
-        restartIf("resolve_interval", a.resolveInterval(), b.resolveInterval(), restart);
-        restartIf("connect_timeout", a.connectTimeout(), b.connectTimeout(), restart);
-        restartIf("udp_idle_timeout", a.udpIdleTimeout(), b.udpIdleTimeout(), restart);
+        changed("dataplane", a.dataplane(), b.dataplane(), restart);
+        changed("interface", a.interfaceName(), b.interfaceName(), restart);
+        changed("hash_seed", a.hashSeed(), b.hashSeed(), restart);
+        changed("maglev_size", a.maglevSize(), b.maglevSize(), restart);
+        changed("flow_table", a.flowTable(), b.flowTable(), restart);
+        changed("sync", a.sync(), b.sync(), restart);
+        changed("repair_interval", a.repairInterval(), b.repairInterval(), restart);
+        changed("resolve_interval", a.resolveInterval(), b.resolveInterval(), restart);
+        changed("connect_timeout", a.connectTimeout(), b.connectTimeout(), restart);
+        changed("udp_idle_timeout", a.udpIdleTimeout(), b.udpIdleTimeout(), restart);
         // admin: moved by the director when it runs one before and after; turning it on or off needs a restart
         if (!a.admin().equals(b.admin()) && (a.admin().isEmpty() || b.admin().isEmpty())) {
             restart.add("admin (on/off)");
         }
+        unlisted(a, b, COMPARED, restart);
         return new DirectorConfigDiff(applied, restart);
     }
 
-    private static void restartIf(String key, Object a, Object b, List<String> out) {
-        if (!Objects.equals(a, b)) {
-            out.add(key);
-        }
-    }
+    /** The components compared above; a component added to the config later is reported by ConfigDiffs.unlisted. */
+    private static final java.util.Set<String> COMPARED = java.util.Set.of(
+            "dataplane", "interfaceName", "hashSeed", "maglevSize", "repairInterval", "resolveInterval", "connectTimeout", "udpIdleTimeout", "admin", "services", "flowTable", "sync", "vrrp");
 
     private static void services(DirectorConfig a, DirectorConfig b, List<String> out) {
         Map<String, VirtualService> was = new LinkedHashMap<>();

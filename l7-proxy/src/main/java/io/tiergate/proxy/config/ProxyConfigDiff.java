@@ -1,15 +1,17 @@
 package io.tiergate.proxy.config;
 
+import static io.tiergate.shared.config.ConfigDiffs.changed;
+import static io.tiergate.shared.config.ConfigDiffs.unlisted;
+
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
-import java.util.Objects;
 import java.util.Set;
 
 /**
  * What a reload changes, in the words of the config file, for the one line a reload logs: {@code applied} took
  * effect, {@code needsRestart} names each changed key the running process keeps until it restarts. Every top-level
- * key of {@code proxy:} is compared, so a key nobody listed here still shows up as changed.
+ * key of {@code proxy:} is compared: one this class does not know yet is named as needing a restart.
  */
 public record ProxyConfigDiff(List<String> applied, List<String> needsRestart) {
     public ProxyConfigDiff {
@@ -29,11 +31,11 @@ public record ProxyConfigDiff(List<String> applied, List<String> needsRestart) {
         if (!routes(a).equals(routes(b))) {
             applied.add("servers/locations");
         }
-        scalar("timeouts", a.timeouts(), b.timeouts(), applied);
-        scalar("forwarding", a.forwarding(), b.forwarding(), applied);
-        scalar("body_buffer", a.bodyBuffer(), b.bodyBuffer(), applied);
-        scalar("retry", a.retry(), b.retry(), applied);
-        scalar("add_node_header", a.nodeHeader(), b.nodeHeader(), applied);
+        changed("timeouts", a.timeouts(), b.timeouts(), applied);
+        changed("forwarding", a.forwarding(), b.forwarding(), applied);
+        changed("body_buffer", a.bodyBuffer(), b.bodyBuffer(), applied);
+        changed("retry", a.retry(), b.retry(), applied);
+        changed("add_node_header", a.nodeHeader(), b.nodeHeader(), applied);
         if (!a.accessLog().equals(b.accessLog())) {
             applied.add("access_log " + describe(a.accessLog()) + " -> " + describe(b.accessLog()));
         }
@@ -51,17 +53,16 @@ public record ProxyConfigDiff(List<String> applied, List<String> needsRestart) {
             applied.add("node_name (Via and node header)");
             restart.add("node_name (the metrics' node label)");
         }
-        scalar("cache", a.cache(), b.cache(), restart);
-        scalar("dr.vips", a.drVips(), b.drVips(), restart);
+        changed("cache", a.cache(), b.cache(), restart);
+        changed("dr.vips", a.drVips(), b.drVips(), restart);
         // admin is moved by the command that owns the endpoint: it reports it
+        unlisted(a, b, COMPARED, restart);
         return new ProxyConfigDiff(applied, restart);
     }
 
-    private static void scalar(String key, Object a, Object b, List<String> out) {
-        if (!Objects.equals(a, b)) {
-            out.add(key);
-        }
-    }
+    /** The components compared above; a component added to the config later is reported by ConfigDiffs.unlisted. */
+    private static final java.util.Set<String> COMPARED = java.util.Set.of(
+            "nodeName", "nodeHeader", "listeners", "timeouts", "limits", "forwarding", "bodyBuffer", "retry", "accessLog", "upstreams", "servers", "cache", "admin", "drVips");
 
     private static String describe(ProxyConfig.AccessLog l) {
         return l.format() == ProxyConfig.AccessLog.Format.OFF ? "off"
