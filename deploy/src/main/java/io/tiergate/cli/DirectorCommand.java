@@ -80,12 +80,8 @@ final class DirectorCommand implements Callable<Integer> {
             LOG.error("cannot start: {}", e.getMessage());
             return e instanceof PrivilegeException ? ExitCodes.NO_PERMISSION : ExitCodes.FAILURE;
         }
-        Object reloadLock = new Object();
-        Runnable reload = () -> {
-            synchronized (reloadLock) {
-                reload(director);
-            }
-        };
+        DirectorReloader reloader = new DirectorReloader(config, cfg, director);
+        Runnable reload = reloader::reload;
         StopSignal stop = StopSignal.install();
         Signals.handle("HUP", reload);
         // Nothing to reopen (the director logs to stderr), but USR1 from a logrotate script must not kill it.
@@ -109,30 +105,6 @@ final class DirectorCommand implements Callable<Integer> {
         }
         log("stopped");
         return ExitCodes.OK;
-    }
-
-    /**
-     * SIGHUP: re-reads the file; a valid one becomes the running config in one engine step (established flows stay:
-     * the engine changes only what differs). An invalid one is rejected with every FILE:LINE:COL problem and the
-     * director keeps running the previous config.
-     */
-    void reload(Director director) {
-        try {
-            TiergateConfig cfg = TiergateConfig.load(config);
-            DirectorConfig next = cfg.director().orElseThrow(() ->
-                    new UserException(config + " has no 'director:' section", ExitCodes.CONFIG));
-            var report = director.reload(next);
-            if (report.error() != null) {
-                log("reloaded " + config + ", but the dataplane change failed (will retry): " + report.error());
-            } else {
-                log("reloaded " + config + ": " + report.upserts() + " service(s) changed, " + report.deletes()
-                        + " removed");
-            }
-        } catch (io.tiergate.shared.config.ConfigException | UserException e) {
-            log("reload rejected, still running the previous config:\n" + e.getMessage());
-        } catch (RuntimeException e) {
-            log("reload failed, still running the previous config: " + e);
-        }
     }
 
     /** Through the configured logging (text or JSON), so a JSON log holds only JSON lines. */

@@ -5,7 +5,6 @@ import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.admin.CacheAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.shared.admin.AdminServer;
-import io.tiergate.shared.config.ConfigException;
 import io.tiergate.shared.config.HostPort;
 import io.tiergate.shared.logging.Logging;
 import io.tiergate.shared.metrics.Metrics;
@@ -13,10 +12,7 @@ import io.vertx.core.Vertx;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -29,8 +25,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * {@code tiergate proxy -c FILE}: runs the L7 proxy until SIGTERM/SIGINT (graceful: in-flight requests get
- * {@code --drain} to finish, then exit 0). SIGHUP or a change of the file's modification time reloads it; an invalid
- * new file is rejected with every problem printed (FILE:LINE:COL) and the running config keeps serving.
+ * {@code --drain} to finish, then exit 0). SIGHUP or a change of the file's modification time reloads it
+ * ({@link ProxyReloader}); an invalid new file is rejected with every problem printed (FILE:LINE:COL) and the running
+ * config keeps serving. TLS certificates renewed at the same paths are loaded by the same watch.
  *
  * <p>With {@code dr: {vips: [...]}} the node is a direct-routing real server: as root the VIPs and ARP sysctls are
  * set up before listening and undone on stop; without root, if anything is missing, the commands are printed and it
@@ -53,7 +50,8 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
     String drain;
 
     @Option(names = "--watch-interval", defaultValue = "2s", paramLabel = "DURATION",
-            description = "How often the config file's modification time is checked; 0 disables (default: ${DEFAULT-VALUE}).")
+            description = "How often the config file's modification time and the TLS certificate files' contents are checked;"
+                    + " 0 disables (default: ${DEFAULT-VALUE}).")
     String watchInterval;
 
     @Option(names = {"-t", "--test"}, description = "Check the config and exit, like nginx -t (same as `tiergate config check`).")
@@ -64,8 +62,6 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
 
     @picocli.CommandLine.Spec
     picocli.CommandLine.Model.CommandSpec spec;
-
-    private volatile FileTime lastModified;
 
     @Override
     public Integer call() throws Exception {
@@ -78,7 +74,6 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         ProxyConfig first = firstFile.proxy().get();
         // Before anything logs: without it the shaded jar's Logback would run with its defaults.
         Logging.configure(firstFile.logging().format(), firstFile.logging().level());
-        lastModified = mtime();
 
         RealServerSetup dr = null;
         if (!first.drVips().isEmpty()) {
@@ -99,19 +94,20 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         }
 
         Vertx vertx = Vertx.vertx();
-        Metrics metrics = new Metrics(Map.of("tier", "proxy", "node", first.nodeName()));
+        Metrics metrics = new Metrics(Map.of("tier", "proxy", "node", first.nodeName()),
+                firstFile.metrics().latencyBuckets());
         AtomicBoolean ready = new AtomicBoolean();
         ProxyNode node;
         AdminServer admin = null;
+        java.util.function.Function<HostPort, io.vertx.core.Future<AdminServer>> adminAt;
         try {
             node = ProxyNode.start(vertx, first, metrics.registry()).toCompletionStage().toCompletableFuture()
                     .get(30, TimeUnit.SECONDS);
-            HostPort a = first.admin();
-            if (a != null) {
-                ProxyNode n = node;
-                admin = AdminServer.start(vertx, a.host(), a.port(), metrics, ready::get,
-                                CacheAdmin.of(n::cache).routes())
-                        .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
+            ProxyNode n = node;
+            adminAt = a -> AdminServer.start(vertx, a.host(), a.port(), metrics, ready::get,
+                    CacheAdmin.of(n::cache).routes());
+            if (first.admin() != null) {
+                admin = adminAt.apply(first.admin()).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             }
         } catch (java.util.concurrent.ExecutionException e) {
             vertx.close();
@@ -130,41 +126,14 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         }
         ready.set(true);
 
-        Object reloadLock = new Object();
-        Runnable reload = () -> {
-            synchronized (reloadLock) {
-                try {
-                    lastModified = mtime();
-                    ProxyConfig next = load();
-                    node.reload(next).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
-                    log("reloaded " + config);
-                } catch (ConfigException e) {
-                    log("reload rejected, still serving the previous config:\n" + e.getMessage());
-                } catch (UserException e) {
-                    log("reload rejected, still serving the previous config: " + e.getMessage());
-                } catch (Exception e) {
-                    log("reload failed, still serving the previous config: " + e);
-                }
-            }
-        };
+        ProxyReloader reloader = new ProxyReloader(config, firstFile, node, admin, adminAt);
         StopSignal stop = StopSignal.install();
-        Signals.handle("HUP", reload);
+        Signals.handle("HUP", reloader::reload);
         Signals.handle("USR1", () -> {
             node.reopenLogs();
             log("SIGUSR1: reopening log files");
         });
-        if (!watch.isZero()) {
-            vertx.setPeriodic(watch.toMillis(), id -> {
-                FileTime now = mtime();
-                if (now != null && !now.equals(lastModified)) {
-                    lastModified = now;
-                    vertx.executeBlocking(() -> {
-                        reload.run();
-                        return null;
-                    });
-                }
-            });
-        }
+        reloader.watch(vertx, watch);
         pidFile.write();
         String signal = stop.await();
         pidFile.remove();
@@ -174,8 +143,8 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         try {
             node.shutdown(drainFor).toCompletionStage().toCompletableFuture()
                     .get(drainFor.toMillis() + 5000, TimeUnit.MILLISECONDS);
-            if (admin != null) {
-                admin.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            if (reloader.admin() != null) {
+                reloader.admin().close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
             }
             vertx.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
         } catch (Exception e) {
@@ -191,24 +160,12 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         return code;
     }
 
-    private ProxyConfig load() {
-        return loadFile().proxy().get();
-    }
-
     private TiergateConfig loadFile() {
         TiergateConfig cfg = TiergateConfig.load(config);
         if (cfg.proxy().isEmpty()) {
             throw new UserException(config + " has no 'proxy:' section", ExitCodes.CONFIG);
         }
         return cfg;
-    }
-
-    private FileTime mtime() {
-        try {
-            return Files.getLastModifiedTime(config);
-        } catch (IOException e) {
-            return null;
-        }
     }
 
     private static Duration parse(String text, String option) {

@@ -70,7 +70,7 @@ class ProxyCommandTest {
 
     private String yaml(String upstream, String extra) {
         return """
-                logging: {level: warn}
+                logging: {level: info}
                 proxy:
                   access_log: {format: off}
                   admin: 127.0.0.1:0

@@ -55,6 +55,8 @@ public final class Director implements AutoCloseable {
     private final boolean sync;
     private volatile HaWiring ha; // null without director.vrrp; replaced by reload (guarded by this)
     private boolean closed; // guarded by this: a reload racing close() must not start VRRP again
+    private final io.tiergate.shared.metrics.ReloadMetrics noAdminReloads =
+            new io.tiergate.shared.metrics.ReloadMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
 
     private Director(Engine engine, HealthEngine health, DirectorAdmin admin, Dataplane dataplane, HaWiring ha,
                      java.util.function.Function<VrrpConfig, HaInstance> haFactory, boolean sync) {
@@ -316,6 +318,9 @@ public final class Director implements AutoCloseable {
                 throw new DataplaneException("vrrp: " + e.getMessage(), e);
             }
         }
+        if (admin != null) {
+            admin.refresh(engine); // the VRRP series exist from the first scrape too
+        }
         return new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent());
     }
 
@@ -504,6 +509,22 @@ public final class Director implements AutoCloseable {
 
     public DirectorStatus status() {
         return join(engine.status());
+    }
+
+    /** Config reload counters (tiergate_config_*), on the admin endpoint's /metrics when it runs. */
+    public io.tiergate.shared.metrics.ReloadMetrics reloads() {
+        return admin != null ? admin.meters().reloads() : noAdminReloads;
+    }
+
+    /**
+     * Moves the admin endpoint to a reloaded {@code admin} address (new socket first, then the old one closes);
+     * throws, leaving it where it was, when the new address cannot be bound. Only when the director runs one.
+     */
+    public void moveAdmin(io.tiergate.shared.config.HostPort to) throws Exception {
+        if (admin == null) {
+            throw new IllegalStateException("the admin endpoint is off: turning it on needs a restart");
+        }
+        admin.moveTo(to, engine);
     }
 
     /** The admin endpoint's port, or -1 when it is off. */

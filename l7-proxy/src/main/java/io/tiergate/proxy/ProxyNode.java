@@ -22,7 +22,7 @@ import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.http.HttpServerOptions;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.net.PemKeyCertOptions;
+import io.tiergate.proxy.tls.Certificates;
 
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,6 +46,8 @@ public final class ProxyNode {
     private final AtomicReference<Snapshot> current = new AtomicReference<>();
     private final Map<ListenerConfig, List<HttpServer>> servers = new LinkedHashMap<>();
     private final Map<ListenerConfig, Integer> ports = new LinkedHashMap<>();
+    /** Digest of each TLS listener's PEM files as last loaded: a renewal at the same paths changes it. */
+    private final Map<ListenerConfig, String> tlsDigests = new java.util.concurrent.ConcurrentHashMap<>();
     private final ProxyMetrics metrics;
     private final AccessLog accessLog;
     private final ProxyHandler handler;
@@ -66,6 +68,7 @@ public final class ProxyNode {
         this.handler = new ProxyHandler(vertx, current::get, metrics, accessLog);
         this.eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
         this.health = new ActiveHealth(vertx, metrics);
+        metrics.cache(handler::cacheIfCreated);
     }
 
     public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config) {
@@ -82,6 +85,7 @@ public final class ProxyNode {
                                           Function<String, List<String>> resolver) {
         ProxyNode node = new ProxyNode(vertx, config, registry, resolver);
         node.current.set(node.build(config, Map.of()));
+        node.metrics.configured(config, node.groups());
         node.startResolving();
         List<Future<?>> binds = new ArrayList<>();
         for (ListenerConfig l : config.listeners()) {
@@ -121,6 +125,15 @@ public final class ProxyNode {
     public UpstreamGroup upstream(String name) {
         UpstreamClient c = current.get().upstreams().get(name);
         return c == null ? null : c.group();
+    }
+
+    private List<UpstreamGroup> groups() {
+        return current.get().upstreams().values().stream().map(UpstreamClient::group).toList();
+    }
+
+    /** Config reload counters and the last-reload timestamp (tiergate_config_*). */
+    public io.tiergate.shared.metrics.ReloadMetrics reloads() {
+        return metrics.reloads();
     }
 
     /** May block (DNS): never called on an event loop. */
@@ -199,6 +212,14 @@ public final class ProxyNode {
             synchronized (this) {
                 ports.put(l, list.get(0).actualPort());
             }
+            if (l.tls() != null) {
+                try {
+                    tlsDigests.put(l, Certificates.digest(l.tls()));
+                } catch (java.io.IOException e) {
+                    log.warn("listener '{}': {}; a renewal will be picked up once it is readable", l.name(),
+                            e.getMessage());
+                }
+            }
         }).recover(t -> Future.failedFuture(new IllegalStateException(
                 "cannot listen on " + l.address() + ": " + t.getMessage(), t)));
     }
@@ -214,11 +235,7 @@ public final class ProxyNode {
                 .setHttp2ClearTextEnabled(l.h2c())
                 .setTcpNoDelay(true);
         if (l.tls() != null) {
-            PemKeyCertOptions pem = new PemKeyCertOptions();
-            for (ListenerConfig.KeyPair kp : l.tls().certificates()) {
-                pem.addCertPath(kp.cert().toString()).addKeyPath(kp.key().toString());
-            }
-            o.setSsl(true).setSni(true).setKeyCertOptions(pem);
+            o.setSsl(true).setSni(true).setKeyCertOptions(Certificates.sslOptions(l.tls()).getKeyCertOptions());
             if (l.tls().http2()) {
                 o.setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
             }
@@ -252,6 +269,9 @@ public final class ProxyNode {
      */
     public Future<Void> reload(ProxyConfig newConfig) {
         synchronized (reloadLock) {
+            if (!newConfig.accessLog().equals(current.get().config().accessLog())) {
+                accessLog.reconfigure(newConfig.accessLog());
+            }
             Future<Void> f = swap(newConfig);
             if (resolveTimer >= 0) {
                 vertx.cancelTimer(resolveTimer);
@@ -266,6 +286,7 @@ public final class ProxyNode {
         Snapshot old = current.get();
         Snapshot next = build(newConfig, old.upstreams());
         current.set(next);
+        metrics.configured(newConfig, groups());
         Set<UpstreamClient> kept = new HashSet<>(next.upstreams().values());
         for (UpstreamClient c : old.upstreams().values()) {
             if (!kept.contains(c)) {
@@ -288,7 +309,23 @@ public final class ProxyNode {
         synchronized (this) {
             existing = new ArrayList<>(servers.keySet());
         }
+        List<ListenerConfig> recertified = new ArrayList<>();
         for (ListenerConfig l : existing) {
+            ListenerConfig same = wanted.contains(l) ? null : sameSocketNewCertificates(l, newConfig.listeners());
+            if (same != null) {
+                // Only the certificate files changed: keep the sockets and their connections, load the new pair
+                // below (as for a renewal in place) instead of closing and rebinding the port.
+                synchronized (this) {
+                    Map<ListenerConfig, List<HttpServer>> reordered = new LinkedHashMap<>();
+                    servers.forEach((k, v) -> reordered.put(k.equals(l) ? same : k, v));
+                    servers.clear();
+                    servers.putAll(reordered);
+                    ports.put(same, ports.remove(l));
+                }
+                tlsDigests.remove(l);
+                recertified.add(same);
+                continue;
+            }
             if (!wanted.contains(l)) {
                 List<HttpServer> list;
                 synchronized (this) {
@@ -301,11 +338,114 @@ public final class ProxyNode {
             }
         }
         for (ListenerConfig l : newConfig.listeners()) {
-            if (!existing.contains(l)) {
+            if (!existing.contains(l) && !recertified.contains(l)) {
                 work.add(bind(l));
             }
         }
+        if (!recertified.isEmpty()) {
+            // A pair that cannot be loaded keeps the old certificate; the caller's reloadCertificates() says why.
+            work.add(reloadCertificates().otherwiseEmpty());
+        }
         return Future.all(work).mapEmpty();
+    }
+
+    /**
+     * The listener of {@code wanted} that is {@code l} with other certificate files (same name, address, PROXY
+     * protocol and ALPN), or null.
+     */
+    private static ListenerConfig sameSocketNewCertificates(ListenerConfig l, List<ListenerConfig> wanted) {
+        if (l.tls() == null) {
+            return null;
+        }
+        for (ListenerConfig w : wanted) {
+            if (w.tls() != null && w.name().equals(l.name()) && w.address().equals(l.address())
+                    && java.util.Objects.equals(w.proxyProtocol(), l.proxyProtocol()) && w.h2c() == l.h2c()
+                    && w.tls().http2() == l.tls().http2()) {
+                return w;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Loads the certificates of every TLS listener whose PEM files changed since they were last loaded (a renewal
+     * written at the same paths): handshakes from now on get the new certificate, connections already open keep the
+     * one they negotiated. A pair that does not fit (key of another certificate, half-written file) is not loaded:
+     * the listener keeps serving the old one, and the next check tries again. Returns one line per listener changed.
+     * Reads files: never called on an event loop.
+     */
+    public Future<List<String>> reloadCertificates() {
+        List<Map.Entry<ListenerConfig, List<HttpServer>>> tls = new ArrayList<>();
+        synchronized (this) {
+            for (Map.Entry<ListenerConfig, List<HttpServer>> e : servers.entrySet()) {
+                if (e.getKey().tls() != null && ports.containsKey(e.getKey())) {
+                    tls.add(Map.entry(e.getKey(), List.copyOf(e.getValue())));
+                }
+            }
+        }
+        List<Future<String>> done = new ArrayList<>();
+        for (Map.Entry<ListenerConfig, List<HttpServer>> e : tls) {
+            ListenerConfig l = e.getKey();
+            String digest;
+            try {
+                digest = Certificates.digest(l.tls());
+            } catch (java.io.IOException ex) {
+                done.add(Future.failedFuture("listener '" + l.name() + "': " + ex.getMessage()));
+                continue;
+            }
+            if (digest.equals(tlsDigests.get(l))) {
+                continue;
+            }
+            List<String> bad = new ArrayList<>();
+            for (ListenerConfig.KeyPair kp : l.tls().certificates()) {
+                Certificates.problem(kp.cert(), kp.key()).ifPresent(bad::add);
+            }
+            if (!bad.isEmpty()) {
+                done.add(Future.failedFuture("listener '" + l.name() + "': " + String.join("; ", bad)
+                        + "; still serving the previous certificate"));
+                continue;
+            }
+            List<Future<Boolean>> updates = new ArrayList<>();
+            for (HttpServer s : e.getValue()) {
+                // force: the options name the same files, only their contents changed
+                updates.add(s.updateSSLOptions(Certificates.sslOptions(l.tls()), true));
+            }
+            done.add(Future.all(updates).map(x -> {
+                tlsDigests.put(l, digest);
+                return "tls certificate of listener '" + l.name() + "' ("
+                        + l.tls().certificates().get(0).cert() + (l.tls().certificates().size() > 1 ? ", ..." : "")
+                        + ")";
+            }).recover(t -> Future.failedFuture("listener '" + l.name() + "': new certificate not loaded: "
+                    + t.getMessage())));
+        }
+        return Future.join(done).transform(ar -> {
+            List<String> changed = new ArrayList<>();
+            List<String> failed = new ArrayList<>();
+            for (Future<String> f : done) {
+                if (f.succeeded()) {
+                    changed.add(f.result());
+                } else {
+                    failed.add(f.cause().getMessage());
+                }
+            }
+            return failed.isEmpty() ? Future.succeededFuture(changed)
+                    : Future.failedFuture(new CertificateReloadException(changed, failed));
+        });
+    }
+
+    /** Some listeners' new certificates could not be loaded; {@code loaded} lists those that were. */
+    public static final class CertificateReloadException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+        private final transient List<String> loaded;
+
+        CertificateReloadException(List<String> loaded, List<String> failed) {
+            super(String.join("; ", failed));
+            this.loaded = List.copyOf(loaded);
+        }
+
+        public List<String> loaded() {
+            return loaded;
+        }
     }
 
     static List<String> systemResolve(String host) {

@@ -2,16 +2,12 @@ package io.tiergate.director.admin;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
-import io.tiergate.director.engine.DirectorStatus;
 import io.tiergate.director.engine.Engine;
-import io.tiergate.director.engine.ServiceStatus;
 import io.tiergate.director.engine.StepReport;
 import io.tiergate.director.engine.UnknownRealServerException;
 import io.tiergate.shared.admin.AdminServer;
 import io.tiergate.shared.config.HostPort;
 import io.tiergate.shared.metrics.Metrics;
-import io.micrometer.core.instrument.MultiGauge;
-import io.micrometer.core.instrument.Tags;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
@@ -22,12 +18,8 @@ import org.slf4j.LoggerFactory;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
-import java.util.ArrayList;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.ToDoubleFunction;
 
 /**
  * The director's part of the admin endpoint (on the shared AdminServer, which adds /metrics, /healthz, /readyz):
@@ -38,39 +30,66 @@ import java.util.function.ToDoubleFunction;
  * POST /api/services/{service}/real-servers/{rs}/enable back to the configured weight
  * </pre>
  *
- * Prometheus gauges per real server are refreshed from the engine once a second, so a scrape never waits on the
+ * Its meters ({@link DirectorMetrics}) are refreshed from the engine once a second, so a scrape never waits on the
  * engine thread.
  */
 public final class DirectorAdmin {
     private static final Logger log = LoggerFactory.getLogger(DirectorAdmin.class);
     static final ObjectMapper JSON = new ObjectMapper().enable(SerializationFeature.INDENT_OUTPUT);
 
-    private final AdminServer server;
+    private volatile AdminServer server;
     private final Metrics metrics;
     private final Vertx vertx;
     private final long timer;
+    private final DirectorMetrics meters;
 
-    private DirectorAdmin(Vertx vertx, AdminServer server, Metrics metrics, long timer) {
+    private DirectorAdmin(Vertx vertx, AdminServer server, Metrics metrics, long timer, DirectorMetrics meters) {
         this.vertx = vertx;
         this.server = server;
         this.metrics = metrics;
         this.timer = timer;
+        this.meters = meters;
+    }
+
+    /** Brings the meters up to date now (the timer does it every second). */
+    public void refresh(Engine engine) {
+        engine.status().thenAccept(meters::update).join();
+    }
+
+    /** The director's meters (reload counters among them). */
+    public DirectorMetrics meters() {
+        return meters;
     }
 
     public static DirectorAdmin start(Vertx vertx, HostPort at, Engine engine) throws Exception {
         Metrics metrics = new Metrics(Map.of("tier", "director"));
-        Gauges gauges = new Gauges(metrics);
-        Handler<HttpServerRequest> api = req -> handle(req, engine);
-        AdminServer server = AdminServer.start(vertx, at.host(), at.port(), metrics, engine::ready, Map.of("/api", api))
-                .toCompletionStage().toCompletableFuture().get();
+        DirectorMetrics gauges = new DirectorMetrics(metrics.registry());
         io.tiergate.director.ha.VrrpMetrics vrrp = new io.tiergate.director.ha.VrrpMetrics(metrics.registry());
-        java.util.function.Consumer<DirectorStatus> refresh = st -> {
+        java.util.function.Consumer<io.tiergate.director.engine.DirectorStatus> refresh = st -> {
             gauges.update(st);
             vrrp.update(st.ha() == null ? null : st.ha().mismatchTotals(), st.ha() != null && st.ha().splitBrain());
         };
+        AdminServer server = listen(vertx, at, engine, metrics);
         long timer = vertx.setPeriodic(1000, id -> engine.status().thenAccept(refresh));
-        engine.status().thenAccept(refresh);
-        return new DirectorAdmin(vertx, server, metrics, timer);
+        engine.status().thenAccept(refresh).join(); // series exist before the first scrape
+        return new DirectorAdmin(vertx, server, metrics, timer, gauges);
+    }
+
+    private static AdminServer listen(Vertx vertx, HostPort at, Engine engine, Metrics metrics) throws Exception {
+        Handler<HttpServerRequest> api = req -> handle(req, engine);
+        return AdminServer.start(vertx, at.host(), at.port(), metrics, engine::ready, Map.of("/api", api))
+                .toCompletionStage().toCompletableFuture().get();
+    }
+
+    /**
+     * A reload's new {@code admin} address: the endpoint listens there first, then the old socket closes (requests
+     * on it finish). When the new address cannot be bound the old one stays and this throws. Metrics carry over.
+     */
+    public synchronized void moveTo(HostPort at, Engine engine) throws Exception {
+        AdminServer next = listen(vertx, at, engine, metrics);
+        AdminServer old = server;
+        server = next;
+        old.close();
     }
 
     public int port() {
@@ -133,42 +152,5 @@ public final class DirectorAdmin {
     private static void json(HttpServerRequest req, int status, Object body) throws Exception {
         String text = JSON.writeValueAsString(body) + "\n";
         req.response().setStatusCode(status).putHeader("Content-Type", "application/json").end(text);
-    }
-
-    /** Per-real-server gauges; rows come and go with the config, so they are MultiGauges re-registered each refresh. */
-    private static final class Gauges {
-        private final Map<String, MultiGauge> gauges = new LinkedHashMap<>();
-        private final Map<String, ToDoubleFunction<ServiceStatus.RealServerStatus>> values = new LinkedHashMap<>();
-
-        Gauges(Metrics metrics) {
-            add(metrics, "tiergate_director_real_server_weight", "effective weight in the dataplane", r -> r.effectiveWeight());
-            add(metrics, "tiergate_director_real_server_up", "1 when the health check says up (or not checked)",
-                    r -> r.health().equals("down") ? 0 : 1);
-            add(metrics, "tiergate_director_real_server_active_connections", "active connections (-1 unknown)", r -> r.activeConnections());
-            add(metrics, "tiergate_director_real_server_connections", "connections since start (-1 unknown)", r -> r.connections());
-            add(metrics, "tiergate_director_real_server_bytes_in", "bytes client to real server (-1 unknown)", r -> r.bytesIn());
-            add(metrics, "tiergate_director_real_server_bytes_out", "bytes real server to client (-1 unknown)", r -> r.bytesOut());
-            add(metrics, "tiergate_director_real_server_packets_in", "packets client to real server (-1 unknown)", r -> r.packetsIn());
-            add(metrics, "tiergate_director_real_server_packets_out", "packets real server to client (-1 unknown)", r -> r.packetsOut());
-        }
-
-        private void add(Metrics metrics, String name, String help, ToDoubleFunction<ServiceStatus.RealServerStatus> f) {
-            gauges.put(name, MultiGauge.builder(name).description(help).register(metrics.registry()));
-            values.put(name, f);
-        }
-
-        void update(DirectorStatus status) {
-            gauges.forEach((name, g) -> {
-                List<MultiGauge.Row<?>> rows = new ArrayList<>();
-                for (ServiceStatus s : status.services()) {
-                    for (ServiceStatus.RealServerStatus r : s.realServers()) {
-                        double v = values.get(name).applyAsDouble(r);
-                        rows.add(MultiGauge.Row.of(Tags.of("service", s.name(), "vip", s.key().toString(),
-                                "real_server", r.id()), v));
-                    }
-                }
-                g.register(rows, true);
-            });
-        }
     }
 }

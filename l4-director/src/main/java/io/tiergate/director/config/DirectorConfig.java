@@ -216,10 +216,12 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         section.finish();
         DirectorConfig cfg = new DirectorConfig(dataplane, iface, seed, maglev, repair, resolve, connect, udpIdle, admin,
                 services, flowTable, sync, vrrp);
-        if (problems.size() == before) {
-            for (String p : cfg.unsupportedOn(dataplane)) {
-                section.error("dataplane", p, "a configuration the chosen dataplane can express");
-            }
+        // Reported with every other problem, each at the key that asks for what the dataplane cannot do (services
+        // that failed to parse are not checked: their own errors come first).
+        for (Unsupported u : cfg.unsupportedAt(dataplane)) {
+            ConfigMap at = u.service() == null ? section : serviceMaps.get(u.service());
+            at.error(u.key(), u.message() + " (with dataplane: " + dataplane.configName() + ")",
+                    "a setting the " + dataplane.configName() + " dataplane can express, or another dataplane");
         }
         return cfg;
     }
@@ -229,60 +231,75 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
      * auto: auto picks a dataplane that can.
      */
     public List<String> unsupportedOn(DataplaneKind kind) {
-        List<String> out = new ArrayList<>();
+        return unsupportedAt(kind).stream().map(Unsupported::sentence).toList();
+    }
+
+    /**
+     * One thing a dataplane cannot express, at the key that asks for it: {@code service} (null for a director-wide
+     * key) and {@code key} within it.
+     */
+    public record Unsupported(String service, String key, String message) {
+        public String sentence() {
+            return (service == null ? key + ": " : "service '" + service + "': ") + message;
+        }
+    }
+
+    /** As {@link #unsupportedOn}, each with the key that caused it. */
+    public List<Unsupported> unsupportedAt(DataplaneKind kind) {
+        List<Unsupported> out = new ArrayList<>();
         if (kind == DataplaneKind.AUTO) {
             return out;
         }
         if (sync.isPresent() && kind != DataplaneKind.IPVS) {
-            out.add("sync: the connection sync daemon is an IPVS feature (" + kind.configName()
-                    + " has none; nft pins flows per director, see docs/director.md)");
+            out.add(new Unsupported(null, "sync", "the connection sync daemon is an IPVS feature ("
+                    + kind.configName() + " has none; nft pins flows per director, see docs/director.md)"));
         }
         for (VirtualService s : services) {
-            String where = "service '" + s.name() + "': ";
             if (!kind.supports(s.scheduler())) {
-                out.add(where + "scheduler '" + s.scheduler().configName() + "' needs the "
+                out.add(new Unsupported(s.name(), "scheduler", "scheduler '" + s.scheduler().configName() + "' needs the "
                         + String.join(" or ", DataplaneKind.namesSupporting(s.scheduler())) + " dataplane ("
-                        + kind.configName() + " can do rr, wrr, sh, mh)");
+                        + kind.configName() + " can do rr, wrr, sh, mh)"));
             }
             if (!kind.supports(s.method())) {
-                out.add(where + "method '" + s.method().configName() + "' needs the "
-                        + String.join(" or ", DataplaneKind.namesSupporting(s.method())) + " dataplane");
+                out.add(new Unsupported(s.name(), "method", "method '" + s.method().configName() + "' needs the "
+                        + String.join(" or ", DataplaneKind.namesSupporting(s.method())) + " dataplane"));
             }
             if (s.persistence().enabled() && s.persistence().prefixLength() != 32 && !kind.supportsPersistenceNetmask()) {
-                out.add(where + "persistence netmask /" + s.persistence().prefixLength()
-                        + " needs the ipvs or userspace dataplane (" + kind.configName() + " hashes whole addresses)");
+                out.add(new Unsupported(s.name(), "persistence", "persistence netmask /" + s.persistence().prefixLength()
+                        + " needs the ipvs or userspace dataplane (" + kind.configName() + " hashes whole addresses)"));
             }
             if (s.proxyProtocol() && !kind.supportsProxyProtocol()) {
-                out.add(where + "proxy_protocol needs the userspace dataplane (" + kind.configName()
-                        + " forwards packets and cannot add a header)");
+                out.add(new Unsupported(s.name(), "proxy_protocol", "proxy_protocol needs the userspace dataplane (" + kind.configName()
+                        + " forwards packets and cannot add a header)"));
             }
             if (kind == DataplaneKind.NFT && s.key().byFwmark()) {
-                out.add(where + "fwmark services need the ipvs dataplane (nft matches VIP and port)");
+                out.add(new Unsupported(s.name(), "fwmark", "fwmark services need the ipvs dataplane (nft matches VIP and port)"));
             }
             if (kind == DataplaneKind.NFT && !s.key().byFwmark()) {
                 boolean v6 = s.key().vip().indexOf(':') >= 0;
                 for (RealServer r : s.realServers()) {
                     String host = r.address().host();
                     if (isIpLiteral(host) && (host.indexOf(':') >= 0) != v6) {
-                        out.add(where + "real server " + r.id() + " is " + (v6 ? "IPv4" : "IPv6") + " but the VIP "
+                        out.add(new Unsupported(s.name(), "real_servers", "real server " + r.id() + " is " + (v6 ? "IPv4" : "IPv6") + " but the VIP "
                                 + s.key().vip() + " is " + (v6 ? "IPv6" : "IPv4") + ": nft forwards within one address "
                                 + "family; give the real server an " + (v6 ? "IPv6" : "IPv4")
-                                + " address (or use the userspace dataplane, which proxies across families)");
+                                + " address (or use the userspace dataplane, which proxies across families)"));
                     }
                 }
             }
             if (kind == DataplaneKind.USERSPACE && s.key().byFwmark()) {
-                out.add(where + "fwmark services need the ipvs dataplane (userspace listens on VIP:port)");
+                out.add(new Unsupported(s.name(), "fwmark", "fwmark services need the ipvs dataplane (userspace listens on VIP:port)"));
             }
             if (kind == DataplaneKind.NFT && s.method() == ForwardingMethod.DIRECT_ROUTE && interfaceName.isEmpty()) {
-                out.add(where + "method 'dr' on nft needs 'interface' (the device whose ingress receives the VIP)");
+                out.add(new Unsupported(s.name(), "method", "method 'dr' on nft needs director.interface (the device"
+                        + " whose ingress receives the VIP)"));
             }
             if ((kind == DataplaneKind.NFT || kind == DataplaneKind.IPVS) && s.method() != ForwardingMethod.NAT
                     && !s.key().byFwmark()) {
                 for (RealServer r : s.realServers()) {
                     if (r.address().port() != s.key().port()) {
-                        out.add(where + "real server " + r.id() + ": method '" + s.method().configName()
-                                + "' cannot change the port (the VIP port is " + s.key().port() + "); use method nat");
+                        out.add(new Unsupported(s.name(), "real_servers", "real server " + r.id() + ": method '" + s.method().configName()
+                                + "' cannot change the port (the VIP port is " + s.key().port() + "); use method nat"));
                     }
                 }
             }

@@ -123,9 +123,11 @@ class DirectorConfigTest {
                     pp: {vip: 10.0.0.100:82, method: nat, proxy_protocol: true, real_servers: [10.0.0.11]}
                 """, problems);
         assertThat(problems.format())
-                .contains("service 'web': scheduler 'lc' needs the ipvs or userspace dataplane (nft can do rr, wrr, sh, mh)")
-                .contains("service 'tun': method 'tunnel' needs the ipvs or userspace dataplane")
-                .contains("service 'pp': proxy_protocol needs the userspace dataplane");
+                .as("each at the key that asks for it, not at dataplane:")
+                .contains("d.yaml:5:42: director.services.web.scheduler: scheduler 'lc' needs the ipvs or userspace"
+                        + " dataplane (nft can do rr, wrr, sh, mh) (with dataplane: nft)")
+                .contains("director.services.tun.method: method 'tunnel' needs the ipvs or userspace dataplane")
+                .contains("director.services.pp.proxy_protocol: proxy_protocol needs the userspace dataplane");
     }
 
     @Test
@@ -169,6 +171,26 @@ class DirectorConfigTest {
     }
 
     @Test
+    void capabilityErrorsComeWithEveryOtherErrorEachAtItsOwnKey() {
+        Problems problems = new Problems();
+        parse("""
+                director:
+                  dataplane: nft
+                  interface: eth0
+                  repair_interval: soon
+                  services:
+                    web: {vip: 10.0.0.100:80, scheduler: lc, real_servers: [10.0.0.11]}
+                    bad: {vip: 10.0.0.100:81, real_servers: []}
+                """, problems);
+        assertThat(problems.format())
+                .as("the syntax-level errors and the dataplane's limits in one run")
+                .contains("d.yaml:4:20: director.repair_interval:")
+                .contains("director.services.bad.real_servers: no real servers")
+                .contains("d.yaml:6:42: director.services.web.scheduler: scheduler 'lc' needs the ipvs or userspace")
+                .doesNotContain("director.dataplane:");
+    }
+
+    @Test
     void drCannotChangeThePortOnKernelDataplanes() {
         assertThat(nftProblems("web: {vip: 10.0.0.100:80, method: dr, real_servers: [10.0.0.11:8080]}")).contains("real server 10.0.0.11:8080: method 'dr' cannot change the port");
     }
@@ -180,10 +202,10 @@ class DirectorConfigTest {
                 .as("IPv6 DR and NAT services are expressible on nft").isEmpty();
         assertThat(nftProblems("web6: {vip: \"[fd77::100]:80\", real_servers: [\"10.0.0.11:80\", \"[fd77::12]:80\"]}",
                 "web4: {vip: 10.0.0.100:80, real_servers: [\"[fd77::11]:80\"]}"))
-                .contains("service 'web6': real server 10.0.0.11:80 is IPv4 but the VIP fd77::100 is IPv6: nft forwards "
+                .contains("director.services.web6.real_servers: real server 10.0.0.11:80 is IPv4 but the VIP fd77::100 is IPv6: nft forwards "
                         + "within one address family; give the real server an IPv6 address (or use the userspace "
                         + "dataplane, which proxies across families)")
-                .contains("service 'web4': real server [fd77::11]:80 is IPv6 but the VIP 10.0.0.100 is IPv4")
+                .contains("director.services.web4.real_servers: real server [fd77::11]:80 is IPv6 but the VIP 10.0.0.100 is IPv4")
                 .doesNotContain("[fd77::12]:80 is");
     }
 

@@ -90,7 +90,12 @@ public final class CacheFilter {
                 return resp;
             });
         }
-        return lookup(req, rule, origin, true, false);
+        return lookup(req, rule, origin, true, false).map(resp -> {
+            // The Cache-Status header (RFC 9211) already says what happened; count the same verdict.
+            String cs = resp.headers().get("Cache-Status");
+            store.countLookup(cs != null && cs.contains("; hit"));
+            return resp;
+        });
     }
 
     private String name() {

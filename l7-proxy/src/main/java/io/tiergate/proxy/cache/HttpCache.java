@@ -2,10 +2,12 @@ package io.tiergate.proxy.cache;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import com.github.benmanes.caffeine.cache.RemovalCause;
 
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.atomic.LongAdder;
 
 /**
  * The store: primary key (the expanded cache key of a GET) → the variants stored under it (one per Vary secondary
@@ -25,14 +27,21 @@ public final class HttpCache {
 
     private final Cache<String, Variants> store;
     private final int maxVariants;
+    private final long maxWeight;
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+    private final LongAdder stores = new LongAdder();
+    private final LongAdder evictions = new LongAdder();
 
     public HttpCache(CacheConfig config) {
         this.maxVariants = config.maxVariants();
+        this.maxWeight = config.maxSize();
         // Maintenance on the calling thread: evictions are cheap and this keeps the byte bound exact in tests.
         this.store = Caffeine.newBuilder()
                 .maximumWeight(config.maxSize())
                 .weigher((String k, Variants v) -> v.weight())
                 .executor(Runnable::run)
+                .evictionListener((String k, Variants v, RemovalCause cause) -> evictions.increment())
                 .build();
     }
 
@@ -43,6 +52,7 @@ public final class HttpCache {
 
     /** Stores {@code r}, replacing the variant with the same secondary key; the newest variant comes first. */
     public void put(String key, StoredResponse r) {
+        stores.increment();
         store.asMap().compute(key, (k, old) -> {
             List<StoredResponse> l = new ArrayList<>();
             l.add(r);
@@ -94,6 +104,31 @@ public final class HttpCache {
     /** Bytes currently accounted for. */
     public long weightedSize() {
         return store.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
+    }
+
+    /** A cacheable GET/HEAD answered from the store ({@code hit}) or sent to the upstream. */
+    public void countLookup(boolean hit) {
+        (hit ? hits : misses).increment();
+    }
+
+    public long hits() {
+        return hits.sum();
+    }
+
+    public long misses() {
+        return misses.sum();
+    }
+
+    public long stores() {
+        return stores.sum();
+    }
+
+    public long evictions() {
+        return evictions.sum();
+    }
+
+    public long maxWeight() {
+        return maxWeight;
     }
 
     public long keyCount() {

@@ -27,6 +27,11 @@ public record ListenerConfig(String name, HostPort address, Tls tls, ProxyProtoc
         this(name, address, tls, null, tls == null);
     }
 
+    /** This listener with other certificates (a reload that only points at other PEM files). */
+    public ListenerConfig withTls(Tls other) {
+        return new ListenerConfig(name, address, other, proxyProtocol, h2c);
+    }
+
     /**
      * {@code proxy_protocol: {trusted: [CIDR, ...]}}: only peers (the TCP source, not what a header claims) inside
      * {@code trusted} may connect; the header's source address then stands for the client.

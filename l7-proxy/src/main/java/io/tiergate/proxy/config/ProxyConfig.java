@@ -134,9 +134,8 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
 
         Map<String, UpstreamConfig> upstreams = new LinkedHashMap<>();
         Map<String, ConfigMap> ups = section.namedMaps("upstreams");
-        if (ups.isEmpty()) {
-            section.error("upstreams", "no upstream groups", "at least one group under upstreams:, e.g. app: {servers: [...]}");
-        }
+        // No upstreams at all is fine for a proxy that only redirects (return:) or serves files; a location naming a
+        // group that is not there says so itself.
         ups.forEach((name, m) -> {
             UpstreamConfig u = parseUpstream(name, m);
             m.finish();
@@ -171,12 +170,32 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         }
         CacheConfig cache = section.map("cache").map(CacheConfig::parse).orElse(CacheConfig.defaults());
         HostPort admin = parseAdmin(section);
+        if (admin != null) {
+            // The admin endpoint is a socket too: on a listener's address it would take that listener's traffic.
+            List<Bound> bound = new ArrayList<>();
+            for (ListenerConfig l : listeners) {
+                listenerNode(section, l).ifPresent(at -> bound.add(new Bound("listener '" + l.name() + "'",
+                        l.address(), at)));
+            }
+            section.raw("admin").ifPresent(at -> clash(section, "admin", new Bound("admin", admin, at), bound));
+        }
         List<String> drVips = parseDr(section.mapOrEmpty("dr"));
         // nginx's merge_slashes: on by default, so "//internal" is routed (and forwarded) as "/internal".
         boolean mergeSlashes = section.bool("merge_slashes", true);
         section.finish();
         return new ProxyConfig(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry,
                 accessLog, upstreams, servers, cache, admin, drVips, mergeSlashes);
+    }
+
+    /** Where a listener's {@code address:} is in the file. */
+    private static java.util.Optional<ConfigNode> listenerNode(ConfigMap section, ListenerConfig l) {
+        for (ConfigNode item : section.list("listeners")) {
+            if (item instanceof ConfigNode.Mapping mm && mm.entries().get("address") instanceof ConfigNode.Scalar a
+                    && HostPort.parse(a.text().trim(), -1).equals(l.address())) {
+                return java.util.Optional.of(a);
+            }
+        }
+        return java.util.Optional.empty();
     }
 
     /** {@code admin: host:port} for /metrics, /healthz, /readyz; {@code admin: off} disables it (null). */
@@ -210,6 +229,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     private static List<ListenerConfig> parseListeners(ConfigMap section) {
         List<ListenerConfig> out = new ArrayList<>();
         Set<String> names = new HashSet<>();
+        List<Bound> bound = new ArrayList<>();
         List<ConfigMap> items = section.mapList("listeners");
         if (items.isEmpty()) {
             section.error("listeners", "no listeners", "at least one item like {address: 0.0.0.0:8080}");
@@ -236,9 +256,51 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                 m.error("name", "duplicate listener name '" + name + "'", "a unique name per listener");
                 continue;
             }
+            Bound here = new Bound("listener '" + name + "'", address, m.raw("address").orElseThrow());
+            if (clash(m, "address", here, bound)) {
+                continue;
+            }
+            bound.add(here);
             out.add(new ListenerConfig(name, address, tls, pp, h2c));
         }
         return out;
+    }
+
+    /** A socket address some key binds, where the key is (for naming both places of a clash). */
+    private record Bound(String what, HostPort address, ConfigNode at) {
+        String where() {
+            return at.file() + ":" + at.line() + ":" + at.column();
+        }
+    }
+
+    /**
+     * Two sockets on one address would either fail at start or (with SO_REUSEPORT) split connections between them.
+     * A wildcard address clashes with every address of its family on the same port ({@code [::]} with both
+     * families: Linux binds it dual-stack). Port 0 never clashes: each gets its own ephemeral port.
+     */
+    private static boolean clash(ConfigMap m, String key, Bound here, List<Bound> bound) {
+        for (Bound b : bound) {
+            if (overlaps(here.address(), b.address())) {
+                m.error(key, here.what() + " binds " + here.address() + ", which " + b.what() + " at " + b.where()
+                        + " already binds (" + b.address() + ")", "a different address or port for each socket");
+                return true;
+            }
+        }
+        return false;
+    }
+
+    static boolean overlaps(HostPort a, HostPort b) {
+        if (a.port() == 0 || a.port() != b.port()) {
+            return false;
+        }
+        String x = HostPort.canonicalIp(a.host());
+        String y = HostPort.canonicalIp(b.host());
+        if (x.equals(y) || x.equals("::") || y.equals("::")) {
+            return true;
+        }
+        boolean xv6 = x.indexOf(':') >= 0;
+        boolean yv6 = y.indexOf(':') >= 0;
+        return (x.equals("0.0.0.0") && !yv6) || (y.equals("0.0.0.0") && !xv6);
     }
 
     /** {@code tls: {certificates: [{cert: a.pem, key: a.key}, ...], http2: true}}; files must be readable now. */
@@ -251,10 +313,21 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         for (ConfigMap c : items) {
             String cert = c.requireString("cert", "a PEM certificate (chain) file");
             String key = c.requireString("key", "a PEM private key file (PKCS#8 or PKCS#1)");
+            boolean readable = true;
             for (String[] f : new String[][] {{"cert", cert}, {"key", key}}) {
-                if (f[1] != null && !java.nio.file.Files.isReadable(Path.of(f[1]))) {
-                    c.error(f[0], "cannot read " + f[1], "a readable PEM file");
+                if (f[1] != null) {
+                    try {
+                        io.tiergate.shared.config.FileErrors.read(Path.of(f[1]));
+                    } catch (java.io.IOException e) {
+                        c.error(f[0], "cannot read " + f[1] + ": " + io.tiergate.shared.config.FileErrors.reason(e),
+                                "a readable PEM file");
+                        readable = false;
+                    }
                 }
+            }
+            if (readable && cert != null && key != null) {
+                io.tiergate.proxy.tls.Certificates.problem(Path.of(cert), Path.of(key)).ifPresent(why ->
+                        c.error("key", why, "the private key of the certificate in 'cert' (PEM)"));
             }
             c.finish();
             if (cert != null && key != null) {
@@ -503,11 +576,14 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         int kinds = (l.has("exact") ? 1 : 0) + (l.has("prefix") ? 1 : 0) + (l.has("regex") ? 1 : 0);
         // A static location (root:/alias:) answers from disk and needs no upstream.
         boolean fromDisk = features != null && features.staticFiles() != null;
+        // A location whose return: answers every request needs no upstream either (nginx: location / { return 301 ...; }).
+        boolean answers = features != null && features.rewrite().alwaysAnswers();
         if (fromDisk && l.has("upstream")) {
             l.error("upstream", "a location answers from disk (root:/alias:) or forwards (upstream:), not both",
                     "either root:/alias: or upstream:");
         }
-        String upstream = fromDisk ? null : l.requireString("upstream", "the name of an upstream group");
+        String upstream = fromDisk ? null : answers ? l.string("upstream", null)
+                : l.requireString("upstream", "the name of an upstream group");
         if (upstream != null && !upstreamNames.contains(upstream)) {
             String hint = ConfigMap.suggest(upstream, upstreamNames).map(s -> "; did you mean '" + s + "'?").orElse("");
             l.error("upstream", "unknown upstream '" + upstream + "'" + hint,
@@ -550,7 +626,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (stopRegex && kind != LocationConfig.Kind.PREFIX) {
             l.error("stop_regex", "stop_regex only applies to prefix locations", "prefix: with stop_regex");
         }
-        if (upstream == null && !fromDisk) {
+        if (upstream == null && !fromDisk && !answers) {
             return null;
         }
         return new LocationConfig(kind, path, regex, stopRegex, upstream, policy, features);

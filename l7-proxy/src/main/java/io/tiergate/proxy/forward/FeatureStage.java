@@ -95,6 +95,12 @@ final class FeatureStage {
             return;
         }
         UpstreamClient up = target == route ? upstream : snap.upstreams().get(target.location().upstream());
+        if (up == null) {
+            answer(snap, req, route, body, clientIp, requestId, metrics, accessLog, start,
+                    CacheResponse.of(404, "404 Not Found: location " + target.location().label()
+                            + " has no upstream for " + uri + "\n"), ctx);
+            return;
+        }
         if (!tf.cache().enabled()) {
             new Exchange(vertx, snap, preq, target, up, body, metrics, accessLog, null, uri, null, rewritten, null)
                     .start();

@@ -42,6 +42,11 @@ public final class ProxyHandler {
         this.webSockets = new WebSocketTunnel(vertx);
     }
 
+    /** The cache if a request has made it, else null (for the cache gauges, which must not create it). */
+    public io.tiergate.proxy.cache.CacheFilter cacheIfCreated() {
+        return cache;
+    }
+
     /** The node's cache, for the admin API's purge. */
     public io.tiergate.proxy.cache.CacheFilter cache() {
         io.tiergate.proxy.cache.CacheFilter c = cache;

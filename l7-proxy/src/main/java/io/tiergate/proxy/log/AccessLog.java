@@ -35,17 +35,22 @@ public final class AccessLog implements AutoCloseable {
                         String noRetry, String requestId) {
     }
 
-    private final ProxyConfig.AccessLog config;
+    private volatile ProxyConfig.AccessLog config;
+    /** Bumped by {@link #reconfigure}: the writer closes its file and opens the one the config now names. */
+    private final java.util.concurrent.atomic.AtomicLong generation = new java.util.concurrent.atomic.AtomicLong();
     private final BlockingQueue<String> queue = new LinkedBlockingQueue<>(65_536);
-    private final Thread writer;
+    private Thread writer; // guarded by this; started when the log is first on
     private volatile boolean closed;
     private volatile long dropped;
     private volatile boolean reopen;
 
     public AccessLog(ProxyConfig.AccessLog config) {
         this.config = config;
-        if (config.format() == ProxyConfig.AccessLog.Format.OFF) {
-            writer = null;
+        startWriter();
+    }
+
+    private synchronized void startWriter() {
+        if (writer != null || closed || config.format() == ProxyConfig.AccessLog.Format.OFF) {
             return;
         }
         writer = new Thread(this::run, "tiergate-access-log");
@@ -53,11 +58,29 @@ public final class AccessLog implements AutoCloseable {
         writer.start();
     }
 
+    /**
+     * A reload's new {@code access_log}: lines from now on take the new format, and the writer, once it has written
+     * what is queued to the old file, closes it and opens the new path (created if missing, appended to).
+     */
+    public void reconfigure(ProxyConfig.AccessLog next) {
+        config = next;
+        // In queue order: lines logged before this call still go to the old file.
+        if (!queue.offer(SWITCH)) {
+            generation.incrementAndGet(); // queue full: switch at once rather than wait
+        }
+        startWriter();
+    }
+
+    /** Queued by {@link #reconfigure}: the writer switches files when it reaches it (compared by identity). */
+    @SuppressWarnings("StringOperationCanBeSimplified")
+    private static final String SWITCH = new String("switch");
+
     public void log(Entry e) {
-        if (writer == null) {
+        ProxyConfig.AccessLog c = config;
+        if (c.format() == ProxyConfig.AccessLog.Format.OFF) {
             return;
         }
-        String line = config.format() == ProxyConfig.AccessLog.Format.JSON ? json(e) : combined(e);
+        String line = c.format() == ProxyConfig.AccessLog.Format.JSON ? json(e) : combined(e);
         if (!queue.offer(line)) {
             dropped++;
         }
@@ -120,56 +143,75 @@ public final class AccessLog implements AutoCloseable {
     }
 
     private void run() {
+        long seen = generation.get();
+        ProxyConfig.AccessLog c = config;
         Writer w = null;
         try {
-            w = open();
+            w = open(c);
             while (!closed || !queue.isEmpty()) {
                 if (reopen) {
                     reopen = false;
-                    w = reopened(w);
+                    w = reopened(w, c);
                 }
                 String line = queue.poll(200, TimeUnit.MILLISECONDS);
+                if (line == SWITCH) {
+                    generation.incrementAndGet();
+                    line = null;
+                }
+                if (generation.get() != seen) {
+                    seen = generation.get();
+                    ProxyConfig.AccessLog next = config;
+                    if (!next.path().equals(c.path()) || next.format() == ProxyConfig.AccessLog.Format.OFF) {
+                        w.close();
+                        w = null; // a new file that cannot be opened stops the log (said on stderr), as at start
+                        w = open(next);
+                    }
+                    c = next;
+                }
                 if (line == null) {
                     continue;
                 }
                 w.write(line);
                 w.write('\n');
                 String next;
-                while ((next = queue.poll()) != null) {
+                while (queue.peek() != SWITCH && (next = queue.poll()) != null) {
                     w.write(next);
                     w.write('\n');
                 }
                 w.flush();
             }
         } catch (IOException | InterruptedException e) {
-            log.error("access log {} stopped: {}", config.path(), e.getMessage());
+            log.error("access log {} stopped: {}", c.path(), e.getMessage());
         } finally {
             if (w != null) {
                 try {
                     w.close();
                 } catch (IOException e) {
-                    log.warn("access log {}: close failed: {}", config.path(), e.getMessage());
+                    log.warn("access log {}: close failed: {}", c.path(), e.getMessage());
                 }
             }
         }
     }
 
     /** The new file, or the old writer when the path cannot be opened (logged; the next USR1 tries again). */
-    private Writer reopened(Writer old) throws IOException {
+    private Writer reopened(Writer old, ProxyConfig.AccessLog c) throws IOException {
         Writer fresh;
         try {
-            fresh = open();
+            fresh = open(c);
         } catch (IOException e) {
-            log.error("access log {}: reopen failed, still writing to the previous file: {}", config.path(),
+            log.error("access log {}: reopen failed, still writing to the previous file: {}", c.path(),
                     e.toString());
             return old;
         }
         old.close();
-        log.info("access log {} reopened", config.path());
+        log.info("access log {} reopened", c.path());
         return fresh;
     }
 
-    private Writer open() throws IOException {
+    private static Writer open(ProxyConfig.AccessLog config) throws IOException {
+        if (config.format() == ProxyConfig.AccessLog.Format.OFF) {
+            return Writer.nullWriter();
+        }
         if (config.path().equals("stdout")) {
             return new BufferedWriter(new OutputStreamWriter(System.out, StandardCharsets.UTF_8)) {
                 @Override
@@ -191,10 +233,14 @@ public final class AccessLog implements AutoCloseable {
 
     @Override
     public void close() {
-        closed = true;
-        if (writer != null) {
+        Thread w;
+        synchronized (this) {
+            closed = true;
+            w = writer;
+        }
+        if (w != null) {
             try {
-                writer.join(2000);
+                w.join(2000);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             }

@@ -56,6 +56,14 @@ public final class RewriteProgram {
      * Reads {@code rewrite}, {@code return}, {@code strip-prefix} and {@code add-prefix} from a location mapping.
      * The location's owner calls {@code finish()} on it.
      */
+    /**
+     * Every request that reaches this location is answered by it ({@code return:}, and no {@code break} rule can stop
+     * before it): such a location needs no upstream.
+     */
+    public boolean alwaysAnswers() {
+        return ret != null && rules.stream().noneMatch(r -> r.flag() == Flag.BREAK);
+    }
+
     public static RewriteProgram parse(ConfigMap location) {
         List<Rule> rules = new ArrayList<>();
         for (ConfigNode n : location.list("rewrite")) {

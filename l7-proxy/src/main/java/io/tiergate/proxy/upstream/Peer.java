@@ -64,6 +64,11 @@ public final class Peer {
         this.activeHealthy = healthy;
     }
 
+    /** In rotation now (passive and active checks both agree), for the upstream health gauge. */
+    public boolean up() {
+        return available(System.nanoTime());
+    }
+
     public boolean activeHealthy() {
         return activeHealthy;
     }

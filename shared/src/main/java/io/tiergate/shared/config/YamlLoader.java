@@ -9,7 +9,6 @@ import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -21,7 +20,21 @@ import java.util.Map;
  * where values came from; the streaming parser keeps both, so this walks the token stream itself.
  */
 public final class YamlLoader {
-    private static final YAMLFactory FACTORY = YAMLFactory.builder().build();
+    /**
+     * The largest config file read. SnakeYAML's own limit (3 MiB of code points) fails with a message that looks like
+     * a syntax error; a file this large is checked and named before parsing instead.
+     */
+    public static final long MAX_BYTES = 16L << 20;
+
+    private static final YAMLFactory FACTORY = YAMLFactory.builder()
+            .loaderOptions(loaderOptions())
+            .build();
+
+    private static org.yaml.snakeyaml.LoaderOptions loaderOptions() {
+        org.yaml.snakeyaml.LoaderOptions o = new org.yaml.snakeyaml.LoaderOptions();
+        o.setCodePointLimit((int) MAX_BYTES + 1);
+        return o;
+    }
 
     private YamlLoader() {
     }
@@ -30,11 +43,14 @@ public final class YamlLoader {
         String name = file.toString();
         String text;
         try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
-        } catch (NoSuchFileException e) {
-            throw ConfigException.single(name, "file not found", "a readable YAML file");
+            if (Files.isRegularFile(file) && Files.size(file) > MAX_BYTES) {
+                throw ConfigException.single(name, "file is too large: " + Units.formatSize(Files.size(file))
+                        + ", more than the " + Units.formatSize(MAX_BYTES) + " a config file may have",
+                        "a config file of at most " + Units.formatSize(MAX_BYTES));
+            }
+            text = new String(FileErrors.read(file), StandardCharsets.UTF_8);
         } catch (IOException e) {
-            throw ConfigException.single(name, "cannot read file: " + e.getMessage(), "a readable YAML file");
+            throw ConfigException.single(name, "cannot read file: " + FileErrors.reason(e), "a readable YAML file");
         }
         return parse(name, text);
     }
@@ -53,17 +69,35 @@ public final class YamlLoader {
             }
             return root;
         } catch (JsonProcessingException e) {
-            JsonLocation l = e.getLocation();
-            String msg = e.getOriginalMessage();
-            int nl = msg.indexOf('\n');
-            if (nl > 0) {
-                msg = msg.substring(0, nl);
-            }
-            throw new ConfigException(List.of(new Problem(fileName, l == null ? 0 : l.getLineNr(),
-                    l == null ? 0 : l.getColumnNr(), "", "YAML syntax error: " + msg, "valid YAML")));
+            throw new ConfigException(List.of(syntaxError(fileName, e)));
         } catch (IOException e) {
             throw ConfigException.single(fileName, "cannot read: " + e.getMessage(), "valid YAML");
         }
+    }
+
+    /**
+     * SnakeYAML says what it expected ("expected ',' or '}', but got :") and where the construct it was reading began;
+     * Jackson's message starts with the latter only. Both are kept, at the place of the problem itself.
+     */
+    private static Problem syntaxError(String fileName, JsonProcessingException e) {
+        if (e.getCause() instanceof org.yaml.snakeyaml.error.MarkedYAMLException m && m.getProblem() != null) {
+            var at = m.getProblemMark();
+            String msg = m.getProblem().trim();
+            if (m.getContext() != null && m.getContextMark() != null) {
+                msg += " (" + m.getContext().trim() + " that starts at line " + (m.getContextMark().getLine() + 1)
+                        + ", column " + (m.getContextMark().getColumn() + 1) + ")";
+            }
+            return new Problem(fileName, at == null ? 0 : at.getLine() + 1, at == null ? 0 : at.getColumn() + 1, "",
+                    "YAML syntax error: " + msg, "valid YAML");
+        }
+        JsonLocation l = e.getLocation();
+        String msg = e.getOriginalMessage();
+        int nl = msg.indexOf('\n');
+        if (nl > 0) {
+            msg = msg.substring(0, nl);
+        }
+        return new Problem(fileName, l == null ? 0 : l.getLineNr(), l == null ? 0 : l.getColumnNr(), "",
+                "YAML syntax error: " + msg, "valid YAML");
     }
 
     private static ConfigNode read(JsonParser p, String file, String path) throws IOException {

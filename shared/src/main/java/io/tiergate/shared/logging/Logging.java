@@ -16,8 +16,8 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Programmatic Logback setup, so the command line ({@code --log-format}, {@code --log-level}) decides
- * the format instead of a file on disk. Logs go to stderr: stdout stays free for command output such
+ * Programmatic Logback setup, so the config ({@code logging.format}, {@code logging.level}) decides
+ * the format instead of a file on disk; calling it again (a reload) switches format and level live. Logs go to stderr: stdout stays free for command output such
  * as {@code tiergate status}.
  */
 public final class Logging {
@@ -81,7 +81,19 @@ public final class Logging {
         appender.setContext(ctx);
         appender.setName(f);
         appender.setEncoder(encoder);
-        appender.setOutputStream(out);
+        // Reconfiguring (a reload's new logging.*) stops this appender, which closes its stream: never let that
+        // close the process's stderr (fd 2), or every later line, ours and System.err's, would be lost.
+        appender.setOutputStream(new java.io.FilterOutputStream(out) {
+            @Override
+            public void write(byte[] b, int off, int len) throws java.io.IOException {
+                out.write(b, off, len);
+            }
+
+            @Override
+            public void close() throws java.io.IOException {
+                flush();
+            }
+        });
         appender.setImmediateFlush(true);
         appender.start();
 

@@ -1,0 +1,129 @@
+package io.tiergate.proxy.tls;
+
+import io.tiergate.proxy.config.ListenerConfig;
+import io.tiergate.shared.config.FileErrors;
+import io.vertx.core.buffer.Buffer;
+import io.vertx.core.http.HttpVersion;
+import io.vertx.core.net.PemKeyCertOptions;
+import io.vertx.core.net.ServerSSLOptions;
+
+import java.io.IOException;
+import java.nio.file.Path;
+import java.security.KeyStore;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.security.PrivateKey;
+import java.security.PublicKey;
+import java.security.Signature;
+import java.security.cert.Certificate;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Optional;
+
+/**
+ * A TLS listener's PEM files: the SSL options built from them, a digest of their contents (a renewal that writes new
+ * files at the same paths changes the digest, not the config), and whether a key belongs to its certificate.
+ */
+public final class Certificates {
+    private Certificates() {
+    }
+
+    /** The listener's server TLS options: certificates by SNI, h2 by ALPN when {@code http2}. */
+    public static ServerSSLOptions sslOptions(ListenerConfig.Tls tls) {
+        PemKeyCertOptions pem = new PemKeyCertOptions();
+        for (ListenerConfig.KeyPair kp : tls.certificates()) {
+            pem.addCertPath(kp.cert().toString()).addKeyPath(kp.key().toString());
+        }
+        ServerSSLOptions o = new ServerSSLOptions().setSni(true).setKeyCertOptions(pem);
+        if (tls.http2()) {
+            o.setUseAlpn(true).setApplicationLayerProtocols(List.of(HttpVersion.HTTP_2.alpnName(),
+                    HttpVersion.HTTP_1_1.alpnName()));
+        }
+        return o;
+    }
+
+    /** SHA-256 over every certificate and key file, in order; changes when any file's contents do. */
+    public static String digest(ListenerConfig.Tls tls) throws IOException {
+        MessageDigest md;
+        try {
+            md = MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException(e);
+        }
+        for (ListenerConfig.KeyPair kp : tls.certificates()) {
+            for (Path p : List.of(kp.cert(), kp.key())) {
+                try {
+                    md.update(FileErrors.read(p));
+                } catch (IOException e) {
+                    throw new IOException("cannot read " + p + ": " + FileErrors.reason(e), e);
+                }
+                md.update((byte) 0);
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    /**
+     * Why {@code cert} and {@code key} cannot serve together, or empty when they can: unreadable, not PEM, or a key
+     * that does not belong to the certificate (checked by signing with the key and verifying with the certificate's
+     * public key, which works for RSA, EC and EdDSA alike).
+     */
+    public static Optional<String> problem(Path cert, Path key) {
+        byte[] certBytes;
+        byte[] keyBytes;
+        try {
+            certBytes = FileErrors.read(cert);
+        } catch (IOException e) {
+            return Optional.of("cannot read " + cert + ": " + FileErrors.reason(e));
+        }
+        try {
+            keyBytes = FileErrors.read(key);
+        } catch (IOException e) {
+            return Optional.of("cannot read " + key + ": " + FileErrors.reason(e));
+        }
+        PrivateKey priv;
+        Certificate leaf;
+        try {
+            KeyStore ks = new PemKeyCertOptions().setCertValue(Buffer.buffer(certBytes))
+                    .setKeyValue(Buffer.buffer(keyBytes)).loadKeyStore(null);
+            String alias = ks.aliases().nextElement();
+            priv = (PrivateKey) ks.getKey(alias, io.vertx.core.net.impl.KeyStoreHelper.DUMMY_PASSWORD.toCharArray());
+            leaf = ks.getCertificate(alias);
+        } catch (Exception e) {
+            String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+            return Optional.of(cert + " / " + key + " are not a PEM certificate and private key: " + why);
+        }
+        PublicKey pub = leaf.getPublicKey();
+        if (!pub.getAlgorithm().equals(priv.getAlgorithm())) {
+            return Optional.of("the key in " + key + " (" + priv.getAlgorithm() + ") does not belong to the certificate"
+                    + " in " + cert + " (" + pub.getAlgorithm() + ")");
+        }
+        try {
+            String alg = switch (priv.getAlgorithm()) {
+                case "RSA" -> "SHA256withRSA";
+                case "EC" -> "SHA256withECDSA";
+                case "EdDSA", "Ed25519", "Ed448" -> priv.getAlgorithm();
+                case "DSA" -> "SHA256withDSA";
+                default -> null;
+            };
+            if (alg == null) {
+                return Optional.empty(); // an algorithm we cannot test: let the TLS stack judge
+            }
+            byte[] probe = "tiergate key check".getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+            Signature sign = Signature.getInstance(alg);
+            sign.initSign(priv);
+            sign.update(probe);
+            byte[] sig = sign.sign();
+            Signature verify = Signature.getInstance(alg);
+            verify.initVerify(pub);
+            verify.update(probe);
+            if (!verify.verify(sig)) {
+                return Optional.of("the key in " + key + " does not belong to the certificate in " + cert);
+            }
+        } catch (java.security.GeneralSecurityException e) {
+            return Optional.of("the key in " + key + " does not belong to the certificate in " + cert + " ("
+                    + e.getMessage() + ")");
+        }
+        return Optional.empty();
+    }
+}
