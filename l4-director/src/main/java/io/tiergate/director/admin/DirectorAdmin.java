@@ -36,6 +36,8 @@ import java.util.function.ToDoubleFunction;
  * GET  /api/status                                      every service, real server, weight, health, counters (JSON)
  * POST /api/services/{service}/real-servers/{rs}/drain  weight 0, established connections continue
  * POST /api/services/{service}/real-servers/{rs}/enable back to the configured weight
+ * POST /api/drain-all                                   BGP: withdraw every VIP (the routers move flows elsewhere)
+ * POST /api/enable-all                                  BGP: announce again what this director can serve
  * </pre>
  *
  * Prometheus gauges per real server are refreshed from the engine once a second, so a scrape never waits on the
@@ -49,6 +51,14 @@ public final class DirectorAdmin {
     private final Metrics metrics;
     private final Vertx vertx;
     private final long timer;
+    private volatile Fleet fleet;
+
+    /** Whole-director actions: BGP withdraws or re-announces every VIP ({@code drain --all}, {@code enable --all}). */
+    public interface Fleet {
+        CompletableFuture<Void> drainAll();
+
+        CompletableFuture<Void> enableAll();
+    }
 
     private DirectorAdmin(Vertx vertx, AdminServer server, Metrics metrics, long timer) {
         this.vertx = vertx;
@@ -60,12 +70,46 @@ public final class DirectorAdmin {
     public static DirectorAdmin start(Vertx vertx, HostPort at, Engine engine) throws Exception {
         Metrics metrics = new Metrics(Map.of("tier", "director"));
         Gauges gauges = new Gauges(metrics);
-        Handler<HttpServerRequest> api = req -> handle(req, engine);
+        DirectorAdmin[] self = new DirectorAdmin[1];
+        Handler<HttpServerRequest> api = req -> {
+            if (!handleFleet(req, self[0] == null ? null : self[0].fleet)) {
+                handle(req, engine);
+            }
+        };
         AdminServer server = AdminServer.start(vertx, at.host(), at.port(), metrics, () -> true, Map.of("/api", api))
                 .toCompletionStage().toCompletableFuture().get();
         long timer = vertx.setPeriodic(1000, id -> engine.status().thenAccept(gauges::update));
         engine.status().thenAccept(gauges::update);
-        return new DirectorAdmin(vertx, server, metrics, timer);
+        self[0] = new DirectorAdmin(vertx, server, metrics, timer);
+        return self[0];
+    }
+
+    /** Where drain-all / enable-all go; unset (409) without director.bgp. */
+    public void fleet(Fleet f) {
+        fleet = f;
+    }
+
+    /** The registry /metrics serves, for the parts of the director that add their own meters (BGP). */
+    public io.micrometer.core.instrument.MeterRegistry registry() {
+        return metrics.registry();
+    }
+
+    private static boolean handleFleet(HttpServerRequest req, Fleet fleet) {
+        String path = req.path();
+        if (!path.equals("/api/drain-all") && !path.equals("/api/enable-all")) {
+            return false;
+        }
+        if (req.method() != HttpMethod.POST) {
+            req.response().setStatusCode(405).putHeader("Allow", "POST").end("use POST\n");
+        } else if (fleet == null) {
+            req.response().setStatusCode(409).putHeader("Content-Type", "application/json").end(
+                    "{\"error\": \"drain --all and enable --all withdraw and re-announce the VIPs over BGP; this director "
+                    + "has no director.bgp section (drain real servers one by one instead)\"}\n");
+        } else {
+            reply(req, (path.equals("/api/drain-all") ? fleet.drainAll() : fleet.enableAll())
+                    .thenApply(v -> Map.of("ok", true)));
+        }
+        return true;
     }
 
     public int port() {
