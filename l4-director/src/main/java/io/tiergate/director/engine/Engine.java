@@ -180,7 +180,7 @@ public final class Engine implements AutoCloseable {
 
     /**
      * The VIPs this director can serve now, as {@code vip/32} or {@code vip/128} prefixes: a service on the VIP has its
-     * quorum met and a real server of weight &gt; 0 in the dataplane. Empty while the dataplane's last change failed.
+     * quorum met and a real server of weight &gt; 0 in the dataplane whose check said up (or that is not checked). Empty while the dataplane's last change failed.
      * Cheap (no kernel read): BGP polls it.
      */
     public CompletableFuture<java.util.Set<String>> servableVips() {
@@ -190,8 +190,10 @@ public final class Engine implements AutoCloseable {
                 return out;
             }
             for (ServiceStatus s : lastDesired.status) {
+                // Stricter than serving(): "unknown" (not probed yet) does not count, so a director that starts
+                // without reaching its real servers never draws flows from the routers, not even briefly.
                 if (!s.key().byFwmark() && s.quorumMet() && s.realServers().stream().anyMatch(r -> !r.sorry()
-                        && r.inDataplane() && r.effectiveWeight() > 0)) {
+                        && r.inDataplane() && r.effectiveWeight() > 0 && !r.health().equals("unknown"))) {
                     out.add(s.key().vip() + (s.key().vip().indexOf(':') >= 0 ? "/128" : "/32"));
                 }
             }
