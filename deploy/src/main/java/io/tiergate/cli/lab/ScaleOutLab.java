@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
-import java.util.concurrent.TimeUnit;
 
 /**
  * The scale-out lab ({@code tiergate lab up --directors N --bgp}): a client behind a router namespace that runs BIRD 2
@@ -245,22 +244,7 @@ public final class ScaleOutLab {
     }
 
     private String proxyConfig(String name) {
-        return """
-                # tiergate lab (scale-out): %1$s, a DR real server (the VIP is on lo, ARP for it ignored).
-                proxy:
-                  node_name: %1$s
-                  add_node_header: X-Tiergate-Node
-                  access_log: {format: off}
-                  listeners: [{address: 0.0.0.0:80}]
-                  upstreams:
-                    app:
-                      servers:
-                        - {address: %2$s:8080, max_fails: 3, fail_timeout: 2s}
-                        - {address: %3$s:8080, max_fails: 3, fail_timeout: 2s}
-                  servers:
-                    - default: true
-                      locations: [{prefix: /, upstream: app}]
-                """.formatted(name, hosts().get("origin1"), hosts().get("origin2"));
+        return LabConfigs.proxy(name, hosts().get("origin1"), hosts().get("origin2"));
     }
 
     private void startProcesses(String dataplane, Properties state) throws IOException {
@@ -333,19 +317,7 @@ public final class ScaleOutLab {
     }
 
     private void checkProcesses() {
-        for (Map.Entry<String, Long> e : pids().entrySet()) {
-            if (ProcessHandle.of(e.getValue()).map(ProcessHandle::isAlive).orElse(false)) {
-                continue;
-            }
-            String log;
-            try {
-                List<String> lines = Files.readAllLines(stateDir.resolve(e.getKey() + ".log"));
-                log = String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
-            } catch (IOException ex) {
-                log = "(no log)";
-            }
-            throw new IllegalStateException(e.getKey() + " exited during start-up; its log ends with:\n" + log);
-        }
+        Lab.checkProcesses(stateDir, load(stateDir));
     }
 
     private Map<String, Long> pids() {
@@ -369,15 +341,7 @@ public final class ScaleOutLab {
 
     /** SIGTERM and wait: a director withdraws, waits its convergence delay, then exits. */
     public void stop(String host, Duration timeout) throws InterruptedException {
-        Optional<ProcessHandle> h = ProcessHandle.of(pid(host));
-        if (h.isPresent()) {
-            h.get().destroy();
-            try {
-                h.get().onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-                h.get().destroyForcibly();
-            }
-        }
+        Lab.stop(pid(host), timeout);
     }
 
     /** Starts a director (or proxy/origin) again and records its new PID. */
@@ -386,14 +350,7 @@ public final class ScaleOutLab {
                 : host.startsWith("proxy") ? List.of("proxy", "-c", stateDir.resolve(host + ".yaml").toString())
                 : List.of("origin", "--name", host, "--listen", "0.0.0.0:8080");
         Properties state = load(stateDir);
-        List<String> pids = new ArrayList<>();
-        for (String entry : state.getProperty("pids", "").split(",")) {
-            if (!entry.isEmpty() && !entry.startsWith(host + ":")) {
-                pids.add(entry);
-            }
-        }
-        pids.add(host + ":" + spawn(host, args).pid());
-        state.setProperty("pids", String.join(",", pids));
+        Lab.replacePid(state, host, host + ":" + spawn(host, args).pid());
         save(state);
     }
 
@@ -408,11 +365,8 @@ public final class ScaleOutLab {
         Map<String, Long> pids = pids();
         List<String> existing = Netns.list();
         for (Map.Entry<String, String> h : hosts().entrySet()) {
-            Long pid = pids.get(h.getKey());
-            String proc = pid == null ? "" : ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
-                    ? "running (pid " + pid + ")" : "EXITED (see " + stateDir.resolve(h.getKey() + ".log") + ")";
-            out.add(String.format("%-8s %-14s %-12s %s", h.getKey(), h.getValue(),
-                    existing.contains(ns(h.getKey())) ? "up" : "MISSING", proc));
+            out.add(Lab.hostLine(stateDir, h.getKey(), h.getValue(), existing.contains(ns(h.getKey())),
+                    pids.get(h.getKey())));
         }
         out.add("");
         out.add("router → " + VIP + ": ECMP over " + nextHops());
