@@ -277,6 +277,7 @@ public final class Director implements AutoCloseable {
 
     /** BGP after everything else: nothing is announced before the dataplane and the checks run. */
     private void startBgp(DirectorConfig config) throws DataplaneException {
+        io.tiergate.director.bgp.FlowContinuity.prepare(config, dataplane == null ? null : dataplane.kind());
         try {
             bgp = BgpSpeaker.start(config.bgp().get(), config.vipPrefixes(), engine::servableVips,
                     admin == null ? new io.micrometer.core.instrument.simple.SimpleMeterRegistry() : admin.registry());
