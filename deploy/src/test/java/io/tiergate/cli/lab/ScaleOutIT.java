@@ -149,8 +149,27 @@ class ScaleOutIT {
         return (System.nanoTime() - t0) / 1_000_000;
     }
 
-    private static void allThreeAnnounce() throws InterruptedException {
+    /** All three in the router's route, their sessions Established with BFD Up, and still so a second later. */
+    private static void allThreeAnnounce() throws Exception {
         waitHops("all three directors announce the VIP", Duration.ofSeconds(60), h -> h.size() == 3);
+        long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+        while (true) {
+            boolean ok = lab.nextHops().size() == 3;
+            for (String d : lab.directorNames()) {
+                JsonNode session = status(d).path("bgp").path("sessions").path(0);
+                ok &= session.path("state").asText().equals("Established") && session.path("bfd").asText().equals("Up");
+            }
+            if (ok) {
+                Thread.sleep(1000);
+                if (lab.nextHops().size() == 3) {
+                    return;
+                }
+            }
+            if (System.nanoTime() > end) {
+                throw new AssertionError("the three BGP sessions did not settle within 60 s (logs in " + state + ")");
+            }
+            Thread.sleep(200);
+        }
     }
 
     @Test

@@ -82,7 +82,7 @@ public record BgpConfig(long localAs, String routerId, List<Neighbor> neighbors,
      * to the operator's ({@code socket} set: we only write {@code routesFile}, which their bird.conf includes, and ask
      * for a reconfigure).
      */
-    public record Bird(Path binary, Path runtimeDir, Optional<Path> socket, Optional<Path> routesFile) {
+    public record Bird(Path binary, Path runtimeDir, Optional<Path> socket, Optional<Path> routesFile, boolean realtime) {
         public boolean attached() {
             return socket.isPresent();
         }
@@ -236,13 +236,14 @@ public record BgpConfig(long localAs, String routerId, List<Neighbor> neighbors,
     private static Bird bird(ConfigMap m) {
         Optional<ConfigMap> b = m.map("bird");
         if (b.isEmpty()) {
-            return new Bird(DEFAULT_BIRD, DEFAULT_RUNTIME_DIR, Optional.empty(), Optional.empty());
+            return new Bird(DEFAULT_BIRD, DEFAULT_RUNTIME_DIR, Optional.empty(), Optional.empty(), true);
         }
         ConfigMap bm = b.get();
         Path binary = Path.of(bm.string("binary", DEFAULT_BIRD.toString()));
         Path runtime = Path.of(bm.string("runtime_dir", DEFAULT_RUNTIME_DIR.toString()));
         Optional<Path> socket = Optional.ofNullable(bm.string("socket", null)).map(Path::of);
         Optional<Path> routes = Optional.ofNullable(bm.string("routes_file", null)).map(Path::of);
+        boolean realtime = bm.bool("realtime", true);
         if (socket.isPresent() && routes.isEmpty()) {
             bm.error("routes_file", "attaching to a running BIRD (bird.socket) needs routes_file",
                     "the file tiergate writes and your bird.conf includes, e.g. /etc/bird/tiergate-vips.conf");
@@ -251,12 +252,12 @@ public record BgpConfig(long localAs, String routerId, List<Neighbor> neighbors,
             bm.error("socket", "routes_file is only used with socket (an operator-run BIRD)",
                     "socket: /run/bird/bird.ctl, or drop routes_file to let tiergate run BIRD itself");
         }
-        if (socket.isPresent() && (bm.has("binary") || bm.has("runtime_dir"))) {
-            bm.error("socket", "with socket tiergate runs no BIRD, so binary and runtime_dir do not apply",
-                    "either socket + routes_file, or binary/runtime_dir");
+        if (socket.isPresent() && (bm.has("binary") || bm.has("runtime_dir") || bm.has("realtime"))) {
+            bm.error("socket", "with socket tiergate runs no BIRD, so binary, runtime_dir and realtime do not apply",
+                    "either socket + routes_file, or binary/runtime_dir/realtime");
         }
         bm.finish();
-        return new Bird(binary, runtime, socket, routes);
+        return new Bird(binary, runtime, socket, routes, realtime);
     }
 
     private static String ipv4(ConfigMap m, String key, String expected) {
