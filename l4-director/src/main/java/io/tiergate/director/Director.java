@@ -532,7 +532,9 @@ public final class Director implements AutoCloseable {
 
     /**
      * Stops forwarding decisions and probes; kernel state stays (a restart must not break established flows). With
-     * VRRP the instance leaves the group first: priority 0 (the peer takes over after Skew_Time), VIPs removed.
+     * VRRP the instance leaves the group first: priority 0 (the peer takes over after Skew_Time), VIPs removed. With
+     * BGP every VIP is withdrawn first and the director waits {@code bgp.convergence_delay} before stopping, so the
+     * routers have moved the flows to the other directors; BIRD stops last.
      */
     @Override
     public void close() {

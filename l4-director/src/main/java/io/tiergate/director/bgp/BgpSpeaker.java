@@ -267,10 +267,13 @@ public final class BgpSpeaker implements AutoCloseable {
             lastError = e.getMessage();
             return;
         }
-        for (String p : prefixes) {
+        Set<String> all = new LinkedHashSet<>(prefixes);
+        all.addAll(announced.keySet()); // a VIP a reload removed is withdrawn (and logged) like any other
+        for (String p : all) {
             boolean now = want.contains(p);
             Boolean before = announced.put(p, now);
-            String why = now ? "" : stopping ? "director stopping" : drained ? "drained (director drain --all)"
+            String why = now ? "" : !prefixes.contains(p) ? "no longer a service VIP (config reloaded)"
+                    : stopping ? "director stopping" : drained ? "drained (director drain --all)"
                     : can.isEmpty() ? "the director cannot serve (no usable real server, or the dataplane failed)"
                     : "no usable real server for this VIP";
             reasons.put(p, why);
@@ -291,6 +294,7 @@ public final class BgpSpeaker implements AutoCloseable {
                 log.warn("bgp: withdrawing {}: {}", p, why);
             }
         }
+        announced.keySet().retainAll(prefixes);
         applied = Set.copyOf(want);
     }
 
@@ -416,9 +420,8 @@ public final class BgpSpeaker implements AutoCloseable {
         thread.execute(() -> {
             prefixes = List.copyOf(next);
             next.forEach(this::meters);
-            announced.keySet().removeIf(p -> !next.contains(p) && !Boolean.TRUE.equals(announced.get(p)));
             reasons.keySet().removeIf(p -> !next.contains(p));
-            applied = null; // re-apply with the new set
+            applied = null; // re-apply with the new set; apply() withdraws what left
         });
     }
 

@@ -119,11 +119,21 @@ class BgpSpeakerAttachedTest {
             assertThat(registry.get("tiergate_director_bgp_withdrawals").tag("vip", "198.51.100.10/32").counter().count())
                     .isEqualTo(1);
 
+            // A reload that drops the .20 service and adds .30: .20 is withdrawn even though it is servable.
+            servable.set(Set.of("198.51.100.20/32", "198.51.100.30/32"));
+            s.prefixes(List.of("198.51.100.10/32", "198.51.100.30/32"));
+            waitFor("the reloaded VIP list is announced", () -> table().contains("198.51.100.30/32")
+                    && !table().contains("198.51.100.20/32"));
+            assertThat(registry.get("tiergate_director_bgp_announced").tag("vip", "198.51.100.20/32").gauge().value())
+                    .isZero();
+            assertThat(s.status().vips()).extracting(BgpStatus.Vip::prefix)
+                    .containsExactly("198.51.100.10/32", "198.51.100.30/32");
+
             s.drainAll().get(5, TimeUnit.SECONDS);
             assertThat(table()).as("drain --all withdraws everything at once").doesNotContain("198.51.100.");
             assertThat(s.status().drained()).isTrue();
             s.enableAll().get(5, TimeUnit.SECONDS);
-            assertThat(table()).contains("198.51.100.20/32");
+            assertThat(table()).contains("198.51.100.30/32");
 
             long t0 = System.nanoTime();
             s.withdrawForShutdown();
