@@ -219,6 +219,12 @@ public final class BgpSpeaker implements AutoCloseable {
                 }
             }
             apply(want, can);
+            for (String p : prefixes) {
+                // Every tick, not only on a change: a VIP never servable since start must say why, too.
+                if (!Boolean.TRUE.equals(announced.get(p)) || !want.contains(p)) {
+                    reasons.put(p, applied == null ? "BIRD did not take the last change: " + lastError : why(p, can));
+                }
+            }
             long now = System.nanoTime();
             if (now - lastSessions > TimeUnit.MILLISECONDS.toNanos(SESSIONS_MS)) {
                 lastSessions = now;
@@ -272,10 +278,7 @@ public final class BgpSpeaker implements AutoCloseable {
         for (String p : all) {
             boolean now = want.contains(p);
             Boolean before = announced.put(p, now);
-            String why = now ? "" : !prefixes.contains(p) ? "no longer a service VIP (config reloaded)"
-                    : stopping ? "director stopping" : drained ? "drained (director drain --all)"
-                    : can.isEmpty() ? "the director cannot serve (no usable real server, or the dataplane failed)"
-                    : "no usable real server for this VIP";
+            String why = now ? "" : why(p, can);
             reasons.put(p, why);
             AtomicLong g = meters(p);
             g.set(now ? 1 : 0);
@@ -296,6 +299,13 @@ public final class BgpSpeaker implements AutoCloseable {
         }
         announced.keySet().retainAll(prefixes);
         applied = Set.copyOf(want);
+    }
+
+    private String why(String prefix, Set<String> can) {
+        return !prefixes.contains(prefix) ? "no longer a service VIP (config reloaded)"
+                : stopping ? "director stopping" : drained ? "drained (director drain --all)"
+                : can.isEmpty() ? "the director cannot serve (no usable real server, or the dataplane failed)"
+                : "no usable real server for this VIP";
     }
 
     private AtomicLong meters(String prefix) {

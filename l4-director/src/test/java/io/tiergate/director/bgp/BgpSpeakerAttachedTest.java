@@ -100,6 +100,8 @@ class BgpSpeakerAttachedTest {
         try {
             Thread.sleep(300);
             assertThat(table()).as("nothing is announced before a real server is usable").doesNotContain("198.51.100.");
+            assertThat(s.status().vips().get(0).reason())
+                    .isEqualTo("the director cannot serve (no usable real server, or the dataplane failed)");
 
             servable.set(Set.of("198.51.100.10/32", "198.51.100.20/32"));
             waitFor("both VIPs are in the operator's table", () -> table().contains("198.51.100.10/32")
