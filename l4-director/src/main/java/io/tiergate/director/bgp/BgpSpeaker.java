@@ -209,8 +209,14 @@ public final class BgpSpeaker implements AutoCloseable {
             if (!drained && !stopping) {
                 try {
                     can = servable.get().get(2, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException busy) {
+                    // The engine is in a long step (a big reload): no news is not bad news; keep what is announced.
+                    return;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
                 } catch (Exception e) {
-                    can = Set.of();
+                    can = Set.of(); // the engine is closed or failed: nothing can be served
                 }
                 for (String p : prefixes) {
                     if (can.contains(p)) {

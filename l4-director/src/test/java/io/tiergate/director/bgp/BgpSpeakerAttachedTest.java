@@ -148,6 +148,23 @@ class BgpSpeakerAttachedTest {
     }
 
     @Test
+    void aBusyEngineWithdrawsNothingAClosedOneWithdrawsEverything() throws Exception {
+        AtomicReference<CompletableFuture<Set<String>>> answer =
+                new AtomicReference<>(CompletableFuture.completedFuture(Set.of("198.51.100.10/32")));
+        BgpSpeaker s = BgpSpeaker.start(config(), List.of("198.51.100.10/32"), answer::get, new SimpleMeterRegistry());
+        try {
+            waitFor("the VIP is announced", () -> table().contains("198.51.100.10/32"));
+            answer.set(new CompletableFuture<>()); // an engine step that takes longer than the poll waits
+            Thread.sleep(3000);
+            assertThat(table()).as("a slow engine step is not a reason to withdraw").contains("198.51.100.10/32");
+            answer.set(CompletableFuture.failedFuture(new IllegalStateException("the director is closed")));
+            waitFor("a closed engine withdraws", () -> !table().contains("198.51.100.10/32"));
+        } finally {
+            s.close();
+        }
+    }
+
+    @Test
     void aBirdThatIsNotThereIsAClearError() throws Exception {
         BgpConfig c = config();
         BgpConfig wrong = new BgpConfig(c.localAs(), c.routerId(), c.neighbors(), c.holdTime(), c.keepaliveTime(),
