@@ -56,9 +56,11 @@ vmlinuz=$kdir/boot/vmlinuz-$kver
 [[ -f $vmlinuz ]] || fail "no kernel image in $kdir"
 
 # --- initramfs: busybox + the modules, loaded in dependency order ----------------------------
-# IPVS and the schedulers the tests use (lblcr deliberately left out: "scheduler not loaded" test),
+# IPVS and the schedulers the tests use (lblcr deliberately left out: "scheduler not loaded" test), IPIP and
+# nft netdev forwarding (nft-ipip-dr.sh),
 # namespaces' plumbing for traffic tests, and virtio/9p/overlay for the root filesystem.
 modules=(ip_vs ip_vs_rr ip_vs_wrr ip_vs_wlc ip_vs_lc ip_vs_sh ip_vs_mh veth dummy bridge
+         tunnel4 ip_tunnel ipip nft_fwd_netdev
          virtio_pci 9pnet_virtio 9p overlay)
 work=$(mktemp -d /tmp/tiergate-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT

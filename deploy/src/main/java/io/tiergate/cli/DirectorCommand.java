@@ -205,11 +205,15 @@ final class DirectorCommand implements Callable<Integer> {
     }
 
     abstract static class Operate implements Callable<Integer> {
-        @Parameters(index = "0", paramLabel = "SERVICE", description = "Service name from the config.")
+        @Parameters(index = "0", arity = "0..1", paramLabel = "SERVICE", description = "Service name from the config.")
         String service;
 
-        @Parameters(index = "1", paramLabel = "RS", description = "Real server as configured (host:port) or address:port.")
+        @Parameters(index = "1", arity = "0..1", paramLabel = "RS", description = "Real server as configured (host:port) or address:port.")
         String realServer;
+
+        @Option(names = "--all", description = "The whole director (needs director.bgp): withdraw every VIP from the "
+                + "routers (drain) or announce them again (enable).")
+        boolean all;
 
         @CommandLine.Mixin
         AdminTargetMixin target;
@@ -221,6 +225,13 @@ final class DirectorCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
+            if (all) {
+                return whole();
+            }
+            if (service == null || realServer == null) {
+                throw new CommandLine.ParameterException(spec.commandLine(),
+                        "give SERVICE and RS (e.g. web 10.0.0.11:80), or --all for the whole director");
+            }
             String url = target.t.base() + "/services/" + enc(service) + "/real-servers/" + enc(realServer) + "/" + action();
             HttpResponse<String> r = target.t.send(HttpRequest.newBuilder(URI.create(url))
                     .POST(HttpRequest.BodyPublishers.noBody()));
@@ -241,6 +252,26 @@ final class DirectorCommand implements Callable<Integer> {
             return ExitCodes.OK;
         }
 
+        private int whole() {
+            if (service != null) {
+                throw new CommandLine.ParameterException(spec.commandLine(), "--all takes no SERVICE or RS");
+            }
+            HttpResponse<String> r = target.t.send(HttpRequest.newBuilder(URI.create(target.t.base() + "/" + action()
+                    + "-all")).POST(HttpRequest.BodyPublishers.noBody()));
+            if (r.statusCode() == 409) {
+                String msg = r.body().replaceAll("^\\s*\\{\\s*\"error\"\\s*:\\s*\"|\"\\s*}\\s*$", "").trim();
+                throw new UserException(msg, ExitCodes.USAGE);
+            }
+            if (r.statusCode() != 200) {
+                throw new UserException("the director answered " + r.statusCode() + ": " + r.body().trim(), ExitCodes.FAILURE);
+            }
+            spec.commandLine().getOut().println(action().equals("drain")
+                    ? "director drained: every VIP withdrawn from the routers; established flows continue through the "
+                    + "other directors (same Maglev table)"
+                    : "director enabled: VIPs it can serve are announced again");
+            return ExitCodes.OK;
+        }
+
         private static String enc(String s) {
             return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
         }
@@ -248,7 +279,8 @@ final class DirectorCommand implements Callable<Integer> {
 
     @Command(name = "drain", mixinStandardHelpOptions = true,
             description = "Set a real server's weight to 0: no new connections, established ones continue.",
-            footer = {"", "Example:", "  tiergate director drain web 10.0.0.11:80"})
+            footer = {"", "Examples:", "  tiergate director drain web 10.0.0.11:80",
+                "  tiergate director drain --all     (BGP: withdraw every VIP; the routers move flows to the others)"})
     static final class Drain extends Operate {
         @Override
         String action() {
@@ -258,7 +290,7 @@ final class DirectorCommand implements Callable<Integer> {
 
     @Command(name = "enable", mixinStandardHelpOptions = true,
             description = "Undo drain: the real server gets its configured weight back.",
-            footer = {"", "Example:", "  tiergate director enable web 10.0.0.11:80"})
+            footer = {"", "Examples:", "  tiergate director enable web 10.0.0.11:80", "  tiergate director enable --all"})
     static final class Enable extends Operate {
         @Override
         String action() {

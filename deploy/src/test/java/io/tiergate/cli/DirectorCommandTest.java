@@ -101,6 +101,20 @@ class DirectorCommandTest {
     }
 
     @Test
+    void drainAllWithoutBgpIsAUserErrorThatSaysWhy() {
+        Run r = tiergate("director", "drain", "--all", "--admin", admin);
+        assertThat(r.exit()).isEqualTo(ExitCodes.USAGE);
+        assertThat(r.err()).contains("has no director.bgp section (drain real servers one by one instead)")
+                .doesNotContain("{").doesNotContain("Exception");
+        Run none = tiergate("director", "drain", "--admin", admin);
+        assertThat(none.exit()).isEqualTo(ExitCodes.USAGE);
+        assertThat(none.err()).contains("give SERVICE and RS (e.g. web 10.0.0.11:80), or --all for the whole director");
+        Run both = tiergate("director", "enable", "web", "--all", "--admin", admin);
+        assertThat(both.exit()).isEqualTo(ExitCodes.USAGE);
+        assertThat(both.err()).contains("--all takes no SERVICE or RS");
+    }
+
+    @Test
     void noDirectorRunningSaysSo() {
         Run r = tiergate("director", "status", "--admin", "127.0.0.1:1");
         assertThat(r.exit()).isEqualTo(ExitCodes.FAILURE);

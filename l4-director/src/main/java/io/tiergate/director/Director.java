@@ -1,6 +1,7 @@
 package io.tiergate.director;
 
 import io.tiergate.director.admin.DirectorAdmin;
+import io.tiergate.director.bgp.BgpSpeaker;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.Dataplane;
 import io.tiergate.director.dataplane.DataplaneException;
@@ -54,6 +55,7 @@ public final class Director implements AutoCloseable {
     private final java.util.function.Function<VrrpConfig, HaInstance> haFactory;
     private final boolean sync;
     private volatile HaWiring ha; // null without director.vrrp; replaced by reload (guarded by this)
+    private volatile BgpSpeaker bgp; // null without director.bgp; set once by start
     private boolean closed; // guarded by this: a reload racing close() must not start VRRP again
     private final io.tiergate.shared.metrics.ReloadMetrics noAdminReloads =
             new io.tiergate.shared.metrics.ReloadMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
@@ -321,7 +323,38 @@ public final class Director implements AutoCloseable {
         if (admin != null) {
             admin.refresh(engine); // the VRRP series exist from the first scrape too
         }
-        return new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent());
+        Director d = new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent());
+        if (config.bgp().isPresent()) {
+            d.startBgp(config);
+        }
+        return d;
+    }
+
+    /** BGP after everything else: nothing is announced before the dataplane and the checks run. */
+    private void startBgp(DirectorConfig config) throws DataplaneException {
+        io.tiergate.director.bgp.FlowContinuity.prepare(config, dataplane == null ? null : dataplane.kind());
+        try {
+            bgp = BgpSpeaker.start(config.bgp().get(), config.vipPrefixes(), engine::servableVips,
+                    admin == null ? new io.micrometer.core.instrument.simple.SimpleMeterRegistry() : admin.registry());
+        } catch (BgpSpeaker.BgpException e) {
+            close();
+            throw new DataplaneException(e.getMessage(), e);
+        }
+        engine.bgpStatus(bgp::status);
+        if (admin != null) {
+            BgpSpeaker b = bgp;
+            admin.fleet(new DirectorAdmin.Fleet() {
+                @Override
+                public java.util.concurrent.CompletableFuture<Void> drainAll() {
+                    return b.drainAll();
+                }
+
+                @Override
+                public java.util.concurrent.CompletableFuture<Void> enableAll() {
+                    return b.enableAll();
+                }
+            });
+        }
     }
 
     /** One line per real server state change: WARN when it goes DOWN or comes back, INFO for its first verdict. */
@@ -442,6 +475,14 @@ public final class Director implements AutoCloseable {
             return join(engine.reload(config));
         } finally {
             reloadVrrp(config.vrrp());
+            BgpSpeaker b = bgp;
+            if (b != null) {
+                b.prefixes(config.vipPrefixes());
+                if (!config.bgp().equals(Optional.of(b.config()))) {
+                    log.warn("bgp: the bgp section changed; the VIP list follows the services now, the rest of "
+                            + "bgp (neighbors, AS, timers) applies at the next restart");
+                }
+            }
         }
     }
 
@@ -507,6 +548,24 @@ public final class Director implements AutoCloseable {
         return join(engine.enable(service, realServer));
     }
 
+    /** BGP: withdraw every VIP ({@code tiergate director drain --all}); false without {@code director.bgp}. */
+    public boolean drainAll() {
+        BgpSpeaker b = bgp;
+        if (b != null) {
+            join(b.drainAll());
+        }
+        return b != null;
+    }
+
+    /** Undo {@link #drainAll()}. */
+    public boolean enableAll() {
+        BgpSpeaker b = bgp;
+        if (b != null) {
+            join(b.enableAll());
+        }
+        return b != null;
+    }
+
     public DirectorStatus status() {
         return join(engine.status());
     }
@@ -555,24 +614,50 @@ public final class Director implements AutoCloseable {
 
     /**
      * Stops forwarding decisions and probes; kernel state stays (a restart must not break established flows). With
-     * VRRP the instance leaves the group first: priority 0 (the peer takes over after Skew_Time), VIPs removed.
+     * VRRP the instance leaves the group first: priority 0 (the peer takes over after Skew_Time), VIPs removed. With
+     * BGP every VIP is withdrawn first and the director waits {@code bgp.convergence_delay} before stopping, so the
+     * routers have moved the flows to the other directors; BIRD stops last.
      */
     @Override
     public void close() {
         HaWiring h;
+        BgpSpeaker b;
         synchronized (this) {
             closed = true;
             h = ha;
             ha = null;
+            b = bgp;
+            bgp = null;
         }
         if (h != null) {
             h.stop();
+        }
+        if (b != null) {
+            // Withdraw, let the routers move the flows, then stop forwarding decisions.
+            b.withdrawForShutdown();
         }
         if (admin != null) {
             admin.close();
         }
         health.close();
         engine.close();
+        if (b != null) {
+            b.close();
+        }
+    }
+
+    /** Whether this process runs as root (uid 0). */
+    public static boolean isRoot() {
+        try {
+            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
+                if (line.startsWith("Uid:")) {
+                    return line.split("\\s+")[2].equals("0");
+                }
+            }
+        } catch (Exception e) {
+            // not Linux
+        }
+        return false;
     }
 
     /**

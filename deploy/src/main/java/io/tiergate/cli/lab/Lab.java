@@ -153,7 +153,12 @@ public final class Lab {
 
     /** SIGTERM, a clean stop (the proxy finishes in-flight requests); waits up to {@code timeout}. */
     public void stop(String host, Duration timeout) throws InterruptedException {
-        Optional<ProcessHandle> h = ProcessHandle.of(pid(host));
+        stop(pid(host), timeout);
+    }
+
+    /** SIGTERM to {@code pid}, then SIGKILL if it is still there after {@code timeout}. */
+    static void stop(long pid, Duration timeout) throws InterruptedException {
+        Optional<ProcessHandle> h = ProcessHandle.of(pid);
         if (h.isPresent()) {
             h.get().destroy();
             try {
@@ -167,15 +172,20 @@ public final class Lab {
     /** Starts {@code host}'s process again (after kill or stop) and records its new PID. */
     public void restart(String host) throws IOException {
         Properties state = loadState();
+        replacePid(state, host, start(host, argsFor(host)));
+        saveState(state);
+    }
+
+    /** Records {@code entry} ({@code host:pid}) in place of {@code host}'s old PID. */
+    static void replacePid(Properties state, String host, String entry) {
         List<String> pids = new ArrayList<>();
-        for (String entry : state.getProperty("pids", "").split(",")) {
-            if (!entry.isEmpty() && !entry.startsWith(host + ":")) {
-                pids.add(entry);
+        for (String e : state.getProperty("pids", "").split(",")) {
+            if (!e.isEmpty() && !e.startsWith(host + ":")) {
+                pids.add(e);
             }
         }
-        pids.add(start(host, argsFor(host)));
+        pids.add(entry);
         state.setProperty("pids", String.join(",", pids));
-        saveState(state);
     }
 
     private String start(String host, List<String> args) throws IOException {
@@ -205,7 +215,11 @@ public final class Lab {
     }
 
     private void checkProcesses() {
-        Properties state = loadState();
+        checkProcesses(stateDir, loadState());
+    }
+
+    /** Throws, with the end of its log, when a process the lab started has exited. */
+    static void checkProcesses(Path stateDir, Properties state) {
         for (String entry : state.getProperty("pids", "").split(",")) {
             if (entry.isEmpty()) {
                 continue;
@@ -223,6 +237,13 @@ public final class Lab {
             }
             throw new IllegalStateException(hp[0] + " exited during start-up; its log ends with:\n" + log);
         }
+    }
+
+    /** One status line for a lab host: name, address, namespace present, process state. */
+    static String hostLine(Path stateDir, String host, String address, boolean nsUp, Long pid) {
+        String proc = pid == null ? "" : ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
+                ? "running (pid " + pid + ")" : "EXITED (see " + stateDir.resolve(host + ".log") + ")";
+        return String.format("%-8s %-14s %-12s %s", host, address, nsUp ? "up" : "MISSING", proc);
     }
 
     /** Stops every process the lab started and deletes every namespace it made. Safe to call twice. */
@@ -258,11 +279,7 @@ public final class Lab {
         }
         List<String> existing = Netns.list();
         for (Map.Entry<String, String> h : HOSTS.entrySet()) {
-            Long pid = pids.get(h.getKey());
-            String proc = pid == null ? "" : ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
-                    ? "running (pid " + pid + ")" : "EXITED (see " + stateDir.resolve(h.getKey() + ".log") + ")";
-            out.add(String.format("%-8s %-14s %-12s %s", h.getKey(), h.getValue(),
-                    existing.contains(ns(h.getKey())) ? "up" : "MISSING", proc));
+            out.add(hostLine(stateDir, h.getKey(), h.getValue(), existing.contains(ns(h.getKey())), pids.get(h.getKey())));
         }
         Netns.Result r = Netns.runResult("ip", "netns", "exec", ns("client"), "curl", "-s", "-m", "2", "-D", "-",
                 "-o", "/dev/null", "http://" + VIP + "/");

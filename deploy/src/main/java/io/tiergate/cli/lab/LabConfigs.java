@@ -6,6 +6,11 @@ final class LabConfigs {
     }
 
     static String proxy(String name) {
+        return proxy(name, Lab.HOSTS.get("origin1"), Lab.HOSTS.get("origin2"));
+    }
+
+    /** A proxy node in front of the two origins at these addresses (port 8080). */
+    static String proxy(String name, String origin1, String origin2) {
         return """
                 # tiergate lab: %1$s, a DR real server (the VIP is on lo, ARP for it ignored) in front of two origins.
                 proxy:
@@ -24,7 +29,7 @@ final class LabConfigs {
                       # mid-request (by default only requests that were never sent are re-sent). The retry budget
                       # allows 16 concurrent retries: every request in flight to a dying origin is re-sent at once.
                       locations: [{prefix: /, upstream: app, retry: {non_idempotent: true, budget: {min: 16}}}]
-                """.formatted(name, Lab.HOSTS.get("origin1"), Lab.HOSTS.get("origin2"));
+                """.formatted(name, origin1, origin2);
     }
 
     static String director(String name, String dataplane) {

@@ -28,6 +28,8 @@ import java.util.concurrent.CompletableFuture;
  * GET  /api/status                                      every service, real server, weight, health, counters (JSON)
  * POST /api/services/{service}/real-servers/{rs}/drain  weight 0, established connections continue
  * POST /api/services/{service}/real-servers/{rs}/enable back to the configured weight
+ * POST /api/drain-all                                   BGP: withdraw every VIP (the routers move flows elsewhere)
+ * POST /api/enable-all                                  BGP: announce again what this director can serve
  * </pre>
  *
  * Its meters ({@link DirectorMetrics}) are refreshed from the engine once a second, so a scrape never waits on the
@@ -42,8 +44,19 @@ public final class DirectorAdmin {
     private final Vertx vertx;
     private final long timer;
     private final DirectorMetrics meters;
+    /** Where drain-all / enable-all go: set by {@link #fleet} when the director has director.bgp. */
+    private final java.util.concurrent.atomic.AtomicReference<Fleet> fleet;
 
-    private DirectorAdmin(Vertx vertx, AdminServer server, Metrics metrics, long timer, DirectorMetrics meters) {
+    /** Whole-director actions: BGP withdraws or re-announces every VIP ({@code drain --all}, {@code enable --all}). */
+    public interface Fleet {
+        CompletableFuture<Void> drainAll();
+
+        CompletableFuture<Void> enableAll();
+    }
+
+    private DirectorAdmin(Vertx vertx, AdminServer server, Metrics metrics, long timer, DirectorMetrics meters,
+                          java.util.concurrent.atomic.AtomicReference<Fleet> fleet) {
+        this.fleet = fleet;
         this.vertx = vertx;
         this.server = server;
         this.metrics = metrics;
@@ -69,14 +82,20 @@ public final class DirectorAdmin {
             gauges.update(st);
             vrrp.update(st.ha() == null ? null : st.ha().mismatchTotals(), st.ha() != null && st.ha().splitBrain());
         };
-        AdminServer server = listen(vertx, at, engine, metrics);
+        java.util.concurrent.atomic.AtomicReference<Fleet> fleet = new java.util.concurrent.atomic.AtomicReference<>();
+        AdminServer server = listen(vertx, at, engine, metrics, fleet);
         long timer = vertx.setPeriodic(1000, id -> engine.status().thenAccept(refresh));
         engine.status().thenAccept(refresh).join(); // series exist before the first scrape
-        return new DirectorAdmin(vertx, server, metrics, timer, gauges);
+        return new DirectorAdmin(vertx, server, metrics, timer, gauges, fleet);
     }
 
-    private static AdminServer listen(Vertx vertx, HostPort at, Engine engine, Metrics metrics) throws Exception {
-        Handler<HttpServerRequest> api = req -> handle(req, engine);
+    private static AdminServer listen(Vertx vertx, HostPort at, Engine engine, Metrics metrics,
+                                      java.util.concurrent.atomic.AtomicReference<Fleet> fleet) throws Exception {
+        Handler<HttpServerRequest> api = req -> {
+            if (!handleFleet(req, fleet.get())) {
+                handle(req, engine);
+            }
+        };
         return AdminServer.start(vertx, at.host(), at.port(), metrics, engine::ready, Map.of("/api", api))
                 .toCompletionStage().toCompletableFuture().get();
     }
@@ -86,10 +105,38 @@ public final class DirectorAdmin {
      * on it finish). When the new address cannot be bound the old one stays and this throws. Metrics carry over.
      */
     public synchronized void moveTo(HostPort at, Engine engine) throws Exception {
-        AdminServer next = listen(vertx, at, engine, metrics);
+        AdminServer next = listen(vertx, at, engine, metrics, fleet);
         AdminServer old = server;
         server = next;
         old.close();
+    }
+
+    /** Where drain-all / enable-all go; unset (409) without director.bgp. */
+    public void fleet(Fleet f) {
+        fleet.set(f);
+    }
+
+    /** The registry /metrics serves, for the parts of the director that add their own meters (BGP). */
+    public io.micrometer.core.instrument.MeterRegistry registry() {
+        return metrics.registry();
+    }
+
+    private static boolean handleFleet(HttpServerRequest req, Fleet fleet) {
+        String path = req.path();
+        if (!path.equals("/api/drain-all") && !path.equals("/api/enable-all")) {
+            return false;
+        }
+        if (req.method() != HttpMethod.POST) {
+            req.response().setStatusCode(405).putHeader("Allow", "POST").end("use POST\n");
+        } else if (fleet == null) {
+            req.response().setStatusCode(409).putHeader("Content-Type", "application/json").end(
+                    "{\"error\": \"drain --all and enable --all withdraw and re-announce the VIPs over BGP; this director "
+                    + "has no director.bgp section (drain real servers one by one instead)\"}\n");
+        } else {
+            reply(req, (path.equals("/api/drain-all") ? fleet.drainAll() : fleet.enableAll())
+                    .thenApply(v -> Map.of("ok", true)));
+        }
+        return true;
     }
 
     public int port() {

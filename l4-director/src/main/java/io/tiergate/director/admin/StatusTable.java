@@ -101,7 +101,34 @@ public final class StatusTable {
         if (st.ha() != null) {
             sb.append(vrrpLine(st.ha())).append('\n');
         }
+        if (st.bgp() != null) {
+            sb.append(bgpLines(st.bgp()));
+        }
         return sb;
+    }
+
+    /**
+     * {@code BGP AS65010 router id 10.0.0.11 (managed BIRD)}, one line per neighbor (session, BFD, routes exported) and
+     * one per VIP (announced, or why not).
+     */
+    static String bgpLines(io.tiergate.director.engine.BgpStatus b) {
+        StringBuilder sb = new StringBuilder("BGP AS").append(b.localAs()).append(" router id ").append(b.routerId())
+                .append(" (").append(b.mode().equals("attached") ? "operator's BIRD" : "BIRD run by tiergate").append(')');
+        if (b.drained()) {
+            sb.append(", DRAINED (enable --all announces again)");
+        }
+        sb.append(", ").append(b.withdrawals()).append(" withdrawal(s)\n");
+        if (b.lastError() != null && !b.lastError().isEmpty()) {
+            sb.append("  BGP ERROR: ").append(b.lastError()).append('\n');
+        }
+        for (io.tiergate.director.engine.BgpStatus.Session s : b.sessions()) {
+            sb.append(String.format("  neighbor %-24s AS%-10d %-12s BFD %-8s %s%n", s.neighbor(), s.remoteAs(), s.state(),
+                    s.bfd(), s.exported() < 0 ? "-" : s.exported() + " route(s) exported"));
+        }
+        for (io.tiergate.director.engine.BgpStatus.Vip v : b.vips()) {
+            sb.append(String.format("  vip %-28s %s%n", v.prefix(), v.announced() ? "announced" : "WITHDRAWN: " + v.reason()));
+        }
+        return sb.toString();
     }
 
     /** {@code VRRP vrid 77 on eth0: MASTER, priority 150 (configured 150), master 10.77.0.11, advert 50 ms, ...}. */

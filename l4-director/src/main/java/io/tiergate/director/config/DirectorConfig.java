@@ -1,5 +1,6 @@
 package io.tiergate.director.config;
 
+import io.tiergate.director.bgp.BgpConfig;
 import io.tiergate.director.dataplane.DataplaneKind;
 import io.tiergate.director.ha.VrrpConfig;
 import io.tiergate.director.model.ConnectionSync;
@@ -40,12 +41,14 @@ import java.util.regex.Pattern;
  * @param sync          IPVS connection sync daemon, started as master or backup according to the HA role
  * @param vrrp          the {@code vrrp:} subsection: a VRRPv3 instance that owns the VIPs (empty: none, or
  *                      {@code enabled: false}); see docs/ha.md
+ * @param bgp           the {@code bgp:} subsection: announce the VIPs to upstream routers (N active directors behind
+ *                      ECMP); see docs/scale-out.md
  */
 public record DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
                              Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
                              Duration udpIdleTimeout, Optional<HostPort> admin,
                              List<VirtualService> services, FlowTable flowTable, Optional<ConnectionSync> sync,
-                             Optional<VrrpConfig> vrrp) {
+                             Optional<VrrpConfig> vrrp, Optional<BgpConfig> bgp) {
 
     public static final long DEFAULT_HASH_SEED = 0x74696572L; // "tier"; nft seeds are 32 bits
     public static final int DEFAULT_MAGLEV_SIZE = 1021;
@@ -59,6 +62,16 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         java.util.Objects.requireNonNull(flowTable, "flowTable");
         java.util.Objects.requireNonNull(sync, "sync");
         java.util.Objects.requireNonNull(vrrp, "vrrp");
+        java.util.Objects.requireNonNull(bgp, "bgp");
+    }
+
+    /** Without BGP (tests, tools written before it). */
+    public DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
+                          Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
+                          Duration udpIdleTimeout, Optional<HostPort> admin, List<VirtualService> services,
+                          FlowTable flowTable, Optional<ConnectionSync> sync, Optional<VrrpConfig> vrrp) {
+        this(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval, connectTimeout,
+                udpIdleTimeout, admin, services, flowTable, sync, vrrp, Optional.empty());
     }
 
     /** Without VRRP (tests, tools written before it). */
@@ -79,32 +92,51 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
 
     public DirectorConfig withServices(List<VirtualService> newServices) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, newServices, flowTable, sync, vrrp);
+                connectTimeout, udpIdleTimeout, admin, newServices, flowTable, sync, vrrp, bgp);
     }
 
     public DirectorConfig withDataplane(DataplaneKind kind) {
         return new DirectorConfig(kind, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, vrrp);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, vrrp, bgp);
     }
 
     public DirectorConfig withAdmin(Optional<HostPort> newAdmin) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, newAdmin, services, flowTable, sync, vrrp);
+                connectTimeout, udpIdleTimeout, newAdmin, services, flowTable, sync, vrrp, bgp);
     }
 
     public DirectorConfig withFlowTable(FlowTable table) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, table, sync, vrrp);
+                connectTimeout, udpIdleTimeout, admin, services, table, sync, vrrp, bgp);
     }
 
     public DirectorConfig withSync(Optional<ConnectionSync> newSync) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, newSync, vrrp);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, newSync, vrrp, bgp);
     }
 
     public DirectorConfig withVrrp(Optional<VrrpConfig> newVrrp) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, newVrrp);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, newVrrp, bgp);
+    }
+
+    public DirectorConfig withBgp(Optional<BgpConfig> newBgp) {
+        return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, vrrp, newBgp);
+    }
+
+    /**
+     * The prefixes BGP announces: every service VIP as a /32 or /128, once each, in config order (fwmark services
+     * have no VIP of their own).
+     */
+    public List<String> vipPrefixes() {
+        Set<String> out = new LinkedHashSet<>();
+        for (VirtualService s : services) {
+            if (!s.key().byFwmark()) {
+                out.add(s.key().vip() + (s.key().vip().indexOf(':') >= 0 ? "/128" : "/32"));
+            }
+        }
+        return List.copyOf(out);
     }
 
     public Optional<VirtualService> service(String name) {
@@ -174,6 +206,15 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
                 vrrp = Optional.of(vc);
             }
         }
+        Optional<BgpConfig> bgp = Optional.empty();
+        Optional<ConfigMap> bm = section.map("bgp");
+        if (bm.isPresent()) {
+            bgp = Optional.of(BgpConfig.parse(bm.get())); // records its problems with positions, calls finish()
+            if (vrrp.isPresent()) {
+                bm.get().error("local_as", "bgp and vrrp are two ways to own the VIPs; a director uses one",
+                        "either bgp (every director active behind ECMP) or vrrp (an active/standby pair)");
+            }
+        }
         Map<String, ConfigMap> serviceMaps = new HashMap<>();
 
         List<VirtualService> services = new ArrayList<>();
@@ -213,9 +254,12 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
                 }
             }
         }
+        if (bgp.isPresent()) {
+            checkBgpFamilies(bgp.get(), bm.get(), services);
+        }
         section.finish();
         DirectorConfig cfg = new DirectorConfig(dataplane, iface, seed, maglev, repair, resolve, connect, udpIdle, admin,
-                services, flowTable, sync, vrrp);
+                services, flowTable, sync, vrrp, bgp);
         // Reported with every other problem, each at the key that asks for what the dataplane cannot do (services
         // that failed to parse are not checked: their own errors come first).
         for (Unsupported u : cfg.unsupportedAt(dataplane)) {
@@ -224,6 +268,26 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
                     "a setting the " + dataplane.configName() + " dataplane can express, or another dataplane");
         }
         return cfg;
+    }
+
+    /** Every neighbor needs a VIP of its own address family to announce (a session carries one family here). */
+    private static void checkBgpFamilies(BgpConfig bgp, ConfigMap at, List<VirtualService> services) {
+        if (services.isEmpty()) {
+            return; // already reported
+        }
+        if (services.stream().allMatch(vs -> vs.key().byFwmark())) {
+            at.error("neighbors", "bgp has nothing to announce: every service is a fwmark service",
+                    "at least one service with a vip");
+            return;
+        }
+        for (BgpConfig.Neighbor n : bgp.neighbors()) {
+            boolean v6 = n.ipv6();
+            if (services.stream().noneMatch(vs -> !vs.key().byFwmark() && (vs.key().vip().indexOf(':') >= 0) == v6)) {
+                at.error("neighbors", "neighbor " + n.address() + " is IPv" + (v6 ? "6" : "4") + " but no service has an"
+                        + " IPv" + (v6 ? "6" : "4") + " VIP (a session carries its own address family only)",
+                        "a neighbor of the VIPs' address family");
+            }
+        }
     }
 
     /**

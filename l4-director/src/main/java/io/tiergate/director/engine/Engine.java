@@ -76,6 +76,7 @@ public final class Engine implements AutoCloseable {
     private volatile java.util.function.Consumer<Boolean> servingListener;
     private Boolean lastServing; // engine thread only
     private volatile java.util.function.Supplier<HaStatus> haStatus = () -> null;
+    private volatile java.util.function.Supplier<BgpStatus> bgpStatus = () -> null;
 
     private Engine(DirectorConfig config, HealthMonitor monitor, Resolver resolver, String dataplaneReason) {
         this.config = Objects.requireNonNull(config, "config");
@@ -198,6 +199,39 @@ public final class Engine implements AutoCloseable {
         haStatus = Objects.requireNonNull(source, "source");
     }
 
+    /** Where {@link #status()} gets the BGP part from; returns null when there is no BGP. */
+    public void bgpStatus(java.util.function.Supplier<BgpStatus> source) {
+        bgpStatus = Objects.requireNonNull(source, "source");
+    }
+
+    /**
+     * The VIPs this director can serve now, as {@code vip/32} or {@code vip/128} prefixes: a service on the VIP has its
+     * quorum met and a real server of weight &gt; 0 in the dataplane whose check said up (or that is not checked). Empty while the dataplane's last change failed.
+     * Cheap (no kernel read): BGP polls it.
+     */
+    public CompletableFuture<java.util.Set<String>> servableVips() {
+        return call(() -> {
+            java.util.Set<String> out = new java.util.LinkedHashSet<>();
+            if (!lastError.isEmpty() || lastDesired == null) {
+                return out;
+            }
+            for (ServiceStatus s : lastDesired.status) {
+                // Stricter than serving(): "unknown" (not probed yet) does not count, so a director that starts
+                // without reaching its real servers never draws flows from the routers, not even briefly.
+                if (!s.key().byFwmark() && s.quorumMet() && s.realServers().stream().anyMatch(r -> !r.sorry()
+                        && r.inDataplane() && r.effectiveWeight() > 0 && !r.health().equals("unknown"))) {
+                    out.add(s.key().vip() + (s.key().vip().indexOf(':') >= 0 ? "/128" : "/32"));
+                }
+            }
+            return out;
+        });
+    }
+
+    /** Why nothing can be served: the dataplane error, or empty. */
+    public String lastError() {
+        return lastError;
+    }
+
     private boolean serving() {
         if (!lastError.isEmpty() || lastDesired == null) {
             return false;
@@ -290,8 +324,14 @@ public final class Engine implements AutoCloseable {
             } catch (RuntimeException e) {
                 log.warn("HA status unavailable: {}", e.toString());
             }
+            BgpStatus bgp = null;
+            try {
+                bgp = bgpStatus.get();
+            } catch (RuntimeException e) {
+                log.warn("BGP status unavailable: {}", e.toString());
+            }
             return new DirectorStatus(dataplane.kind().configName(), dataplaneReason, steps.get(), lastError,
-                    List.copyOf(services), ha);
+                    List.copyOf(services), ha, bgp);
         });
     }
 
