@@ -3,6 +3,7 @@ package io.tiergate.cli;
 import io.tiergate.cli.dr.RealServerSetup;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.admin.CacheAdmin;
+import io.tiergate.proxy.admin.ProxyAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.shared.admin.AdminServer;
 import io.tiergate.shared.config.ConfigException;
@@ -89,9 +90,9 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                     .get(30, TimeUnit.SECONDS);
             HostPort a = first.admin();
             if (a != null) {
-                ProxyNode n = node;
-                admin = AdminServer.start(vertx, a.host(), a.port(), metrics, ready::get,
-                                CacheAdmin.of(n::cache).routes())
+                ProxyAdmin pages = ProxyAdmin.start(vertx, node, metrics.registry());
+                admin = AdminServer.start(vertx, a.host(), a.port(), metrics, ready::get, pages.routes(),
+                                first.adminAccess())
                         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             }
         } catch (java.util.concurrent.ExecutionException e) {
@@ -106,8 +107,9 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                     + " (listener '" + first.listeners().get(i).name() + "', node " + first.nodeName() + ")");
         }
         if (admin != null) {
-            log("admin on " + first.admin().host() + ":" + admin.port() + " (/metrics, /healthz, /readyz, "
-                    + CacheAdmin.PURGE_PATH + ")");
+            log("admin on " + (first.adminAccess().tls().isPresent() ? "https://" : "http://") + first.admin().host()
+                    + ":" + admin.port() + "/ (status page, /api, /metrics, /healthz, /readyz, " + CacheAdmin.PURGE_PATH
+                    + (first.adminAccess().authConfigured() ? "; credentials required to change anything" : "") + ")");
         }
         ready.set(true);
 

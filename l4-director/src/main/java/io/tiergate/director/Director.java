@@ -22,6 +22,7 @@ import io.tiergate.director.ha.VrrpReload;
 import io.tiergate.director.ha.VrrpRoleListener;
 import io.tiergate.director.ha.VrrpState;
 import io.tiergate.director.ha.VrrpStatus;
+import io.tiergate.shared.admin.EventLog;
 import io.tiergate.shared.health.HealthEngine;
 import io.tiergate.shared.health.HealthState;
 import io.tiergate.shared.health.HealthTarget;
@@ -52,11 +53,13 @@ public final class Director implements AutoCloseable {
     private final Dataplane dataplane;
     private final java.util.function.Function<VrrpConfig, HaInstance> haFactory;
     private final boolean sync;
+    private final EventLog events;
     private volatile HaWiring ha; // null without director.vrrp; replaced by reload (guarded by this)
     private boolean closed; // guarded by this: a reload racing close() must not start VRRP again
 
     private Director(Engine engine, HealthEngine health, DirectorAdmin admin, Dataplane dataplane, HaWiring ha,
-                     java.util.function.Function<VrrpConfig, HaInstance> haFactory, boolean sync) {
+                     java.util.function.Function<VrrpConfig, HaInstance> haFactory, boolean sync, EventLog events) {
+        this.events = events;
         this.engine = engine;
         this.health = health;
         this.admin = admin;
@@ -203,11 +206,13 @@ public final class Director implements AutoCloseable {
                                  java.util.function.Function<VrrpConfig, HaInstance> haFactory)
             throws DataplaneException {
         AtomicReference<Engine> engineRef = new AtomicReference<>();
+        EventLog events = new EventLog();
         // The engine's first step starts the probes, and a probe can report before Engine.start returns: keep
         // those early transitions and hand them over, or a real server would stay "unknown" for good (the health
         // engine reports changes only).
         List<HealthTransition> early = new ArrayList<>();
         HealthEngine health = new HealthEngine(vertx, t -> {
+            healthEvent(events, t);
             Engine e;
             synchronized (early) {
                 e = engineRef.get();
@@ -243,7 +248,7 @@ public final class Director implements AutoCloseable {
         DirectorAdmin admin = null;
         if (config.admin().isPresent()) {
             try {
-                admin = DirectorAdmin.start(vertx, config.admin().get(), engine);
+                admin = DirectorAdmin.start(vertx, config.admin().get(), config.adminAccess(), engine, events);
                 log.info("director admin on http://{}:{}/api/status", config.admin().get().host(), admin.port());
             } catch (Exception e) {
                 engine.close();
@@ -256,7 +261,7 @@ public final class Director implements AutoCloseable {
         HaWiring ha = null;
         if (config.vrrp().isPresent()) {
             try {
-                ha = HaWiring.start(engine, haFactory.apply(config.vrrp().get()), config.sync().isPresent());
+                ha = HaWiring.start(engine, haFactory.apply(config.vrrp().get()), config.sync().isPresent(), events);
             } catch (VrrpException | IllegalStateException e) {
                 if (admin != null) {
                     admin.close();
@@ -266,7 +271,26 @@ public final class Director implements AutoCloseable {
                 throw new DataplaneException("vrrp: " + e.getMessage(), e);
             }
         }
-        return new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent());
+        events.info("start", "director started: dataplane " + reason + ", " + config.services().size() + " service(s)");
+        return new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent(), events);
+    }
+
+    /** A real server's health flip, for the status page; the first verdict on a new server only when it is DOWN. */
+    private static void healthEvent(EventLog events, HealthTransition t) {
+        if (t.from() == HealthState.UNKNOWN && t.to() == HealthState.UP) {
+            return;
+        }
+        String msg = "real server " + t.targetId() + " is " + t.to() + " (" + t.reason() + ")";
+        if (t.to() == HealthState.DOWN) {
+            events.warn("health", msg);
+        } else {
+            events.info("health", msg);
+        }
+    }
+
+    /** Health flips, VRRP role changes, reloads and admin actions, newest last (the status page shows them). */
+    public EventLog events() {
+        return events;
     }
 
     /**
@@ -279,13 +303,15 @@ public final class Director implements AutoCloseable {
         private final Engine engine;
         private final HaInstance vrrp;
         private final boolean sync;
+        private final EventLog events;
         private final java.util.concurrent.ScheduledExecutorService linkWatch;
         private volatile boolean serving = true;
         private volatile boolean link = true;
         private Boolean told; // guarded by this
         private volatile Role role;
 
-        private HaWiring(Engine engine, HaInstance vrrp, boolean sync) {
+        private HaWiring(Engine engine, HaInstance vrrp, boolean sync, EventLog events) {
+            this.events = events;
             this.engine = engine;
             this.vrrp = vrrp;
             this.sync = sync;
@@ -296,8 +322,8 @@ public final class Director implements AutoCloseable {
             });
         }
 
-        static HaWiring start(Engine engine, HaInstance vrrp, boolean sync) {
-            HaWiring w = new HaWiring(engine, vrrp, sync);
+        static HaWiring start(Engine engine, HaInstance vrrp, boolean sync, EventLog events) {
+            HaWiring w = new HaWiring(engine, vrrp, sync, events);
             VrrpConfig c = vrrp.config();
             engine.haStatus(w::status);
             vrrp.addListener(w::roleChanged);
@@ -334,6 +360,12 @@ public final class Director implements AutoCloseable {
         }
 
         private void roleChanged(VrrpState from, VrrpState to) {
+            String msg = "VRRP vrid " + vrrp.config().vrid() + ": " + from + " -> " + to;
+            if (to == VrrpState.FAULT) {
+                events.error("role", msg);
+            } else {
+                events.warn("role", msg);
+            }
             Role next = to == VrrpState.MASTER ? Role.MASTER : Role.BACKUP;
             role = next;
             if (sync) {
@@ -373,7 +405,12 @@ public final class Director implements AutoCloseable {
      */
     public StepReport reload(DirectorConfig config) {
         try {
-            return join(engine.reload(config));
+            StepReport r = join(engine.reload(config));
+            events.info("reload", "config reloaded: " + config.services().size() + " service(s)");
+            return r;
+        } catch (RuntimeException e) {
+            events.error("reload", "reload failed: " + e.getMessage());
+            throw e;
         } finally {
             reloadVrrp(config.vrrp());
         }
@@ -416,7 +453,7 @@ public final class Director implements AutoCloseable {
     /** Null (VRRP off, logged) when the new instance can't start: the old one is already gone by then. */
     private HaWiring startHa(VrrpConfig config) {
         try {
-            return HaWiring.start(engine, haFactory.apply(config), sync);
+            return HaWiring.start(engine, haFactory.apply(config), sync, events);
         } catch (VrrpException | IllegalStateException e) {
             log.error("vrrp: cannot start VRRP vrid {} on {}: {}; VRRP is off until a reload or restart fixes it",
                     config.vrid(), config.interfaceName(), e.getMessage());

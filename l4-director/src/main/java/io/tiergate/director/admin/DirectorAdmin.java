@@ -7,7 +7,10 @@ import io.tiergate.director.engine.Engine;
 import io.tiergate.director.engine.ServiceStatus;
 import io.tiergate.director.engine.StepReport;
 import io.tiergate.director.engine.UnknownRealServerException;
+import io.tiergate.shared.admin.AdminAccess;
 import io.tiergate.shared.admin.AdminServer;
+import io.tiergate.shared.admin.EventLog;
+import io.tiergate.shared.admin.StatusPage;
 import io.tiergate.shared.config.HostPort;
 import io.tiergate.shared.metrics.Metrics;
 import io.micrometer.core.instrument.MultiGauge;
@@ -33,13 +36,15 @@ import java.util.function.ToDoubleFunction;
  * The director's part of the admin endpoint (on the shared AdminServer, which adds /metrics, /healthz, /readyz):
  *
  * <pre>
+ * GET  /                                                the status page (HTML, polls the JSON below)
  * GET  /api/status                                      every service, real server, weight, health, counters (JSON)
+ * GET  /api/events?after=N                              recent events (health flips, role changes, reloads, actions)
  * POST /api/services/{service}/real-servers/{rs}/drain  weight 0, established connections continue
  * POST /api/services/{service}/real-servers/{rs}/enable back to the configured weight
  * </pre>
  *
  * Prometheus gauges per real server are refreshed from the engine once a second, so a scrape never waits on the
- * engine thread.
+ * engine thread. Credentials and TLS come from {@link AdminAccess}; docs/admin-api.md has every endpoint.
  */
 public final class DirectorAdmin {
     private static final Logger log = LoggerFactory.getLogger(DirectorAdmin.class);
@@ -58,13 +63,25 @@ public final class DirectorAdmin {
     }
 
     public static DirectorAdmin start(Vertx vertx, HostPort at, Engine engine) throws Exception {
+        return start(vertx, at, AdminAccess.OPEN, engine, new EventLog());
+    }
+
+    public static DirectorAdmin start(Vertx vertx, HostPort at, AdminAccess access, Engine engine, EventLog events)
+            throws Exception {
         Metrics metrics = new Metrics(Map.of("tier", "director"));
         Gauges gauges = new Gauges(metrics);
-        Handler<HttpServerRequest> api = req -> handle(req, engine);
-        AdminServer server = AdminServer.start(vertx, at.host(), at.port(), metrics, () -> true, Map.of("/api", api))
+        HaGauges ha = new HaGauges(metrics.registry());
+        Handler<HttpServerRequest> api = req -> handle(req, engine, events);
+        Map<String, Handler<HttpServerRequest>> routes = new LinkedHashMap<>(StatusPage.routes("director.html"));
+        routes.put("/api", api);
+        AdminServer server = AdminServer.start(vertx, at.host(), at.port(), metrics, () -> true, routes, access)
                 .toCompletionStage().toCompletableFuture().get();
-        long timer = vertx.setPeriodic(1000, id -> engine.status().thenAccept(gauges::update));
-        engine.status().thenAccept(gauges::update);
+        java.util.function.Consumer<DirectorStatus> refresh = st -> {
+            gauges.update(st);
+            ha.update(st);
+        };
+        long timer = vertx.setPeriodic(1000, id -> engine.status().thenAccept(refresh));
+        engine.status().thenAccept(refresh);
         return new DirectorAdmin(vertx, server, metrics, timer);
     }
 
@@ -78,10 +95,14 @@ public final class DirectorAdmin {
         metrics.close();
     }
 
-    private static void handle(HttpServerRequest req, Engine engine) {
+    private static void handle(HttpServerRequest req, Engine engine, EventLog events) {
         String path = req.path();
         if (path.equals("/api/status") && req.method() == HttpMethod.GET) {
             reply(req, engine.status());
+            return;
+        }
+        if (path.equals("/api/events") && req.method() == HttpMethod.GET) {
+            reply(req, CompletableFuture.completedFuture(events.since(EventLog.afterParam(req.getParam("after")))));
             return;
         }
         String[] parts = path.split("/");
@@ -99,13 +120,20 @@ public final class DirectorAdmin {
                 default -> null;
             };
             if (f != null) {
-                reply(req, f);
+                String action = parts[6];
+                reply(req, f.whenComplete((r, e) -> {
+                    if (e == null) {
+                        events.info("action", action + " " + svc + "/" + rs + " (admin API, from "
+                                + req.remoteAddress().hostAddress() + ")");
+                    }
+                }));
                 return;
             }
         }
         req.response().setStatusCode(404).putHeader("Content-Type", "text/plain").end(
                 "not found; try GET /api/status or POST /api/services/{service}/real-servers/{rs}/drain|enable\n");
     }
+
 
     private static void reply(HttpServerRequest req, CompletableFuture<?> f) {
         f.whenComplete((v, err) -> {

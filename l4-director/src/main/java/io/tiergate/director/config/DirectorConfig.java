@@ -28,6 +28,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import io.tiergate.shared.admin.AdminAccess;
 
 /**
  * The {@code director:} section: which dataplane, director-wide settings and the virtual services. Every key, its
@@ -40,12 +41,13 @@ import java.util.regex.Pattern;
  * @param sync          IPVS connection sync daemon, started as master or backup according to the HA role
  * @param vrrp          the {@code vrrp:} subsection: a VRRPv3 instance that owns the VIPs (empty: none, or
  *                      {@code enabled: false}); see docs/ha.md
+ * @param adminAccess   credentials and TLS of the admin endpoint ({@code admin_auth:}, {@code admin_tls:})
  */
 public record DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
                              Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
                              Duration udpIdleTimeout, Optional<HostPort> admin,
                              List<VirtualService> services, FlowTable flowTable, Optional<ConnectionSync> sync,
-                             Optional<VrrpConfig> vrrp) {
+                             Optional<VrrpConfig> vrrp, AdminAccess adminAccess) {
 
     public static final long DEFAULT_HASH_SEED = 0x74696572L; // "tier"; nft seeds are 32 bits
     public static final int DEFAULT_MAGLEV_SIZE = 1021;
@@ -59,6 +61,16 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         java.util.Objects.requireNonNull(flowTable, "flowTable");
         java.util.Objects.requireNonNull(sync, "sync");
         java.util.Objects.requireNonNull(vrrp, "vrrp");
+        java.util.Objects.requireNonNull(adminAccess, "adminAccess");
+    }
+
+    /** With an open (loopback, no credentials) admin endpoint. */
+    public DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
+                          Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
+                          Duration udpIdleTimeout, Optional<HostPort> admin, List<VirtualService> services,
+                          FlowTable flowTable, Optional<ConnectionSync> sync, Optional<VrrpConfig> vrrp) {
+        this(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval, connectTimeout,
+                udpIdleTimeout, admin, services, flowTable, sync, vrrp, AdminAccess.OPEN);
     }
 
     /** Without VRRP (tests, tools written before it). */
@@ -79,32 +91,32 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
 
     public DirectorConfig withServices(List<VirtualService> newServices) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, newServices, flowTable, sync, vrrp);
+                connectTimeout, udpIdleTimeout, admin, newServices, flowTable, sync, vrrp, adminAccess);
     }
 
     public DirectorConfig withDataplane(DataplaneKind kind) {
         return new DirectorConfig(kind, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, vrrp);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, vrrp, adminAccess);
     }
 
     public DirectorConfig withAdmin(Optional<HostPort> newAdmin) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, newAdmin, services, flowTable, sync, vrrp);
+                connectTimeout, udpIdleTimeout, newAdmin, services, flowTable, sync, vrrp, adminAccess);
     }
 
     public DirectorConfig withFlowTable(FlowTable table) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, table, sync, vrrp);
+                connectTimeout, udpIdleTimeout, admin, services, table, sync, vrrp, adminAccess);
     }
 
     public DirectorConfig withSync(Optional<ConnectionSync> newSync) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, newSync, vrrp);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, newSync, vrrp, adminAccess);
     }
 
     public DirectorConfig withVrrp(Optional<VrrpConfig> newVrrp) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, newVrrp);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, newVrrp, adminAccess);
     }
 
     public Optional<VirtualService> service(String name) {
@@ -209,9 +221,10 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
                 }
             }
         }
+        AdminAccess adminAccess = AdminAccess.parse(section);
         section.finish();
         DirectorConfig cfg = new DirectorConfig(dataplane, iface, seed, maglev, repair, resolve, connect, udpIdle, admin,
-                services, flowTable, sync, vrrp);
+                services, flowTable, sync, vrrp, adminAccess);
         if (problems.size() == before) {
             for (String p : cfg.unsupportedOn(dataplane)) {
                 section.error("dataplane", p, "a configuration the chosen dataplane can express");

@@ -26,15 +26,26 @@ import java.util.regex.PatternSyntaxException;
 /**
  * The {@code proxy:} section, fully validated. Every key, its default and an example are in docs/config.md
  * ({@code ## Proxy}). Immutable: a reload parses a new one and swaps it in whole.
+ *
+ * @param adminAccess credentials and TLS of the admin endpoint ({@code admin_auth:}, {@code admin_tls:})
  */
 public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners,
                           Timeouts timeouts, Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer,
                           RetryPolicy retry, AccessLog accessLog, Map<String, UpstreamConfig> upstreams,
                           List<VirtualServerConfig> servers, CacheConfig cache, HostPort admin,
-                          List<String> drVips) {
+                          List<String> drVips, io.tiergate.shared.admin.AdminAccess adminAccess) {
 
     /** The admin endpoint's default: loopback only, never exposed by accident. */
     public static final HostPort DEFAULT_ADMIN = HostPort.parse("127.0.0.1:9181", -1);
+
+    /** With an open (loopback, no credentials) admin endpoint. */
+    public ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners, Timeouts timeouts,
+                       Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer, RetryPolicy retry,
+                       AccessLog accessLog, Map<String, UpstreamConfig> upstreams, List<VirtualServerConfig> servers,
+                       CacheConfig cache, HostPort admin, List<String> drVips) {
+        this(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry, accessLog, upstreams,
+                servers, cache, admin, drVips, io.tiergate.shared.admin.AdminAccess.OPEN);
+    }
 
     /** Without admin/dr sections: the default admin address, no DR VIPs. */
     public ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners, Timeouts timeouts,
@@ -54,6 +65,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     }
 
     public ProxyConfig {
+        java.util.Objects.requireNonNull(adminAccess, "adminAccess");
         drVips = List.copyOf(drVips);
         listeners = List.copyOf(listeners);
         upstreams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(upstreams));
@@ -172,9 +184,10 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         CacheConfig cache = section.map("cache").map(CacheConfig::parse).orElse(CacheConfig.defaults());
         HostPort admin = parseAdmin(section);
         List<String> drVips = parseDr(section.mapOrEmpty("dr"));
+        io.tiergate.shared.admin.AdminAccess adminAccess = io.tiergate.shared.admin.AdminAccess.parse(section);
         section.finish();
         return new ProxyConfig(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry,
-                accessLog, upstreams, servers, cache, admin, drVips);
+                accessLog, upstreams, servers, cache, admin, drVips, adminAccess);
     }
 
     /** {@code admin: host:port} for /metrics, /healthz, /readyz; {@code admin: off} disables it (null). */
