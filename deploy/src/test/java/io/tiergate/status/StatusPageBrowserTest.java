@@ -1,0 +1,329 @@
+package io.tiergate.status;
+
+import io.tiergate.cli.TiergateConfig;
+import io.tiergate.director.Director;
+import io.tiergate.director.config.DirectorConfig;
+import io.tiergate.proxy.ProxyNode;
+import io.tiergate.proxy.admin.ProxyAdmin;
+import io.tiergate.proxy.config.ProxyConfig;
+import io.tiergate.shared.admin.AdminServer;
+import io.tiergate.shared.metrics.Metrics;
+import io.vertx.core.Future;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpServer;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.openqa.selenium.By;
+import org.openqa.selenium.WebElement;
+
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The status pages in a real browser (Debian's headless chromium): each tier running in-process on loopback (the
+ * director on the userspace dataplane, no root), real servers / upstream servers as real HTTP servers. For each page:
+ * it loads with no console error and lists the servers; without the token the actions are disabled and the API
+ * refuses them (401 without credentials, 403 with wrong ones); with the token a drain shows on the page; a killed
+ * server shows as down — both without the page being reloaded (a marker set in the document survives). Screenshots
+ * go to target/status-screenshots/.
+ */
+@Timeout(180)
+class StatusPageBrowserTest {
+    static final Duration UPDATE_WAIT = Duration.ofSeconds(10); // the page polls every 1 s; generous for a loaded CI box
+    static final Path SHOTS = Path.of("target", "status-screenshots");
+    static final String TOKEN = "s3cret-token-for-the-browser-test";
+
+    static BrowserSession browser;
+    static Vertx vertx;
+
+    @TempDir
+    Path dir;
+    final List<HttpServer> backends = new ArrayList<>();
+    final List<Long> timers = new ArrayList<>();
+    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+
+    @BeforeAll
+    static void open() throws Exception {
+        var why = BrowserSession.unavailable();
+        if (why.isPresent()) {
+            System.out.println(why.get());
+        }
+        Assumptions.assumeTrue(why.isEmpty(), () -> why.get());
+        vertx = Vertx.vertx();
+        browser = BrowserSession.open(1280, 1000);
+    }
+
+    @AfterAll
+    static void close() throws Exception {
+        if (browser != null) {
+            browser.close();
+        }
+        if (vertx != null) {
+            vertx.close().await(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @BeforeEach
+    void fresh() {
+        browser.driver.get("about:blank");
+        browser.consoleErrors();
+    }
+
+    @AfterEach
+    void stopBackends() throws Exception {
+        timers.forEach(vertx::cancelTimer);
+        for (HttpServer s : backends) {
+            s.close().await(5, TimeUnit.SECONDS);
+        }
+    }
+
+    private HttpServer backend(String name) throws Exception {
+        HttpServer s = vertx.createHttpServer()
+                .requestHandler(req -> req.response().putHeader("Cache-Control", "max-age=60").end(name + " " + req.path() + "\n"))
+                .listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+        backends.add(s);
+        return s;
+    }
+
+    /** A request every 100 ms until the test ends, so counters, rates and sparklines move. */
+    private void trafficTo(String url) {
+        long timer = vertx.setPeriodic(100, id -> vertx.executeBlocking(() -> {
+            try {
+                return get(url);
+            } catch (Exception e) {
+                return -1; // a killed server's connection refused: part of the test
+            }
+        }, false));
+        timers.add(timer);
+    }
+
+    private Path tokenFile() throws Exception {
+        Path f = dir.resolve("admin.token");
+        Files.writeString(f, TOKEN + "\n");
+        return f;
+    }
+
+    private int get(String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
+    }
+
+    private String getBody(String url) throws Exception {
+        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+                HttpResponse.BodyHandlers.ofString()).body();
+    }
+
+    /** The status code of a POST made by the page's own script (same origin, as a user's click would). */
+    private long postFromPage(String path, String authorization) {
+        Object status = browser.driver.executeAsyncScript(
+                "const done = arguments[arguments.length - 1];"
+                        + "const h = arguments[1] ? {Authorization: arguments[1]} : {};"
+                        + "fetch(arguments[0], {method: 'POST', headers: h}).then(r => done(r.status), e => done(-1));",
+                path, authorization);
+        return ((Number) status).longValue();
+    }
+
+    private String rowAttr(String rowSelector, String attr) {
+        List<WebElement> rows = browser.driver.findElements(By.cssSelector(rowSelector));
+        return rows.isEmpty() ? null : rows.get(0).getAttribute(attr);
+    }
+
+    private void markDocument() {
+        browser.js("document.body.dataset.probe = 'same-document';");
+    }
+
+    private void assertSameDocument() {
+        assertThat(browser.js("return document.body.dataset.probe;"))
+                .as("the page updated in place, without a reload or navigation").isEqualTo("same-document");
+    }
+
+    private void enterToken(String token) throws Exception {
+        WebElement field = browser.driver.findElement(By.id("auth-token"));
+        field.clear();
+        field.sendKeys(token);
+        browser.driver.findElement(By.id("auth-save")).click();
+        browser.await("the page accepts the token", UPDATE_WAIT,
+                () -> browser.driver.findElement(By.id("auth-state")).getText().startsWith("authenticated"));
+    }
+
+    private void clickAndConfirm(WebElement button) throws Exception {
+        button.click();
+        browser.await("the confirm dialog", UPDATE_WAIT, () -> {
+            browser.driver.switchTo().alert().accept();
+            return true;
+        });
+    }
+
+    @Test
+    void directorPageShowsRealServersRefusesWithoutTokenAndFollowsDrainAndHealth() throws Exception {
+        HttpServer a = backend("rs-a");
+        HttpServer b = backend("rs-b");
+        int vipPort;
+        try (ServerSocket s = new ServerSocket(0)) {
+            vipPort = s.getLocalPort();
+        }
+        Path cfg = dir.resolve("director.yaml");
+        Files.writeString(cfg, """
+                director:
+                  dataplane: userspace
+                  admin: 127.0.0.1:0
+                  admin_auth: {token_file: %s}
+                  services:
+                    web:
+                      vip: 127.0.0.1:%d
+                      protocol: tcp
+                      scheduler: rr
+                      method: nat
+                      health: {type: http, path: /healthz, interval: 300ms, timeout: 300ms, rise: 1, fall: 1}
+                      real_servers: [127.0.0.1:%d, 127.0.0.1:%d]
+                """.formatted(tokenFile(), vipPort, a.actualPort(), b.actualPort()));
+        DirectorConfig config = TiergateConfig.load(cfg).director().orElseThrow();
+        String rsA = "127.0.0.1:" + a.actualPort();
+        String rsB = "127.0.0.1:" + b.actualPort();
+        try (Director director = Director.start(vertx, config)) {
+            String base = "http://127.0.0.1:" + director.adminPort();
+            for (int i = 0; i < 20; i++) {
+                get("http://127.0.0.1:" + vipPort + "/hello"); // some traffic for the counters and sparklines
+            }
+            trafficTo("http://127.0.0.1:" + vipPort + "/page");
+            browser.driver.get(base + "/");
+            browser.await("both real servers listed as up", UPDATE_WAIT, () ->
+                    "up".equals(rowAttr("tr[data-rs='" + rsA + "']", "data-health"))
+                            && "up".equals(rowAttr("tr[data-rs='" + rsB + "']", "data-health")));
+            assertThat(browser.driver.findElement(By.cssSelector("[data-service='web'] h3")).getText())
+                    .contains("web").contains("127.0.0.1:" + vipPort);
+            assertThat(browser.driver.findElement(By.id("dataplane")).getText()).contains("userspace");
+            assertThat(browser.consoleErrors()).as("browser console errors").isEmpty();
+            markDocument();
+
+            // Without the token: the page offers no action, and the API refuses one made anyway.
+            WebElement drainA = browser.driver.findElement(By.cssSelector("tr[data-rs='" + rsA + "'] button.act"));
+            assertThat(drainA.isEnabled()).as("drain button without the token").isFalse();
+            String drainPath = "/api/services/web/real-servers/" + rsA + "/drain";
+            assertThat(postFromPage(drainPath, null)).isEqualTo(401);
+            assertThat(postFromPage(drainPath, "Bearer wrong-token")).isEqualTo(403);
+            assertThat(getBody(base + "/api/status")).contains("\"drained\" : false").doesNotContain("\"drained\" : true");
+
+            // With the token: drain from the page, and the page shows it.
+            enterToken(TOKEN);
+            clickAndConfirm(browser.driver.findElement(By.cssSelector("tr[data-rs='" + rsA + "'] button.act")));
+            Duration drained = browser.await("the drain shows", UPDATE_WAIT,
+                    () -> "true".equals(rowAttr("tr[data-rs='" + rsA + "']", "data-drained")));
+            assertThat(getBody(base + "/api/status")).contains("\"drained\" : true");
+
+            // A real server dies: the page shows it down.
+            b.close().await(5, TimeUnit.SECONDS);
+            Duration down = browser.await("the killed real server shows as down", UPDATE_WAIT,
+                    () -> "down".equals(rowAttr("tr[data-rs='" + rsB + "']", "data-health")));
+            assertSameDocument();
+            browser.await("the health flip is in the event list", UPDATE_WAIT, () ->
+                    browser.driver.findElement(By.id("events")).getText().contains(rsB + " is DOWN"));
+            System.out.println("director page: drain shown after " + drained.toMillis() + " ms, real server down shown after "
+                    + down.toMillis() + " ms (health check interval 300 ms, fall 1)");
+            Thread.sleep(3000); // a few more samples in the sparklines for the screenshot
+            browser.screenshot(SHOTS.resolve("director.png"));
+        }
+    }
+
+    @Test
+    void proxyPageShowsUpstreamsRefusesWithoutTokenAndFollowsDrainAndHealth() throws Exception {
+        HttpServer a = backend("origin-a");
+        HttpServer b = backend("origin-b");
+        Path cfg = dir.resolve("proxy.yaml");
+        Files.writeString(cfg, """
+                proxy:
+                  node_name: browser-test
+                  access_log: {format: off}
+                  admin: 127.0.0.1:0
+                  admin_auth: {token_file: %s}
+                  listeners: [{address: 127.0.0.1:0}]
+                  upstreams:
+                    app:
+                      health: {type: http, path: /healthz, interval: 300ms, timeout: 300ms, rise: 1, fall: 1}
+                      servers: [127.0.0.1:%d, 127.0.0.1:%d]
+                  servers:
+                    - server_names: [localhost]
+                      default: true
+                      locations:
+                        - {prefix: /static/, upstream: app, cache: on}
+                        - {prefix: /, upstream: app}
+                """.formatted(tokenFile(), a.actualPort(), b.actualPort()));
+        ProxyConfig config = TiergateConfig.load(cfg).proxy().orElseThrow();
+        String srvA = "127.0.0.1:" + a.actualPort();
+        String srvB = "127.0.0.1:" + b.actualPort();
+        try (Metrics metrics = new Metrics(Map.of("tier", "proxy"))) {
+            ProxyNode node = ProxyNode.start(vertx, config, metrics.registry()).await(30, TimeUnit.SECONDS);
+            ProxyAdmin pages = ProxyAdmin.start(vertx, node, metrics.registry());
+            AdminServer admin = AdminServer.start(vertx, "127.0.0.1", 0, metrics, () -> true, pages.routes(),
+                    config.adminAccess()).await(10, TimeUnit.SECONDS);
+            try {
+                String site = "http://127.0.0.1:" + node.listenPorts().get(0);
+                for (int i = 0; i < 20; i++) {
+                    get(site + "/static/app.css");
+                    get(site + "/api/" + i);
+                }
+                String base = "http://127.0.0.1:" + admin.port();
+                trafficTo(site + "/static/app.css");
+                trafficTo(site + "/page");
+                browser.driver.get(base + "/");
+                browser.await("both upstream servers listed as up", UPDATE_WAIT, () ->
+                        "up".equals(rowAttr("tr[data-server='" + srvA + "']", "data-health"))
+                                && "up".equals(rowAttr("tr[data-server='" + srvB + "']", "data-health")));
+                String cacheText = browser.driver.findElement(By.id("cache")).getText();
+                assertThat(cacheText).contains("/static/app.css").contains("hit ratio");
+                assertThat(browser.driver.findElement(By.id("listeners")).getText()).contains("127.0.0.1:" + node.listenPorts().get(0));
+                assertThat(browser.consoleErrors()).as("browser console errors").isEmpty();
+                markDocument();
+
+                WebElement drainA = browser.driver.findElement(By.cssSelector("tr[data-server='" + srvA + "'] button.act"));
+                assertThat(drainA.isEnabled()).as("drain button without the token").isFalse();
+                assertThat(browser.driver.findElement(By.id("purge-button")).isEnabled()).isFalse();
+                String drainPath = "/api/upstreams/app/servers/" + srvA + "/drain";
+                assertThat(postFromPage(drainPath, null)).isEqualTo(401);
+                assertThat(postFromPage(drainPath, "Bearer wrong-token")).isEqualTo(403);
+                assertThat(postFromPage("/api/cache/purge?key=x", null)).isEqualTo(401);
+                assertThat(node.upstream("app").peer(srvA).drained()).isFalse();
+
+                enterToken(TOKEN);
+                clickAndConfirm(browser.driver.findElement(By.cssSelector("tr[data-server='" + srvA + "'] button.act")));
+                Duration drained = browser.await("the drain shows", UPDATE_WAIT,
+                        () -> "drained".equals(rowAttr("tr[data-server='" + srvA + "']", "data-health")));
+                assertThat(node.upstream("app").peer(srvA).drained()).isTrue();
+                for (int i = 0; i < 5; i++) {
+                    assertThat(getBody(site + "/after-drain")).startsWith("origin-b"); // a drained server gets nothing new
+                }
+
+                b.close().await(5, TimeUnit.SECONDS);
+                Duration down = browser.await("the killed upstream server shows as down", UPDATE_WAIT,
+                        () -> "down".equals(rowAttr("tr[data-server='" + srvB + "']", "data-health")));
+                assertSameDocument();
+                System.out.println("proxy page: drain shown after " + drained.toMillis() + " ms, upstream down shown after "
+                        + down.toMillis() + " ms (health check interval 300 ms, fall 1)");
+                Thread.sleep(3000);
+                browser.screenshot(SHOTS.resolve("proxy.png"));
+            } finally {
+                pages.close();
+                admin.close().await(5, TimeUnit.SECONDS);
+                node.shutdown(Duration.ZERO).await(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+}
