@@ -1,7 +1,5 @@
 package io.tiergate.proxy.admin;
 
-import io.micrometer.core.instrument.FunctionCounter;
-import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
@@ -50,8 +48,8 @@ import java.util.Objects;
  * POST /api/cache/purge?key=K | ?prefix=P                   see {@link CacheAdmin}
  * </pre>
  *
- * Also the meters the status page's numbers and the alert rules need beyond the request path: cache hits and misses,
- * cache size, and the expiry time of every listener certificate.
+ * Also {@code tiergate_proxy_tls_certificate_expiry_timestamp_seconds}: the expiry time of every listener
+ * certificate, for the "certificate expiring soon" alert.
  */
 public final class ProxyAdmin {
     static final int TOP_KEYS = 10;
@@ -63,18 +61,6 @@ public final class ProxyAdmin {
     private ProxyAdmin(Vertx vertx, ProxyNode node, MeterRegistry registry) {
         this.vertx = vertx;
         this.node = Objects.requireNonNull(node, "node");
-        CacheFilter cache = node.cache();
-        CacheStats stats = cache.stats();
-        FunctionCounter.builder("tiergate_proxy_cache_lookups", stats, CacheStats::hits).tag("result", "hit")
-                .description("Cacheable requests (GET/HEAD on a caching location), by whether the store answered")
-                .register(registry);
-        FunctionCounter.builder("tiergate_proxy_cache_lookups", stats, CacheStats::misses).tag("result", "miss")
-                .description("Cacheable requests (GET/HEAD on a caching location), by whether the store answered")
-                .register(registry);
-        Gauge.builder("tiergate_proxy_cache_size_bytes", cache, c -> c.store().weightedSize())
-                .description("Bytes held by the cache").register(registry);
-        Gauge.builder("tiergate_proxy_cache_keys", cache, c -> c.store().keyCount())
-                .description("Keys held by the cache (each with its Vary variants)").register(registry);
         MultiGauge certs = MultiGauge.builder("tiergate_proxy_tls_certificate_expiry_timestamp_seconds")
                 .description("notAfter of each listener certificate, Unix seconds").register(registry);
         Runnable refresh = () -> certs.register(certificateRows(node.config()), true);
