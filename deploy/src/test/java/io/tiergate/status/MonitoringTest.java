@@ -11,11 +11,7 @@ import io.tiergate.director.ha.VrrpConfig;
 import io.tiergate.director.ha.VrrpRoleListener;
 import io.tiergate.director.ha.VrrpState;
 import io.tiergate.director.ha.VrrpStatus;
-import io.tiergate.proxy.ProxyNode;
-import io.tiergate.proxy.admin.ProxyAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
-import io.tiergate.shared.admin.AdminServer;
-import io.tiergate.shared.metrics.Metrics;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import org.junit.jupiter.api.Assumptions;
@@ -24,17 +20,11 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
@@ -63,7 +53,6 @@ class MonitoringTest {
 
     @TempDir
     Path dir;
-    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     static List<String> dashboardQueries(Path file) throws IOException {
         List<String> out = new ArrayList<>();
@@ -102,10 +91,8 @@ class MonitoringTest {
         return out;
     }
 
-    private String get(String url) throws Exception {
-        HttpResponse<String> r = http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-                HttpResponse.BodyHandlers.ofString());
-        return r.body();
+    private static String get(String url) throws Exception {
+        return Tiers.get(url).body();
     }
 
     @Test
@@ -167,20 +154,11 @@ class MonitoringTest {
         }
     }
 
-    private HttpServer backend(Vertx vertx) throws Exception {
-        return vertx.createHttpServer().requestHandler(req -> req.response()
-                        .putHeader("Cache-Control", "max-age=60").end("ok\n"))
-                .listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
-    }
-
     /** A director with two real servers, traffic through the VIP, and VRRP (a stand-in instance: no interface needed). */
     private String directorScrape(Vertx vertx) throws Exception {
-        HttpServer a = backend(vertx);
-        HttpServer b = backend(vertx);
-        int vipPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            vipPort = s.getLocalPort();
-        }
+        HttpServer a = Tiers.backend(vertx, "a");
+        HttpServer b = Tiers.backend(vertx, "b");
+        int vipPort = Tiers.freePort();
         Path cfg = dir.resolve("director.yaml");
         Files.writeString(cfg, """
                 director:
@@ -213,13 +191,9 @@ class MonitoringTest {
 
     /** A proxy with a TLS listener, a caching location and an upstream that fails (ejection, refused retries). */
     private String proxyScrape(Vertx vertx) throws Exception {
-        HttpServer origin = backend(vertx);
-        int dead1;
-        int dead2;
-        try (ServerSocket s1 = new ServerSocket(0); ServerSocket s2 = new ServerSocket(0)) {
-            dead1 = s1.getLocalPort();
-            dead2 = s2.getLocalPort();
-        }
+        HttpServer origin = Tiers.backend(vertx, "origin");
+        int dead1 = Tiers.freePort();
+        int dead2 = Tiers.freePort();
         Path cert = dir.resolve("cert.pem");
         Path key = dir.resolve("key.pem");
         run("openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key.toString(), "-out",
@@ -243,25 +217,15 @@ class MonitoringTest {
                         - {prefix: /, upstream: app}
                 """.formatted(cert, key, origin.actualPort(), dead1, dead2));
         ProxyConfig config = TiergateConfig.load(cfg).proxy().orElseThrow();
-        try (Metrics metrics = new Metrics(Map.of("tier", "proxy"))) {
-            ProxyNode node = ProxyNode.start(vertx, config, metrics.registry()).await(30, TimeUnit.SECONDS);
-            ProxyAdmin pages = ProxyAdmin.start(vertx, node, metrics.registry());
-            AdminServer admin = AdminServer.start(vertx, "127.0.0.1", 0, metrics, () -> true, pages.routes(),
-                    config.adminAccess()).await(10, TimeUnit.SECONDS);
-            try {
-                String site = "http://127.0.0.1:" + node.listenPorts().get(0);
-                for (int i = 0; i < 3; i++) {
-                    get(site + "/static/a.css");
-                    get(site + "/page");
-                    get(site + "/dead/x");
-                }
-                return get("http://127.0.0.1:" + admin.port() + "/metrics");
-            } finally {
-                pages.close();
-                admin.close().await(5, TimeUnit.SECONDS);
-                node.shutdown(Duration.ZERO).await(10, TimeUnit.SECONDS);
-                origin.close();
+        try (Tiers.Proxy proxy = Tiers.Proxy.start(vertx, config)) {
+            for (int i = 0; i < 3; i++) {
+                get(proxy.site() + "/static/a.css");
+                get(proxy.site() + "/page");
+                get(proxy.site() + "/dead/x");
             }
+            return get(proxy.adminBase() + "/metrics");
+        } finally {
+            origin.close();
         }
     }
 

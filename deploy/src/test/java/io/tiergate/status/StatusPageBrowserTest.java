@@ -4,11 +4,7 @@ import io.tiergate.cli.TiergateConfig;
 import io.tiergate.director.Director;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.proxy.ProxyNode;
-import io.tiergate.proxy.admin.ProxyAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
-import io.tiergate.shared.admin.AdminServer;
-import io.tiergate.shared.metrics.Metrics;
-import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import org.junit.jupiter.api.AfterAll;
@@ -22,17 +18,11 @@ import org.junit.jupiter.api.io.TempDir;
 import org.openqa.selenium.By;
 import org.openqa.selenium.WebElement;
 
-import java.net.ServerSocket;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -58,7 +48,6 @@ class StatusPageBrowserTest {
     Path dir;
     final List<HttpServer> backends = new ArrayList<>();
     final List<Long> timers = new ArrayList<>();
-    final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     @BeforeAll
     static void open() throws Exception {
@@ -96,9 +85,7 @@ class StatusPageBrowserTest {
     }
 
     private HttpServer backend(String name) throws Exception {
-        HttpServer s = vertx.createHttpServer()
-                .requestHandler(req -> req.response().putHeader("Cache-Control", "max-age=60").end(name + " " + req.path() + "\n"))
-                .listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+        HttpServer s = Tiers.backend(vertx, name);
         backends.add(s);
         return s;
     }
@@ -121,14 +108,12 @@ class StatusPageBrowserTest {
         return f;
     }
 
-    private int get(String url) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-                HttpResponse.BodyHandlers.discarding()).statusCode();
+    private static int get(String url) throws Exception {
+        return Tiers.get(url).statusCode();
     }
 
-    private String getBody(String url) throws Exception {
-        return http.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
-                HttpResponse.BodyHandlers.ofString()).body();
+    private static String getBody(String url) throws Exception {
+        return Tiers.get(url).body();
     }
 
     /** The status code of a POST made by the page's own script (same origin, as a user's click would). */
@@ -176,10 +161,7 @@ class StatusPageBrowserTest {
     void directorPageShowsRealServersRefusesWithoutTokenAndFollowsDrainAndHealth() throws Exception {
         HttpServer a = backend("rs-a");
         HttpServer b = backend("rs-b");
-        int vipPort;
-        try (ServerSocket s = new ServerSocket(0)) {
-            vipPort = s.getLocalPort();
-        }
+        int vipPort = Tiers.freePort();
         Path cfg = dir.resolve("director.yaml");
         Files.writeString(cfg, """
                 director:
@@ -269,61 +251,60 @@ class StatusPageBrowserTest {
         ProxyConfig config = TiergateConfig.load(cfg).proxy().orElseThrow();
         String srvA = "127.0.0.1:" + a.actualPort();
         String srvB = "127.0.0.1:" + b.actualPort();
-        try (Metrics metrics = new Metrics(Map.of("tier", "proxy"))) {
-            ProxyNode node = ProxyNode.start(vertx, config, metrics.registry()).await(30, TimeUnit.SECONDS);
-            ProxyAdmin pages = ProxyAdmin.start(vertx, node, metrics.registry());
-            AdminServer admin = AdminServer.start(vertx, "127.0.0.1", 0, metrics, () -> true, pages.routes(),
-                    config.adminAccess()).await(10, TimeUnit.SECONDS);
-            try {
-                String site = "http://127.0.0.1:" + node.listenPorts().get(0);
-                for (int i = 0; i < 20; i++) {
-                    get(site + "/static/app.css");
-                    get(site + "/api/" + i);
-                }
-                String base = "http://127.0.0.1:" + admin.port();
-                trafficTo(site + "/static/app.css");
-                trafficTo(site + "/page");
-                browser.driver.get(base + "/");
-                browser.await("both upstream servers listed as up", UPDATE_WAIT, () ->
-                        "up".equals(rowAttr("tr[data-server='" + srvA + "']", "data-health"))
-                                && "up".equals(rowAttr("tr[data-server='" + srvB + "']", "data-health")));
-                String cacheText = browser.driver.findElement(By.id("cache")).getText();
-                assertThat(cacheText).contains("/static/app.css").contains("hit ratio");
-                assertThat(browser.driver.findElement(By.id("listeners")).getText()).contains("127.0.0.1:" + node.listenPorts().get(0));
-                assertThat(browser.consoleErrors()).as("browser console errors").isEmpty();
-                markDocument();
-
-                WebElement drainA = browser.driver.findElement(By.cssSelector("tr[data-server='" + srvA + "'] button.act"));
-                assertThat(drainA.isEnabled()).as("drain button without the token").isFalse();
-                assertThat(browser.driver.findElement(By.id("purge-button")).isEnabled()).isFalse();
-                String drainPath = "/api/upstreams/app/servers/" + srvA + "/drain";
-                assertThat(postFromPage(drainPath, null)).isEqualTo(401);
-                assertThat(postFromPage(drainPath, "Bearer wrong-token")).isEqualTo(403);
-                assertThat(postFromPage("/api/cache/purge?key=x", null)).isEqualTo(401);
-                assertThat(node.upstream("app").peer(srvA).drained()).isFalse();
-
-                enterToken(TOKEN);
-                clickAndConfirm(browser.driver.findElement(By.cssSelector("tr[data-server='" + srvA + "'] button.act")));
-                Duration drained = browser.await("the drain shows", UPDATE_WAIT,
-                        () -> "drained".equals(rowAttr("tr[data-server='" + srvA + "']", "data-health")));
-                assertThat(node.upstream("app").peer(srvA).drained()).isTrue();
-                for (int i = 0; i < 5; i++) {
-                    assertThat(getBody(site + "/after-drain")).startsWith("origin-b"); // a drained server gets nothing new
-                }
-
-                b.close().await(5, TimeUnit.SECONDS);
-                Duration down = browser.await("the killed upstream server shows as down", UPDATE_WAIT,
-                        () -> "down".equals(rowAttr("tr[data-server='" + srvB + "']", "data-health")));
-                assertSameDocument();
-                System.out.println("proxy page: drain shown after " + drained.toMillis() + " ms, upstream down shown after "
-                        + down.toMillis() + " ms (health check interval 300 ms, fall 1)");
-                Thread.sleep(3000);
-                browser.screenshot(SHOTS.resolve("proxy.png"));
-            } finally {
-                pages.close();
-                admin.close().await(5, TimeUnit.SECONDS);
-                node.shutdown(Duration.ZERO).await(10, TimeUnit.SECONDS);
+        try (Tiers.Proxy proxy = Tiers.Proxy.start(vertx, config)) {
+            ProxyNode node = proxy.node();
+            String site = proxy.site();
+            for (int i = 0; i < 20; i++) {
+                get(site + "/static/app.css");
+                get(site + "/api/" + i);
             }
+            String base = proxy.adminBase();
+            trafficTo(site + "/static/app.css");
+            trafficTo(site + "/page");
+            browser.driver.get(base + "/");
+            browser.await("both upstream servers listed as up", UPDATE_WAIT, () ->
+                    "up".equals(rowAttr("tr[data-server='" + srvA + "']", "data-health"))
+                            && "up".equals(rowAttr("tr[data-server='" + srvB + "']", "data-health")));
+            String cacheText = browser.driver.findElement(By.id("cache")).getText();
+            assertThat(cacheText).contains("/static/app.css").contains("hit ratio");
+            assertThat(browser.driver.findElement(By.id("listeners")).getText()).contains("127.0.0.1:" + node.listenPorts().get(0));
+            assertThat(browser.consoleErrors()).as("browser console errors").isEmpty();
+            markDocument();
+
+            WebElement drainA = browser.driver.findElement(By.cssSelector("tr[data-server='" + srvA + "'] button.act"));
+            assertThat(drainA.isEnabled()).as("drain button without the token").isFalse();
+            assertThat(browser.driver.findElement(By.id("purge-button")).isEnabled()).isFalse();
+            String drainPath = "/api/upstreams/app/servers/" + srvA + "/drain";
+            assertThat(postFromPage(drainPath, null)).isEqualTo(401);
+            assertThat(postFromPage(drainPath, "Bearer wrong-token")).isEqualTo(403);
+            assertThat(postFromPage("/api/cache/purge?key=x", null)).isEqualTo(401);
+            assertThat(node.upstream("app").peer(srvA).drained()).isFalse();
+
+            enterToken(TOKEN);
+            clickAndConfirm(browser.driver.findElement(By.cssSelector("tr[data-server='" + srvA + "'] button.act")));
+            Duration drained = browser.await("the drain shows", UPDATE_WAIT,
+                    () -> "drained".equals(rowAttr("tr[data-server='" + srvA + "']", "data-health")));
+            assertThat(node.upstream("app").peer(srvA).drained()).isTrue();
+            for (int i = 0; i < 5; i++) {
+                assertThat(getBody(site + "/after-drain")).startsWith("origin-b"); // a drained server gets nothing new
+            }
+
+            // Purge the hottest key from the page (the token is set now).
+            String hot = browser.driver.findElement(By.cssSelector("#cache tbody tr td")).getText();
+            assertThat(hot).isEqualTo("http://127.0.0.1/static/app.css");
+            browser.driver.findElement(By.id("purge-key")).sendKeys(hot);
+            browser.driver.findElement(By.id("purge-button")).click();
+            browser.await("the purge is reported", UPDATE_WAIT,
+                    () -> browser.driver.findElement(By.id("action-msg")).getText().equals("purged 1 key(s)"));
+
+            b.close().await(5, TimeUnit.SECONDS);
+            Duration down = browser.await("the killed upstream server shows as down", UPDATE_WAIT,
+                    () -> "down".equals(rowAttr("tr[data-server='" + srvB + "']", "data-health")));
+            assertSameDocument();
+            System.out.println("proxy page: drain shown after " + drained.toMillis() + " ms, upstream down shown after "
+                    + down.toMillis() + " ms (health check interval 300 ms, fall 1)");
+            Thread.sleep(3000);
+            browser.screenshot(SHOTS.resolve("proxy.png"));
         }
     }
 }
