@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * <p>Access ({@link AdminAccess}): with credentials configured, every request that is not GET/HEAD needs them, and
  * so do reads when {@code protect_reads} is on, except {@code /healthz} and {@code /readyz} (probes) and the status
  * page's static files ({@code /} and {@code /ui/...}: they hold no data; the data comes from {@code /api} with the
- * token). Missing credentials get 401, wrong ones 403. A mutating request from another web origin ({@code Origin}
+ * token). Missing credentials get 401, wrong ones 403 (also on a read that needs none). A mutating request from another web origin ({@code Origin}
  * not this endpoint) gets 403 whatever the credentials: a page elsewhere must not drive a browser that can reach
  * the admin port into draining servers.
  */
@@ -115,8 +115,8 @@ public final class AdminServer {
                 || (read && (path.equals("/") || path.startsWith("/ui/")))) {
             return true;
         }
-        if (read && !access.protectReads()) {
-            return true;
+        if (read && !access.protectReads() && req.getHeader("Authorization") == null) {
+            return true; // credentials that are sent must be right, even where none are needed: a typo shows at once
         }
         return switch (access.check(req)) {
             case AUTHENTICATED, OPEN -> true;
