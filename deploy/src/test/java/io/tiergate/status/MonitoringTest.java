@@ -38,7 +38,7 @@ import static org.assertj.core.api.Assertions.assertThat;
  * deploy/monitoring/ against the real thing: every metric a Grafana panel or a Prometheus rule uses is on the
  * /metrics of a running tier (director on the userspace dataplane with VRRP, proxy with a TLS listener, a cache and
  * failing upstreams, each after some traffic), and Debian's {@code promtool} accepts the rule file and every
- * panel's query.
+ * panel's query, and its unit tests (tiergate-alerts.test.yml) pass.
  */
 @Timeout(120)
 class MonitoringTest {
@@ -104,6 +104,9 @@ class MonitoringTest {
         }
         Assumptions.assumeTrue(promtool.isPresent(), "promtool not installed");
         assertThat(run(promtool.get().toString(), "check", "rules", ALERTS.toString())).contains("SUCCESS");
+        // Each alert fires on its condition, with its labels and text, and not on the healthy series next to it.
+        assertThat(run(promtool.get().toString(), "test", "rules",
+                MONITORING.resolve("prometheus/tiergate-alerts.test.yml").toString())).contains("SUCCESS");
 
         // Panel queries as recording rules: promtool parses each one, so a typo in a dashboard fails here too.
         StringBuilder rules = new StringBuilder("groups:\n  - name: dashboards\n    rules:\n");

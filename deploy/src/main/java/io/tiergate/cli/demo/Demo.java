@@ -136,6 +136,7 @@ public final class Demo implements AutoCloseable {
         out.println("Try:");
         out.println("  curl -i " + url + "          # X-Tiergate-Node: which proxy, X-Tiergate-Origin: which app server");
         out.println("  for i in 1 2 3 4; do curl -s -D- -o /dev/null " + url + " | grep X-Tiergate; done");
+        out.println("  open http://127.0.0.1:" + adminPort + "/          # the director's live status page (drain/enable from there)");
         out.println("  ./tiergate director status --admin 127.0.0.1:" + adminPort + " --stats");
         out.println("  curl -s http://127.0.0.1:" + adminPort + "/metrics | grep tiergate");
         out.println();
