@@ -104,6 +104,8 @@ final class DirectorCommand implements Callable<Integer> {
             }
         } catch (io.tiergate.shared.config.ConfigException | UserException e) {
             log("reload rejected, still running the previous config:\n" + e.getMessage());
+            director.events().error("reload", "reload rejected, the previous config keeps running: "
+                            + io.tiergate.shared.admin.EventLog.summary(e.getMessage()));
         } catch (RuntimeException e) {
             log("reload failed, still running the previous config: " + e);
         }

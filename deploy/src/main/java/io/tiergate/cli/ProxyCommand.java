@@ -107,8 +107,9 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                     + " (listener '" + first.listeners().get(i).name() + "', node " + first.nodeName() + ")");
         }
         if (admin != null) {
-            log("admin on " + (first.adminAccess().tls().isPresent() ? "https://" : "http://") + first.admin().host()
-                    + ":" + admin.port() + "/ (status page, /api, /metrics, /healthz, /readyz, " + CacheAdmin.PURGE_PATH
+            log("admin on " + first.admin().host() + ":" + admin.port() + " ("
+                    + (first.adminAccess().tls().isPresent() ? "https; " : "") + "status page /, /api, /metrics, /healthz, "
+                    + "/readyz, " + CacheAdmin.PURGE_PATH
                     + (first.adminAccess().authConfigured() ? "; credentials required to change anything" : "") + ")");
         }
         ready.set(true);
@@ -123,8 +124,12 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                     log("reloaded " + config);
                 } catch (ConfigException e) {
                     log("reload rejected, still serving the previous config:\n" + e.getMessage());
+                    node.events().error("reload", "reload rejected, the previous config keeps running: "
+                            + io.tiergate.shared.admin.EventLog.summary(e.getMessage()));
                 } catch (UserException e) {
                     log("reload rejected, still serving the previous config: " + e.getMessage());
+                    node.events().error("reload", "reload rejected, the previous config keeps running: "
+                            + io.tiergate.shared.admin.EventLog.summary(e.getMessage()));
                 } catch (Exception e) {
                     log("reload failed, still serving the previous config: " + e);
                 }

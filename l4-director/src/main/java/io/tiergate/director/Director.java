@@ -406,7 +406,11 @@ public final class Director implements AutoCloseable {
     public StepReport reload(DirectorConfig config) {
         try {
             StepReport r = join(engine.reload(config));
-            events.info("reload", "config reloaded: " + config.services().size() + " service(s)");
+            if (r.error() != null) {
+                events.error("reload", "config reloaded, but the dataplane change failed (retried): " + r.error());
+            } else {
+                events.info("reload", "config reloaded: " + config.services().size() + " service(s)");
+            }
             return r;
         } catch (RuntimeException e) {
             events.error("reload", "reload failed: " + e.getMessage());

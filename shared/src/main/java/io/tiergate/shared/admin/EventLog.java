@@ -68,6 +68,12 @@ public final class EventLog {
         return out;
     }
 
+    /** Multi-line text (a config's problems) as one event line: the first line and how many more there are. */
+    public static String summary(String text) {
+        String[] lines = text.strip().split("\n");
+        return lines[0].strip() + (lines.length > 1 ? " (+" + (lines.length - 1) + " more; see the log)" : "");
+    }
+
     /** The {@code after} query parameter of {@code GET /api/events}: absent or not a number means 0 (all kept). */
     public static long afterParam(String value) {
         try {
