@@ -174,12 +174,19 @@ const TG = (() => {
     }, label);
   }
 
+  // Tables are rebuilt on every poll: hold the rebuild while a button is pressed, or a click whose press and release
+  // straddle a rebuild would land on two different buttons and be lost.
+  let pressed = false;
+  document.addEventListener('pointerdown', () => { pressed = true; }, true);
+  document.addEventListener('pointerup', () => { pressed = false; }, true);
+  document.addEventListener('pointercancel', () => { pressed = false; }, true);
+
   // Polls fn every `ms`; marks the header stale when the endpoint stops answering.
   function poll(fn, ms) {
     const live = document.getElementById('live');
     let busy = false;
     async function tick() {
-      if (busy) { return; }
+      if (busy || pressed) { return; }
       busy = true;
       try {
         await fn();

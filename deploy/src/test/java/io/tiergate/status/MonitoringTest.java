@@ -8,9 +8,6 @@ import io.tiergate.director.Director;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.director.dataplane.userspace.UserspaceDataplane;
 import io.tiergate.director.ha.VrrpConfig;
-import io.tiergate.director.ha.VrrpRoleListener;
-import io.tiergate.director.ha.VrrpState;
-import io.tiergate.director.ha.VrrpStatus;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -180,7 +177,7 @@ class MonitoringTest {
                 .withVrrp(Optional.of(VrrpConfig.of("lo", 51, 150, Duration.ofSeconds(1), List.of("127.0.0.1/32"))));
         try (Director d = Director.start(vertx, config,
                 () -> new UserspaceDataplane(vertx, config.connectTimeout(), config.udpIdleTimeout()),
-                "test", StandInVrrp::new)) {
+                "test", Tiers.StandInVrrp::new)) {
             for (int i = 0; i < 5; i++) {
                 get("http://127.0.0.1:" + vipPort + "/");
             }
@@ -229,59 +226,6 @@ class MonitoringTest {
             return get(proxy.adminBase() + "/metrics");
         } finally {
             origin.close();
-        }
-    }
-
-    /** VRRP below the layer tested here: a master from the start, so the VRRP series exist. */
-    static final class StandInVrrp implements Director.HaInstance {
-        private final VrrpConfig config;
-        private final List<VrrpRoleListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
-        private volatile VrrpState state = VrrpState.INIT;
-        private volatile long changes;
-
-        StandInVrrp(VrrpConfig config) {
-            this.config = config;
-        }
-
-        @Override
-        public VrrpConfig config() {
-            return config;
-        }
-
-        @Override
-        public void addListener(VrrpRoleListener listener) {
-            listeners.add(listener);
-        }
-
-        @Override
-        public void start() {
-            VrrpState from = state;
-            state = VrrpState.MASTER;
-            changes++;
-            listeners.forEach(l -> l.roleChanged(from, VrrpState.MASTER));
-        }
-
-        @Override
-        public void setTrackedHealth(boolean ok) {
-        }
-
-        @Override
-        public void reconfigure(VrrpConfig next) {
-        }
-
-        @Override
-        public VrrpStatus status() {
-            return new VrrpStatus(config.vrid(), state, config.priority(), config.advertInterval(), Optional.empty(), changes);
-        }
-
-        @Override
-        public boolean linkUp() {
-            return true;
-        }
-
-        @Override
-        public void stop() {
-            state = VrrpState.INIT;
         }
     }
 }

@@ -3,6 +3,8 @@ package io.tiergate.status;
 import io.tiergate.cli.TiergateConfig;
 import io.tiergate.director.Director;
 import io.tiergate.director.config.DirectorConfig;
+import io.tiergate.director.dataplane.userspace.UserspaceDataplane;
+import io.tiergate.director.ha.VrrpConfig;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.vertx.core.Vertx;
@@ -23,6 +25,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 import static org.assertj.core.api.Assertions.assertThat;
@@ -126,6 +129,16 @@ class StatusPageBrowserTest {
         return ((Number) status).longValue();
     }
 
+    /** The text of the first element matching {@code css}, looked up again if a rebuild replaced it meanwhile. */
+    private String textOf(String css) throws Exception {
+        java.util.concurrent.atomic.AtomicReference<String> text = new java.util.concurrent.atomic.AtomicReference<>();
+        browser.await("text of " + css, UPDATE_WAIT, () -> {
+            text.set(browser.driver.findElement(By.cssSelector(css)).getText());
+            return true;
+        });
+        return text.get();
+    }
+
     private String rowAttr(String rowSelector, String attr) {
         List<WebElement> rows = browser.driver.findElements(By.cssSelector(rowSelector));
         return rows.isEmpty() ? null : rows.get(0).getAttribute(attr);
@@ -141,7 +154,7 @@ class StatusPageBrowserTest {
     }
 
     private void enterToken(String token) throws Exception {
-        WebElement field = browser.driver.findElement(By.id("auth-token"));
+        var field = browser.driver.findElement(By.id("auth-token"));
         field.clear();
         field.sendKeys(token);
         browser.driver.findElement(By.id("auth-save")).click();
@@ -149,8 +162,33 @@ class StatusPageBrowserTest {
                 () -> browser.driver.findElement(By.id("auth-state")).getText().startsWith("authenticated"));
     }
 
-    private void clickAndConfirm(WebElement button) throws Exception {
-        button.click();
+    /** On a phone-sized viewport the page needs no sideways scrolling (wide tables scroll inside their card). */
+    private void assertFitsAPhone(String name) throws Exception {
+        browser.driver.manage().window().setSize(new org.openqa.selenium.Dimension(390, 844));
+        try {
+            browser.await("the viewport is phone-sized", UPDATE_WAIT,
+                    () -> ((Number) browser.js("return window.innerWidth;")).intValue() <= 500);
+            Thread.sleep(1500); // one more poll, laid out at this width
+            long page = ((Number) browser.js("return document.documentElement.scrollWidth;")).longValue();
+            long viewport = ((Number) browser.js("return window.innerWidth;")).longValue();
+            assertThat(page).as("page width at a " + viewport + " px viewport").isLessThanOrEqualTo(viewport);
+            browser.screenshot(SHOTS.resolve(name + "-phone.png"));
+        } finally {
+            browser.driver.manage().window().setSize(new org.openqa.selenium.Dimension(1280, 1000));
+        }
+    }
+
+    /** Clicks the action button of a row and accepts the confirm dialog; the row is rebuilt every second, so a
+     * button found just before a rebuild is looked up again. */
+    private void clickAndConfirm(String buttonSelector) throws Exception {
+        browser.await("a click on " + buttonSelector, UPDATE_WAIT, () -> {
+            try {
+                browser.driver.findElement(By.cssSelector(buttonSelector)).click();
+                return true;
+            } catch (org.openqa.selenium.StaleElementReferenceException e) {
+                return false;
+            }
+        });
         browser.await("the confirm dialog", UPDATE_WAIT, () -> {
             browser.driver.switchTo().alert().accept();
             return true;
@@ -177,28 +215,45 @@ class StatusPageBrowserTest {
                       health: {type: http, path: /healthz, interval: 300ms, timeout: 300ms, rise: 1, fall: 1}
                       real_servers: [127.0.0.1:%d, 127.0.0.1:%d]
                 """.formatted(tokenFile(), vipPort, a.actualPort(), b.actualPort()));
-        DirectorConfig config = TiergateConfig.load(cfg).director().orElseThrow();
+        DirectorConfig config = TiergateConfig.load(cfg).director().orElseThrow()
+                .withVrrp(Optional.of(VrrpConfig.of("lo", 51, 150, Duration.ofSeconds(1), List.of("127.0.0.1/32"))));
         String rsA = "127.0.0.1:" + a.actualPort();
         String rsB = "127.0.0.1:" + b.actualPort();
-        try (Director director = Director.start(vertx, config)) {
+        try (Director director = Director.start(vertx, config,
+                () -> new UserspaceDataplane(vertx, config.connectTimeout(), config.udpIdleTimeout()),
+                "configured (dataplane: userspace)", Tiers.StandInVrrp::new)) {
             String base = "http://127.0.0.1:" + director.adminPort();
-            for (int i = 0; i < 20; i++) {
-                get("http://127.0.0.1:" + vipPort + "/hello"); // some traffic for the counters and sparklines
-            }
-            trafficTo("http://127.0.0.1:" + vipPort + "/page");
+            browser.await("the VIP forwards", UPDATE_WAIT, () -> {
+                try {
+                    return Tiers.getOnNewConnection(vipPort, "/hello") == 200;
+                } catch (Exception e) {
+                    return false; // no real server is up before the first probes come back
+                }
+            });
+            long timer = vertx.setPeriodic(100, id -> vertx.executeBlocking(() -> {
+                try {
+                    return Tiers.getOnNewConnection(vipPort, "/page"); // new connections for the conn/s sparkline
+                } catch (Exception e) {
+                    return -1; // the killed real server: part of the test
+                }
+            }, false));
+            timers.add(timer);
             browser.driver.get(base + "/");
             browser.await("both real servers listed as up", UPDATE_WAIT, () ->
                     "up".equals(rowAttr("tr[data-rs='" + rsA + "']", "data-health"))
                             && "up".equals(rowAttr("tr[data-rs='" + rsB + "']", "data-health")));
-            assertThat(browser.driver.findElement(By.cssSelector("[data-service='web'] h3")).getText())
+            assertThat(textOf("[data-service='web'] h3"))
                     .contains("web").contains("127.0.0.1:" + vipPort);
-            assertThat(browser.driver.findElement(By.id("dataplane")).getText()).contains("userspace");
+            assertThat(textOf("#dataplane")).contains("userspace");
+            assertThat(textOf("#ha")).contains("MASTER").contains("51 on lo");
+            browser.await("the VRRP role change is in the event list", UPDATE_WAIT, () ->
+                    browser.driver.findElement(By.id("events")).getText().contains("VRRP vrid 51: INIT -> MASTER"));
             assertThat(browser.consoleErrors()).as("browser console errors").isEmpty();
             markDocument();
 
             // Without the token: the page offers no action, and the API refuses one made anyway.
-            WebElement drainA = browser.driver.findElement(By.cssSelector("tr[data-rs='" + rsA + "'] button.act"));
-            assertThat(drainA.isEnabled()).as("drain button without the token").isFalse();
+            browser.await("the drain button is disabled without the token", UPDATE_WAIT, () ->
+                    !browser.driver.findElement(By.cssSelector("tr[data-rs='" + rsA + "'] button.act")).isEnabled());
             String drainPath = "/api/services/web/real-servers/" + rsA + "/drain";
             assertThat(postFromPage(drainPath, null)).isEqualTo(401);
             assertThat(postFromPage(drainPath, "Bearer wrong-token")).isEqualTo(403);
@@ -206,10 +261,12 @@ class StatusPageBrowserTest {
 
             // With the token: drain from the page, and the page shows it.
             enterToken(TOKEN);
-            clickAndConfirm(browser.driver.findElement(By.cssSelector("tr[data-rs='" + rsA + "'] button.act")));
+            clickAndConfirm("tr[data-rs='" + rsA + "'] button.act");
             Duration drained = browser.await("the drain shows", UPDATE_WAIT,
                     () -> "true".equals(rowAttr("tr[data-rs='" + rsA + "']", "data-drained")));
             assertThat(getBody(base + "/api/status")).contains("\"drained\" : true");
+            Thread.sleep(5000); // traffic on the remaining server fills the sparklines for the screenshot
+            browser.screenshot(SHOTS.resolve("director.png"));
 
             // A real server dies: the page shows it down.
             b.close().await(5, TimeUnit.SECONDS);
@@ -220,8 +277,8 @@ class StatusPageBrowserTest {
                     browser.driver.findElement(By.id("events")).getText().contains(rsB + " is DOWN"));
             System.out.println("director page: drain shown after " + drained.toMillis() + " ms, real server down shown after "
                     + down.toMillis() + " ms (health check interval 300 ms, fall 1)");
-            Thread.sleep(3000); // a few more samples in the sparklines for the screenshot
-            browser.screenshot(SHOTS.resolve("director.png"));
+            browser.screenshot(SHOTS.resolve("director-after-failure.png"));
+            assertFitsAPhone("director");
         }
     }
 
@@ -265,14 +322,14 @@ class StatusPageBrowserTest {
             browser.await("both upstream servers listed as up", UPDATE_WAIT, () ->
                     "up".equals(rowAttr("tr[data-server='" + srvA + "']", "data-health"))
                             && "up".equals(rowAttr("tr[data-server='" + srvB + "']", "data-health")));
-            String cacheText = browser.driver.findElement(By.id("cache")).getText();
+            String cacheText = textOf("#cache");
             assertThat(cacheText).contains("/static/app.css").contains("hit ratio");
-            assertThat(browser.driver.findElement(By.id("listeners")).getText()).contains("127.0.0.1:" + node.listenPorts().get(0));
+            assertThat(textOf("#listeners")).contains("127.0.0.1:" + node.listenPorts().get(0));
             assertThat(browser.consoleErrors()).as("browser console errors").isEmpty();
             markDocument();
 
-            WebElement drainA = browser.driver.findElement(By.cssSelector("tr[data-server='" + srvA + "'] button.act"));
-            assertThat(drainA.isEnabled()).as("drain button without the token").isFalse();
+            browser.await("the drain button is disabled without the token", UPDATE_WAIT, () ->
+                    !browser.driver.findElement(By.cssSelector("tr[data-server='" + srvA + "'] button.act")).isEnabled());
             assertThat(browser.driver.findElement(By.id("purge-button")).isEnabled()).isFalse();
             String drainPath = "/api/upstreams/app/servers/" + srvA + "/drain";
             assertThat(postFromPage(drainPath, null)).isEqualTo(401);
@@ -281,16 +338,18 @@ class StatusPageBrowserTest {
             assertThat(node.upstream("app").peer(srvA).drained()).isFalse();
 
             enterToken(TOKEN);
-            clickAndConfirm(browser.driver.findElement(By.cssSelector("tr[data-server='" + srvA + "'] button.act")));
+            clickAndConfirm("tr[data-server='" + srvA + "'] button.act");
             Duration drained = browser.await("the drain shows", UPDATE_WAIT,
                     () -> "drained".equals(rowAttr("tr[data-server='" + srvA + "']", "data-health")));
             assertThat(node.upstream("app").peer(srvA).drained()).isTrue();
             for (int i = 0; i < 5; i++) {
                 assertThat(getBody(site + "/after-drain")).startsWith("origin-b"); // a drained server gets nothing new
             }
+            Thread.sleep(5000);
+            browser.screenshot(SHOTS.resolve("proxy.png"));
 
             // Purge the hottest key from the page (the token is set now).
-            String hot = browser.driver.findElement(By.cssSelector("#cache tbody tr td")).getText();
+            String hot = textOf("#cache tbody tr td");
             assertThat(hot).isEqualTo("http://127.0.0.1/static/app.css");
             browser.driver.findElement(By.id("purge-key")).sendKeys(hot);
             browser.driver.findElement(By.id("purge-button")).click();
@@ -303,8 +362,8 @@ class StatusPageBrowserTest {
             assertSameDocument();
             System.out.println("proxy page: drain shown after " + drained.toMillis() + " ms, upstream down shown after "
                     + down.toMillis() + " ms (health check interval 300 ms, fall 1)");
-            Thread.sleep(3000);
-            browser.screenshot(SHOTS.resolve("proxy.png"));
+            browser.screenshot(SHOTS.resolve("proxy-after-failure.png"));
+            assertFitsAPhone("proxy");
         }
     }
 }

@@ -1,5 +1,10 @@
 package io.tiergate.status;
 
+import io.tiergate.director.Director;
+import io.tiergate.director.ha.VrrpConfig;
+import io.tiergate.director.ha.VrrpRoleListener;
+import io.tiergate.director.ha.VrrpState;
+import io.tiergate.director.ha.VrrpStatus;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.admin.ProxyAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
@@ -15,7 +20,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 
 /** What the status and monitoring tests run: HTTP backends, a proxy node with its admin endpoint, plain GETs. */
@@ -42,6 +49,25 @@ final class Tiers {
     static HttpResponse<String> get(String url) throws Exception {
         return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
                 HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * One HTTP/1.0 request on a connection of its own (an L4 director counts connections: a keep-alive client would
+     * show one). Returns the status code.
+     */
+    static int getOnNewConnection(int port, String path) throws IOException {
+        try (java.net.Socket s = new java.net.Socket()) {
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 3000);
+            s.setSoTimeout(5000);
+            s.getOutputStream().write(("GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
+                    .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+            String reply = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);
+            String[] status = reply.split(" ", 3);
+            if (status.length < 2 || !status[0].startsWith("HTTP/")) {
+                throw new IOException("no HTTP response on 127.0.0.1:" + port);
+            }
+            return Integer.parseInt(status[1]);
+        }
     }
 
     /** A proxy node wired like {@code tiergate proxy} does it: node, status page and API, admin endpoint. */
@@ -72,6 +98,59 @@ final class Tiers {
             } finally {
                 metrics.close();
             }
+        }
+    }
+
+    /** VRRP below the layer these tests look at (no interface or root needed): master from the start. */
+    static final class StandInVrrp implements Director.HaInstance {
+        private final VrrpConfig config;
+        private final List<VrrpRoleListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
+        private volatile VrrpState state = VrrpState.INIT;
+        private volatile long changes;
+
+        StandInVrrp(VrrpConfig config) {
+            this.config = config;
+        }
+
+        @Override
+        public VrrpConfig config() {
+            return config;
+        }
+
+        @Override
+        public void addListener(VrrpRoleListener listener) {
+            listeners.add(listener);
+        }
+
+        @Override
+        public void start() {
+            VrrpState from = state;
+            state = VrrpState.MASTER;
+            changes++;
+            listeners.forEach(l -> l.roleChanged(from, VrrpState.MASTER));
+        }
+
+        @Override
+        public void setTrackedHealth(boolean ok) {
+        }
+
+        @Override
+        public void reconfigure(VrrpConfig next) {
+        }
+
+        @Override
+        public VrrpStatus status() {
+            return new VrrpStatus(config.vrid(), state, config.priority(), config.advertInterval(), Optional.empty(), changes);
+        }
+
+        @Override
+        public boolean linkUp() {
+            return true;
+        }
+
+        @Override
+        public void stop() {
+            state = VrrpState.INIT;
         }
     }
 }
