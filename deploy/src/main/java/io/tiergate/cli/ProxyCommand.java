@@ -5,7 +5,6 @@ import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.admin.CacheAdmin;
 import io.tiergate.proxy.admin.ProxyAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
-import io.tiergate.shared.admin.AdminServer;
 import io.tiergate.shared.config.ConfigException;
 import io.tiergate.shared.config.HostPort;
 import io.tiergate.shared.logging.Logging;
@@ -84,15 +83,13 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         Metrics metrics = new Metrics(Map.of("tier", "proxy", "node", first.nodeName()));
         AtomicBoolean ready = new AtomicBoolean();
         ProxyNode node;
-        AdminServer admin = null;
+        ProxyAdmin.Endpoint admin = null;
         try {
             node = ProxyNode.start(vertx, first, metrics.registry()).toCompletionStage().toCompletableFuture()
                     .get(30, TimeUnit.SECONDS);
             HostPort a = first.admin();
             if (a != null) {
-                ProxyAdmin pages = ProxyAdmin.start(vertx, node, metrics.registry());
-                admin = AdminServer.start(vertx, a.host(), a.port(), metrics, ready::get, pages.routes(),
-                                first.adminAccess())
+                admin = ProxyAdmin.serve(vertx, node, metrics, a, first.adminAccess(), ready::get)
                         .toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             }
         } catch (java.util.concurrent.ExecutionException e) {

@@ -5,7 +5,6 @@ import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.admin.ProxyAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
-import io.tiergate.shared.admin.AdminServer;
 import io.tiergate.shared.metrics.Metrics;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -47,7 +46,7 @@ class AdminAuthCommandTest {
     static String directorAdmin;
     static HttpServer origin;
     static ProxyNode proxy;
-    static AdminServer proxyAdmin;
+    static ProxyAdmin.Endpoint proxyAdmin;
     static Metrics proxyMetrics;
     static Path proxyYaml;
 
@@ -108,8 +107,8 @@ class AdminAuthCommandTest {
         ProxyConfig pc = TiergateConfig.load(proxyYaml).proxy().orElseThrow();
         proxyMetrics = new Metrics(Map.of("tier", "proxy"));
         proxy = ProxyNode.start(vertx, pc, proxyMetrics.registry()).await(30, TimeUnit.SECONDS);
-        proxyAdmin = AdminServer.start(vertx, "127.0.0.1", proxyAdminPort, proxyMetrics, () -> true,
-                ProxyAdmin.start(vertx, proxy, proxyMetrics.registry()).routes(), pc.adminAccess()).await(10, TimeUnit.SECONDS);
+        proxyAdmin = ProxyAdmin.serve(vertx, proxy, proxyMetrics, pc.admin(), pc.adminAccess(), () -> true)
+                .await(10, TimeUnit.SECONDS);
     }
 
     @AfterAll

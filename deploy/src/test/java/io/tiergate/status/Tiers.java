@@ -8,7 +8,6 @@ import io.tiergate.director.ha.VrrpStatus;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.admin.ProxyAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
-import io.tiergate.shared.admin.AdminServer;
 import io.tiergate.shared.metrics.Metrics;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
@@ -71,14 +70,13 @@ final class Tiers {
     }
 
     /** A proxy node wired like {@code tiergate proxy} does it: node, status page and API, admin endpoint. */
-    record Proxy(ProxyNode node, ProxyAdmin pages, AdminServer admin, Metrics metrics) implements AutoCloseable {
+    record Proxy(ProxyNode node, ProxyAdmin.Endpoint admin, Metrics metrics) implements AutoCloseable {
         static Proxy start(Vertx vertx, ProxyConfig config) throws Exception {
             Metrics metrics = new Metrics(Map.of("tier", "proxy"));
             ProxyNode node = ProxyNode.start(vertx, config, metrics.registry()).await(30, TimeUnit.SECONDS);
-            ProxyAdmin pages = ProxyAdmin.start(vertx, node, metrics.registry());
-            AdminServer admin = AdminServer.start(vertx, "127.0.0.1", 0, metrics, () -> true, pages.routes(),
-                    config.adminAccess()).await(10, TimeUnit.SECONDS);
-            return new Proxy(node, pages, admin, metrics);
+            ProxyAdmin.Endpoint admin = ProxyAdmin.serve(vertx, node, metrics, config.admin(), config.adminAccess(),
+                    () -> true).await(10, TimeUnit.SECONDS);
+            return new Proxy(node, admin, metrics);
         }
 
         String site() {
@@ -92,7 +90,6 @@ final class Tiers {
         @Override
         public void close() throws Exception {
             try {
-                pages.close();
                 admin.close().await(5, TimeUnit.SECONDS);
                 node.shutdown(Duration.ZERO).await(10, TimeUnit.SECONDS);
             } finally {

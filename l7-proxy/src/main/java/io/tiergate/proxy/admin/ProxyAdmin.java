@@ -12,8 +12,13 @@ import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.config.VirtualServerConfig;
 import io.tiergate.proxy.upstream.Peer;
 import io.tiergate.proxy.upstream.UpstreamGroup;
+import io.tiergate.shared.admin.AdminAccess;
+import io.tiergate.shared.admin.AdminServer;
 import io.tiergate.shared.admin.EventLog;
 import io.tiergate.shared.admin.StatusPage;
+import io.tiergate.shared.config.HostPort;
+import io.tiergate.shared.metrics.Metrics;
+import io.vertx.core.Future;
 import io.vertx.core.Handler;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpMethod;
@@ -34,6 +39,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.function.Supplier;
 
 /**
  * The proxy's part of the admin endpoint (the shared AdminServer adds /metrics, /healthz, /readyz and access
@@ -75,6 +81,30 @@ public final class ProxyAdmin {
     /** Registers the meters; call {@link #routes()} for AdminServer. */
     public static ProxyAdmin start(Vertx vertx, ProxyNode node, MeterRegistry registry) {
         return new ProxyAdmin(vertx, node, registry);
+    }
+
+    /** A running admin endpoint of a proxy node: the AdminServer and what serves its pages and API. */
+    public record Endpoint(AdminServer server, ProxyAdmin pages) {
+        public int port() {
+            return server.port();
+        }
+
+        public Future<Void> close() {
+            pages.close();
+            return server.close();
+        }
+    }
+
+    /**
+     * The node's whole admin endpoint on {@code at}: status page, API, cache purge, {@code /metrics} of
+     * {@code metrics} (which must be the registry the node was started with), /healthz, /readyz.
+     */
+    public static Future<Endpoint> serve(Vertx vertx, ProxyNode node, Metrics metrics, HostPort at, AdminAccess access,
+                                         Supplier<Boolean> ready) {
+        ProxyAdmin pages = start(vertx, node, metrics.registry());
+        return AdminServer.start(vertx, at.host(), at.port(), metrics, ready, pages.routes(), access)
+                .map(server -> new Endpoint(server, pages))
+                .onFailure(t -> pages.close());
     }
 
     public Map<String, Handler<HttpServerRequest>> routes() {
