@@ -146,7 +146,7 @@ class MonitoringTest {
                     .forEach(n -> missing.add(n + " (proxy dashboard)"));
             names(ruleQueries()).stream().filter(n -> !anyTier.contains(n))
                     .forEach(n -> missing.add(n + " (alert rules)"));
-            assertThat(names(ruleQueries())).contains("tiergate_director_real_server_up", "tiergate_director_vrrp_master",
+            assertThat(names(ruleQueries())).contains("tiergate_director_real_server_up", "tiergate_director_vrrp_state",
                     "tiergate_proxy_tls_certificate_expiry_timestamp_seconds");
             assertThat(missing).as("metrics used by deploy/monitoring/ but not on a running tier's /metrics").isEmpty();
         } finally {

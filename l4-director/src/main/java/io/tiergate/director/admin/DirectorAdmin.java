@@ -70,18 +70,13 @@ public final class DirectorAdmin {
             throws Exception {
         Metrics metrics = new Metrics(Map.of("tier", "director"));
         Gauges gauges = new Gauges(metrics);
-        HaGauges ha = new HaGauges(metrics.registry());
         Handler<HttpServerRequest> api = req -> handle(req, engine, events);
         Map<String, Handler<HttpServerRequest>> routes = new LinkedHashMap<>(StatusPage.routes("director.html"));
         routes.put("/api", api);
         AdminServer server = AdminServer.start(vertx, at.host(), at.port(), metrics, () -> true, routes, access)
                 .toCompletionStage().toCompletableFuture().get();
-        java.util.function.Consumer<DirectorStatus> refresh = st -> {
-            gauges.update(st);
-            ha.update(st);
-        };
-        long timer = vertx.setPeriodic(1000, id -> engine.status().thenAccept(refresh));
-        engine.status().thenAccept(refresh);
+        long timer = vertx.setPeriodic(1000, id -> engine.status().thenAccept(gauges::update));
+        engine.status().thenAccept(gauges::update);
         return new DirectorAdmin(vertx, server, metrics, timer);
     }
 
