@@ -31,9 +31,11 @@ import org.slf4j.LoggerFactory;
  * <p>Access ({@link AdminAccess}): with credentials configured, every request that is not GET/HEAD needs them, and
  * so do reads when {@code protect_reads} is on, except {@code /healthz} and {@code /readyz} (probes) and the status
  * page's static files ({@code /} and {@code /ui/...}: they hold no data; the data comes from {@code /api} with the
- * token). Missing credentials get 401, wrong ones 403 (also on a read that needs none). A mutating request from another web origin ({@code Origin}
- * not this endpoint) gets 403 whatever the credentials: a page elsewhere must not drive a browser that can reach
- * the admin port into draining servers.
+ * token). Missing credentials get 401, wrong ones 403 (also on a read that needs none). A mutating request from
+ * another web origin ({@code Origin} not this endpoint) gets 403 whatever the credentials: a page elsewhere must not
+ * drive a browser that can reach the admin port into draining servers. Without credentials, only requests addressed
+ * to an IP address or {@code localhost} are served (403 otherwise): a web page cannot reach the endpoint by rebinding
+ * a DNS name of its own to 127.0.0.1.
  */
 public final class AdminServer {
 
@@ -111,7 +113,15 @@ public final class AdminServer {
                     + ") may not change anything here\n");
             return false;
         }
-        if (path.equals("/healthz") || path.equals("/readyz") || path.equals("/api/access")
+        if (path.equals("/healthz") || path.equals("/readyz")) {
+            return true;
+        }
+        if (!access.authConfigured() && !literalHost(req)) {
+            text(req, 403, "refused: without admin_auth this endpoint answers only requests addressed to an IP address"
+                    + " or localhost (a DNS name could be rebound to it by a web page); set admin_auth to use a name\n");
+            return false;
+        }
+        if (path.equals("/api/access")
                 || (read && (path.equals("/") || path.startsWith("/ui/")))) {
             return true;
         }
@@ -146,6 +156,21 @@ public final class AdminServer {
                 + ",\"canAct\":" + (v == AdminAccess.Verdict.AUTHENTICATED || v == AdminAccess.Verdict.OPEN)
                 + ",\"tls\":" + access.tls().isPresent() + "}\n";
         req.response().putHeader("Content-Type", "application/json").end(body);
+    }
+
+    /**
+     * Whether the request's Host is an IP literal or localhost. Without credentials that is what keeps a web page from
+     * reaching the endpoint through DNS rebinding: its requests carry the attacker's host name.
+     */
+    static boolean literalHost(HttpServerRequest req) {
+        if (req.authority() == null) {
+            return true; // HTTP/1.0 without Host: not a browser
+        }
+        String host = req.authority().host();
+        if (host.startsWith("[")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        return host.equalsIgnoreCase("localhost") || host.matches("[0-9.]+") || host.contains(":");
     }
 
     private static boolean crossOrigin(HttpServerRequest req) {

@@ -96,6 +96,33 @@ class AdminServerAccessTest {
     }
 
     @Test
+    void withoutCredentialsOnlyAddressLiteralsAndLocalhostAreServed() throws Exception {
+        AdminServer open = AdminServer.start(vertx, null, 0, metrics, () -> true,
+                Map.of("/api", req -> req.response().end("{}")), AdminAccess.OPEN).await(5, TimeUnit.SECONDS);
+        try {
+            String base = "http://127.0.0.1:" + open.port();
+            assertThat(HTTP.send(HttpRequest.newBuilder(URI.create(base + "/api/status")).build(),
+                    HttpResponse.BodyHandlers.ofString()).statusCode()).isEqualTo(200);
+            // A DNS-rebinding page: the browser connects to 127.0.0.1 but sends its own host name.
+            java.net.Socket s = new java.net.Socket("127.0.0.1", open.port());
+            try (s) {
+                s.getOutputStream().write(("POST /api/x/drain HTTP/1.1\r\nHost: rebind.example:" + open.port()
+                        + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").getBytes());
+                String reply = new String(s.getInputStream().readAllBytes());
+                assertThat(reply).startsWith("HTTP/1.1 403").contains("DNS name");
+            }
+            java.net.Socket l = new java.net.Socket("127.0.0.1", open.port());
+            try (l) {
+                l.getOutputStream().write(("GET /api/status HTTP/1.1\r\nHost: localhost:" + open.port()
+                        + "\r\nConnection: close\r\n\r\n").getBytes());
+                assertThat(new String(l.getInputStream().readAllBytes())).startsWith("HTTP/1.1 200");
+            }
+        } finally {
+            open.close().await(5, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
     void accessEndpointTellsThePageWhatItMayDo() throws Exception {
         assertThat(call("GET", "/api/access").body()).contains("\"auth\":true").contains("\"canAct\":false")
                 .contains("\"authenticated\":false");
