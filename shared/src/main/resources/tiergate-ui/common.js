@@ -130,10 +130,12 @@ const TG = (() => {
     if (r.ok && r.body) { access = r.body; }
     const state = document.getElementById('auth-state');
     if (state) {
-      state.className = 'msg ' + (access.canAct ? 'ok' : '');
+      const refused = access.auth && !access.authenticated && token() !== '';
+      state.className = 'msg ' + (access.canAct ? 'ok' : refused ? 'error' : '');
       state.textContent = !access.auth ? 'no credentials configured: actions open (admin port on loopback)'
         : access.authenticated ? 'authenticated: actions enabled'
-          : 'read-only: enter the admin token (or user:password) to drain, enable or purge';
+          : refused ? 'these credentials were refused: check the token (or user:password)'
+            : 'read-only: enter the admin token (or user:password) to drain, enable or purge';
     }
     document.body.classList.toggle('can-act', !!access.canAct);
     return access;

@@ -153,13 +153,13 @@ class StatusPageBrowserTest {
                 .as("the page updated in place, without a reload or navigation").isEqualTo("same-document");
     }
 
-    private void enterToken(String token) throws Exception {
+    private void enterToken(String token, String expectedState) throws Exception {
         var field = browser.driver.findElement(By.id("auth-token"));
         field.clear();
         field.sendKeys(token);
         browser.driver.findElement(By.id("auth-save")).click();
-        browser.await("the page accepts the token", UPDATE_WAIT,
-                () -> browser.driver.findElement(By.id("auth-state")).getText().startsWith("authenticated"));
+        browser.await("the page says: " + expectedState, UPDATE_WAIT,
+                () -> browser.driver.findElement(By.id("auth-state")).getText().startsWith(expectedState));
     }
 
     /** On a phone-sized viewport the page needs no sideways scrolling (wide tables scroll inside their card). */
@@ -259,8 +259,12 @@ class StatusPageBrowserTest {
             assertThat(postFromPage(drainPath, "Bearer wrong-token")).isEqualTo(403);
             assertThat(getBody(base + "/api/status")).contains("\"drained\" : false").doesNotContain("\"drained\" : true");
 
-            // With the token: drain from the page, and the page shows it.
-            enterToken(TOKEN);
+            // A wrong token is refused and changes nothing; with the right one, drain from the page and see it.
+            enterToken("not-the-token-0123456789", "these credentials were refused");
+            browser.await("the page shows the refusal where the services were", UPDATE_WAIT, () ->
+                    browser.driver.findElement(By.id("services")).getText().contains("403"));
+            assertThat(getBody(base + "/api/status")).doesNotContain("\"drained\" : true");
+            enterToken(TOKEN, "authenticated");
             clickAndConfirm("tr[data-rs='" + rsA + "'] button.act");
             Duration drained = browser.await("the drain shows", UPDATE_WAIT,
                     () -> "true".equals(rowAttr("tr[data-rs='" + rsA + "']", "data-drained")));
@@ -337,7 +341,7 @@ class StatusPageBrowserTest {
             assertThat(postFromPage("/api/cache/purge?key=x", null)).isEqualTo(401);
             assertThat(node.upstream("app").peer(srvA).drained()).isFalse();
 
-            enterToken(TOKEN);
+            enterToken(TOKEN, "authenticated");
             clickAndConfirm("tr[data-server='" + srvA + "'] button.act");
             Duration drained = browser.await("the drain shows", UPDATE_WAIT,
                     () -> "drained".equals(rowAttr("tr[data-server='" + srvA + "']", "data-health")));
