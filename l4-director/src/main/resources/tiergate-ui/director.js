@@ -73,6 +73,9 @@
     TG.replace('ha', !ha ? [el('p', { class: 'muted' }, 'not configured (no vrrp: section)')] : [kv([
       ['state', badge(ha.state, ha.state)], ['vrid', String(ha.vrid) + ' on ' + ha.interfaceName],
       ['priority', ha.priority + (ha.priority !== ha.configuredPriority ? ' (configured ' + ha.configuredPriority + ')' : '')],
+      ['master', ha.master],
+      ['peers', ha.peers && ha.peers.length ? ha.peers.join(', ') : 'multicast 224.0.0.18'],
+      ['virtual addresses', ha.virtualAddresses && ha.virtualAddresses.length ? ha.virtualAddresses.join(', ') : '–'],
       ['advert interval', ha.advertIntervalMs + ' ms'], ['role changes', String(ha.roleChanges)],
       ['healthy', ha.healthy ? 'yes' : 'no (services cannot serve, dataplane failing or link down)'],
     ])]);

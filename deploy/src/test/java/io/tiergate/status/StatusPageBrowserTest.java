@@ -245,7 +245,8 @@ class StatusPageBrowserTest {
             assertThat(textOf("[data-service='web'] h3"))
                     .contains("web").contains("127.0.0.1:" + vipPort);
             assertThat(textOf("#dataplane")).contains("userspace");
-            assertThat(textOf("#ha")).contains("MASTER").contains("51 on lo");
+            assertThat(textOf("#ha")).contains("MASTER").contains("51 on lo").contains("multicast 224.0.0.18")
+                    .contains("127.0.0.1/32");
             browser.await("the VRRP role change is in the event list", UPDATE_WAIT, () ->
                     browser.driver.findElement(By.id("events")).getText().contains("VRRP vrid 51: INIT -> MASTER"));
             assertThat(browser.consoleErrors()).as("browser console errors").isEmpty();

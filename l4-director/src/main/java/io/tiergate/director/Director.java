@@ -388,7 +388,9 @@ public final class Director implements AutoCloseable {
             Role r = role;
             return new HaStatus(s.vrid(), c.interfaceName(), s.state().name(), s.priority(), c.priority(),
                     s.master().map(a -> a.getHostAddress()).orElse("-"), s.masterAdvertInterval().toMillis(),
-                    s.roleChanges(), healthy(), r == null ? null : r.name());
+                    s.roleChanges(), healthy(), r == null ? null : r.name(),
+                    c.unicastPeers().stream().map(java.net.InetAddress::getHostAddress).toList(),
+                    c.virtualAddresses().stream().map(Object::toString).toList());
         }
 
         void stop() {

@@ -11,7 +11,10 @@ package io.tiergate.director.engine;
  * @param healthy            what the director reports to VRRP: a service can serve, the dataplane applies, the
  *                           VRRP interface is up
  * @param role               the HA role the engine runs (IPVS sync daemon master/backup), or null before the first
+ * @param peers              the configured unicast peers; empty: adverts are multicast to 224.0.0.18
+ * @param virtualAddresses   the VIPs the master owns (address/prefix)
  */
 public record HaStatus(int vrid, String interfaceName, String state, int priority, int configuredPriority,
-                       String master, long advertIntervalMs, long roleChanges, boolean healthy, String role) {
+                       String master, long advertIntervalMs, long roleChanges, boolean healthy, String role,
+                       java.util.List<String> peers, java.util.List<String> virtualAddresses) {
 }
