@@ -91,7 +91,9 @@ final class AdminEndpoint {
             auth = Optional.empty();
         }
         Path trust = cacert != null ? cacert : access.tls().map(AdminAccess.Tls::cert).orElse(null);
-        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3));
+        // Generous: "connection refused" comes at once anyway; these only bound a black-holed address or a TLS
+        // handshake with a process so busy that its admin loop answers late (seen at load average 18: over 3 s).
+        HttpClient.Builder b = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10));
         if (trust != null) {
             b.sslContext(trusting(trust));
         }
@@ -106,7 +108,7 @@ final class AdminEndpoint {
     /** Sends with the credentials; unreachable, 401 and 403 become messages that say what to do. */
     HttpResponse<String> send(HttpRequest.Builder req) {
         authorization.ifPresent(a -> req.header("Authorization", a));
-        HttpRequest request = req.timeout(Duration.ofSeconds(10)).build();
+        HttpRequest request = req.timeout(Duration.ofSeconds(20)).build();
         HttpResponse<String> r;
         try {
             r = client.send(request, HttpResponse.BodyHandlers.ofString());

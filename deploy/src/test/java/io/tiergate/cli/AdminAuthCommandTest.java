@@ -150,7 +150,7 @@ class AdminAuthCommandTest {
         Files.writeString(wrong, "not-the-token-at-all-0000");
         DirectorCommandTest.Run r = tiergate("director", "status", "--admin", directorAdmin, "--cacert",
                 dir.resolve("admin-cert.pem").toString(), "--token-file", wrong.toString());
-        assertThat(r.exit()).isEqualTo(ExitCodes.NO_PERMISSION);
+        assertThat(r.exit()).as(r.err()).isEqualTo(ExitCodes.NO_PERMISSION);
         assertThat(r.err()).contains("refused the credentials");
     }
 
