@@ -41,6 +41,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 @Timeout(180)
 class StatusPageBrowserTest {
     static final Duration UPDATE_WAIT = Duration.ofSeconds(10); // the page polls every 1 s; generous for a loaded CI box
+    static final Duration START_WAIT = Duration.ofSeconds(30); // first probes, first page load, under load
     static final Path SHOTS = Path.of("target", "status-screenshots");
     static final String TOKEN = "s3cret-token-for-the-browser-test";
 
@@ -212,7 +213,7 @@ class StatusPageBrowserTest {
                       protocol: tcp
                       scheduler: rr
                       method: nat
-                      health: {type: http, path: /healthz, interval: 300ms, timeout: 300ms, rise: 1, fall: 1}
+                      health: {type: http, path: /healthz, interval: 500ms, timeout: 500ms, rise: 1, fall: 2}
                       real_servers: [127.0.0.1:%d, 127.0.0.1:%d]
                 """.formatted(tokenFile(), vipPort, a.actualPort(), b.actualPort()));
         DirectorConfig config = TiergateConfig.load(cfg).director().orElseThrow()
@@ -223,7 +224,7 @@ class StatusPageBrowserTest {
                 () -> new UserspaceDataplane(vertx, config.connectTimeout(), config.udpIdleTimeout()),
                 "configured (dataplane: userspace)", Tiers.StandInVrrp::new)) {
             String base = "http://127.0.0.1:" + director.adminPort();
-            browser.await("the VIP forwards", UPDATE_WAIT, () -> {
+            browser.await("the VIP forwards", START_WAIT, () -> {
                 try {
                     return Tiers.getOnNewConnection(vipPort, "/hello") == 200;
                 } catch (Exception e) {
@@ -239,7 +240,7 @@ class StatusPageBrowserTest {
             }, false));
             timers.add(timer);
             browser.driver.get(base + "/");
-            browser.await("both real servers listed as up", UPDATE_WAIT, () ->
+            browser.await("both real servers listed as up", START_WAIT, () ->
                     "up".equals(rowAttr("tr[data-rs='" + rsA + "']", "data-health"))
                             && "up".equals(rowAttr("tr[data-rs='" + rsB + "']", "data-health")));
             assertThat(textOf("[data-service='web'] h3"))
@@ -281,7 +282,7 @@ class StatusPageBrowserTest {
             browser.await("the health flip is in the event list", UPDATE_WAIT, () ->
                     browser.driver.findElement(By.id("events")).getText().contains(rsB + " is DOWN"));
             System.out.println("director page: drain shown after " + drained.toMillis() + " ms, real server down shown after "
-                    + down.toMillis() + " ms (health check interval 300 ms, fall 1)");
+                    + down.toMillis() + " ms (health check interval 500 ms, fall 2)");
             browser.screenshot(SHOTS.resolve("director-after-failure.png"));
             assertFitsAPhone("director");
         }
@@ -301,7 +302,7 @@ class StatusPageBrowserTest {
                   listeners: [{address: 127.0.0.1:0}]
                   upstreams:
                     app:
-                      health: {type: http, path: /healthz, interval: 300ms, timeout: 300ms, rise: 1, fall: 1}
+                      health: {type: http, path: /healthz, interval: 500ms, timeout: 500ms, rise: 1, fall: 2}
                       servers: [127.0.0.1:%d, 127.0.0.1:%d]
                   servers:
                     - server_names: [localhost]
@@ -324,7 +325,7 @@ class StatusPageBrowserTest {
             trafficTo(site + "/static/app.css");
             trafficTo(site + "/page");
             browser.driver.get(base + "/");
-            browser.await("both upstream servers listed as up", UPDATE_WAIT, () ->
+            browser.await("both upstream servers listed as up", START_WAIT, () ->
                     "up".equals(rowAttr("tr[data-server='" + srvA + "']", "data-health"))
                             && "up".equals(rowAttr("tr[data-server='" + srvB + "']", "data-health")));
             String cacheText = textOf("#cache");
@@ -366,7 +367,7 @@ class StatusPageBrowserTest {
                     () -> "down".equals(rowAttr("tr[data-server='" + srvB + "']", "data-health")));
             assertSameDocument();
             System.out.println("proxy page: drain shown after " + drained.toMillis() + " ms, upstream down shown after "
-                    + down.toMillis() + " ms (health check interval 300 ms, fall 1)");
+                    + down.toMillis() + " ms (health check interval 500 ms, fall 2)");
             browser.screenshot(SHOTS.resolve("proxy-after-failure.png"));
             assertFitsAPhone("proxy");
         }
