@@ -149,6 +149,13 @@ public final class ProxyNode {
             } else {
                 UpstreamGroup g = new UpstreamGroup(resolved);
                 g.events(events);
+                if (old != null) {
+                    // An operator's drain outlives a reload that changes the upstream: same server, still drained.
+                    for (io.tiergate.proxy.upstream.Peer p : g.peers()) {
+                        io.tiergate.proxy.upstream.Peer was = old.group().peer(p.key());
+                        p.setDrained(was != null && was.drained());
+                    }
+                }
                 health.watch(g);
                 ups.put(u.name(), new UpstreamClient(vertx, g, u));
             }

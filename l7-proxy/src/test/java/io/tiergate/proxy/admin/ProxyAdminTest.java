@@ -139,6 +139,28 @@ class ProxyAdminTest {
     }
 
     @Test
+    void aDrainOutlivesAReloadThatChangesTheUpstream() {
+        String path = "/api/upstreams/app/servers/" + b.address();
+        assertThat(call(HttpMethod.POST, path + "/drain").status()).isEqualTo(200);
+        try {
+            Origin.await(proxy.reload(Proxies.config("""
+                    access_log: {format: off}
+                    listeners: [{address: 127.0.0.1:0}]
+                    upstreams:
+                      app: {keepalive_timeout: 7s, servers: [{address: %s}, {address: %s}]}
+                      flaky: {servers: [{address: %s}, {address: 127.0.0.1:%d, max_fails: 1, fail_timeout: 30s}]}
+                    servers: [{default: true, locations: [{prefix: /flaky/, upstream: flaky}, {prefix: /, upstream: app}]}]
+                    """.formatted(a.address(), b.address(), a.address(), dead))));
+            assertThat(proxy.upstream("app").config().keepaliveTimeout()).as("the upstream was rebuilt")
+                    .isEqualTo(Duration.ofSeconds(7));
+            assertThat(proxy.upstream("app").peer(b.address()).drained()).isTrue();
+            assertThat(proxy.upstream("app").peer(a.address()).drained()).isFalse();
+        } finally {
+            call(HttpMethod.POST, path + "/enable");
+        }
+    }
+
+    @Test
     void mistakesNameWhatExists() {
         Proxies.Reply noUpstream = call(HttpMethod.POST, "/api/upstreams/nope/servers/1.2.3.4:80/drain");
         assertThat(noUpstream.status()).isEqualTo(404);
