@@ -156,15 +156,15 @@ class AdminAuthCommandTest {
 
     @Test
     void theTlsAdminEndpointDoesNotSpeakPlainHttp() {
-        HttpClient plain = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+        HttpClient plain = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         assertThatThrownBy(() -> plain.send(HttpRequest.newBuilder(URI.create("http://" + directorAdmin + "/api/status"))
-                .timeout(Duration.ofSeconds(5)).build(), HttpResponse.BodyHandlers.ofString()))
+                .timeout(Duration.ofSeconds(20)).build(), HttpResponse.BodyHandlers.ofString()))
                 .isInstanceOf(java.io.IOException.class);
     }
 
     @Test
     void cachePurgeNeedsTheTokenAndProtectReadsCoversStatus() throws Exception {
-        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+        HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
         String site = "http://127.0.0.1:" + proxy.listenPorts().get(0);
         http.send(HttpRequest.newBuilder(URI.create(site + "/a.css")).build(), HttpResponse.BodyHandlers.ofString());
         String adminBase = "http://" + TiergateConfig.load(proxyYaml).proxy().orElseThrow().admin();

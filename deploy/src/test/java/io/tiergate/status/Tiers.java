@@ -26,7 +26,7 @@ import java.util.concurrent.TimeUnit;
 
 /** What the status and monitoring tests run: HTTP backends, a proxy node with its admin endpoint, plain GETs. */
 final class Tiers {
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     private Tiers() {
     }
@@ -46,7 +46,7 @@ final class Tiers {
     }
 
     static HttpResponse<String> get(String url) throws Exception {
-        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5)).build(),
+        return HTTP.send(HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(20)).build(),
                 HttpResponse.BodyHandlers.ofString());
     }
 
@@ -56,8 +56,8 @@ final class Tiers {
      */
     static int getOnNewConnection(int port, String path) throws IOException {
         try (java.net.Socket s = new java.net.Socket()) {
-            s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 3000);
-            s.setSoTimeout(5000);
+            s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 10_000);
+            s.setSoTimeout(20_000);
             s.getOutputStream().write(("GET " + path + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")
                     .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
             String reply = new String(s.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.ISO_8859_1);

@@ -24,13 +24,14 @@ import static org.assertj.core.api.Assertions.assertThat;
  * needs the token (401 without, 403 wrong), probes and the status page's files are always open, a cross-origin
  * browser request cannot change anything even with the token, and the status page's files come with a strict CSP.
  */
+@org.junit.jupiter.api.Timeout(120)
 class AdminServerAccessTest {
     static final String TOKEN = "0123456789abcdef0123";
     static Vertx vertx;
     static Metrics metrics;
     static AdminServer admin;
     static final AtomicInteger actions = new AtomicInteger();
-    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
+    static final HttpClient HTTP = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(10)).build();
 
     @BeforeAll
     static void start() throws Exception {
@@ -57,7 +58,7 @@ class AdminServerAccessTest {
 
     static HttpResponse<String> call(String method, String path, String... headers) throws Exception {
         HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + admin.port() + path))
-                .timeout(Duration.ofSeconds(5)).method(method, HttpRequest.BodyPublishers.noBody());
+                .timeout(Duration.ofSeconds(20)).method(method, HttpRequest.BodyPublishers.noBody());
         if (headers.length > 0) {
             b.headers(headers);
         }
@@ -106,6 +107,7 @@ class AdminServerAccessTest {
             // A DNS-rebinding page: the browser connects to 127.0.0.1 but sends its own host name.
             java.net.Socket s = new java.net.Socket("127.0.0.1", open.port());
             try (s) {
+                s.setSoTimeout(20_000);
                 s.getOutputStream().write(("POST /api/x/drain HTTP/1.1\r\nHost: rebind.example:" + open.port()
                         + "\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").getBytes());
                 String reply = new String(s.getInputStream().readAllBytes());
@@ -113,6 +115,7 @@ class AdminServerAccessTest {
             }
             java.net.Socket l = new java.net.Socket("127.0.0.1", open.port());
             try (l) {
+                l.setSoTimeout(20_000);
                 l.getOutputStream().write(("GET /api/status HTTP/1.1\r\nHost: localhost:" + open.port()
                         + "\r\nConnection: close\r\n\r\n").getBytes());
                 assertThat(new String(l.getInputStream().readAllBytes())).startsWith("HTTP/1.1 200");
