@@ -18,10 +18,8 @@ import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
 import java.io.IOException;
-import java.net.ConnectException;
 import java.net.URI;
 import java.net.URLEncoder;
-import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
@@ -112,42 +110,45 @@ final class DirectorCommand implements Callable<Integer> {
         LOG.info(line);
     }
 
-    /** Where the running director's admin API is: --admin, else the config's director.admin, else the default. */
+    /**
+     * Where the running director's admin API is (--admin, else the config's director.admin, else the default) and how
+     * to authenticate (--token-file, $TIERGATE_ADMIN_TOKEN, or the config's admin_auth; see {@link AdminEndpoint}).
+     */
     static final class AdminTarget {
         @Option(names = "--admin", paramLabel = "HOST:PORT", description = "Admin address of the running director (default 127.0.0.1:9180).")
         String admin;
 
-        @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Read the admin address from this config.")
+        @Option(names = {"-c", "--config"}, paramLabel = "FILE", description = "Read the admin address and credentials from this config.")
         Path config;
 
-        String base() {
-            HostPort hp = DirectorConfig.DEFAULT_ADMIN;
-            if (admin != null) {
-                try {
-                    hp = HostPort.parse(admin, DirectorConfig.DEFAULT_ADMIN.port());
-                } catch (IllegalArgumentException e) {
-                    throw new UserException("--admin " + admin + ": " + e.getMessage(), ExitCodes.USAGE);
+        @CommandLine.ArgGroup(exclusive = false)
+        AdminEndpoint.Options credentials;
+
+        private AdminEndpoint endpoint;
+
+        AdminEndpoint endpoint() {
+            if (endpoint == null) {
+                HostPort hp = DirectorConfig.DEFAULT_ADMIN;
+                io.tiergate.shared.admin.AdminAccess access = io.tiergate.shared.admin.AdminAccess.OPEN;
+                if (config != null) {
+                    DirectorConfig dc = TiergateConfig.load(config).director().orElseThrow(() ->
+                            new UserException(config + " has no 'director:' section", ExitCodes.CONFIG));
+                    hp = dc.admin().orElseThrow(() ->
+                            new UserException(config + " has no director admin endpoint (director.admin is off)", ExitCodes.CONFIG));
+                    access = dc.adminAccess();
                 }
-            } else if (config != null) {
-                hp = TiergateConfig.load(config).director().flatMap(DirectorConfig::admin).orElseThrow(() ->
-                        new UserException(config + " has no director admin endpoint (director.admin is off)", ExitCodes.CONFIG));
+                AdminEndpoint.Options c = credentials == null ? new AdminEndpoint.Options() : credentials;
+                endpoint = c.endpoint("director", hp, admin, access);
             }
-            return "http://" + hp + "/api";
+            return endpoint;
+        }
+
+        String base() {
+            return endpoint().base() + "/api";
         }
 
         HttpResponse<String> send(HttpRequest.Builder req) {
-            HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
-            try {
-                return http.send(req.timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
-            } catch (ConnectException e) {
-                throw new UserException("no director answers at " + base() + " (is it running? is --admin right?)",
-                        ExitCodes.FAILURE);
-            } catch (IOException e) {
-                throw new UserException("talking to the director at " + base() + ": " + e, ExitCodes.FAILURE);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new UserException("interrupted", ExitCodes.FAILURE);
-            }
+            return endpoint().send(req);
         }
 
         DirectorStatus status() {

@@ -37,6 +37,7 @@ final class DirectorReloader {
             }
         } catch (ConfigException | UserException e) {
             director.reloads().failed();
+            director.events().error("reload", "reload rejected: " + io.tiergate.shared.admin.EventLog.summary(e.getMessage()));
             log.warn("reload rejected, still running the previous config:\n{}", e.getMessage());
             return;
         }

@@ -12,6 +12,7 @@ import picocli.CommandLine.Command;
             DemoCommand.class,
             DirectorCommand.class,
             ProxyCommand.class,
+            CacheCommand.class,
             ConfigCommand.class,
             ReloadCommand.class,
             DoctorCommand.class,

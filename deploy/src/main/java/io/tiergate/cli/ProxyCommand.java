@@ -3,6 +3,7 @@ package io.tiergate.cli;
 import io.tiergate.cli.dr.RealServerSetup;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.admin.CacheAdmin;
+import io.tiergate.proxy.admin.ProxyAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.shared.admin.AdminServer;
 import io.tiergate.shared.config.HostPort;
@@ -103,9 +104,9 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         try {
             node = ProxyNode.start(vertx, first, metrics.registry()).toCompletionStage().toCompletableFuture()
                     .get(30, TimeUnit.SECONDS);
-            ProxyNode n = node;
-            adminAt = a -> AdminServer.start(vertx, a.host(), a.port(), metrics, ready::get,
-                    CacheAdmin.of(n::cache).routes());
+            ProxyAdmin pages = ProxyAdmin.start(vertx, node, metrics.registry());
+            adminAt = a -> AdminServer.start(vertx, a.host(), a.port(), metrics, ready::get, pages.routes(),
+                    first.adminAccess());
             if (first.admin() != null) {
                 admin = adminAt.apply(first.admin()).toCompletionStage().toCompletableFuture().get(30, TimeUnit.SECONDS);
             }
@@ -121,8 +122,10 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                     + " (listener '" + first.listeners().get(i).name() + "', node " + first.nodeName() + ")");
         }
         if (admin != null) {
-            log("admin on " + first.admin().host() + ":" + admin.port() + " (/metrics, /healthz, /readyz, "
-                    + CacheAdmin.PURGE_PATH + ")");
+            log("admin on " + first.admin().host() + ":" + admin.port() + " ("
+                    + (first.adminAccess().tls().isPresent() ? "https; " : "") + "status page /, /api, /metrics, /healthz, "
+                    + "/readyz, " + CacheAdmin.PURGE_PATH
+                    + (first.adminAccess().authConfigured() ? "; credentials required to change anything" : "") + ")");
         }
         ready.set(true);
 

@@ -67,10 +67,12 @@ final class ProxyReloader {
             }
         } catch (ConfigException e) {
             node.reloads().failed();
+            node.events().error("reload", "reload rejected: " + io.tiergate.shared.admin.EventLog.summary(e.getMessage()));
             log.warn("reload rejected, still serving the previous config:\n{}", e.getMessage());
             return;
         } catch (UserException e) {
             node.reloads().failed();
+            node.events().error("reload", "reload rejected: " + io.tiergate.shared.admin.EventLog.summary(e.getMessage()));
             log.warn("reload rejected, still serving the previous config: {}", e.getMessage());
             return;
         }
@@ -83,6 +85,7 @@ final class ProxyReloader {
             node.reload(now).toCompletionStage().toCompletableFuture().get(60, TimeUnit.SECONDS);
         } catch (Exception e) {
             node.reloads().failed();
+            node.events().error("reload", "reload rejected: " + io.tiergate.shared.admin.EventLog.summary(e.getMessage()));
             log.error("reload failed, still serving the previous config: {}", ReloadReport.cause(e));
             return;
         }
@@ -143,6 +146,7 @@ final class ProxyReloader {
         String problem = failed.isEmpty() ? null : String.join("; ", failed);
         if (problem != null && !problem.equals(lastCertProblem)) {
             node.reloads().failed();
+            node.events().error("reload", "certificate files changed but cannot be loaded: " + problem);
             log.warn("certificate files changed but cannot be loaded: {}", problem);
         }
         lastCertProblem = problem;

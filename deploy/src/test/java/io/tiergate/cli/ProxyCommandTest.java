@@ -155,6 +155,8 @@ class ProxyCommandTest {
         String why = waitForLine(Pattern.quote(file.toString()) + ":9:\\d+");
         assertThat(rejected + "\n" + why).as("the log says why, with FILE:LINE:COL").contains("unknown upstream 'nope'");
         assertThat(get(port, "/y")).as("the previous config keeps serving").isEqualTo("200 b");
+        assertThat(get(adminPort, "/api/events")).as("the status page's event list has both reloads")
+                .contains("config reloaded").contains("reload rejected").contains("unknown upstream 'nope'");
 
         String metrics = get(adminPort, "/metrics");
         assertThat(metrics).as("per-route and per-upstream request counters")

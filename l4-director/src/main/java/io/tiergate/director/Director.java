@@ -24,6 +24,7 @@ import io.tiergate.director.ha.VrrpReload;
 import io.tiergate.director.ha.VrrpRoleListener;
 import io.tiergate.director.ha.VrrpState;
 import io.tiergate.director.ha.VrrpStatus;
+import io.tiergate.shared.admin.EventLog;
 import io.tiergate.shared.health.HealthEngine;
 import io.tiergate.shared.health.HealthState;
 import io.tiergate.shared.health.HealthTarget;
@@ -54,6 +55,7 @@ public final class Director implements AutoCloseable {
     private final Dataplane dataplane;
     private final java.util.function.Function<VrrpConfig, HaInstance> haFactory;
     private final boolean sync;
+    private final EventLog events;
     private volatile HaWiring ha; // null without director.vrrp; replaced by reload (guarded by this)
     private volatile BgpSpeaker bgp; // null without director.bgp; set once by start
     private boolean closed; // guarded by this: a reload racing close() must not start VRRP again
@@ -61,7 +63,8 @@ public final class Director implements AutoCloseable {
             new io.tiergate.shared.metrics.ReloadMetrics(new io.micrometer.core.instrument.simple.SimpleMeterRegistry());
 
     private Director(Engine engine, HealthEngine health, DirectorAdmin admin, Dataplane dataplane, HaWiring ha,
-                     java.util.function.Function<VrrpConfig, HaInstance> haFactory, boolean sync) {
+                     java.util.function.Function<VrrpConfig, HaInstance> haFactory, boolean sync, EventLog events) {
+        this.events = events;
         this.engine = engine;
         this.health = health;
         this.admin = admin;
@@ -248,12 +251,14 @@ public final class Director implements AutoCloseable {
                                   HaInstance vrrp, java.util.function.Function<VrrpConfig, HaInstance> haFactory)
             throws DataplaneException {
         AtomicReference<Engine> engineRef = new AtomicReference<>();
+        EventLog events = new EventLog();
         // The engine's first step starts the probes, and a probe can report before Engine.start returns: keep
         // those early transitions and hand them over, or a real server would stay "unknown" for good (the health
         // engine reports changes only).
         List<HealthTransition> early = new ArrayList<>();
         HealthEngine health = new HealthEngine(vertx, t -> {
             logTransition(t);
+            healthEvent(events, t);
             Engine e;
             synchronized (early) {
                 e = engineRef.get();
@@ -297,7 +302,7 @@ public final class Director implements AutoCloseable {
         DirectorAdmin admin = null;
         if (config.admin().isPresent()) {
             try {
-                admin = DirectorAdmin.start(vertx, config.admin().get(), engine);
+                admin = DirectorAdmin.start(vertx, config.admin().get(), config.adminAccess(), engine, events);
                 log.info("director admin on http://{}:{}/api/status", config.admin().get().host(), admin.port());
             } catch (Exception e) {
                 engine.close();
@@ -310,7 +315,7 @@ public final class Director implements AutoCloseable {
         HaWiring ha = null;
         if (vrrp != null) {
             try {
-                ha = HaWiring.start(engine, vrrp, config.sync().isPresent());
+                ha = HaWiring.start(engine, vrrp, config.sync().isPresent(), events);
             } catch (VrrpException | IllegalStateException e) {
                 if (admin != null) {
                     admin.close();
@@ -323,7 +328,8 @@ public final class Director implements AutoCloseable {
         if (admin != null) {
             admin.refresh(engine); // the VRRP series exist from the first scrape too
         }
-        Director d = new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent());
+        events.info("start", "director started: dataplane " + reason + ", " + config.services().size() + " service(s)");
+        Director d = new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent(), events);
         if (config.bgp().isPresent()) {
             d.startBgp(config);
         }
@@ -366,6 +372,24 @@ public final class Director implements AutoCloseable {
         }
     }
 
+    /** A real server's health flip, for the status page; the first verdict on a new server only when it is DOWN. */
+    private static void healthEvent(EventLog events, HealthTransition t) {
+        if (t.from() == HealthState.UNKNOWN && t.to() == HealthState.UP) {
+            return;
+        }
+        String msg = "real server " + t.targetId() + " is " + t.to() + " (" + t.reason() + ")";
+        if (t.to() == HealthState.DOWN) {
+            events.warn("health", msg);
+        } else {
+            events.info("health", msg);
+        }
+    }
+
+    /** Health flips, VRRP role changes, reloads and admin actions, newest last (the status page shows them). */
+    public EventLog events() {
+        return events;
+    }
+
     /**
      * Glue between the engine and VRRP. The dataplane is programmed identically whatever the role (the standby holds
      * the same tables, so a takeover remaps nothing); only the VIPs move, and VRRP moves them. Role changes become
@@ -376,13 +400,15 @@ public final class Director implements AutoCloseable {
         private final Engine engine;
         private final HaInstance vrrp;
         private final boolean sync;
+        private final EventLog events;
         private final java.util.concurrent.ScheduledExecutorService linkWatch;
         private volatile boolean serving = true;
         private volatile boolean link = true;
         private Boolean told; // guarded by this
         private volatile Role role;
 
-        private HaWiring(Engine engine, HaInstance vrrp, boolean sync) {
+        private HaWiring(Engine engine, HaInstance vrrp, boolean sync, EventLog events) {
+            this.events = events;
             this.engine = engine;
             this.vrrp = vrrp;
             this.sync = sync;
@@ -393,8 +419,8 @@ public final class Director implements AutoCloseable {
             });
         }
 
-        static HaWiring start(Engine engine, HaInstance vrrp, boolean sync) {
-            HaWiring w = new HaWiring(engine, vrrp, sync);
+        static HaWiring start(Engine engine, HaInstance vrrp, boolean sync, EventLog events) {
+            HaWiring w = new HaWiring(engine, vrrp, sync, events);
             VrrpConfig c = vrrp.config();
             engine.haStatus(w::status);
             vrrp.addListener(w::roleChanged);
@@ -431,6 +457,12 @@ public final class Director implements AutoCloseable {
         }
 
         private void roleChanged(VrrpState from, VrrpState to) {
+            String msg = "VRRP vrid " + vrrp.config().vrid() + ": " + from + " -> " + to;
+            if (to == VrrpState.FAULT) {
+                events.error("role", msg);
+            } else {
+                events.warn("role", msg);
+            }
             Role next = to == VrrpState.MASTER ? Role.MASTER : Role.BACKUP;
             role = next;
             if (sync) {
@@ -455,7 +487,9 @@ public final class Director implements AutoCloseable {
                     s.master().map(a -> a.getHostAddress()).orElse("-"), s.masterAdvertInterval().toMillis(),
                     s.roleChanges(), healthy(), r == null ? null : r.name(),
                     s.mismatches().stream().map(m -> new HaStatus.Mismatch(m.peer(), m.cause(), m.detail(), m.adverts(),
-                            m.foreignMaster(), m.lastSeenAgo().toMillis())).toList(), s.mismatchTotals(), s.tracking());
+                            m.foreignMaster(), m.lastSeenAgo().toMillis())).toList(), s.mismatchTotals(), s.tracking(),
+                    c.unicastPeers().stream().map(java.net.InetAddress::getHostAddress).toList(),
+                    c.virtualAddresses().stream().map(Object::toString).toList());
         }
 
         void stop() {
@@ -472,7 +506,16 @@ public final class Director implements AutoCloseable {
      */
     public StepReport reload(DirectorConfig config) {
         try {
-            return join(engine.reload(config));
+            StepReport r = join(engine.reload(config));
+            if (r.error() != null) {
+                events.error("reload", "config reloaded, but the dataplane change failed (retried): " + r.error());
+            } else {
+                events.info("reload", "config reloaded: " + config.services().size() + " service(s)");
+            }
+            return r;
+        } catch (RuntimeException e) {
+            events.error("reload", "reload failed: " + e.getMessage());
+            throw e;
         } finally {
             reloadVrrp(config.vrrp());
             BgpSpeaker b = bgp;
@@ -523,7 +566,7 @@ public final class Director implements AutoCloseable {
     /** Null (VRRP off, logged) when the new instance can't start: the old one is already gone by then. */
     private HaWiring startHa(VrrpConfig config) {
         try {
-            return HaWiring.start(engine, haFactory.apply(config), sync);
+            return HaWiring.start(engine, haFactory.apply(config), sync, events);
         } catch (VrrpException | IllegalStateException e) {
             log.error("vrrp: cannot start VRRP vrid {} on {}: {}; VRRP is off until a reload or restart fixes it",
                     config.vrid(), config.interfaceName(), e.getMessage());

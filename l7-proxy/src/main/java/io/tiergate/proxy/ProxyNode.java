@@ -55,6 +55,7 @@ public final class ProxyNode {
     private final ActiveHealth health;
     private final Function<String, List<String>> resolver;
     private final Object reloadLock = new Object();
+    private final io.tiergate.shared.admin.EventLog events = new io.tiergate.shared.admin.EventLog();
     private long resolveTimer = -1;
     private static final java.util.concurrent.atomic.AtomicInteger SHARED_RANDOM_PORT =
             new java.util.concurrent.atomic.AtomicInteger();
@@ -91,6 +92,8 @@ public final class ProxyNode {
         for (ListenerConfig l : config.listeners()) {
             binds.add(node.bind(l));
         }
+        node.events.info("start", "proxy node " + config.nodeName() + " started: " + config.listeners().size()
+                + " listener(s), " + config.upstreams().size() + " upstream(s)");
         return Future.all(binds).map(node).recover(t -> node.shutdown(Duration.ZERO).transform(x -> Future.failedFuture(t)));
     }
 
@@ -121,6 +124,18 @@ public final class ProxyNode {
         return out;
     }
 
+    /** Health flips, ejections, reloads and admin actions, for the status page. */
+    public io.tiergate.shared.admin.EventLog events() {
+        return events;
+    }
+
+    /** Every upstream group of the running config, by name (sorted), for the status page. */
+    public java.util.SortedMap<String, UpstreamGroup> upstreams() {
+        java.util.SortedMap<String, UpstreamGroup> out = new java.util.TreeMap<>();
+        current.get().upstreams().forEach((n, c) -> out.put(n, c.group()));
+        return out;
+    }
+
     /** The peers of an upstream group as currently known, for status pages and tests. */
     public UpstreamGroup upstream(String name) {
         UpstreamClient c = current.get().upstreams().get(name);
@@ -146,6 +161,14 @@ public final class ProxyNode {
                 ups.put(u.name(), old);
             } else {
                 UpstreamGroup g = new UpstreamGroup(resolved);
+                g.events(events);
+                if (old != null) {
+                    // An operator's drain outlives a reload that changes the upstream: same server, still drained.
+                    for (io.tiergate.proxy.upstream.Peer p : g.peers()) {
+                        io.tiergate.proxy.upstream.Peer was = old.group().peer(p.key());
+                        p.setDrained(was != null && was.drained());
+                    }
+                }
                 health.watch(g);
                 ups.put(u.name(), new UpstreamClient(vertx, g, u));
             }
@@ -272,7 +295,14 @@ public final class ProxyNode {
             if (!newConfig.accessLog().equals(current.get().config().accessLog())) {
                 accessLog.reconfigure(newConfig.accessLog());
             }
-            Future<Void> f = swap(newConfig);
+            Future<Void> f = swap(newConfig).onComplete(ar -> {
+                if (ar.succeeded()) {
+                    events.info("reload", "config reloaded: " + newConfig.listeners().size() + " listener(s), "
+                            + newConfig.upstreams().size() + " upstream(s)");
+                } else {
+                    events.error("reload", "reload incomplete: " + ar.cause().getMessage());
+                }
+            });
             if (resolveTimer >= 0) {
                 vertx.cancelTimer(resolveTimer);
                 resolveTimer = -1;

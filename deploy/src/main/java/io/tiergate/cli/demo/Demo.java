@@ -4,7 +4,9 @@ import io.tiergate.cli.TiergateConfig;
 import io.tiergate.director.Director;
 import io.tiergate.director.config.DirectorConfig;
 import io.tiergate.proxy.ProxyNode;
+import io.tiergate.proxy.admin.ProxyAdmin;
 import io.tiergate.proxy.config.ProxyConfig;
+import io.tiergate.shared.metrics.Metrics;
 import io.vertx.core.Vertx;
 
 import java.io.IOException;
@@ -14,6 +16,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 /**
  * The whole product on loopback, without root: a director (userspace dataplane) on the "VIP" → two proxy nodes →
@@ -26,6 +29,8 @@ public final class Demo implements AutoCloseable {
     private final List<Vertx> nodeVertx = new ArrayList<>();
     private final List<DemoOrigin> origins = new ArrayList<>();
     private final List<ProxyNode> proxies = new ArrayList<>();
+    private final List<ProxyAdmin.Endpoint> proxyAdmins = new ArrayList<>();
+    private final List<Metrics> proxyMetrics = new ArrayList<>();
     private Director director;
     private Path dir;
     private int vipPort;
@@ -43,7 +48,11 @@ public final class Demo implements AutoCloseable {
             ProxyConfig cfg = TiergateConfig.load(file).proxy().orElseThrow();
             Vertx node = Vertx.vertx();
             nodeVertx.add(node);
-            proxies.add(ProxyNode.start(node, cfg).await());
+            Metrics metrics = new Metrics(Map.of("tier", "proxy", "node", cfg.nodeName()));
+            proxyMetrics.add(metrics);
+            ProxyNode p = ProxyNode.start(node, cfg, metrics.registry()).await();
+            proxies.add(p);
+            proxyAdmins.add(ProxyAdmin.serve(node, p, metrics, cfg.admin(), cfg.adminAccess(), () -> true).await());
         }
         Path dirFile = write("director.yaml", directorYaml(host, port, adminPort));
         DirectorConfig dcfg = TiergateConfig.load(dirFile).director().orElseThrow();
@@ -68,6 +77,7 @@ public final class Demo implements AutoCloseable {
                   node_name: %s
                   add_node_header: X-Tiergate-Node
                   access_log: {format: off}
+                  admin: 127.0.0.1:0
                   listeners: [{address: 127.0.0.1:0}]
                   upstreams:
                     app:
@@ -113,6 +123,11 @@ public final class Demo implements AutoCloseable {
         return proxies.stream().map(p -> p.listenPorts().get(0)).toList();
     }
 
+    /** The proxy nodes' admin ports (status page, API, metrics), in node order. */
+    public List<Integer> proxyAdminPorts() {
+        return proxyAdmins.stream().map(ProxyAdmin.Endpoint::port).toList();
+    }
+
     public List<Integer> originPorts() {
         return origins.stream().map(DemoOrigin::port).toList();
     }
@@ -136,6 +151,11 @@ public final class Demo implements AutoCloseable {
         out.println("Try:");
         out.println("  curl -i " + url + "          # X-Tiergate-Node: which proxy, X-Tiergate-Origin: which app server");
         out.println("  for i in 1 2 3 4; do curl -s -D- -o /dev/null " + url + " | grep X-Tiergate; done");
+        out.println("  open http://127.0.0.1:" + adminPort + "/          # the director's live status page (drain/enable from there)");
+        for (int i = 0; i < proxies.size(); i++) {
+            out.println("  open http://127.0.0.1:" + proxyAdminPorts().get(i) + "/         # proxy-" + (i + 1)
+                    + "'s status page: upstreams, latency, retries, events");
+        }
         out.println("  ./tiergate director status --admin 127.0.0.1:" + adminPort + " --stats");
         out.println("  curl -s http://127.0.0.1:" + adminPort + "/metrics | grep tiergate");
         out.println();
@@ -149,9 +169,13 @@ public final class Demo implements AutoCloseable {
         if (director != null) {
             director.close();
         }
+        for (ProxyAdmin.Endpoint a : proxyAdmins) {
+            a.close().await();
+        }
         for (ProxyNode p : proxies) {
             p.shutdown(Duration.ofSeconds(2)).await();
         }
+        proxyMetrics.forEach(Metrics::close);
         for (DemoOrigin o : origins) {
             o.close().await();
         }

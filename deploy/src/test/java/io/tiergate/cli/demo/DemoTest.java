@@ -54,6 +54,12 @@ class DemoTest {
             HttpResponse<String> status = client.send(HttpRequest.newBuilder(
                     URI.create("http://127.0.0.1:" + admin + "/api/status")).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(status.statusCode()).as("the director's admin API answers in the demo").isEqualTo(200);
+            for (int p : demo.proxyAdminPorts()) {
+                assertThat(banner.toString()).contains("http://127.0.0.1:" + p + "/");
+                HttpResponse<String> up = client.send(HttpRequest.newBuilder(
+                        URI.create("http://127.0.0.1:" + p + "/api/status")).build(), HttpResponse.BodyHandlers.ofString());
+                assertThat(up.body()).as("each proxy node's status API").contains("\"upstreams\"").contains("\"app\"");
+            }
         }
         assertThat(proxies).as("the director spread connections over both proxy nodes").containsExactlyInAnyOrder("proxy-1", "proxy-2");
         assertThat(origins).as("the proxies spread requests over both origins").containsExactlyInAnyOrder("origin-1", "origin-2");

@@ -5,7 +5,10 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import io.tiergate.director.engine.Engine;
 import io.tiergate.director.engine.StepReport;
 import io.tiergate.director.engine.UnknownRealServerException;
+import io.tiergate.shared.admin.AdminAccess;
 import io.tiergate.shared.admin.AdminServer;
+import io.tiergate.shared.admin.EventLog;
+import io.tiergate.shared.admin.StatusPage;
 import io.tiergate.shared.config.HostPort;
 import io.tiergate.shared.metrics.Metrics;
 import io.vertx.core.Future;
@@ -18,6 +21,7 @@ import org.slf4j.LoggerFactory;
 
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 
@@ -25,7 +29,9 @@ import java.util.concurrent.CompletableFuture;
  * The director's part of the admin endpoint (on the shared AdminServer, which adds /metrics, /healthz, /readyz):
  *
  * <pre>
+ * GET  /                                                the status page (HTML, polls the JSON below)
  * GET  /api/status                                      every service, real server, weight, health, counters (JSON)
+ * GET  /api/events?after=N                              recent events (health flips, role changes, reloads, actions)
  * POST /api/services/{service}/real-servers/{rs}/drain  weight 0, established connections continue
  * POST /api/services/{service}/real-servers/{rs}/enable back to the configured weight
  * POST /api/drain-all                                   BGP: withdraw every VIP (the routers move flows elsewhere)
@@ -33,7 +39,7 @@ import java.util.concurrent.CompletableFuture;
  * </pre>
  *
  * Its meters ({@link DirectorMetrics}) are refreshed from the engine once a second, so a scrape never waits on the
- * engine thread.
+ * engine thread. Credentials and TLS come from {@link AdminAccess}; docs/admin-api.md has every endpoint.
  */
 public final class DirectorAdmin {
     private static final Logger log = LoggerFactory.getLogger(DirectorAdmin.class);
@@ -44,8 +50,7 @@ public final class DirectorAdmin {
     private final Vertx vertx;
     private final long timer;
     private final DirectorMetrics meters;
-    /** Where drain-all / enable-all go: set by {@link #fleet} when the director has director.bgp. */
-    private final java.util.concurrent.atomic.AtomicReference<Fleet> fleet;
+    private final Wiring wiring; // fleet: where drain-all / enable-all go, set by fleet() with director.bgp
 
     /** Whole-director actions: BGP withdraws or re-announces every VIP ({@code drain --all}, {@code enable --all}). */
     public interface Fleet {
@@ -55,8 +60,8 @@ public final class DirectorAdmin {
     }
 
     private DirectorAdmin(Vertx vertx, AdminServer server, Metrics metrics, long timer, DirectorMetrics meters,
-                          java.util.concurrent.atomic.AtomicReference<Fleet> fleet) {
-        this.fleet = fleet;
+                          Wiring wiring) {
+        this.wiring = wiring;
         this.vertx = vertx;
         this.server = server;
         this.metrics = metrics;
@@ -75,6 +80,11 @@ public final class DirectorAdmin {
     }
 
     public static DirectorAdmin start(Vertx vertx, HostPort at, Engine engine) throws Exception {
+        return start(vertx, at, AdminAccess.OPEN, engine, new EventLog());
+    }
+
+    public static DirectorAdmin start(Vertx vertx, HostPort at, AdminAccess access, Engine engine, EventLog events)
+            throws Exception {
         Metrics metrics = new Metrics(Map.of("tier", "director"));
         DirectorMetrics gauges = new DirectorMetrics(metrics.registry());
         io.tiergate.director.ha.VrrpMetrics vrrp = new io.tiergate.director.ha.VrrpMetrics(metrics.registry());
@@ -83,20 +93,27 @@ public final class DirectorAdmin {
             vrrp.update(st.ha() == null ? null : st.ha().mismatchTotals(), st.ha() != null && st.ha().splitBrain());
         };
         java.util.concurrent.atomic.AtomicReference<Fleet> fleet = new java.util.concurrent.atomic.AtomicReference<>();
-        AdminServer server = listen(vertx, at, engine, metrics, fleet);
+        AdminServer server = listen(vertx, at, engine, metrics, new Wiring(access, events, fleet));
         long timer = vertx.setPeriodic(1000, id -> engine.status().thenAccept(refresh));
         engine.status().thenAccept(refresh).join(); // series exist before the first scrape
-        return new DirectorAdmin(vertx, server, metrics, timer, gauges, fleet);
+        return new DirectorAdmin(vertx, server, metrics, timer, gauges, new Wiring(access, events, fleet));
     }
 
-    private static AdminServer listen(Vertx vertx, HostPort at, Engine engine, Metrics metrics,
-                                      java.util.concurrent.atomic.AtomicReference<Fleet> fleet) throws Exception {
+    /** What every admin socket of this director serves besides the engine: credentials, the event log, BGP actions. */
+    private record Wiring(AdminAccess access, EventLog events,
+                          java.util.concurrent.atomic.AtomicReference<Fleet> fleet) {
+    }
+
+    private static AdminServer listen(Vertx vertx, HostPort at, Engine engine, Metrics metrics, Wiring w)
+            throws Exception {
         Handler<HttpServerRequest> api = req -> {
-            if (!handleFleet(req, fleet.get())) {
-                handle(req, engine);
+            if (!handleFleet(req, w.fleet().get())) {
+                handle(req, engine, w.events());
             }
         };
-        return AdminServer.start(vertx, at.host(), at.port(), metrics, engine::ready, Map.of("/api", api))
+        Map<String, Handler<HttpServerRequest>> routes = new LinkedHashMap<>(StatusPage.routes("director.html"));
+        routes.put("/api", api);
+        return AdminServer.start(vertx, at.host(), at.port(), metrics, engine::ready, routes, w.access())
                 .toCompletionStage().toCompletableFuture().get();
     }
 
@@ -105,7 +122,7 @@ public final class DirectorAdmin {
      * on it finish). When the new address cannot be bound the old one stays and this throws. Metrics carry over.
      */
     public synchronized void moveTo(HostPort at, Engine engine) throws Exception {
-        AdminServer next = listen(vertx, at, engine, metrics, fleet);
+        AdminServer next = listen(vertx, at, engine, metrics, wiring);
         AdminServer old = server;
         server = next;
         old.close();
@@ -113,7 +130,7 @@ public final class DirectorAdmin {
 
     /** Where drain-all / enable-all go; unset (409) without director.bgp. */
     public void fleet(Fleet f) {
-        fleet.set(f);
+        wiring.fleet().set(f);
     }
 
     /** The registry /metrics serves, for the parts of the director that add their own meters (BGP). */
@@ -149,10 +166,14 @@ public final class DirectorAdmin {
         metrics.close();
     }
 
-    private static void handle(HttpServerRequest req, Engine engine) {
+    private static void handle(HttpServerRequest req, Engine engine, EventLog events) {
         String path = req.path();
         if (path.equals("/api/status") && req.method() == HttpMethod.GET) {
             reply(req, engine.status());
+            return;
+        }
+        if (path.equals("/api/events") && req.method() == HttpMethod.GET) {
+            reply(req, CompletableFuture.completedFuture(events.since(EventLog.afterParam(req.getParam("after")))));
             return;
         }
         String[] parts = path.split("/");
@@ -170,13 +191,20 @@ public final class DirectorAdmin {
                 default -> null;
             };
             if (f != null) {
-                reply(req, f);
+                String action = parts[6];
+                reply(req, f.whenComplete((r, e) -> {
+                    if (e == null) {
+                        events.info("action", action + " " + svc + "/" + rs + " (admin API, from "
+                                + req.remoteAddress().hostAddress() + ")");
+                    }
+                }));
                 return;
             }
         }
         req.response().setStatusCode(404).putHeader("Content-Type", "text/plain").end(
                 "not found; try GET /api/status or POST /api/services/{service}/real-servers/{rs}/drain|enable\n");
     }
+
 
     private static void reply(HttpServerRequest req, CompletableFuture<?> f) {
         f.whenComplete((v, err) -> {

@@ -29,6 +29,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Pattern;
+import io.tiergate.shared.admin.AdminAccess;
 
 /**
  * The {@code director:} section: which dataplane, director-wide settings and the virtual services. Every key, its
@@ -43,12 +44,13 @@ import java.util.regex.Pattern;
  *                      {@code enabled: false}); see docs/ha.md
  * @param bgp           the {@code bgp:} subsection: announce the VIPs to upstream routers (N active directors behind
  *                      ECMP); see docs/scale-out.md
+ * @param adminAccess   credentials and TLS of the admin endpoint ({@code admin_auth:}, {@code admin_tls:})
  */
 public record DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
                              Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
                              Duration udpIdleTimeout, Optional<HostPort> admin,
                              List<VirtualService> services, FlowTable flowTable, Optional<ConnectionSync> sync,
-                             Optional<VrrpConfig> vrrp, Optional<BgpConfig> bgp) {
+                             Optional<VrrpConfig> vrrp, Optional<BgpConfig> bgp, AdminAccess adminAccess) {
 
     public static final long DEFAULT_HASH_SEED = 0x74696572L; // "tier"; nft seeds are 32 bits
     public static final int DEFAULT_MAGLEV_SIZE = 1021;
@@ -63,15 +65,26 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         java.util.Objects.requireNonNull(sync, "sync");
         java.util.Objects.requireNonNull(vrrp, "vrrp");
         java.util.Objects.requireNonNull(bgp, "bgp");
+        java.util.Objects.requireNonNull(adminAccess, "adminAccess");
     }
 
-    /** Without BGP (tests, tools written before it). */
+    /** With BGP and an open (loopback, no credentials) admin endpoint. */
+    public DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
+                          Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
+                          Duration udpIdleTimeout, Optional<HostPort> admin, List<VirtualService> services,
+                          FlowTable flowTable, Optional<ConnectionSync> sync, Optional<VrrpConfig> vrrp,
+                          Optional<BgpConfig> bgp) {
+        this(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval, connectTimeout,
+                udpIdleTimeout, admin, services, flowTable, sync, vrrp, bgp, AdminAccess.OPEN);
+    }
+
+    /** Without BGP, with an open admin endpoint (tests, tools written before them). */
     public DirectorConfig(DataplaneKind dataplane, Optional<String> interfaceName, long hashSeed, int maglevSize,
                           Duration repairInterval, Duration resolveInterval, Duration connectTimeout,
                           Duration udpIdleTimeout, Optional<HostPort> admin, List<VirtualService> services,
                           FlowTable flowTable, Optional<ConnectionSync> sync, Optional<VrrpConfig> vrrp) {
         this(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval, connectTimeout,
-                udpIdleTimeout, admin, services, flowTable, sync, vrrp, Optional.empty());
+                udpIdleTimeout, admin, services, flowTable, sync, vrrp, Optional.empty(), AdminAccess.OPEN);
     }
 
     /** Without VRRP (tests, tools written before it). */
@@ -92,37 +105,37 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
 
     public DirectorConfig withServices(List<VirtualService> newServices) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, newServices, flowTable, sync, vrrp, bgp);
+                connectTimeout, udpIdleTimeout, admin, newServices, flowTable, sync, vrrp, bgp, adminAccess);
     }
 
     public DirectorConfig withDataplane(DataplaneKind kind) {
         return new DirectorConfig(kind, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, vrrp, bgp);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, vrrp, bgp, adminAccess);
     }
 
     public DirectorConfig withAdmin(Optional<HostPort> newAdmin) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, newAdmin, services, flowTable, sync, vrrp, bgp);
+                connectTimeout, udpIdleTimeout, newAdmin, services, flowTable, sync, vrrp, bgp, adminAccess);
     }
 
     public DirectorConfig withFlowTable(FlowTable table) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, table, sync, vrrp, bgp);
+                connectTimeout, udpIdleTimeout, admin, services, table, sync, vrrp, bgp, adminAccess);
     }
 
     public DirectorConfig withSync(Optional<ConnectionSync> newSync) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, newSync, vrrp, bgp);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, newSync, vrrp, bgp, adminAccess);
     }
 
     public DirectorConfig withVrrp(Optional<VrrpConfig> newVrrp) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, newVrrp, bgp);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, newVrrp, bgp, adminAccess);
     }
 
     public DirectorConfig withBgp(Optional<BgpConfig> newBgp) {
         return new DirectorConfig(dataplane, interfaceName, hashSeed, maglevSize, repairInterval, resolveInterval,
-                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, vrrp, newBgp);
+                connectTimeout, udpIdleTimeout, admin, services, flowTable, sync, vrrp, newBgp, adminAccess);
     }
 
     /**
@@ -257,9 +270,10 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         if (bgp.isPresent()) {
             checkBgpFamilies(bgp.get(), bm.get(), services);
         }
+        AdminAccess adminAccess = AdminAccess.parse(section);
         section.finish();
         DirectorConfig cfg = new DirectorConfig(dataplane, iface, seed, maglev, repair, resolve, connect, udpIdle, admin,
-                services, flowTable, sync, vrrp, bgp);
+                services, flowTable, sync, vrrp, bgp, adminAccess);
         // Reported with every other problem, each at the key that asks for what the dataplane cannot do (services
         // that failed to parse are not checked: their own errors come first).
         for (Unsupported u : cfg.unsupportedAt(dataplane)) {

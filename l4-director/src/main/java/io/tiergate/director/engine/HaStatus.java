@@ -15,12 +15,17 @@ package io.tiergate.director.engine;
  *                           our VIPs, VRRPv2, another interval, authentication, bad checksum or TTL)
  * @param mismatchTotals     mismatched adverts since the VRRP instance started, per cause
  * @param tracking           one line per track_interface/track_script with its state
+ * @param peers              the configured unicast peers; empty: adverts are multicast to 224.0.0.18
+ * @param virtualAddresses   the VIPs the master owns (address/prefix)
  */
 public record HaStatus(int vrid, String interfaceName, String state, int priority, int configuredPriority,
                        String master, long advertIntervalMs, long roleChanges, boolean healthy, String role,
                        java.util.List<Mismatch> mismatches, java.util.Map<String, Long> mismatchTotals,
-                       java.util.List<String> tracking) {
+                       java.util.List<String> tracking, java.util.List<String> peers,
+                       java.util.List<String> virtualAddresses) {
     public HaStatus {
+        peers = peers == null ? java.util.List.of() : java.util.List.copyOf(peers);
+        virtualAddresses = virtualAddresses == null ? java.util.List.of() : java.util.List.copyOf(virtualAddresses);
         tracking = tracking == null ? java.util.List.of() : java.util.List.copyOf(tracking);
         mismatches = mismatches == null ? java.util.List.of() : java.util.List.copyOf(mismatches);
         mismatchTotals = mismatchTotals == null ? java.util.Map.of() : mismatchTotals;

@@ -2,6 +2,7 @@ package io.tiergate.proxy.admin;
 
 import io.netty.handler.codec.http.QueryStringDecoder;
 import io.tiergate.proxy.cache.CacheFilter;
+import io.tiergate.shared.admin.EventLog;
 import io.vertx.core.Handler;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -31,13 +32,20 @@ public final class CacheAdmin implements Handler<HttpServerRequest> {
     private static final int MAX_BODY = 64 * 1024;
 
     private final Supplier<CacheFilter> cache;
+    private final EventLog events;
 
-    private CacheAdmin(Supplier<CacheFilter> cache) {
+    private CacheAdmin(Supplier<CacheFilter> cache, EventLog events) {
         this.cache = Objects.requireNonNull(cache, "cache");
+        this.events = Objects.requireNonNull(events, "events");
     }
 
     public static CacheAdmin of(Supplier<CacheFilter> cache) {
-        return new CacheAdmin(cache);
+        return new CacheAdmin(cache, new EventLog(1));
+    }
+
+    /** Purges are also told to {@code events} (the status page's list). */
+    public static CacheAdmin of(Supplier<CacheFilter> cache, EventLog events) {
+        return new CacheAdmin(cache, events);
     }
 
     /** The route table entry to merge into AdminServer's extraRoutes. */
@@ -88,6 +96,7 @@ public final class CacheAdmin implements Handler<HttpServerRequest> {
             String key = keys.get(0);
             int n = c.purge(key) ? 1 : 0;
             log.info("cache purge key={} removed={}", key, n);
+            events.info("action", "cache purge key " + key + ": " + n + " removed");
             json(req, 200, new JsonObject().put("purged", n).put("key", key));
             return;
         }
@@ -99,6 +108,7 @@ public final class CacheAdmin implements Handler<HttpServerRequest> {
         }
         int n = c.purgePrefix(prefix);
         log.info("cache purge prefix={} removed={}", prefix, n);
+        events.info("action", "cache purge prefix " + prefix + ": " + n + " removed");
         json(req, 200, new JsonObject().put("purged", n).put("prefix", prefix));
     }
 

@@ -47,6 +47,7 @@ public final class CacheFilter {
     private final CachePolicy policy;
     private final LongSupplier clock;
     private final Map<String, Promise<Void>> inflight = new ConcurrentHashMap<>();
+    private final CacheStats stats = new CacheStats();
 
     public CacheFilter(Vertx vertx, CacheConfig config) {
         this(vertx, config, System::currentTimeMillis);
@@ -68,11 +69,17 @@ public final class CacheFilter {
     }
 
     /** Purges one key (as produced by the rule's key template, e.g. {@code http://example.com/a?b=1}). */
+    public CacheStats stats() {
+        return stats;
+    }
+
     public boolean purge(String key) {
+        stats.forget(key);
         return store.purge(key);
     }
 
     public int purgePrefix(String prefix) {
+        stats.forgetIf(k -> k.startsWith(prefix));
         return store.purgePrefix(prefix);
     }
 
@@ -90,12 +97,19 @@ public final class CacheFilter {
                 return resp;
             });
         }
-        return lookup(req, rule, origin, true, false).map(resp -> {
-            // The Cache-Status header (RFC 9211) already says what happened; count the same verdict.
-            String cs = resp.headers().get("Cache-Status");
-            store.countLookup(cs != null && cs.contains("; hit"));
-            return resp;
-        });
+        return lookup(req, rule, origin, true, false).onSuccess(resp -> count(req, rule, resp));
+    }
+
+    /** One hit or miss per client request, decided by what was served (a collapsed wait looks up twice). */
+    private void count(CacheRequest req, CacheRule rule, CacheResponse resp) {
+        String status = resp.headers().get("Cache-Status");
+        boolean hit = status != null && status.startsWith(name() + "; hit");
+        store.countLookup(hit);
+        if (hit) {
+            stats.hit(rule.keyFor(req));
+        } else {
+            stats.miss();
+        }
     }
 
     private String name() {

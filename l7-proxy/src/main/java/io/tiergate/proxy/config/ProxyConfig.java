@@ -26,15 +26,35 @@ import java.util.regex.PatternSyntaxException;
 /**
  * The {@code proxy:} section, fully validated. Every key, its default and an example are in docs/config.md
  * ({@code ## Proxy}). Immutable: a reload parses a new one and swaps it in whole.
+ *
+ * @param adminAccess credentials and TLS of the admin endpoint ({@code admin_auth:}, {@code admin_tls:})
  */
 public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners,
                           Timeouts timeouts, Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer,
                           RetryPolicy retry, AccessLog accessLog, Map<String, UpstreamConfig> upstreams,
                           List<VirtualServerConfig> servers, CacheConfig cache, HostPort admin,
-                          List<String> drVips, boolean mergeSlashes) {
+                          List<String> drVips, boolean mergeSlashes, io.tiergate.shared.admin.AdminAccess adminAccess) {
 
     /** The admin endpoint's default: loopback only, never exposed by accident. */
     public static final HostPort DEFAULT_ADMIN = HostPort.parse("127.0.0.1:9181", -1);
+
+    /** With an open (loopback, no credentials) admin endpoint. */
+    public ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners, Timeouts timeouts,
+                       Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer, RetryPolicy retry,
+                       AccessLog accessLog, Map<String, UpstreamConfig> upstreams, List<VirtualServerConfig> servers,
+                       CacheConfig cache, HostPort admin, List<String> drVips) {
+        this(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry, accessLog, upstreams,
+                servers, cache, admin, drVips, true);
+    }
+
+    /** With an open (loopback, no credentials) admin endpoint and the given merge_slashes. */
+    public ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners, Timeouts timeouts,
+                       Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer, RetryPolicy retry,
+                       AccessLog accessLog, Map<String, UpstreamConfig> upstreams, List<VirtualServerConfig> servers,
+                       CacheConfig cache, HostPort admin, List<String> drVips, boolean mergeSlashes) {
+        this(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry, accessLog, upstreams,
+                servers, cache, admin, drVips, mergeSlashes, io.tiergate.shared.admin.AdminAccess.OPEN);
+    }
 
     /** Without admin/dr sections: the default admin address, no DR VIPs. */
     public ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfig> listeners, Timeouts timeouts,
@@ -42,7 +62,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                        AccessLog accessLog, Map<String, UpstreamConfig> upstreams, List<VirtualServerConfig> servers,
                        CacheConfig cache) {
         this(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry, accessLog, upstreams,
-                servers, cache, DEFAULT_ADMIN, List.of(), true);
+                servers, cache, DEFAULT_ADMIN, List.of());
     }
 
     /** Without a cache section (defaults apply when a location turns caching on). */
@@ -54,6 +74,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     }
 
     public ProxyConfig {
+        java.util.Objects.requireNonNull(adminAccess, "adminAccess");
         drVips = List.copyOf(drVips);
         listeners = List.copyOf(listeners);
         upstreams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(upstreams));
@@ -182,9 +203,10 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         List<String> drVips = parseDr(section.mapOrEmpty("dr"));
         // nginx's merge_slashes: on by default, so "//internal" is routed (and forwarded) as "/internal".
         boolean mergeSlashes = section.bool("merge_slashes", true);
+        io.tiergate.shared.admin.AdminAccess adminAccess = io.tiergate.shared.admin.AdminAccess.parse(section);
         section.finish();
         return new ProxyConfig(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry,
-                accessLog, upstreams, servers, cache, admin, drVips, mergeSlashes);
+                accessLog, upstreams, servers, cache, admin, drVips, mergeSlashes, adminAccess);
     }
 
     /** Where a listener's {@code address:} is in the file. */

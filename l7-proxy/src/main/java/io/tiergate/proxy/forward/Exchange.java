@@ -278,6 +278,7 @@ final class Exchange {
         Peer next = retryTarget(f.condition());
         if (next != null) {
             metrics.retry(group.name(), f.condition().configName());
+            group.retried(false);
             send(next, false);
             return;
         }
@@ -310,6 +311,7 @@ final class Exchange {
             Peer next = retryTarget(c);
             if (next != null) {
                 metrics.retry(group.name(), c.configName());
+                group.retried(false);
                 cresp.body(); // drain so the pooled connection can be reused
                 current = null;
                 send(next, false);
@@ -330,6 +332,7 @@ final class Exchange {
         if (refuse != null) {
             noRetry = refuse;
             metrics.retryRefused(group.name(), refuse);
+            group.retried(true);
             return null;
         }
         Peer next = group.pick(tried, hashKey);

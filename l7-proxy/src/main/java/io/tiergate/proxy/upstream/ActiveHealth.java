@@ -93,8 +93,16 @@ public final class ActiveHealth implements AutoCloseable {
         w.peer().setActiveHealthy(up);
         if (!up && wasAvailable) {
             metrics.ejection(w.group().name(), w.peer().key());
+            w.peer().ejections.incrementAndGet();
         }
         if (t.from() != HealthState.UNKNOWN || !up) {
+            String msg = "upstream '" + w.group().name() + "' server " + w.peer().key() + " is " + (up ? "UP" : "DOWN")
+                    + " (" + t.reason() + ")";
+            if (up) {
+                w.group().events().info("health", msg);
+            } else {
+                w.group().events().warn("health", msg);
+            }
             log.warn("upstream '{}' server {} {} -> {}: {}", w.group().name(), w.peer().key(), t.from(), t.to(),
                     t.reason());
         }

@@ -2,7 +2,9 @@ package io.tiergate.proxy.upstream;
 
 import io.tiergate.proxy.config.UpstreamConfig;
 
+import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * One origin server and what the proxy has learned about it. Balancing fields are guarded by the owning
@@ -18,6 +20,13 @@ public final class Peer {
     private long downUntil;
     private volatile boolean activeHealthy = true;
     private volatile double ewmaNanos;
+    private volatile boolean drained;
+    final AtomicLong requests = new AtomicLong();
+    final AtomicLong failures = new AtomicLong();
+    final AtomicLong ejections = new AtomicLong();
+    private final long[] latencies = new long[LATENCY_WINDOW]; // ring of recent successes, for the status page
+    private long latencyCount; // guarded by this
+    private static final int LATENCY_WINDOW = 512;
 
     Peer(UpstreamConfig.Server config) {
         this.config = config;
@@ -45,9 +54,62 @@ public final class Peer {
         return ewmaNanos;
     }
 
-    /** Usable now: not failed by passive checks within fail_timeout, and not failed by active checks. */
+    /** Usable now: not drained, not failed by passive checks within fail_timeout, not failed by active checks. */
     boolean available(long now) {
-        return activeHealthy && (config.maxFails() == 0 || now - downUntil >= 0);
+        return !drained && activeHealthy && !ejected(now);
+    }
+
+    /** Taken out by passive health ({@code max_fails} within {@code fail_timeout}) and not back yet. */
+    boolean ejected(long now) {
+        return config.maxFails() != 0 && now - downUntil < 0;
+    }
+
+    /** Whether passive health has this server out right now. */
+    public boolean ejectedNow() {
+        return ejected(System.nanoTime());
+    }
+
+    /**
+     * Drained by the operator (admin API): no new requests; requests in flight finish. Kept across reloads that
+     * leave the upstream group unchanged, like its health.
+     */
+    public void setDrained(boolean drained) {
+        this.drained = drained;
+    }
+
+    public boolean drained() {
+        return drained;
+    }
+
+    public long requests() {
+        return requests.get();
+    }
+
+    public long failures() {
+        return failures.get();
+    }
+
+    public long ejections() {
+        return ejections.get();
+    }
+
+    /**
+     * Latency percentiles (milliseconds) over the last {@value #LATENCY_WINDOW} successful attempts, for the status
+     * page; empty before the first. {@code qs} in 0..1.
+     */
+    public synchronized double[] latencyMillis(double... qs) {
+        int n = (int) Math.min(latencyCount, LATENCY_WINDOW);
+        if (n == 0) {
+            return new double[0];
+        }
+        long[] sorted = Arrays.copyOf(latencies, n);
+        Arrays.sort(sorted);
+        double[] out = new double[qs.length];
+        for (int i = 0; i < qs.length; i++) {
+            int idx = (int) Math.min(n - 1, Math.max(0, Math.ceil(qs[i] * n) - 1));
+            out[i] = sorted[idx] / 1e6;
+        }
+        return out;
     }
 
     /**
@@ -99,6 +161,7 @@ public final class Peer {
 
     synchronized void recordSuccess(long latencyNanos) {
         fails = 0;
+        latencies[(int) (latencyCount++ % LATENCY_WINDOW)] = latencyNanos;
         // EWMA with a weight that favours recent samples without letting one outlier dominate.
         double prev = ewmaNanos;
         ewmaNanos = prev == 0 ? latencyNanos : prev * 0.7 + latencyNanos * 0.3;

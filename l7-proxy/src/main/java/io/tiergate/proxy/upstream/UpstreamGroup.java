@@ -3,6 +3,8 @@ package io.tiergate.proxy.upstream;
 import io.tiergate.proxy.config.RetryPolicy;
 import io.tiergate.proxy.config.UpstreamConfig;
 
+import io.tiergate.shared.admin.EventLog;
+
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.List;
@@ -31,6 +33,9 @@ public final class UpstreamGroup {
     private volatile Consumer<Peer> ejectionListener = p -> log.warn(
             "upstream '{}' server {} ejected: {} failure(s) within {}; back in rotation after {}", name(), p.key(),
             p.config().maxFails(), Units.format(p.config().failTimeout()), Units.format(p.config().failTimeout()));
+    private volatile EventLog events = new EventLog(1);
+    private final java.util.concurrent.atomic.AtomicLong retries = new java.util.concurrent.atomic.AtomicLong();
+    private final java.util.concurrent.atomic.AtomicLong retriesRefused = new java.util.concurrent.atomic.AtomicLong();
 
     public UpstreamGroup(UpstreamConfig config) {
         this.config = config;
@@ -105,12 +110,27 @@ public final class UpstreamGroup {
         this.ejectionListener = listener;
     }
 
+    /** Where ejections and health flips of this group's servers are told (the node's event log). */
+    public void events(EventLog log) {
+        this.events = log;
+    }
+
+    public EventLog events() {
+        return events;
+    }
+
     /** Ends an attempt on {@code peer}. A failure may take it out (returns true when it was just ejected). */
     public boolean release(Peer peer, boolean failed, long latencyNanos) {
         peer.active.decrementAndGet();
+        peer.requests.incrementAndGet();
         if (failed) {
+            peer.failures.incrementAndGet();
             boolean ejected = peer.recordFailure(System.nanoTime());
             if (ejected) {
+                peer.ejections.incrementAndGet();
+                events.warn("ejection", "upstream '" + name() + "' server " + peer.key() + " ejected after "
+                        + peer.config().maxFails() + " failure(s) (out for " + peer.config().failTimeout().toSeconds()
+                        + " s, or until its health checks pass)");
                 ejectionListener.accept(peer);
             }
             return ejected;
@@ -142,6 +162,29 @@ public final class UpstreamGroup {
                 return true;
             }
         }
+    }
+
+    /** Counts for the status page (the Prometheus counters carry the reasons). */
+    public void retried(boolean refused) {
+        (refused ? retriesRefused : retries).incrementAndGet();
+    }
+
+    public long retries() {
+        return retries.get();
+    }
+
+    public long retriesRefused() {
+        return retriesRefused.get();
+    }
+
+    /** The server with this host:port key, or null. */
+    public Peer peer(String key) {
+        for (Peer p : peers()) {
+            if (p.key().equals(key)) {
+                return p;
+            }
+        }
+        return null;
     }
 
     public void retryFinished() {
