@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Keeps one {@code ip -force -batch -} process alive and writes address commands to its stdin. Starting {@code ip}
  * took up to 640 ms on a loaded machine here; a write to a waiting process takes microseconds, and the address
- * is in place a millisecond later. Errors ("File exists" when a VIP is already there, "Cannot assign requested
+ * is in place a millisecond later. IPv6 VIPs are added with {@code nodad}. Errors ("File exists" when a VIP is already there, "Cannot assign requested
  * address" when it is already gone) are expected and only logged at debug level; {@code -force} keeps the
  * batch going after them. The process is started in the caller's network namespace.
  */
@@ -78,8 +78,14 @@ final class IpBatchVipManager implements VipManager {
     private synchronized void run(String verb, List<VrrpConfig.VirtualAddress> vips, String options) {
         StringBuilder sb = new StringBuilder();
         for (VrrpConfig.VirtualAddress v : vips) {
-            sb.append("address ").append(verb).append(' ').append(v).append(" dev ").append(ifname).append(options)
-                    .append('\n');
+            sb.append("address ").append(verb).append(' ').append(v).append(" dev ").append(ifname).append(options);
+            if (v.ipv6() && !verb.equals("del")) {
+                // Usable at once: Duplicate Address Detection would hold the VIP tentative for a second or more
+                // (no answers to Neighbor Solicitations, no traffic from it), and fail it for good if the old
+                // master still held it for a moment.
+                sb.append(" nodad");
+            }
+            sb.append('\n');
         }
         byte[] bytes = sb.toString().getBytes(StandardCharsets.US_ASCII);
         for (int attempt = 0; attempt < 2; attempt++) {
