@@ -27,7 +27,7 @@ final class VrrpSocket implements AutoCloseable {
     private final int wakeFd;
     private final Pointer sendBuf = Memory.allocateDirect(LibC.runtime(), BUF);
     private final Pointer recvBuf = Memory.allocateDirect(LibC.runtime(), BUF);
-    private final Pointer dstAddr = Memory.allocateDirect(LibC.runtime(), 16);
+    private final Pointer dstAddr = Memory.allocateDirect(LibC.runtime(), SOCKADDR_IN6);
     private final Pointer pollFds = Memory.allocateDirect(LibC.runtime(), 16);
     private final Pointer eight = Memory.allocateDirect(LibC.runtime(), 8);
     // recvmsg for IPv6: msghdr (56 bytes on LP64), one iovec, the source sockaddr_in6, the control buffer

@@ -1,0 +1,194 @@
+package io.tiergate.director.ha;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * VRRPv3 over IPv6 between Tiergate and Debian's keepalived 2.2.7 ({@code vrrp_version 3}, {@code native_ipv6},
+ * 50 ms adverts, multicast to ff02::12 from the link-local addresses), in both roles. A client namespace on the
+ * same segment holds a neighbour entry for the VIP fd88::100 and connects to it: after each failover the new
+ * master's unsolicited Neighbor Advertisement must reach the client (tcpdump), move its neighbour entry to the new
+ * master's MAC without the client asking, and the client's next connection to the VIP must land on the new master.
+ */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+@VrrpNeedsNamespaces(tools = {"keepalived", "curl", "python3"})
+class VrrpIpv6NamespaceTest {
+    private static final Duration START = Duration.ofSeconds(20);
+    private static final String VIP6 = "fd88::100";
+    private static final String NA = "icmp6 and ip6[40] == 136";
+    /** Answers every TCP connection on port 8080 with a one-line HTTP response naming the host. */
+    private static final String RESPONDER = """
+            import socket, sys
+            s = socket.socket(socket.AF_INET6)
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind(("::", 8080))
+            s.listen(16)
+            body = sys.argv[1].encode()
+            while True:
+                c, _ = s.accept()
+                c.recv(4096)
+                c.sendall(b"HTTP/1.0 200 OK\\r\\nContent-Length: %d\\r\\n\\r\\n%s" % (len(body), body))
+                c.close()
+            """;
+
+    /** The segment with IPv6 on every host: fd88::N/64 and a link-local address that has left DAD. */
+    private static VrrpLab lab(String... hosts) throws Exception {
+        VrrpLab lab = VrrpLab.withPrefix("tg6", hosts);
+        try {
+            // No MLD querier on this bridge: snooping off, so ff02::12 and ff02::1 reach every port as on a switch.
+            VrrpLab.run("ip", "-n", lab.switchNamespace(), "link", "set", "br0", "type", "bridge", "mcast_snooping", "0");
+            for (int i = 0; i < hosts.length; i++) {
+                lab.ip(hosts[i], "-6", "addr", "add", "fd88::" + (i + 1) + "/64", "dev", "eth0", "nodad");
+            }
+            for (String h : hosts) {
+                long end = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+                while (lab.ip(h, "-6", "addr", "show", "dev", "eth0", "tentative").contains("inet6")) {
+                    if (System.nanoTime() > end) {
+                        throw new IllegalStateException("link-local address of " + h + " still tentative after 10 s");
+                    }
+                    Thread.sleep(50);
+                }
+            }
+            return lab;
+        } catch (Exception e) {
+            lab.close();
+            throw e;
+        }
+    }
+
+    private static String tiergateYaml(int priority) {
+        return VrrpLab.yaml(VrrpLab.VRID, priority, "\"" + VIP6 + "/64\"", "");
+    }
+
+    private static String keepalivedConf(VrrpLab lab, String host, int priority) {
+        return """
+                global_defs {
+                  router_id %s
+                  vrrp_version 3
+                }
+                vrrp_instance VI_6 {
+                  state BACKUP
+                  interface eth0
+                  virtual_router_id %d
+                  priority %d
+                  advert_int 0.05
+                  native_ipv6
+                  virtual_ipaddress {
+                    %s/64
+                  }
+                }
+                """.formatted(lab.ns(host), VrrpLab.VRID, priority, VIP6);
+    }
+
+    /** Who answers a new connection from the client to the VIP (the responder's name), or the error. */
+    private static String whoAnswers(VrrpLab lab) throws Exception {
+        try {
+            return VrrpLab.run("ip", "netns", "exec", lab.ns("client"), "curl", "-s", "-m", "3", "-g",
+                    "http://[" + VIP6 + "]:8080/");
+        } catch (IllegalStateException e) {
+            return "no answer (" + e.getMessage().trim() + ")";
+        }
+    }
+
+    /** The MAC in the client's neighbour entry for the VIP ("" when it has none). */
+    private static String neighbourMac(VrrpLab lab) throws Exception {
+        String line = lab.ip("client", "-6", "neigh", "show", VIP6, "dev", "eth0");
+        int i = line.indexOf("lladdr ");
+        return i < 0 ? "" : line.substring(i + 7).split("\\s+")[0];
+    }
+
+    /** Waits until the client's entry names {@code mac}; the client sends nothing meanwhile. */
+    private static void awaitNeighbour(VrrpLab lab, String mac, Duration within) throws Exception {
+        long end = System.nanoTime() + within.toNanos();
+        String seen = "";
+        while (System.nanoTime() < end) {
+            seen = neighbourMac(lab);
+            if (seen.equals(mac)) {
+                return;
+            }
+            Thread.sleep(20);
+        }
+        throw new AssertionError("the client's neighbour entry for " + VIP6 + " still says " + seen + ", expected "
+                + mac + " (log in " + lab.dir + ")");
+    }
+
+    private static void responders(VrrpLab lab, String... hosts) throws Exception {
+        for (String h : hosts) {
+            lab.background(h, "python3", "-c", RESPONDER, h);
+        }
+    }
+
+    @Test
+    void tiergateBacksUpAKeepalivedMasterOverIpv6AndTakesOverWhenItCrashes() throws Exception {
+        try (VrrpLab lab = lab("ka", "tg", "client")) {
+            responders(lab, "ka", "tg");
+            VrrpLab.ArpWatch na = lab.watch("client", NA);
+            VrrpLab.Keepalived ka = lab.keepalivedWith("ka", keepalivedConf(lab, "ka", 200));
+            ka.awaitLog("Entering MASTER STATE", START);
+            VrrpLab.Speaker tg = lab.tiergateWith("tg", "tg.yaml", tiergateYaml(100));
+            tg.awaitState("BACKUP", START);
+            Thread.sleep(1_000); // 20 keepalived adverts: each must pass our checksum/hop-limit checks or we'd take over
+            assertThat(tg.states).as("Tiergate accepted keepalived's IPv6 adverts and stayed backup").isEmpty();
+            assertThat(lab.hasAddress("tg", VIP6)).isFalse();
+            assertThat(tg.status()).as("status names the master by its link-local address").contains("master=fe80::");
+            assertThat(whoAnswers(lab)).isEqualTo("ka");
+            assertThat(neighbourMac(lab)).isEqualTo(lab.mac("ka"));
+
+            long crashed = ka.crash();
+            long announced = na.firstFrom(lab.mac("tg"), VIP6, crashed, Duration.ofSeconds(2));
+            System.out.printf("IPv6: Tiergate's Neighbor Advertisement reached the client %.1f ms after keepalived "
+                    + "crashed%n", VrrpLab.ms(announced - crashed));
+            tg.awaitState("MASTER", Duration.ofSeconds(1));
+            awaitNeighbour(lab, lab.mac("tg"), Duration.ofSeconds(1));
+            assertThat(lab.hasAddress("tg", VIP6)).isTrue();
+            assertThat(whoAnswers(lab)).as("the client's next connection to the VIP").isEqualTo("tg");
+        }
+    }
+
+    @Test
+    void keepalivedBacksUpATiergateMasterOverIpv6AndTakesOverWhenItIsKilled() throws Exception {
+        try (VrrpLab lab = lab("tg", "ka", "client")) {
+            responders(lab, "ka", "tg");
+            VrrpLab.ArpWatch na = lab.watch("client", NA);
+            long started = System.nanoTime();
+            VrrpLab.Speaker tg = lab.tiergateWith("tg", "tg.yaml", tiergateYaml(200));
+            tg.awaitState("MASTER", START);
+            na.firstFrom(lab.mac("tg"), VIP6, started, Duration.ofSeconds(2));
+            VrrpLab.Keepalived ka = lab.keepalivedWith("ka", keepalivedConf(lab, "ka", 100));
+            ka.awaitLog("Entering BACKUP STATE", START);
+            Thread.sleep(1_000);
+            assertThat(ka.logContains("Entering MASTER STATE"))
+                    .as("keepalived accepted Tiergate's IPv6 adverts and stayed backup").isFalse();
+            assertThat(tg.states).as("Tiergate stayed master").isEmpty();
+            assertThat(whoAnswers(lab)).isEqualTo("tg");
+            assertThat(neighbourMac(lab)).isEqualTo(lab.mac("tg"));
+
+            long killed = tg.kill();
+            long announced = na.firstFrom(lab.mac("ka"), VIP6, killed, Duration.ofSeconds(2));
+            System.out.printf("IPv6: keepalived's Neighbor Advertisement reached the client %.1f ms after Tiergate "
+                    + "was killed%n", VrrpLab.ms(announced - killed));
+            ka.awaitLog("Entering MASTER STATE", Duration.ofSeconds(1));
+            awaitNeighbour(lab, lab.mac("ka"), Duration.ofSeconds(1));
+            assertThat(whoAnswers(lab)).as("the client's next connection to the VIP").isEqualTo("ka");
+
+            // Tiergate comes back with the higher priority, preempts keepalived and moves the client back.
+            VrrpLab.Speaker tg2 = lab.tiergateWith("tg", "tg2.yaml", tiergateYaml(200));
+            long restarted = System.nanoTime();
+            tg2.awaitState("MASTER", START);
+            na.firstFrom(lab.mac("tg"), VIP6, restarted, Duration.ofSeconds(2));
+            awaitNeighbour(lab, lab.mac("tg"), Duration.ofSeconds(2));
+            long deadline = System.nanoTime() + Duration.ofSeconds(2).toNanos();
+            while (lab.hasAddress("ka", VIP6) && System.nanoTime() < deadline) {
+                Thread.sleep(20);
+            }
+            assertThat(lab.hasAddress("ka", VIP6)).as("keepalived gave the VIP back to the higher-priority Tiergate")
+                    .isFalse();
+            assertThat(whoAnswers(lab)).isEqualTo("tg");
+        }
+    }
+}
