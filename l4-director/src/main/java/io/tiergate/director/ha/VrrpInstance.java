@@ -453,6 +453,12 @@ public final class VrrpInstance implements AutoCloseable {
             if (v == VrrpPacket.Verdict.NOT_VRRP || view.src == primary) {
                 continue;
             }
+            if (v == VrrpPacket.Verdict.BAD_TTL && isConfiguredPeer(view.src)) {
+                // An otherwise valid advert from a peer we named: the peer list is the protection here, as in
+                // keepalived, which accepts any TTL over unicast and itself sends IPv6 unicast adverts with hop
+                // limit 64 (2.2.7).
+                v = VrrpPacket.Verdict.OK;
+            }
             if (v != VrrpPacket.Verdict.OK) {
                 examineDropped(now, v);
                 continue;

@@ -191,4 +191,57 @@ class VrrpIpv6NamespaceTest {
             assertThat(whoAnswers(lab)).isEqualTo("tg");
         }
     }
+
+    /** The host's link-local address on eth0 (without the prefix length). */
+    private static String linkLocal(VrrpLab lab, String host) throws Exception {
+        String out = lab.ip(host, "-6", "-br", "addr", "show", "dev", "eth0", "scope", "link");
+        for (String word : out.trim().split("\\s+")) {
+            if (word.startsWith("fe80:")) {
+                return word.substring(0, word.indexOf('/'));
+            }
+        }
+        throw new IllegalStateException("no link-local address on " + host + ": " + out);
+    }
+
+    /**
+     * Unicast over IPv6 (keepalived: unicast_peer with the link-local address, as it checks the source against
+     * that list), and the Neighbor Advertisement bursts: the first at takeover, the second garp_master_delay later.
+     */
+    @Test
+    void unicastOverIpv6WithASecondNeighborAdvertisementBurst() throws Exception {
+        try (VrrpLab lab = lab("ka", "tg", "client")) {
+            String kaLl = linkLocal(lab, "ka");
+            String tgLl = linkLocal(lab, "tg");
+            VrrpLab.ArpWatch na = lab.watch("client", NA);
+            VrrpLab.ArpWatch multicast = lab.watch("client", "ip6 proto 112 and ip6 dst ff02::12");
+            VrrpLab.Keepalived ka = lab.keepalivedWith("ka", keepalivedConf(lab, "ka", 200)
+                    .replace("native_ipv6", "native_ipv6\n  unicast_peer {\n    " + tgLl + "\n  }"));
+            ka.awaitLog("Entering MASTER STATE", START);
+            VrrpLab.Speaker tg = lab.tiergateWith("tg", "tg.yaml", VrrpLab.yaml(VrrpLab.VRID, 100,
+                    "\"" + VIP6 + "/64\"", "unicast_peers: [\"" + kaLl + "\"]\ngarp_count: 3\ngarp_master_delay: 1s\n"));
+            tg.awaitState("BACKUP", START);
+            Thread.sleep(1_000);
+            assertThat(tg.states).as("Tiergate accepted keepalived's unicast IPv6 adverts and stayed backup").isEmpty();
+
+            long crashed = ka.crash();
+            tg.awaitState("MASTER", Duration.ofSeconds(2));
+            long first = na.firstFrom(lab.mac("tg"), VIP6, crashed, Duration.ofSeconds(2));
+            java.util.List<Long> later = new java.util.ArrayList<>();
+            long end = first + Duration.ofMillis(2_500).toNanos();
+            while (System.nanoTime() < end) {
+                VrrpLab.ArpWatch.Line l = na.lines.poll(50, TimeUnit.MILLISECONDS);
+                if (l != null && l.text().startsWith(lab.mac("tg")) && l.text().contains(VIP6 + ",")) {
+                    later.add(l.nanos() - first);
+                }
+            }
+            System.out.printf("IPv6 unicast: Neighbor Advertisements after the first (ms): %s%n",
+                    later.stream().map(n -> String.format("%.0f", VrrpLab.ms(n))).toList());
+            assertThat(later.stream().filter(n -> n < 500_000_000L).count())
+                    .as("the rest of the first burst (garp_count 3)").isEqualTo(2);
+            assertThat(later.stream().filter(n -> n >= 900_000_000L && n < 1_600_000_000L).count())
+                    .as("the second burst, garp_master_delay 1s later").isEqualTo(3);
+            assertThat(multicast.lines).extracting(VrrpLab.ArpWatch.Line::text).as("unicast only: nothing to ff02::12")
+                    .noneMatch(l -> l.contains("ff02::12"));
+        }
+    }
 }
