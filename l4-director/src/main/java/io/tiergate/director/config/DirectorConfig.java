@@ -209,7 +209,7 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
                             + " VIP " + vip + ", but director.vrrp carries " + (v6 ? "IPv6" : "IPv4") + " VIPs: one "
                             + "VRRP instance carries one address family (no director would own it)",
                             "services of the vrrp section's family here; run the " + (v6 ? "IPv4" : "IPv6")
-                            + " services on a second director config with its own vrrp section");
+                            + " services on another director pair (its own config and vrrp section)");
                 } else if (!vs.key().byFwmark() && !carried.contains(vip)) {
                     serviceMaps.get(vs.name()).error("vip", "service '" + vs.name() + "' has VIP " + vip
                             + ", which vrrp.virtual_addresses does not list (no director would own it)",

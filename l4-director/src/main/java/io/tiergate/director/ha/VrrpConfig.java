@@ -218,8 +218,8 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
                 section.problems().add(sc.get(), "'" + v + "' is " + familyName(v.ipv6()) + ", but the first VIP of this "
                         + "vrrp instance is " + familyName(family) + ": one VRRP instance carries one address family "
                         + "(RFC 5798; keepalived too needs a separate vrrp_instance per family)",
-                        "only " + familyName(family) + " VIPs here; put the " + familyName(v.ipv6()) + " VIPs under "
-                        + "the vrrp section of a second director config");
+                        "only " + familyName(family) + " VIPs here; put the " + familyName(v.ipv6()) + " VIPs in "
+                        + "the vrrp section of another director pair's config");
                 continue;
             }
             vips.add(v);

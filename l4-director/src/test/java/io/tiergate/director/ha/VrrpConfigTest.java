@@ -48,7 +48,7 @@ class VrrpConfigTest {
                 "director.yaml:4:38: vrrp.virtual_addresses[1]: 'fd77::100/64' is IPv6, but the first VIP of this vrrp"
                         + " instance is IPv4: one VRRP instance carries one address family (RFC 5798; keepalived too"
                         + " needs a separate vrrp_instance per family) (expected: only IPv4 VIPs here; put the IPv6"
-                        + " VIPs under the vrrp section of a second director config)",
+                        + " VIPs in the vrrp section of another director pair's config)",
                 "director.yaml:5:19: vrrp.unicast_peers[0]: 'fd77::2' is IPv6, but the VIPs of this vrrp instance are"
                         + " IPv4: one VRRP instance speaks one address family (expected: an IPv4 address of a peer"
                         + " (the family of the VIPs))");
