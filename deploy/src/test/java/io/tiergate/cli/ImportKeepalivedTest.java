@@ -170,6 +170,12 @@ class ImportKeepalivedTest {
                 .contains(broken + ":3: advert_int: not imported: 'fast' is not a number of seconds")
                 .doesNotContain("\tat ");
 
+        Path deep = dir.resolve("deep.conf");
+        Files.writeString(deep, "vrrp_instance VI_1 {\n" + "x {\n".repeat(100_000));
+        ConfigCheckTest.Run d2 = tiergate("config", "import-keepalived", deep.toString());
+        assertThat(d2.exit()).isEqualTo(3);
+        assertThat(d2.err()).contains(deep + ":17: blocks nested deeper than 16").doesNotContain("\tat ");
+
         ConfigCheckTest.Run missing = tiergate("config", "import-keepalived", dir.resolve("nope.conf").toString());
         assertThat(missing.exit()).isEqualTo(2);
         assertThat(missing.err()).contains("nope.conf: file not found").doesNotContain("\tat ");

@@ -29,6 +29,8 @@ public final class KeepalivedConf {
     }
 
     private static final Token NEWLINE = new Token("\n", 0, false);
+    /** keepalived nests four deep (virtual_server, real_server, HTTP_GET, url); more is not a keepalived.conf. */
+    private static final int MAX_DEPTH = 16;
 
     private final List<Token> tokens = new ArrayList<>();
     private int pos;
@@ -45,13 +47,13 @@ public final class KeepalivedConf {
     /** The top-level statements of {@code text}; syntax problems (unbalanced braces) go to {@code problems}. */
     public static List<Node> parse(String text, List<String> problems) {
         KeepalivedConf c = new KeepalivedConf(text);
-        List<Node> top = c.block(0);
+        List<Node> top = c.block(0, 0);
         while (c.pos < c.tokens.size()) {
             Token t = c.tokens.get(c.pos++);
             if (t.is("}")) {
                 c.problems.add(t.line() + ": '}' without a matching '{'");
             }
-            top.addAll(c.block(0));
+            top.addAll(c.block(0, 0));
         }
         problems.addAll(c.problems);
         return top;
@@ -87,7 +89,7 @@ public final class KeepalivedConf {
     }
 
     /** Statements until a '}' (consumed) or the end. */
-    private List<Node> block(int openedAt) {
+    private List<Node> block(int openedAt, int depth) {
         List<Node> out = new ArrayList<>();
         Node current = null;
         while (pos < tokens.size()) {
@@ -95,13 +97,18 @@ public final class KeepalivedConf {
             if (t == NEWLINE) {
                 current = null;
             } else if (t.is("{")) {
+                if (depth >= MAX_DEPTH) {
+                    problems.add(t.line() + ": blocks nested deeper than " + MAX_DEPTH + "; the rest is not read");
+                    pos = tokens.size();
+                    return out;
+                }
                 Node owner = current != null ? current : out.isEmpty() ? null : out.get(out.size() - 1);
-                List<Node> children = block(t.line());
+                List<Node> children = block(t.line(), depth + 1);
                 if (owner == null || owner.block()) {
                     problems.add(t.line() + ": a block that belongs to no keyword");
                 } else {
                     Node withBlock = new Node(owner.keyword(), owner.args(), owner.line(), children, true);
-                    out.set(out.lastIndexOf(owner), withBlock);
+                    out.set(out.size() - 1, withBlock); // the owner is always the last statement
                 }
                 current = null;
             } else if (t.is("}")) {

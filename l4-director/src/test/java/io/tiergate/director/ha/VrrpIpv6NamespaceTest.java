@@ -146,6 +146,9 @@ class VrrpIpv6NamespaceTest {
             tg.awaitState("MASTER", Duration.ofSeconds(1));
             awaitNeighbour(lab, lab.mac("tg"), Duration.ofSeconds(1));
             assertThat(lab.hasAddress("tg", VIP6)).isTrue();
+            assertThat(lab.ip("tg", "-6", "addr", "show", "dev", "eth0", "to", VIP6 + "/128"))
+                    .as("usable at once (nodad), never a source address (preferred_lft 0)")
+                    .contains("deprecated").doesNotContain("tentative");
             assertThat(whoAnswers(lab)).as("the client's next connection to the VIP").isEqualTo("tg");
         }
     }

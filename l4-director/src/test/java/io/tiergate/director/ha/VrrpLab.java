@@ -127,6 +127,21 @@ final class VrrpLab implements AutoCloseable {
         return hasAddress(host, VIP);
     }
 
+    /**
+     * Whether the host's VIP presence becomes {@code present} within {@code within}: a role change is reported
+     * when the address command is handed to {@code ip -batch}, the kernel has it a moment later.
+     */
+    boolean settlesVip(String host, boolean present, Duration within) throws Exception {
+        long end = System.nanoTime() + within.toNanos();
+        while (hasVip(host) != present) {
+            if (System.nanoTime() > end) {
+                return false;
+            }
+            Thread.sleep(10);
+        }
+        return true;
+    }
+
     boolean hasAddress(String host, String address) throws Exception {
         return run("ip", "-n", ns(host), "-br", "addr", "show", "eth0").contains(address + "/");
     }
