@@ -475,7 +475,7 @@ public final class VrrpInstance implements AutoCloseable {
                     int src = view.src;
                     mismatches.report(now, src, VrrpMismatches.Cause.VRID, ours, () -> ours
                             ? addrs.name(src) + " is MASTER for our VIPs " + vipText() + " under vrid " + theirs
-                            + " (ours: " + c.vrid() + "); it can't hear us nor we it, so both answer ARP for them. "
+                            + " (ours: " + c.vrid() + "); it can't hear us nor we it, so both answer " + resolution() + " for them. "
                             + "Give every peer of this group the same vrid"
                             : "unicast peer " + addrs.name(src) + " adverts vrid " + theirs + " (ours: " + c.vrid()
                             + "): we ignore it and it ignores us. Give every peer of this group the same vrid");
@@ -526,7 +526,7 @@ public final class VrrpInstance implements AutoCloseable {
                 mismatches.report(now, src, VrrpMismatches.Cause.VERSION, ours, () -> addrs.name(src)
                         + " speaks VRRPv" + version + (version == 2 ? " (vrid " + theirVrid + ", advert " + seconds
                         + " s)" : "") + "; Tiergate speaks VRRPv3 only and drops it"
-                        + (ours ? ", and it is MASTER for our VIPs " + vipText() + ": both answer ARP for them" : "")
+                        + (ours ? ", and it is MASTER for our VIPs " + vipText() + ": both answer " + resolution() + " for them" : "")
                         + ". Set vrrp_version 3 in keepalived's global_defs");
                 if (v2 == VrrpPacket.Verdict.OK && view.authType != 0) {
                     int type = view.authType;
@@ -583,6 +583,11 @@ public final class VrrpInstance implements AutoCloseable {
             }
         }
         return false;
+    }
+
+    /** How hosts find the VIP's owner: what two masters both answer. */
+    private String resolution() {
+        return addrs.ipv6 ? "Neighbor Solicitations" : "ARP";
     }
 
     private String vipText() {

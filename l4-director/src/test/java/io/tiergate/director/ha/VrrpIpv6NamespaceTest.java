@@ -247,4 +247,22 @@ class VrrpIpv6NamespaceTest {
                     .noneMatch(l -> l.contains("ff02::12"));
         }
     }
+
+    /** A keepalived master for our IPv6 VIP under another VRID: both own it, and Tiergate says so at once. */
+    @Test
+    void aForeignIpv6MasterForOurVipIsASplitBrainError() throws Exception {
+        try (VrrpLab lab = lab("ka", "tg")) {
+            VrrpLab.Keepalived ka = lab.keepalivedWith("ka", keepalivedConf(lab, "ka", 200)
+                    .replace("virtual_router_id " + VrrpLab.VRID, "virtual_router_id 43"));
+            ka.awaitLog("Entering MASTER STATE", START);
+            VrrpLab.Speaker tg = lab.tiergateWith("tg", "tg.yaml", tiergateYaml(100));
+            tg.awaitState("MASTER", START);
+            tg.awaitLogged("SPLIT BRAIN", Duration.ofSeconds(2));
+            assertThat(tg.output).filteredOn(l -> l.contains("SPLIT BRAIN")).first().asString()
+                    .containsPattern("fe80::[0-9a-f:]+ is MASTER for our VIPs fd88::100 under vrid 43 \\(ours: 42\\)")
+                    .contains("both answer Neighbor Solicitations for them");
+            assertThat(tg.metric("tiergate_director_vrrp_mismatched_adverts_total", "cause=\"vrid\""))
+                    .isPositive();
+        }
+    }
 }
