@@ -258,4 +258,14 @@ class VrrpConfigTest {
                 "director.yaml:7:54: vrrp.track_script[0].weight: 300 is out of range (expected: an integer from -253 to 253)",
                 "director.yaml:8:14: vrrp.track_script[1].name: track_script 'chk' is listed twice (expected: unique names)");
     }
+
+    @Test
+    void switchingTheFamilyOnReloadNeedsANewInstance() {
+        VrrpConfig v4 = VrrpConfig.of("eth0", 42, 100, Duration.ofMillis(50), List.of("10.0.0.100/24"));
+        VrrpConfig v6 = VrrpConfig.of("eth0", 42, 100, Duration.ofMillis(50), List.of("fd88::100/64"));
+        assertThat(VrrpReload.restartReason(v4, v6)).hasValueSatisfying(why ->
+                assertThat(why).contains("address family").contains("IPv4").contains("IPv6"));
+        assertThat(VrrpReload.restartReason(v6, VrrpConfig.of("eth0", 42, 100, Duration.ofMillis(50),
+                List.of("fd88::100/64", "fd88::101")))).as("another IPv6 VIP applies live").isEmpty();
+    }
 }
