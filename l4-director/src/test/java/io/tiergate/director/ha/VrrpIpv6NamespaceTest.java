@@ -3,6 +3,7 @@ package io.tiergate.director.ha;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
+import java.nio.file.Files;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
@@ -117,6 +118,47 @@ class VrrpIpv6NamespaceTest {
                 + mac + " (log in " + lab.dir + ")");
     }
 
+    /**
+     * Waits until {@code s} has been {@code state} for a whole second (at most 15 s) and checks that it dropped no
+     * advert for a bad checksum or hop limit. A backup that dropped the master's adverts would take over and stay
+     * master; a takeover that ends with the next advert is the master starved for 3 × 50 ms by the load on the
+     * test machine (printed, not failed: load averages above 20 on 2 cores happen here).
+     */
+    private static void awaitSettled(VrrpLab.Speaker s, String state) throws InterruptedException {
+        long end = System.nanoTime() + Duration.ofSeconds(15).toNanos();
+        long since = -1;
+        int changes = 0;
+        while (System.nanoTime() < end) {
+            while (s.states.poll() != null) {
+                changes++;
+                since = -1;
+            }
+            long now = System.nanoTime();
+            if (!s.last.equals(state)) {
+                since = -1;
+            } else if (since < 0) {
+                since = now;
+            } else if (now - since >= Duration.ofSeconds(1).toNanos()) {
+                if (changes > 0) {
+                    System.out.printf("IPv6: %s settled as %s after %d role changes (load)%n", s.host, state, changes);
+                }
+                assertThat(s.logged("bad checksum")).as("adverts dropped for their checksum").isFalse();
+                assertThat(s.logged("instead of 255")).as("adverts dropped for their hop limit").isFalse();
+                return;
+            }
+            Thread.sleep(10);
+        }
+        throw new AssertionError(s.host + " did not stay " + state + " for a second within 15 s; it is " + s.last);
+    }
+
+    /** keepalived's role after waiting a second: the last "Entering ... STATE" line of its log. */
+    private static String keepalivedState(VrrpLab.Keepalived ka) throws Exception {
+        Thread.sleep(1_000);
+        String log = Files.readString(ka.log);
+        int i = log.lastIndexOf("Entering ");
+        return i < 0 ? "" : log.substring(i + 9).split(" ")[0];
+    }
+
     private static void responders(VrrpLab lab, String... hosts) throws Exception {
         for (String h : hosts) {
             lab.background(h, "python3", "-c", RESPONDER, h);
@@ -132,8 +174,7 @@ class VrrpIpv6NamespaceTest {
             ka.awaitLog("Entering MASTER STATE", START);
             VrrpLab.Speaker tg = lab.tiergateWith("tg", "tg.yaml", tiergateYaml(100));
             tg.awaitState("BACKUP", START);
-            Thread.sleep(1_000); // 20 keepalived adverts: each must pass our checksum/hop-limit checks or we'd take over
-            assertThat(tg.states).as("Tiergate accepted keepalived's IPv6 adverts and stayed backup").isEmpty();
+            awaitSettled(tg, "BACKUP"); // keepalived's adverts pass our checksum/hop-limit checks, or we'd stay master
             assertThat(lab.hasAddress("tg", VIP6)).isFalse();
             assertThat(tg.status()).as("status names the master by its link-local address").contains("master=fe80::");
             assertThat(whoAnswers(lab)).isEqualTo("ka");
@@ -164,10 +205,8 @@ class VrrpIpv6NamespaceTest {
             na.firstFrom(lab.mac("tg"), VIP6, started, Duration.ofSeconds(2));
             VrrpLab.Keepalived ka = lab.keepalivedWith("ka", keepalivedConf(lab, "ka", 100));
             ka.awaitLog("Entering BACKUP STATE", START);
-            Thread.sleep(1_000);
-            assertThat(ka.logContains("Entering MASTER STATE"))
-                    .as("keepalived accepted Tiergate's IPv6 adverts and stayed backup").isFalse();
-            assertThat(tg.states).as("Tiergate stayed master").isEmpty();
+            awaitSettled(tg, "MASTER");
+            assertThat(keepalivedState(ka)).as("keepalived accepts Tiergate's IPv6 adverts: backup").isEqualTo("BACKUP");
             assertThat(whoAnswers(lab)).isEqualTo("tg");
             assertThat(neighbourMac(lab)).isEqualTo(lab.mac("tg"));
 
@@ -223,8 +262,7 @@ class VrrpIpv6NamespaceTest {
             VrrpLab.Speaker tg = lab.tiergateWith("tg", "tg.yaml", VrrpLab.yaml(VrrpLab.VRID, 100,
                     "\"" + VIP6 + "/64\"", "unicast_peers: [\"" + kaLl + "\"]\ngarp_count: 3\ngarp_master_delay: 1s\n"));
             tg.awaitState("BACKUP", START);
-            Thread.sleep(1_000);
-            assertThat(tg.states).as("Tiergate accepted keepalived's unicast IPv6 adverts and stayed backup").isEmpty();
+            awaitSettled(tg, "BACKUP");
 
             long crashed = ka.crash();
             tg.awaitState("MASTER", Duration.ofSeconds(2));
