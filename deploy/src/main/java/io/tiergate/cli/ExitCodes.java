@@ -8,6 +8,8 @@ public final class ExitCodes {
     /** The configuration or the command line is wrong: the user has to fix it. */
     public static final int CONFIG = 2;
     public static final int USAGE = 2;
+    /** A conversion printed its result but could not carry everything over (each item is listed on stderr). */
+    public static final int INCOMPLETE = 3;
     /** Needs privileges the process does not have. */
     public static final int NO_PERMISSION = 77;
 

@@ -76,4 +76,29 @@ class ConfigCheckTest {
         assertThat(h.exit()).isZero();
         assertThat(h.out()).contains("director").contains("proxy").contains("config").contains("Examples:");
     }
+
+    @Test
+    void vrrpInstancesAreOneFamily() throws IOException {
+        Path v6 = dir.resolve("v6.yaml");
+        Files.writeString(v6, """
+                director:
+                  vrrp: {interface: eth0, vrid: 43, virtual_addresses: ["2001:db8::10/64"]}
+                  services:
+                    web6: {vip: "[2001:db8::10]:80", real_servers: ["[2001:db8::11]:80"]}
+                """);
+        Run ok = tiergate("config", "check", v6.toString());
+        assertThat(ok.exit()).as(ok.err()).isZero();
+
+        Path mixed = dir.resolve("mixed.yaml");
+        Files.writeString(mixed, """
+                director:
+                  vrrp: {interface: eth0, vrid: 43, virtual_addresses: [192.0.2.10/24, "2001:db8::10/64"]}
+                  services:
+                    web: {vip: "192.0.2.10:80", real_servers: ["192.0.2.11:80"]}
+                """);
+        Run r = tiergate("config", "check", mixed.toString());
+        assertThat(r.exit()).isEqualTo(2);
+        assertThat(r.err()).contains(mixed + ":2:72: director.vrrp.virtual_addresses[1]: '2001:db8::10/64' is IPv6, "
+                + "but the first VIP of this vrrp instance is IPv4").doesNotContain("\tat ");
+    }
 }

@@ -484,7 +484,7 @@ public final class Director implements AutoCloseable {
             VrrpConfig c = vrrp.config();
             Role r = role;
             return new HaStatus(s.vrid(), c.interfaceName(), s.state().name(), s.priority(), c.priority(),
-                    s.master().map(a -> a.getHostAddress()).orElse("-"), s.masterAdvertInterval().toMillis(),
+                    s.master().map(VrrpConfig::text).orElse("-"), s.masterAdvertInterval().toMillis(),
                     s.roleChanges(), healthy(), r == null ? null : r.name(),
                     s.mismatches().stream().map(m -> new HaStatus.Mismatch(m.peer(), m.cause(), m.detail(), m.adverts(),
                             m.foreignMaster(), m.lastSeenAgo().toMillis())).toList(), s.mismatchTotals(), s.tracking(),

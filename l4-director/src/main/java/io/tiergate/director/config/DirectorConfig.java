@@ -254,16 +254,20 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
         if (vrrp.isPresent()) {
             // With VRRP the master owns the VIPs: a service VIP it does not carry would be owned by nobody.
             Set<String> carried = new java.util.HashSet<>();
-            vrrp.get().virtualAddresses().forEach(v -> carried.add(v.address().getHostAddress()));
+            vrrp.get().virtualAddresses().forEach(v -> carried.add(VrrpConfig.text(v.address())));
+            boolean v6 = vrrp.get().ipv6();
             for (VirtualService vs : services) {
-                if (!vs.key().byFwmark() && vs.key().vip().indexOf(':') >= 0) {
-                    serviceMaps.get(vs.name()).error("vip", "service '" + vs.name() + "' has IPv6 VIP " + vs.key().vip()
-                            + ", but director.vrrp carries IPv4 VIPs only (no director would own it)",
-                            "IPv4 service VIPs with vrrp, or run the IPv6 services on a director without a vrrp section");
-                } else if (!vs.key().byFwmark() && !carried.contains(vs.key().vip())) {
-                    serviceMaps.get(vs.name()).error("vip", "service '" + vs.name() + "' has VIP " + vs.key().vip()
+                String vip = vs.key().byFwmark() ? "" : io.tiergate.shared.config.HostPort.canonicalIp(vs.key().vip());
+                if (!vs.key().byFwmark() && (vip.indexOf(':') >= 0) != v6) {
+                    serviceMaps.get(vs.name()).error("vip", "service '" + vs.name() + "' has " + (v6 ? "IPv4" : "IPv6")
+                            + " VIP " + vip + ", but director.vrrp carries " + (v6 ? "IPv6" : "IPv4") + " VIPs: one "
+                            + "VRRP instance carries one address family (no director would own it)",
+                            "services of the vrrp section's family here; run the " + (v6 ? "IPv4" : "IPv6")
+                            + " services on another director pair (its own config and vrrp section)");
+                } else if (!vs.key().byFwmark() && !carried.contains(vip)) {
+                    serviceMaps.get(vs.name()).error("vip", "service '" + vs.name() + "' has VIP " + vip
                             + ", which vrrp.virtual_addresses does not list (no director would own it)",
-                            "every service VIP in vrrp.virtual_addresses, e.g. [" + vs.key().vip() + "/32]");
+                            "every service VIP in vrrp.virtual_addresses, e.g. [" + vip + (v6 ? "/128]" : "/32]"));
                 }
             }
         }

@@ -8,7 +8,7 @@ import jnr.ffi.Pointer;
  * Sends gratuitous ARP requests (sender = target = the VIP, broadcast) from an AF_PACKET socket so every host on
  * the segment points the VIP at our MAC at once instead of waiting for its neighbour entry to go stale.
  */
-final class GratuitousArp implements AutoCloseable {
+final class GratuitousArp implements VipAnnouncer {
     private static final int ETH_P_ARP = 0x0806;
     private static final int FRAME = 42;
     private final LibC c = LibC.get();
@@ -68,8 +68,9 @@ final class GratuitousArp implements AutoCloseable {
         VrrpPacket.putInt(b, 38, vip);   // target IP = VIP
     }
 
-    synchronized void announce(int vip) {
-        frame(buf, mac, vip);
+    @Override
+    public synchronized void announce(byte[] addrs, int off) {
+        frame(buf, mac, VrrpPacket.getInt(addrs, off));
         frame.put(0, buf, 0, FRAME);
         c.sendto(fd, frame, FRAME, 0, addr, 20);
     }

@@ -14,7 +14,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * Keeps one {@code ip -force -batch -} process alive and writes address commands to its stdin. Starting {@code ip}
  * took up to 640 ms on a loaded machine here; a write to a waiting process takes microseconds, and the address
- * is in place a millisecond later. Errors ("File exists" when a VIP is already there, "Cannot assign requested
+ * is in place a millisecond later. IPv6 VIPs are added with {@code preferred_lft 0 nodad}. Errors ("File exists" when a VIP is already there, "Cannot assign requested
  * address" when it is already gone) are expected and only logged at debug level; {@code -force} keeps the
  * batch going after them. The process is started in the caller's network namespace.
  */
@@ -56,30 +56,36 @@ final class IpBatchVipManager implements VipManager {
 
     @Override
     public void add(List<VrrpConfig.VirtualAddress> vips) {
-        run("add", vips);
+        run("add", vips, "forever");
     }
 
     /** {@code address replace} sets the lifetime of an address already there, so this also refreshes it. */
     @Override
     public void add(List<VrrpConfig.VirtualAddress> vips, java.time.Duration lifetime) {
-        String lft = lifetime.isZero() ? "forever" : Long.toString(Math.max(1, lifetime.toSeconds()));
-        run("replace", vips, " valid_lft " + lft + " preferred_lft " + lft);
+        run("replace", vips, lifetime.isZero() ? "forever" : Long.toString(Math.max(1, lifetime.toSeconds())));
     }
 
     @Override
     public void remove(List<VrrpConfig.VirtualAddress> vips) {
-        run("del", vips, "");
+        run("del", vips, null);
     }
 
-    private void run(String verb, List<VrrpConfig.VirtualAddress> vips) {
-        run(verb, vips, "");
-    }
-
-    private synchronized void run(String verb, List<VrrpConfig.VirtualAddress> vips, String options) {
+    /** {@code lifetime}: valid_lft in seconds or "forever"; null for a removal. */
+    private synchronized void run(String verb, List<VrrpConfig.VirtualAddress> vips, String lifetime) {
         StringBuilder sb = new StringBuilder();
         for (VrrpConfig.VirtualAddress v : vips) {
-            sb.append("address ").append(verb).append(' ').append(v).append(" dev ").append(ifname).append(options)
-                    .append('\n');
+            sb.append("address ").append(verb).append(' ').append(v).append(" dev ").append(ifname);
+            if (lifetime != null && v.ipv6()) {
+                // preferred_lft 0: a deprecated address still receives traffic and answers Neighbor Solicitations,
+                // but the kernel never picks it as a source, so health checks into the real servers' prefix don't
+                // leave from the VIP (DR real servers hold it on lo and would answer themselves). nodad: usable at
+                // once, where Duplicate Address Detection would hold the VIP tentative for a second or more and
+                // fail it for good if the old master still held it for a moment.
+                sb.append(" valid_lft ").append(lifetime).append(" preferred_lft 0 nodad");
+            } else if (lifetime != null) {
+                sb.append(" valid_lft ").append(lifetime).append(" preferred_lft ").append(lifetime);
+            }
+            sb.append('\n');
         }
         byte[] bytes = sb.toString().getBytes(StandardCharsets.US_ASCII);
         for (int attempt = 0; attempt < 2; attempt++) {

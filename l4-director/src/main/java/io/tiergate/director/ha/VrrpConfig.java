@@ -3,18 +3,25 @@ package io.tiergate.director.ha;
 import io.tiergate.shared.config.ConfigMap;
 import io.tiergate.shared.config.ConfigNode;
 
+import io.tiergate.shared.config.HostPort;
+
 import java.net.Inet4Address;
+import java.net.Inet6Address;
+import java.net.InetAddress;
+import java.net.UnknownHostException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 
 /**
- * The {@code director.vrrp:} section: one VRRPv3 instance (RFC 5798) protecting the director's VIPs.
- * Keys are documented in docs/ha.md; names follow keepalived's where one exists.
+ * The {@code director.vrrp:} section: one VRRPv3 instance (RFC 5798) protecting the director's VIPs, all of one
+ * address family (IPv4 or IPv6, like a keepalived vrrp_instance). Keys are documented in docs/ha.md; names follow
+ * keepalived's where one exists.
  *
- * @param sourceAddress our primary address on {@code interface}; empty: the interface's first IPv4 address
- * @param unicastPeers  empty: multicast to 224.0.0.18
+ * @param sourceAddress our primary address on {@code interface}; empty: the interface's first IPv4 address (IPv4),
+ *                      its link-local address (IPv6)
+ * @param unicastPeers  empty: multicast to 224.0.0.18 (IPv4) or ff02::12 (IPv6)
  * @param trackWeight   0: unhealthy director goes to FAULT; negative: its priority drops by that much
  * @param notifyCommand command (and arguments) run on each transition with the new state appended
  * @param ownership     VIP lifetime and the GARP bursts after the first
@@ -22,7 +29,7 @@ import java.util.Optional;
  */
 public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int priority, Duration advertInterval,
                          boolean preempt, Duration preemptDelay, List<VirtualAddress> virtualAddresses,
-                         Optional<Inet4Address> sourceAddress, List<Inet4Address> unicastPeers, int trackWeight,
+                         Optional<InetAddress> sourceAddress, List<InetAddress> unicastPeers, int trackWeight,
                          int garpCount, Duration garpInterval, List<String> notifyCommand, boolean realtime,
                          Ownership ownership, VrrpTracking tracking) {
 
@@ -62,7 +69,7 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
     /** Without the {@link Ownership} settings: their defaults. */
     public VrrpConfig(boolean enabled, String interfaceName, int vrid, int priority, Duration advertInterval,
                       boolean preempt, Duration preemptDelay, List<VirtualAddress> virtualAddresses,
-                      Optional<Inet4Address> sourceAddress, List<Inet4Address> unicastPeers, int trackWeight,
+                      Optional<InetAddress> sourceAddress, List<InetAddress> unicastPeers, int trackWeight,
                       int garpCount, Duration garpInterval, List<String> notifyCommand, boolean realtime) {
         this(enabled, interfaceName, vrid, priority, advertInterval, preempt, preemptDelay, virtualAddresses,
                 sourceAddress, unicastPeers, trackWeight, garpCount, garpInterval, notifyCommand, realtime,
@@ -72,37 +79,64 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
     public static final Duration MIN_ADVERT_INTERVAL = Duration.ofMillis(10);
     public static final Duration MAX_ADVERT_INTERVAL = Duration.ofMillis(40_950);
 
-    /** A VIP: an address and the prefix length it is added with ({@code /32} when not written). */
-    public record VirtualAddress(Inet4Address address, int prefixLength) {
+    /**
+     * A VIP: an address and the prefix length it is added with ({@code /32} or {@code /128} when not written).
+     */
+    public record VirtualAddress(InetAddress address, int prefixLength) {
         public VirtualAddress {
-            if (prefixLength < 0 || prefixLength > 32) {
-                throw new IllegalArgumentException("prefixLength: " + prefixLength + " (expected: 0..32)");
+            int max = bits(address);
+            if (prefixLength < 0 || prefixLength > max) {
+                throw new IllegalArgumentException("prefixLength: " + prefixLength + " (expected: 0.." + max + ")");
             }
         }
 
-        /** {@code 10.0.0.100/24} or {@code 10.0.0.100}. */
+        /** {@code 10.0.0.100/24}, {@code 10.0.0.100}, {@code 2001:db8::100/64} or {@code 2001:db8::100}. */
         public static VirtualAddress parse(String text) {
             String t = text.trim();
             int slash = t.indexOf('/');
-            Inet4Address a = parseIpv4(slash < 0 ? t : t.substring(0, slash));
-            int prefix = 32;
+            InetAddress a = parseIp(slash < 0 ? t : t.substring(0, slash));
+            if (a instanceof Inet6Address && (a.isLinkLocalAddress() || a.isMulticastAddress())) {
+                throw new IllegalArgumentException("'" + t + "' is a link-local or multicast address: a VIP must be a "
+                        + "global or unique local IPv6 address");
+            }
+            int prefix = bits(a);
             if (slash >= 0) {
                 try {
                     prefix = Integer.parseInt(t.substring(slash + 1));
                 } catch (NumberFormatException e) {
                     throw new IllegalArgumentException("'" + text + "' has no valid prefix length");
                 }
-                if (prefix < 0 || prefix > 32) {
-                    throw new IllegalArgumentException("prefix length " + prefix + " is out of range");
+                if (prefix < 0 || prefix > bits(a)) {
+                    throw new IllegalArgumentException("prefix length " + prefix + " is out of range (0.." + bits(a)
+                            + ")");
                 }
             }
             return new VirtualAddress(a, prefix);
         }
 
+        public boolean ipv6() {
+            return address instanceof Inet6Address;
+        }
+
         @Override
         public String toString() {
-            return address.getHostAddress() + "/" + prefixLength;
+            return text(address) + "/" + prefixLength;
         }
+    }
+
+    private static int bits(InetAddress a) {
+        return a instanceof Inet6Address ? 128 : 32;
+    }
+
+    /** RFC 5952 text for IPv6 (as {@code ip} prints it), dotted quad for IPv4. */
+    public static String text(InetAddress a) {
+        return a instanceof Inet6Address ? HostPort.canonicalIp(a.getHostAddress().replaceFirst("%.*$", ""))
+                : a.getHostAddress();
+    }
+
+    /** Whether this instance runs over IPv6 (its VIPs are IPv6 addresses). */
+    public boolean ipv6() {
+        return !virtualAddresses.isEmpty() && virtualAddresses.get(0).ipv6();
     }
 
     public VrrpConfig {
@@ -162,28 +196,55 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
         List<ConfigNode> vipNodes = section.list("virtual_addresses");
         if (vipNodes.isEmpty()) {
             section.error("virtual_addresses", "missing required key 'virtual_addresses'",
-                    "a list of IPv4 addresses, e.g. [10.0.0.100/24]");
+                    "a list of IPv4 or IPv6 addresses, e.g. [10.0.0.100/24]");
         }
+        String vipExpected = "an IPv4 or IPv6 address with optional /prefix, e.g. 10.0.0.100/24 or 2001:db8::100/64";
+        Boolean family = null; // of the first VIP: the instance's
         for (ConfigNode n : vipNodes) {
-            scalar(section, n, "an IPv4 address with optional /prefix, e.g. 10.0.0.100/24").ifPresent(s -> {
-                try {
-                    vips.add(VirtualAddress.parse(s.text()));
-                } catch (IllegalArgumentException e) {
-                    section.problems().add(s, e.getMessage(), "an IPv4 address with optional /prefix, e.g. 10.0.0.100/24");
-                }
-            });
+            Optional<ConfigNode.Scalar> sc = scalar(section, n, vipExpected);
+            if (sc.isEmpty()) {
+                continue;
+            }
+            VirtualAddress v;
+            try {
+                v = VirtualAddress.parse(sc.get().text());
+            } catch (IllegalArgumentException e) {
+                section.problems().add(sc.get(), e.getMessage(), vipExpected);
+                continue;
+            }
+            if (family == null) {
+                family = v.ipv6();
+            } else if (family != v.ipv6()) {
+                section.problems().add(sc.get(), "'" + v + "' is " + familyName(v.ipv6()) + ", but the first VIP of this "
+                        + "vrrp instance is " + familyName(family) + ": one VRRP instance carries one address family "
+                        + "(RFC 5798; keepalived too needs a separate vrrp_instance per family)",
+                        "only " + familyName(family) + " VIPs here; put the " + familyName(v.ipv6()) + " VIPs in "
+                        + "the vrrp section of another director pair's config");
+                continue;
+            }
+            vips.add(v);
         }
+        boolean v6 = family != null && family;
         if (vips.size() > 255) {
             section.error("virtual_addresses", vips.size() + " addresses is too many", "at most 255 (one advert)");
         }
 
-        Optional<Inet4Address> source = Optional.empty();
+        Optional<InetAddress> source = Optional.empty();
         if (section.has("source_address")) {
-            source = address(section, section.raw("source_address").get(), "our primary IPv4 address on the interface");
+            source = address(section, section.raw("source_address").get(), v6, v6
+                    ? "our link-local IPv6 address on the interface (RFC 5798 §5.1.2.1), e.g. fe80::1"
+                    : "our primary IPv4 address on the interface");
+            if (v6 && source.isPresent() && !source.get().isLinkLocalAddress()) {
+                section.error("source_address", "'" + text(source.get()) + "' is not a link-local address: VRRP over "
+                        + "IPv6 sends from the interface's link-local address (RFC 5798 §5.1.2.1)",
+                        "the interface's fe80:: address, or leave source_address out");
+                source = Optional.empty();
+            }
         }
-        List<Inet4Address> peers = new ArrayList<>();
+        List<InetAddress> peers = new ArrayList<>();
         for (ConfigNode n : section.list("unicast_peers")) {
-            address(section, n, "an IPv4 address of a peer").ifPresent(peers::add);
+            address(section, n, v6, "an " + familyName(v6) + " address of a peer (the family of the VIPs)")
+                    .ifPresent(peers::add);
         }
         int trackWeight = section.integer("track_weight", 0, -254, 0);
         int garpCount = section.integer("garp_count", 3, 1, 100);
@@ -248,10 +309,22 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
         return Optional.empty();
     }
 
-    private static Optional<Inet4Address> address(ConfigMap section, ConfigNode n, String expected) {
+    private static String familyName(boolean v6) {
+        return v6 ? "IPv6" : "IPv4";
+    }
+
+    /** An address of the instance's family ({@code v6}). */
+    private static Optional<InetAddress> address(ConfigMap section, ConfigNode n, boolean v6, String expected) {
         return scalar(section, n, expected).flatMap(s -> {
             try {
-                return Optional.of(parseIpv4(s.text()));
+                InetAddress a = parseIp(s.text());
+                if ((a instanceof Inet6Address) != v6) {
+                    section.problems().add(s, "'" + text(a) + "' is " + familyName(!v6) + ", but the VIPs of this vrrp "
+                            + "instance are " + familyName(v6) + ": one VRRP instance speaks one address family",
+                            expected);
+                    return Optional.empty();
+                }
+                return Optional.of(a);
             } catch (IllegalArgumentException e) {
                 section.problems().add(s, e.getMessage(), expected);
                 return Optional.empty();
@@ -259,11 +332,30 @@ public record VrrpConfig(boolean enabled, String interfaceName, int vrid, int pr
         });
     }
 
+    /** An IPv4 dotted quad or an IPv6 literal (no zone): never a DNS lookup. */
+    static InetAddress parseIp(String text) {
+        String t = text.trim();
+        if (t.indexOf(':') < 0) {
+            return parseIpv4(t);
+        }
+        if (!t.matches("[0-9a-fA-F:.]+")) {
+            throw new IllegalArgumentException("'" + t + "' is not an IPv6 address");
+        }
+        try {
+            InetAddress a = InetAddress.getByName(t); // a literal with ':' is parsed, never looked up
+            if (!(a instanceof Inet6Address)) {
+                throw new IllegalArgumentException("'" + t + "' is an IPv4-mapped address: write it as IPv4");
+            }
+            return a;
+        } catch (UnknownHostException e) {
+            throw new IllegalArgumentException("'" + t + "' is not an IPv6 address");
+        }
+    }
+
     /** Dotted-quad only: never a DNS lookup. */
     static Inet4Address parseIpv4(String text) {
         if (text.indexOf(':') >= 0) {
-            throw new IllegalArgumentException("'" + text.trim() + "' is an IPv6 address, but VRRP here runs over IPv4 "
-                    + "only (one instance, one family): an IPv6 VIP would have no owner");
+            throw new IllegalArgumentException("'" + text.trim() + "' is not an IPv4 address");
         }
         String[] parts = text.trim().split("\\.", -1);
         if (parts.length != 4) {

@@ -36,18 +36,18 @@ public final class VrrpInstance implements AutoCloseable {
     private volatile VrrpConfig config; // replaced by the advert thread only (reconfigure)
     private final VipManager vips;
     private final List<VrrpRoleListener> listeners = new CopyOnWriteArrayList<>();
-    private final int primary;
+    private final VrrpAddresses addrs;
+    private final int primary;          // our key in addrs
     private final int ifindex;
     private final byte[] mac;
-    private volatile int[] vipInts;     // replaced whole with config
-    private final int[] destinations;
+    private volatile byte[] vipBytes;   // the VIPs, 4 or 16 bytes each; replaced whole with config
     private final int[] peers;
     private final VrrpStateMachine machine;
     private final ScheduledExecutorService notifier;
 
     private VrrpSocket socket;          // used by the advert thread (set before it starts)
     private volatile VrrpSocket wake;   // used by other threads to wake it; null once stopped
-    private GratuitousArp garp;
+    private VipAnnouncer garp;          // gratuitous ARP (IPv4) or unsolicited Neighbor Advertisements (IPv6)
     private Thread thread;
     private volatile VrrpState state = VrrpState.INIT;
     private volatile boolean stopRequested;
@@ -64,7 +64,7 @@ public final class VrrpInstance implements AutoCloseable {
             new java.util.concurrent.atomic.AtomicReference<>(); // {fault 0/1, delta}
 
     // advert-thread only
-    private final byte[] txBuf = new byte[VrrpPacket.length(255)];
+    private final byte[] txBuf = new byte[VrrpPacket.length(255, 16)];
     private final byte[] rxBuf = new byte[2048];
     private final VrrpPacket.View view = new VrrpPacket.View();
     private long sendErrors;
@@ -87,11 +87,12 @@ public final class VrrpInstance implements AutoCloseable {
         } catch (SocketException e) {
             throw new VrrpException("cannot read interface " + config.interfaceName() + ": " + e.getMessage(), e);
         }
-        primary = VrrpPacket.toInt(config.sourceAddress().orElseGet(() -> firstIpv4(nif, config)));
-        vipInts = toInts(config.virtualAddresses());
-        peers = config.unicastPeers().stream().mapToInt(VrrpPacket::toInt).toArray();
-        destinations = peers.length == 0 ? new int[] {VrrpPacket.MULTICAST_GROUP} : peers;
-        mismatches = new VrrpMismatches(config.vrid());
+        addrs = new VrrpAddresses(config.sourceAddress().orElseGet(() -> config.ipv6() ? linkLocal(nif)
+                : firstIpv4(nif, config)), config.unicastPeers());
+        primary = addrs.primaryKey;
+        vipBytes = toBytes(config.virtualAddresses());
+        peers = addrs.peerKeys;
+        mismatches = new VrrpMismatches(config.vrid(), addrs::name);
         tracker = config.tracking().isEmpty() ? null : new VrrpTracker(config.vrid(), config.tracking(), (fault, delta) -> {
             pendingTracked.set(new int[] {fault ? 1 : 0, delta});
             VrrpSocket s = wake;
@@ -112,8 +113,21 @@ public final class VrrpInstance implements AutoCloseable {
         notifier = n;
     }
 
-    private static int[] toInts(List<VrrpConfig.VirtualAddress> vips) {
-        return vips.stream().mapToInt(v -> VrrpPacket.toInt(v.address())).toArray();
+    private static byte[] toBytes(List<VrrpConfig.VirtualAddress> vips) {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        vips.forEach(v -> out.writeBytes(v.address().getAddress()));
+        return out.toByteArray();
+    }
+
+    /** RFC 5798 §5.1.2.1: over IPv6 the source of adverts is the interface's link-local address. */
+    private static InetAddress linkLocal(NetworkInterface nif) {
+        for (InetAddress a : Collections.list(nif.getInetAddresses())) {
+            if (a instanceof java.net.Inet6Address v6 && v6.isLinkLocalAddress()) {
+                return VrrpSocket.address(v6.getAddress());
+            }
+        }
+        throw new VrrpException("interface " + nif.getName() + " has no IPv6 link-local address (fe80::/10), which "
+                + "VRRP over IPv6 sends from: enable IPv6 on it (addrgenmode eui64) or set source_address");
     }
 
     /** The interface's own address, never a VIP (a crashed predecessor may have left one behind). */
@@ -153,7 +167,7 @@ public final class VrrpInstance implements AutoCloseable {
         int src = st == VrrpState.MASTER ? primary : lastAdvertSource;
         return new VrrpStatus(config.vrid(), st, priorityNow == 0 ? config.priority() : priorityNow,
                 Duration.ofMillis(10L * (masterAdverIntCs == 0 ? config.advertIntervalCs() : masterAdverIntCs)),
-                src == 0 ? Optional.empty() : Optional.of(VrrpPacket.toAddress(src)), roleChanges,
+                Optional.ofNullable(addrs.address(src)), roleChanges,
                 mismatches.active(System.nanoTime()), mismatches.totals(),
                 tracker == null ? List.of() : tracker.describe());
     }
@@ -179,8 +193,13 @@ public final class VrrpInstance implements AutoCloseable {
             throw new IllegalStateException("already started");
         }
         releaseVips();
-        socket = new VrrpSocket(config.interfaceName(), ifindex, primary, peers.length == 0);
-        garp = new GratuitousArp(ifindex, mac);
+        socket = new VrrpSocket(config.interfaceName(), ifindex, addrs.primary, peers.length == 0);
+        try {
+            garp = addrs.ipv6 ? new NeighborAdvert(config.interfaceName(), ifindex, mac) : new GratuitousArp(ifindex, mac);
+        } catch (RuntimeException e) {
+            socket.close();
+            throw e;
+        }
         wake = socket;
         thread = new Thread(this::loop, "vrrp-" + config.vrid());
         thread.setDaemon(true);
@@ -190,14 +209,14 @@ public final class VrrpInstance implements AutoCloseable {
             tracker.start();
         }
         log.info("VRRP vrid {} on {} from {}: priority {}, advert every {} ms, {} to {}", config.vrid(),
-                config.interfaceName(), VrrpPacket.format(primary), config.priority(), config.advertInterval().toMillis(),
+                config.interfaceName(), addrs.name(primary), config.priority(), config.advertInterval().toMillis(),
                 peers.length == 0 ? "multicast" : "unicast", destinationsText());
     }
 
     private String destinationsText() {
         List<String> d = new ArrayList<>();
-        for (int ip : destinations) {
-            d.add(VrrpPacket.format(ip));
+        for (byte[] ip : addrs.destinations) {
+            d.add(VrrpConfig.text(VrrpSocket.address(ip)));
         }
         return String.join(", ", d);
     }
@@ -353,7 +372,7 @@ public final class VrrpInstance implements AutoCloseable {
         added.removeAll(old.virtualAddresses());
         List<VrrpConfig.VirtualAddress> dropped = new ArrayList<>(old.virtualAddresses());
         dropped.removeAll(next.virtualAddresses());
-        vipInts = toInts(next.virtualAddresses());
+        vipBytes = toBytes(next.virtualAddresses());
         config = next;
         if (state == VrrpState.MASTER) {
             // Dropped first: a VIP whose prefix changed is one removal and one addition of the same address.
@@ -362,7 +381,7 @@ public final class VrrpInstance implements AutoCloseable {
             }
             if (!added.isEmpty()) {
                 vips.add(added, next.ownership().vipLifetime());
-                announce(toInts(added), next);
+                announce(toBytes(added), next);
             }
             if (!next.ownership().equals(old.ownership())) {
                 nextVipRefresh = System.nanoTime(); // a new lifetime (or forever) at once
@@ -376,10 +395,8 @@ public final class VrrpInstance implements AutoCloseable {
      * garp_master_delay the same burst again after that delay (keepalived's vrrp_garp_master_delay), for switches
      * and hosts that missed the first one while the link or their tables were settling.
      */
-    private void announce(int[] addresses, VrrpConfig c) {
-        for (int vip : addresses) {
-            garp.announce(vip);
-        }
+    private void announce(byte[] addresses, VrrpConfig c) {
+        announceAll(addresses);
         long term = masterTerm;
         burst(addresses, c, 1, 0, term);
         Duration second = c.ownership().garpMasterDelay();
@@ -388,7 +405,7 @@ public final class VrrpInstance implements AutoCloseable {
         }
     }
 
-    private void burst(int[] addresses, VrrpConfig c, int from, long startNanos, long term) {
+    private void burst(byte[] addresses, VrrpConfig c, int from, long startNanos, long term) {
         for (int i = from; i < c.garpCount(); i++) {
             long delay = startNanos + i * c.garpInterval().toNanos();
             notifier.schedule(() -> announceIfStillMaster(addresses, term), delay, TimeUnit.NANOSECONDS);
@@ -396,11 +413,16 @@ public final class VrrpInstance implements AutoCloseable {
     }
 
     /** Only within the mastership that scheduled it: a master that lost and regained the role starts anew. */
-    private void announceIfStillMaster(int[] addresses, long term) {
+    private void announceIfStillMaster(byte[] addresses, long term) {
         if (state == VrrpState.MASTER && masterTerm == term) {
-            for (int vip : addresses) {
-                garp.announce(vip);
-            }
+            announceAll(addresses);
+        }
+    }
+
+    private void announceAll(byte[] addresses) {
+        int alen = addrs.addressLength();
+        for (int off = 0; off + alen <= addresses.length; off += alen) {
+            garp.announce(addresses, off);
         }
     }
 
@@ -414,17 +436,28 @@ public final class VrrpInstance implements AutoCloseable {
         Duration every = c.ownership().garpMasterRefresh();
         if (!every.isZero() && state == VrrpState.MASTER) {
             long term = masterTerm;
-            garpRefresh = notifier.scheduleAtFixedRate(() -> announceIfStillMaster(vipInts, term), every.toNanos(),
+            garpRefresh = notifier.scheduleAtFixedRate(() -> announceIfStillMaster(vipBytes, term), every.toNanos(),
                     every.toNanos(), TimeUnit.NANOSECONDS);
         }
     }
 
     private void drain() {
-        for (int n; (n = socket.receive(rxBuf)) > 0; ) {
+        boolean v6 = addrs.ipv6;
+        for (int n; (n = v6 ? socket.receive6(rxBuf, view) : socket.receive(rxBuf)) > 0; ) {
             long now = System.nanoTime();
-            VrrpPacket.Verdict v = VrrpPacket.parseIpv4(rxBuf, 0, n, view);
+            VrrpPacket.Verdict v = v6 ? VrrpPacket.parseIpv6(rxBuf, 0, n, view.ttl, view)
+                    : VrrpPacket.parseIpv4(rxBuf, 0, n, view);
+            if (v6) {
+                view.src = addrs.sourceKey(view);
+            }
             if (v == VrrpPacket.Verdict.NOT_VRRP || view.src == primary) {
                 continue;
+            }
+            if (v == VrrpPacket.Verdict.BAD_TTL && isConfiguredPeer(view.src)) {
+                // An otherwise valid advert from a peer we named: the peer list is the protection here, as in
+                // keepalived, which accepts any TTL over unicast and itself sends IPv6 unicast adverts with hop
+                // limit 64 (2.2.7).
+                v = VrrpPacket.Verdict.OK;
             }
             if (v != VrrpPacket.Verdict.OK) {
                 examineDropped(now, v);
@@ -441,10 +474,10 @@ public final class VrrpInstance implements AutoCloseable {
                     int theirs = view.vrid;
                     int src = view.src;
                     mismatches.report(now, src, VrrpMismatches.Cause.VRID, ours, () -> ours
-                            ? VrrpPacket.format(src) + " is MASTER for our VIPs " + vipText() + " under vrid " + theirs
-                            + " (ours: " + c.vrid() + "); it can't hear us nor we it, so both answer ARP for them. "
+                            ? addrs.name(src) + " is MASTER for our VIPs " + vipText() + " under vrid " + theirs
+                            + " (ours: " + c.vrid() + "); it can't hear us nor we it, so both answer " + resolution() + " for them. "
                             + "Give every peer of this group the same vrid"
-                            : "unicast peer " + VrrpPacket.format(src) + " adverts vrid " + theirs + " (ours: " + c.vrid()
+                            : "unicast peer " + addrs.name(src) + " adverts vrid " + theirs + " (ours: " + c.vrid()
                             + "): we ignore it and it ignores us. Give every peer of this group the same vrid");
                 }
                 continue;
@@ -456,7 +489,7 @@ public final class VrrpInstance implements AutoCloseable {
                 int theirs = view.maxAdverIntCs;
                 int src = view.src;
                 mismatches.report(now, src, VrrpMismatches.Cause.INTERVAL, false, () -> "peer "
-                        + VrrpPacket.format(src) + " adverts every " + theirs * 10 + " ms, we every "
+                        + addrs.name(src) + " adverts every " + theirs * 10 + " ms, we every "
                         + c.advertInterval().toMillis() + " ms: a backup follows the master's interval (RFC 5798), "
                         + "so failover time depends on who is master. Set the same advert_interval (keepalived: "
                         + "advert_int) on every peer");
@@ -464,7 +497,7 @@ public final class VrrpInstance implements AutoCloseable {
             if (view.priority > 0) {
                 lastAdvertSource = view.src;
             }
-            machine.onAdvert(now, view.src, view.priority, view.maxAdverIntCs);
+            machine.onAdvert(now, addrs.sourceIsHigher(view), view.priority, view.maxAdverIntCs);
             masterAdverIntCs = machine.masterAdverIntCs();
         }
     }
@@ -490,14 +523,14 @@ public final class VrrpInstance implements AutoCloseable {
                 boolean ours = v2 == VrrpPacket.Verdict.OK && view.priority > 0 && carriesOurVip();
                 int theirVrid = view.vrid;
                 int seconds = view.maxAdverIntCs / 100;
-                mismatches.report(now, src, VrrpMismatches.Cause.VERSION, ours, () -> VrrpPacket.format(src)
+                mismatches.report(now, src, VrrpMismatches.Cause.VERSION, ours, () -> addrs.name(src)
                         + " speaks VRRPv" + version + (version == 2 ? " (vrid " + theirVrid + ", advert " + seconds
                         + " s)" : "") + "; Tiergate speaks VRRPv3 only and drops it"
-                        + (ours ? ", and it is MASTER for our VIPs " + vipText() + ": both answer ARP for them" : "")
+                        + (ours ? ", and it is MASTER for our VIPs " + vipText() + ": both answer " + resolution() + " for them" : "")
                         + ". Set vrrp_version 3 in keepalived's global_defs");
                 if (v2 == VrrpPacket.Verdict.OK && view.authType != 0) {
                     int type = view.authType;
-                    mismatches.report(now, src, VrrpMismatches.Cause.AUTH, false, () -> VrrpPacket.format(src)
+                    mismatches.report(now, src, VrrpMismatches.Cause.AUTH, false, () -> addrs.name(src)
                             + " sends VRRPv2 authentication (auth type " + type + (type == 1 ? ", simple password"
                             : type == 2 ? ", IP AH" : "") + "); VRRPv3 has none (RFC 5798). Remove the "
                             + "authentication block from keepalived's vrrp_instance");
@@ -511,15 +544,16 @@ public final class VrrpInstance implements AutoCloseable {
                 boolean checksum = v == VrrpPacket.Verdict.BAD_CHECKSUM;
                 mismatches.report(now, src, checksum ? VrrpMismatches.Cause.CHECKSUM : VrrpMismatches.Cause.TTL,
                         false, () -> checksum
-                                ? "advert from " + VrrpPacket.format(src) + " has a bad checksum and is dropped "
-                                + "(corrupted, or the peer leaves the IPv4 pseudo-header out of its VRRPv3 checksum, "
+                                ? "advert from " + addrs.name(src) + " has a bad checksum and is dropped "
+                                + "(corrupted, or the peer leaves the " + (addrs.ipv6 ? "IPv6" : "IPv4")
+                                + " pseudo-header out of its VRRPv3 checksum, "
                                 + "RFC 5798 §5.2.8)"
-                                : "advert from " + VrrpPacket.format(src) + " arrived with TTL " + ttl
+                                : "advert from " + addrs.name(src) + " arrived with TTL " + ttl
                                 + " instead of 255 (it crossed a router) and is dropped: VRRP peers must share a link");
             }
             default -> {
                 if (log.isDebugEnabled()) {
-                    log.debug("dropped VRRP packet from {}: {}", VrrpPacket.format(src), v);
+                    log.debug("dropped VRRP packet from {}: {}", addrs.name(src), v);
                 }
             }
         }
@@ -535,11 +569,15 @@ public final class VrrpInstance implements AutoCloseable {
 
     /** Whether the advert in {@link #view} lists one of our VIPs. Allocates nothing. */
     private boolean carriesOurVip() {
-        int[] ours = vipInts;
+        byte[] ours = vipBytes;
+        int alen = view.addressLength();
+        if (alen != addrs.addressLength()) {
+            return false;
+        }
         for (int i = 0; i < view.count; i++) {
-            int a = view.address(rxBuf, i);
-            for (int vip : ours) {
-                if (vip == a) {
+            int a = view.addrOffset + alen * i;
+            for (int off = 0; off + alen <= ours.length; off += alen) {
+                if (java.util.Arrays.equals(rxBuf, a, a + alen, ours, off, off + alen)) {
                     return true;
                 }
             }
@@ -547,11 +585,14 @@ public final class VrrpInstance implements AutoCloseable {
         return false;
     }
 
+    /** How hosts find the VIP's owner: what two masters both answer. */
+    private String resolution() {
+        return addrs.ipv6 ? "Neighbor Solicitations" : "ARP";
+    }
+
     private String vipText() {
         List<String> out = new ArrayList<>();
-        for (int vip : vipInts) {
-            out.add(VrrpPacket.format(vip));
-        }
+        config.virtualAddresses().forEach(v -> out.add(VrrpConfig.text(v.address())));
         return String.join(", ", out);
     }
 
@@ -583,12 +624,22 @@ public final class VrrpInstance implements AutoCloseable {
         @Override
         public void sendAdvert(int priority) {
             VrrpConfig c = config;
-            int[] v = vipInts;
-            for (int dst : destinations) {
-                int len = VrrpPacket.encode(txBuf, 0, c.vrid(), priority, c.advertIntervalCs(), v, v.length,
-                        primary, dst);
-                if (!socket.send(txBuf, len, dst) && (sendErrors++ % 100) == 0) {
-                    log.warn("VRRP advert to {} failed: {} ({} failures so far)", VrrpPacket.format(dst),
+            byte[] v = vipBytes;
+            int alen = addrs.addressLength();
+            for (byte[] dst : addrs.destinations) {
+                boolean sent;
+                if (addrs.ipv6) {
+                    int len = VrrpPacket.encode6(txBuf, 0, c.vrid(), priority, c.advertIntervalCs(), v, v.length / alen,
+                            addrs.primary, dst);
+                    sent = socket.send6(txBuf, len, dst);
+                } else {
+                    int to = VrrpPacket.getInt(dst, 0);
+                    int len = VrrpPacket.encode(txBuf, 0, c.vrid(), priority, c.advertIntervalCs(), v, v.length / alen,
+                            primary, to);
+                    sent = socket.send(txBuf, len, to);
+                }
+                if (!sent && (sendErrors++ % 100) == 0) {
+                    log.warn("VRRP advert to {} failed: {} ({} failures so far)", VrrpConfig.text(VrrpSocket.address(dst)),
                             LibC.lastError(), sendErrors);
                 }
             }
@@ -602,7 +653,7 @@ public final class VrrpInstance implements AutoCloseable {
                 masterTerm++;
                 vips.add(config.virtualAddresses(), config.ownership().vipLifetime());
                 nextVipRefresh = System.nanoTime() + config.ownership().refreshEvery().toNanos();
-                announce(vipInts, config);
+                announce(vipBytes, config);
                 startGarpRefresh(config);
             } else if (from == VrrpState.MASTER || from == VrrpState.INIT) {
                 // Also on start: a crashed predecessor may have left the VIPs behind.

@@ -66,11 +66,19 @@ public final class VrrpMismatches {
     }
 
     private final int vrid;
+    private final java.util.function.IntFunction<String> peerName;
     private final Map<Key, Entry> entries = new LinkedHashMap<>();
     private final EnumMap<Cause, Long> totals = new EnumMap<>(Cause.class);
 
+    /** Peers are IPv4 addresses as ints. */
     public VrrpMismatches(int vrid) {
+        this(vrid, VrrpPacket::format);
+    }
+
+    /** Peers are ints that {@code peerName} turns into text (an IPv6 instance numbers its peers). */
+    public VrrpMismatches(int vrid, java.util.function.IntFunction<String> peerName) {
         this.vrid = vrid;
+        this.peerName = peerName;
         for (Cause c : Cause.values()) {
             totals.put(c, 0L);
         }
@@ -118,7 +126,7 @@ public final class VrrpMismatches {
             Entry e = me.getValue();
             if (now - e.lastSeen >= quiet(e)) {
                 log.info("VRRP vrid {}: no more {} mismatch from {} ({} adverts in all)", vrid,
-                        me.getKey().cause().label, VrrpPacket.format(me.getKey().peer()), e.adverts);
+                        me.getKey().cause().label, peerName.apply(me.getKey().peer()), e.adverts);
                 it.remove();
             }
         }
@@ -134,7 +142,7 @@ public final class VrrpMismatches {
             Map.Entry<Key, Entry> me = it.next();
             if (me.getKey().peer() == peer && me.getValue().foreignMaster) {
                 log.info("VRRP vrid {}: {} left its group (priority 0): no more split brain with it", vrid,
-                        VrrpPacket.format(peer));
+                        peerName.apply(peer));
                 it.remove();
             }
         }
@@ -152,7 +160,7 @@ public final class VrrpMismatches {
         List<Mismatch> out = new ArrayList<>();
         entries.forEach((k, e) -> {
             if (now - e.lastSeen < quiet(e)) {
-                out.add(new Mismatch(VrrpPacket.format(k.peer()), k.cause().label, e.detail, e.adverts,
+                out.add(new Mismatch(peerName.apply(k.peer()), k.cause().label, e.detail, e.adverts,
                         e.foreignMaster, Duration.ofNanos(now - e.lastSeen)));
             }
         });

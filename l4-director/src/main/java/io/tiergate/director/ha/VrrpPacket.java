@@ -7,7 +7,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * A VRRPv3 advertisement for IPv4 (RFC 5798 §5.1) and its wire codec.
+ * A VRRPv3 advertisement for IPv4 or IPv6 (RFC 5798 §5.1) and its wire codec.
  *
  * <pre>
  *  0                   1                   2                   3
@@ -16,12 +16,13 @@ import java.util.List;
  *  |                       IPvX Address(es)                        |
  * </pre>
  *
- * The checksum covers an IPv4 pseudo-header (source, destination, zero, protocol 112, VRRP length) followed by
- * the VRRP message (§5.2.8) — unlike VRRPv2, so it must be recomputed for every destination (multicast group or
- * each unicast peer). The static methods work on caller-owned buffers and int addresses so the advert loop
+ * The checksum covers a pseudo-header followed by the VRRP message (§5.2.8) — for IPv4 source, destination, zero,
+ * protocol 112, VRRP length; for IPv6 the RFC 8200 §8.1 one (source, destination, 32-bit length, 24 zero bits,
+ * next header 112) — unlike VRRPv2, so it must be recomputed for every destination (multicast group or each
+ * unicast peer). Addresses in buffers are 4 or 16 bytes, all VIPs of one advert in one family. The static methods work on caller-owned buffers and int addresses so the advert loop
  * allocates nothing; the record form is for tests, logs and tools.
  */
-public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Address> addresses) {
+public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<InetAddress> addresses) {
     public static final int PROTOCOL = 112;
     public static final int VERSION = 3;
     public static final int TYPE_ADVERTISEMENT = 1;
@@ -30,6 +31,8 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
     /** 224.0.0.18, the VRRP multicast group. */
     public static final int MULTICAST_GROUP = (224 << 24) | 18;
     public static final int TTL = 255;
+    /** ff02::12, the VRRP multicast group for IPv6. */
+    public static final byte[] MULTICAST_GROUP6 = {(byte) 0xff, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x12};
 
     public VrrpPacket {
         if (vrid < 1 || vrid > 255) {
@@ -45,6 +48,9 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
             throw new IllegalArgumentException("addresses: " + addresses.size() + " (expected: <= 255)");
         }
         addresses = List.copyOf(addresses);
+        if (addresses.stream().map(a -> a.getAddress().length).distinct().count() > 1) {
+            throw new IllegalArgumentException("addresses: IPv4 and IPv6 mixed in one advert");
+        }
     }
 
     /** Length on the wire of a message carrying {@code count} IPv4 addresses. */
@@ -52,20 +58,56 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
         return HEADER_LENGTH + 4 * count;
     }
 
-    /** Encodes this advert as sent from {@code src} to {@code dst} (needed for the checksum). */
-    public byte[] encode(Inet4Address src, Inet4Address dst) {
-        int[] addrs = new int[addresses.size()];
-        for (int i = 0; i < addrs.length; i++) {
-            addrs[i] = toInt(addresses.get(i));
+    /** Length on the wire of a message carrying {@code count} addresses of {@code addrLen} (4 or 16) bytes. */
+    public static int length(int count, int addrLen) {
+        return HEADER_LENGTH + addrLen * count;
+    }
+
+    /** Encodes this advert as sent from {@code src} to {@code dst} (needed for the checksum); both of one family. */
+    public byte[] encode(InetAddress src, InetAddress dst) {
+        byte[] s = src.getAddress();
+        byte[] d = dst.getAddress();
+        if (s.length != d.length || (!addresses.isEmpty() && addresses.get(0).getAddress().length != s.length)) {
+            throw new IllegalArgumentException("source, destination and addresses must be of one family");
         }
-        byte[] out = new byte[length(addrs.length)];
-        encode(out, 0, vrid, priority, maxAdverIntCs, addrs, addrs.length, toInt(src), toInt(dst));
+        byte[] addrs = new byte[s.length * addresses.size()];
+        for (int i = 0; i < addresses.size(); i++) {
+            System.arraycopy(addresses.get(i).getAddress(), 0, addrs, i * s.length, s.length);
+        }
+        byte[] out = new byte[length(addresses.size(), s.length)];
+        if (s.length == 4) {
+            encode(out, 0, vrid, priority, maxAdverIntCs, addrs, addresses.size(), getInt(s, 0), getInt(d, 0));
+        } else {
+            encode6(out, 0, vrid, priority, maxAdverIntCs, addrs, addresses.size(), s, d);
+        }
         return out;
     }
 
-    /** Writes an advert at {@code buf[off]} and returns its length. Allocates nothing. */
+    /**
+     * Writes an IPv4 advert at {@code buf[off]} and returns its length. {@code addrs} holds {@code count} addresses
+     * of 4 bytes each. Allocates nothing.
+     */
     public static int encode(byte[] buf, int off, int vrid, int priority, int maxAdverIntCs,
-                             int[] addrs, int count, int src, int dst) {
+                             byte[] addrs, int count, int src, int dst) {
+        int len = header(buf, off, vrid, priority, maxAdverIntCs, addrs, count, 4);
+        int sum = checksum(buf, off, len, src, dst);
+        buf[off + 6] = (byte) (sum >>> 8);
+        buf[off + 7] = (byte) sum;
+        return len;
+    }
+
+    /** The same for IPv6: 16-byte addresses, the IPv6 pseudo-header of {@code src} and {@code dst}. */
+    public static int encode6(byte[] buf, int off, int vrid, int priority, int maxAdverIntCs,
+                              byte[] addrs, int count, byte[] src, byte[] dst) {
+        int len = header(buf, off, vrid, priority, maxAdverIntCs, addrs, count, 16);
+        int sum = checksum6(buf, off, len, src, dst);
+        buf[off + 6] = (byte) (sum >>> 8);
+        buf[off + 7] = (byte) sum;
+        return len;
+    }
+
+    private static int header(byte[] buf, int off, int vrid, int priority, int maxAdverIntCs,
+                              byte[] addrs, int count, int addrLen) {
         buf[off] = (byte) ((VERSION << 4) | TYPE_ADVERTISEMENT);
         buf[off + 1] = (byte) vrid;
         buf[off + 2] = (byte) priority;
@@ -74,14 +116,8 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
         buf[off + 5] = (byte) maxAdverIntCs;
         buf[off + 6] = 0;
         buf[off + 7] = 0;
-        for (int i = 0; i < count; i++) {
-            putInt(buf, off + HEADER_LENGTH + 4 * i, addrs[i]);
-        }
-        int len = length(count);
-        int sum = checksum(buf, off, len, src, dst);
-        buf[off + 6] = (byte) (sum >>> 8);
-        buf[off + 7] = (byte) sum;
-        return len;
+        System.arraycopy(addrs, 0, buf, off + HEADER_LENGTH, count * addrLen);
+        return length(count, addrLen);
     }
 
     /**
@@ -92,6 +128,12 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
         long pseudo = (src >>> 16) + (src & 0xFFFF) + (dst >>> 16) + (dst & 0xFFFF)
                 + PROTOCOL // zero byte, then protocol
                 + len;
+        return fold(pseudo + sum(buf, off, len));
+    }
+
+    /** The same over the IPv6 pseudo-header (RFC 8200 §8.1): 16-byte source and destination. */
+    public static int checksum6(byte[] buf, int off, int len, byte[] src, byte[] dst) {
+        long pseudo = sum(src, 0, 16) + sum(dst, 0, 16) + (len >>> 16) + (len & 0xFFFF) + PROTOCOL;
         return fold(pseudo + sum(buf, off, len));
     }
 
@@ -124,8 +166,13 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
      * Addresses are big-endian ints.
      */
     public static final class View {
+        /** IPv4: the addresses as ints. IPv6: {@link #src6}/{@link #dst6} instead (src/dst left to the caller). */
         public int src;
         public int dst;
+        /** Whether the last packet came over IPv6: addresses are 16 bytes, the checksum uses src6/dst6. */
+        public boolean ipv6;
+        public final byte[] src6 = new byte[16];
+        public final byte[] dst6 = new byte[16];
         public int ttl;
         public int vrid;
         public int priority;
@@ -143,6 +190,11 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
 
         public int address(byte[] buf, int i) {
             return getInt(buf, addrOffset + 4 * i);
+        }
+
+        /** 4 or 16. */
+        public int addressLength() {
+            return ipv6 ? 16 : 4;
         }
     }
 
@@ -164,6 +216,7 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
         if ((buf[off + 9] & 0xFF) != PROTOCOL) {
             return Verdict.NOT_VRRP;
         }
+        view.ipv6 = false;
         view.ttl = buf[off + 8] & 0xFF;
         view.src = getInt(buf, off + 12);
         view.dst = getInt(buf, off + 16);
@@ -176,7 +229,25 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
         return v;
     }
 
-    /** Validates a VRRP message whose {@code view.src}/{@code view.dst} are already set (for the checksum). */
+    /**
+     * Validates a VRRP message as an IPv6 raw socket returns it (no IP header: the kernel hands the source, the
+     * destination and the hop limit over separately, already in {@code view.src6}, {@code view.dst6} and
+     * {@code hopLimit}) — hop limit 255, version 3, type 1, lengths, checksum over the IPv6 pseudo-header.
+     */
+    public static Verdict parseIpv6(byte[] buf, int off, int len, int hopLimit, View view) {
+        view.ipv6 = true;
+        view.ttl = hopLimit;
+        Verdict v = parseVrrp(buf, off, len, view);
+        if (v == Verdict.OK && hopLimit != TTL) {
+            return Verdict.BAD_TTL;
+        }
+        return v;
+    }
+
+    /**
+     * Validates a VRRP message whose {@code view.src}/{@code view.dst} (IPv4) or {@code view.src6}/{@code view.dst6}
+     * ({@code view.ipv6}) are already set, for the checksum.
+     */
     public static Verdict parseVrrp(byte[] buf, int off, int len, View view) {
         if (len < HEADER_LENGTH) {
             return Verdict.TOO_SHORT;
@@ -198,12 +269,14 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
         view.count = buf[off + 3] & 0xFF;
         view.maxAdverIntCs = ((buf[off + 4] & 0x0F) << 8) | (buf[off + 5] & 0xFF);
         view.addrOffset = off + HEADER_LENGTH;
-        int expected = length(view.count);
+        int expected = length(view.count, view.addressLength());
         if (len < expected) {
             view.count = 0; // the addresses are not all there: don't let anyone read them
             return Verdict.BAD_LENGTH;
         }
-        if (checksum(buf, off, expected, view.src, view.dst) != 0) {
+        int sum = view.ipv6 ? checksum6(buf, off, expected, view.src6, view.dst6)
+                : checksum(buf, off, expected, view.src, view.dst);
+        if (sum != 0) {
             return Verdict.BAD_CHECKSUM;
         }
         if (view.maxAdverIntCs == 0) {
@@ -220,7 +293,7 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
     public static Verdict parseV2(byte[] buf, View view) {
         int off = view.vrrpOffset;
         int len = view.vrrpLength;
-        if (view.version != 2 || len < HEADER_LENGTH) {
+        if (view.version != 2 || len < HEADER_LENGTH || view.ipv6) { // VRRPv2 is IPv4 only
             return Verdict.BAD_VERSION;
         }
         view.vrid = buf[off + 1] & 0xFF;
@@ -245,18 +318,31 @@ public record VrrpPacket(int vrid, int priority, int maxAdverIntCs, List<Inet4Ad
         return fold(sum(buf, off, len));
     }
 
-    /** Decodes a VRRP message (no IP header) into the record form, or throws with the verdict. */
-    public static VrrpPacket decode(byte[] vrrp, Inet4Address src, Inet4Address dst) {
+    /** Decodes a VRRP message (no IP header) sent from {@code src} to {@code dst}, or throws with the verdict. */
+    public static VrrpPacket decode(byte[] vrrp, InetAddress src, InetAddress dst) {
         View view = new View();
-        view.src = toInt(src);
-        view.dst = toInt(dst);
+        byte[] s = src.getAddress();
+        view.ipv6 = s.length == 16;
+        if (view.ipv6) {
+            System.arraycopy(s, 0, view.src6, 0, 16);
+            System.arraycopy(dst.getAddress(), 0, view.dst6, 0, 16);
+        } else {
+            view.src = getInt(s, 0);
+            view.dst = toInt((Inet4Address) dst);
+        }
         Verdict v = parseVrrp(vrrp, 0, vrrp.length, view);
         if (v != Verdict.OK) {
             throw new IllegalArgumentException("not a valid VRRPv3 advert: " + v);
         }
-        List<Inet4Address> addrs = new ArrayList<>(view.count);
+        List<InetAddress> addrs = new ArrayList<>(view.count);
+        int alen = view.addressLength();
         for (int i = 0; i < view.count; i++) {
-            addrs.add(toAddress(view.address(vrrp, i)));
+            try {
+                addrs.add(InetAddress.getByAddress(java.util.Arrays.copyOfRange(vrrp, view.addrOffset + alen * i,
+                        view.addrOffset + alen * (i + 1))));
+            } catch (UnknownHostException e) {
+                throw new AssertionError(e); // 4 or 16 bytes are always an address
+            }
         }
         return new VrrpPacket(view.vrid, view.priority, view.maxAdverIntCs, addrs);
     }

@@ -24,6 +24,8 @@ public final class VrrpReload {
         List<String> why = new ArrayList<>();
         change(why, "interface", old, next, VrrpConfig::interfaceName);
         change(why, "vrid", old, next, VrrpConfig::vrid);
+        // IPv4 and IPv6 instances have different sockets, sources and announcements.
+        change(why, "address family", old, next, c -> c.ipv6() ? "IPv6" : "IPv4");
         change(why, "source_address", old, next, c -> c.sourceAddress().map(a -> a.getHostAddress()).orElse("(first)"));
         change(why, "unicast_peers", old, next, c -> c.unicastPeers().stream().map(a -> a.getHostAddress()).toList());
         change(why, "track_weight", old, next, VrrpConfig::trackWeight);

@@ -119,7 +119,7 @@ public final class VrrpStandalone {
                         case "status" -> {
                             VrrpStatus st = instance.status();
                             System.out.println("STATUS " + st.state() + " priority=" + st.priority() + " master="
-                                    + st.master().map(a -> a.getHostAddress()).orElse("-") + " interval="
+                                    + st.master().map(VrrpConfig::text).orElse("-") + " interval="
                                     + st.masterAdvertInterval().toMillis() + "ms");
                             System.out.flush();
                         }

@@ -179,6 +179,14 @@ public final class VrrpStateMachine {
      * is not us.
      */
     public void onAdvert(long now, int src, int priority, int maxAdverIntCs) {
+        onAdvert(now, Integer.compareUnsigned(src, primaryAddress) > 0, priority, maxAdverIntCs);
+    }
+
+    /**
+     * The same with the tie breaker already decided: {@code higherAddress} when the sender's primary address is
+     * greater than ours (an IPv6 instance compares 128-bit link-local addresses itself).
+     */
+    public void onAdvert(long now, boolean higherAddress, int priority, int maxAdverIntCs) {
         switch (state) {
             case BACKUP -> {
                 if (priority == 0) {
@@ -196,7 +204,7 @@ public final class VrrpStateMachine {
                     out.sendAdvert(priority());
                     deadline = now + adverNanos();
                 } else if (priority > priority()
-                        || (priority == priority() && Integer.compareUnsigned(src, primaryAddress) > 0)) {
+                        || (priority == priority() && higherAddress)) {
                     masterAdverIntCs = maxAdverIntCs;
                     deadline = now + masterDownNanos();
                     transition(VrrpState.BACKUP);

@@ -1,6 +1,6 @@
 package io.tiergate.director.ha;
 
-import java.net.Inet4Address;
+import java.net.InetAddress;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -17,7 +17,7 @@ import java.util.Optional;
  * @param tracking        one line per track_interface/track_script with its state
  */
 public record VrrpStatus(int vrid, VrrpState state, int priority, Duration masterAdvertInterval,
-                         Optional<Inet4Address> master, long roleChanges, List<VrrpMismatches.Mismatch> mismatches,
+                         Optional<InetAddress> master, long roleChanges, List<VrrpMismatches.Mismatch> mismatches,
                          Map<String, Long> mismatchTotals, List<String> tracking) {
     public VrrpStatus {
         mismatches = List.copyOf(mismatches);
@@ -27,7 +27,7 @@ public record VrrpStatus(int vrid, VrrpState state, int priority, Duration maste
 
     /** Without mismatches (fakes, tools). */
     public VrrpStatus(int vrid, VrrpState state, int priority, Duration masterAdvertInterval,
-                      Optional<Inet4Address> master, long roleChanges) {
+                      Optional<InetAddress> master, long roleChanges) {
         this(vrid, state, priority, masterAdvertInterval, master, roleChanges, List.of(), Map.of(), List.of());
     }
 

@@ -326,18 +326,21 @@ class DirectorConfigTest {
     }
 
     @Test
-    void ipv6UnderVrrpIsRefusedWithTheReason() {
+    void serviceVipsMustBeOfTheVrrpFamily() {
         Problems problems = new Problems();
         parse("""
                 director:
-                  vrrp: {interface: eth0, vrid: 7, virtual_addresses: [10.0.0.100/24, "fd77::100/64"]}
+                  vrrp: {interface: eth0, vrid: 7, virtual_addresses: ["fd77:0::100/64"]}
                   services:
-                    web: {vip: 10.0.0.100:80, real_servers: [10.0.0.11]}
                     web6: {vip: "[fd77::100]:80", real_servers: ["[fd77::11]"]}
+                    web: {vip: 10.0.0.100:80, real_servers: [10.0.0.11]}
+                    other6: {vip: "[fd77::101]:80", real_servers: ["[fd77::11]"]}
                 """, problems);
         assertThat(problems.format())
-                .contains("vrrp.virtual_addresses[1]: 'fd77::100' is an IPv6 address, but VRRP here runs over IPv4 only")
-                .contains("service 'web6' has IPv6 VIP fd77::100, but director.vrrp carries IPv4 VIPs only")
-                .doesNotContain("'web' has");
+                .contains("service 'web' has IPv4 VIP 10.0.0.100, but director.vrrp carries IPv6 VIPs: one VRRP "
+                        + "instance carries one address family")
+                .contains("service 'other6' has VIP fd77::101, which vrrp.virtual_addresses does not list")
+                .contains("e.g. [fd77::101/128]")
+                .doesNotContain("'web6' has");
     }
 }

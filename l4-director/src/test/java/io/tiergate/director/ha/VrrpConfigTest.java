@@ -11,7 +11,66 @@ import java.util.List;
 import static org.assertj.core.api.Assertions.assertThat;
 
 class VrrpConfigTest {
+    private static final String VIP = "an IPv4 or IPv6 address with optional /prefix, e.g. 10.0.0.100/24 or "
+            + "2001:db8::100/64";
     private final Problems problems = new Problems();
+
+    @Test
+    void ipv6InstanceParses() {
+        VrrpConfig c = parse("""
+                vrrp:
+                  interface: eth1
+                  vrid: 52
+                  virtual_addresses: ["2001:DB8:0::100/64", "fd77::5"]
+                  source_address: "fe80::1"
+                  unicast_peers: ["fe80::2", "2001:db8::3"]
+                """);
+        assertThat(problems.format()).isEmpty();
+        assertThat(c.ipv6()).isTrue();
+        assertThat(c.virtualAddresses()).extracting(Object::toString)
+                .as("RFC 5952 text, /128 when not written: what 'ip -6 address' prints")
+                .containsExactly("2001:db8::100/64", "fd77::5/128");
+        assertThat(c.sourceAddress()).map(VrrpConfig::text).hasValue("fe80::1");
+        assertThat(c.unicastPeers()).extracting(VrrpConfig::text).containsExactly("fe80::2", "2001:db8::3");
+    }
+
+    @Test
+    void mixedFamiliesInOneInstanceAreRefusedWithTheReason() {
+        parse("""
+                vrrp:
+                  interface: eth0
+                  vrid: 7
+                  virtual_addresses: [10.0.0.100/24, "fd77::100/64"]
+                  unicast_peers: ["fd77::2", 10.0.0.3]
+                """);
+        List<String> lines = problems.list().stream().map(p -> p.format()).toList();
+        assertThat(lines).containsExactly(
+                "director.yaml:4:38: vrrp.virtual_addresses[1]: 'fd77::100/64' is IPv6, but the first VIP of this vrrp"
+                        + " instance is IPv4: one VRRP instance carries one address family (RFC 5798; keepalived too"
+                        + " needs a separate vrrp_instance per family) (expected: only IPv4 VIPs here; put the IPv6"
+                        + " VIPs in the vrrp section of another director pair's config)",
+                "director.yaml:5:19: vrrp.unicast_peers[0]: 'fd77::2' is IPv6, but the VIPs of this vrrp instance are"
+                        + " IPv4: one VRRP instance speaks one address family (expected: an IPv4 address of a peer"
+                        + " (the family of the VIPs))");
+    }
+
+    @Test
+    void ipv6MistakesAreNamed() {
+        parse("""
+                vrrp:
+                  interface: eth0
+                  vrid: 7
+                  virtual_addresses: ["fd77::1:1", "fd77::100/129", "fe80::9", "ff02::12", "fd77::zz", "::ffff:10.0.0.1"]
+                  source_address: "fd77::1"
+                """);
+        assertThat(problems.format())
+                .contains("virtual_addresses[1]: prefix length 129 is out of range (0..128)")
+                .contains("virtual_addresses[2]: 'fe80::9' is a link-local or multicast address")
+                .contains("virtual_addresses[3]: 'ff02::12' is a link-local or multicast address")
+                .contains("virtual_addresses[4]: 'fd77::zz' is not an IPv6 address")
+                .contains("virtual_addresses[5]: '::ffff:10.0.0.1' is an IPv4-mapped address")
+                .contains("vrrp.source_address: 'fd77::1' is not a link-local address");
+    }
 
     private VrrpConfig parse(String yaml) {
         ConfigMap root = ConfigMap.of(YamlLoader.parse("director.yaml", yaml), problems);
@@ -89,12 +148,13 @@ class VrrpConfigTest {
                 "director.yaml:4:20: vrrp.advert_interval: advert_interval must be a whole number of centiseconds up to 40.95s"
                         + " (expected: a duration from 10ms to 40950ms in steps of 10ms (VRRPv3 carries centiseconds))",
                 "director.yaml:5:23: vrrp.virtual_addresses[0]: '10.0.0.300' is not an IPv4 address"
-                        + " (expected: an IPv4 address with optional /prefix, e.g. 10.0.0.100/24)",
-                "director.yaml:5:35: vrrp.virtual_addresses[1]: prefix length 33 is out of range"
-                        + " (expected: an IPv4 address with optional /prefix, e.g. 10.0.0.100/24)",
+                        + " (expected: " + VIP + ")",
+                "director.yaml:5:35: vrrp.virtual_addresses[1]: prefix length 33 is out of range (0..32)"
+                        + " (expected: " + VIP + ")",
                 "director.yaml:5:48: vrrp.virtual_addresses[2]: 'vip.example.com' is not an IPv4 address"
-                        + " (expected: an IPv4 address with optional /prefix, e.g. 10.0.0.100/24)",
-                "director.yaml:6:19: vrrp.unicast_peers[0]: '10.0.0' is not an IPv4 address (expected: an IPv4 address of a peer)",
+                        + " (expected: " + VIP + ")",
+                "director.yaml:6:19: vrrp.unicast_peers[0]: '10.0.0' is not an IPv4 address"
+                        + " (expected: an IPv4 address of a peer (the family of the VIPs))",
                 "director.yaml:7:17: vrrp.track_weight: 10 is out of range (expected: an integer from -254 to 0)",
                 "director.yaml:8:3: vrrp.preemt: unknown key 'preemt'; did you mean 'preempt'? (expected: one of enabled,"
                         + " interface, vrid, priority, advert_interval, preempt, preempt_delay, virtual_addresses,"
@@ -197,5 +257,15 @@ class VrrpConfigTest {
                         + " running when the next is due would be skipped) (expected: at most the interval)",
                 "director.yaml:7:54: vrrp.track_script[0].weight: 300 is out of range (expected: an integer from -253 to 253)",
                 "director.yaml:8:14: vrrp.track_script[1].name: track_script 'chk' is listed twice (expected: unique names)");
+    }
+
+    @Test
+    void switchingTheFamilyOnReloadNeedsANewInstance() {
+        VrrpConfig v4 = VrrpConfig.of("eth0", 42, 100, Duration.ofMillis(50), List.of("10.0.0.100/24"));
+        VrrpConfig v6 = VrrpConfig.of("eth0", 42, 100, Duration.ofMillis(50), List.of("fd88::100/64"));
+        assertThat(VrrpReload.restartReason(v4, v6)).hasValueSatisfying(why ->
+                assertThat(why).contains("address family").contains("IPv4").contains("IPv6"));
+        assertThat(VrrpReload.restartReason(v6, VrrpConfig.of("eth0", 42, 100, Duration.ofMillis(50),
+                List.of("fd88::100/64", "fd88::101")))).as("another IPv6 VIP applies live").isEmpty();
     }
 }

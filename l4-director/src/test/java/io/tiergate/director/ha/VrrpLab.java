@@ -28,7 +28,7 @@ final class VrrpLab implements AutoCloseable {
     static final String VIP = "10.88.0.100";
     static final int VRID = 42;
 
-    final String prefix = "tgv" + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 5);
+    final String prefix;
     final Path dir;
     private final List<String> namespaces = new ArrayList<>();
     private final List<String> hosts = new ArrayList<>();
@@ -62,6 +62,16 @@ final class VrrpLab implements AutoCloseable {
     }
 
     VrrpLab(String... hostNames) throws Exception {
+        this("tgv", List.of(hostNames));
+    }
+
+    /** With a namespace prefix of the test class's own ({@code base} + random). */
+    static VrrpLab withPrefix(String base, String... hostNames) throws Exception {
+        return new VrrpLab(base, List.of(hostNames));
+    }
+
+    private VrrpLab(String base, List<String> hostNames) throws Exception {
+        prefix = base + HexFormat.of().toHexDigits(ThreadLocalRandom.current().nextInt()).substring(0, 5);
         // Logs and configs under target/ so a failure can be read afterwards and `mvn clean` removes them.
         dir = Files.createDirectories(Path.of("target", "vrrp-lab", prefix).toAbsolutePath());
         try {
@@ -115,6 +125,21 @@ final class VrrpLab implements AutoCloseable {
 
     boolean hasVip(String host) throws Exception {
         return hasAddress(host, VIP);
+    }
+
+    /**
+     * Whether the host's VIP presence becomes {@code present} within {@code within}: a role change is reported
+     * when the address command is handed to {@code ip -batch}, the kernel has it a moment later.
+     */
+    boolean settlesVip(String host, boolean present, Duration within) throws Exception {
+        long end = System.nanoTime() + within.toNanos();
+        while (hasVip(host) != present) {
+            if (System.nanoTime() > end) {
+                return false;
+            }
+            Thread.sleep(10);
+        }
+        return true;
     }
 
     boolean hasAddress(String host, String address) throws Exception {
@@ -336,8 +361,12 @@ final class VrrpLab implements AutoCloseable {
     }
 
     Speaker tiergate(String host, int priority, String advert, String extraYaml) throws IOException {
-        String yaml = yaml(VRID, priority, advert, VIP + "/24", extraYaml);
-        Path file = dir.resolve(host + "-" + priority + ".yaml");
+        return tiergateWith(host, host + "-" + priority + ".yaml", yaml(VRID, priority, advert, VIP + "/24", extraYaml));
+    }
+
+    /** A {@link VrrpStandalone} with a config of the caller's ({@code name}: its file under {@link #dir}). */
+    Speaker tiergateWith(String host, String name, String yaml) throws IOException {
+        Path file = dir.resolve(name);
         Files.writeString(file, yaml);
         List<String> cmd = List.of("ip", "netns", "exec", ns(host), javaBin(), "-Xmx64m", "-XX:+UseSerialGC",
                 "-XX:TieredStopAtLevel=1", "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
@@ -435,6 +464,11 @@ final class VrrpLab implements AutoCloseable {
                 }
                 """.formatted(ns(host), version, vrid, priority,
                 version == 2 ? Long.toString(Math.round(advertSeconds)) : Double.toString(advertSeconds), extra, VIP);
+        return keepalivedWith(host, conf);
+    }
+
+    /** keepalived (VRRP only) in a host's namespace with a keepalived.conf of the caller's. */
+    Keepalived keepalivedWith(String host, String conf) throws IOException {
         Path file = dir.resolve("keepalived-" + host + ".conf");
         Files.writeString(file, conf);
         Path log = dir.resolve("keepalived-" + host + ".log");
@@ -569,9 +603,32 @@ final class VrrpLab implements AutoCloseable {
     }
 
     ArpWatch watchArp(String host) throws Exception {
+        return watch(host, "arp");
+    }
+
+    /** tcpdump with a filter of the caller's, e.g. Neighbor Advertisements: {@code icmp6 and ip6[40] == 136}. */
+    ArpWatch watch(String host, String filter) throws Exception {
         Process p = startPiped(List.of("ip", "netns", "exec", ns(host), "tcpdump", "-l", "-n", "-e", "-t",
-                "--immediate-mode", "-i", "eth0", "arp"));
+                "--immediate-mode", "-i", "eth0", filter));
         return new ArpWatch(p);
+    }
+
+    /** A process in a host's namespace that lives as long as the lab (killed by PID on close). */
+    Process background(String host, String... cmd) throws IOException {
+        List<String> all = new ArrayList<>(List.of("ip", "netns", "exec", ns(host)));
+        all.addAll(List.of(cmd));
+        return start(all, dir.resolve(host + "-bg-" + processes.size() + ".log"));
+    }
+
+    /** Runs {@code ip -n <host's namespace> args...}. */
+    String ip(String host, String... args) throws Exception {
+        List<String> all = new ArrayList<>(List.of("ip", "-n", ns(host)));
+        all.addAll(List.of(args));
+        return run(all.toArray(String[]::new));
+    }
+
+    String switchNamespace() {
+        return ns("sw");
     }
 
     @Override

@@ -163,4 +163,49 @@ class VrrpPacketTest {
         assertThat(VrrpPacket.parseV2(wire, view)).as("cut inside the auth data").isEqualTo(VrrpPacket.Verdict.BAD_LENGTH);
         assertThat(view.count).as("no address is read from a short packet").isZero();
     }
+
+    /**
+     * An advert keepalived 2.2.7 sent (vrrp_version 3, native_ipv6, vrid 42, priority 200, advert_int 1,
+     * virtual_ipaddress fd88::100/64) from its link-local address, as tcpdump showed it: our encoder must produce
+     * the same bytes (checksum 0x0abf over the IPv6 pseudo-header) and our parser must accept them.
+     */
+    @Test
+    void ipv6AdvertMatchesKeepalivedByteForByte() throws Exception {
+        byte[] keepalived = bytes(0x31, 0x2a, 0xc8, 0x01, 0x00, 0x64, 0x0a, 0xbf,
+                0xfd, 0x88, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x01, 0x00);
+        InetAddress src = InetAddress.getByName("fe80::ff:fe00:a");
+        InetAddress dst = InetAddress.getByName("ff02::12");
+        VrrpPacket p = new VrrpPacket(42, 200, 100, List.of(InetAddress.getByName("fd88::100")));
+        assertThat(p.encode(src, dst)).containsExactly(keepalived);
+        assertThat(VrrpPacket.decode(keepalived, src, dst)).isEqualTo(p);
+
+        VrrpPacket.View view = new VrrpPacket.View();
+        System.arraycopy(src.getAddress(), 0, view.src6, 0, 16);
+        System.arraycopy(dst.getAddress(), 0, view.dst6, 0, 16);
+        assertThat(VrrpPacket.parseIpv6(keepalived, 0, keepalived.length, 255, view)).isEqualTo(VrrpPacket.Verdict.OK);
+        assertThat(view.count).isEqualTo(1);
+        assertThat(VrrpPacket.parseIpv6(keepalived, 0, keepalived.length, 254, view))
+                .as("a hop limit below 255 means it crossed a router").isEqualTo(VrrpPacket.Verdict.BAD_TTL);
+
+        // The same message to another destination (a unicast peer) needs another checksum.
+        System.arraycopy(InetAddress.getByName("fe80::ff:fe00:b").getAddress(), 0, view.dst6, 0, 16);
+        assertThat(VrrpPacket.parseIpv6(keepalived, 0, keepalived.length, 255, view))
+                .isEqualTo(VrrpPacket.Verdict.BAD_CHECKSUM);
+        byte[] corrupted = keepalived.clone();
+        corrupted[23] ^= 1; // another VIP, same checksum
+        System.arraycopy(dst.getAddress(), 0, view.dst6, 0, 16);
+        assertThat(VrrpPacket.parseIpv6(corrupted, 0, corrupted.length, 255, view))
+                .isEqualTo(VrrpPacket.Verdict.BAD_CHECKSUM);
+        // 16-byte addresses: a count of 2 needs 40 bytes.
+        byte[] shortOne = keepalived.clone();
+        shortOne[3] = 2;
+        assertThat(VrrpPacket.parseIpv6(shortOne, 0, shortOne.length, 255, view)).isEqualTo(VrrpPacket.Verdict.BAD_LENGTH);
+        assertThat(view.count).as("no address may be read from a short message").isZero();
+    }
+
+    @Test
+    void anAdvertIsOneFamily() throws Exception {
+        assertThatThrownBy(() -> new VrrpPacket(1, 100, 100, List.of(InetAddress.getByName("10.0.0.1"),
+                InetAddress.getByName("fd88::1")))).hasMessageContaining("mixed");
+    }
 }

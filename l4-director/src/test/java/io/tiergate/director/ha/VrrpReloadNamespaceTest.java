@@ -35,8 +35,8 @@ class VrrpReloadNamespaceTest {
             b.awaitState("MASTER", Duration.ofSeconds(2));
             a.awaitState("BACKUP", Duration.ofSeconds(2));
             assertThat(a.logged("vrrp: priority changed 200 -> 50")).as("a logs the applied change").isTrue();
-            assertThat(lab.hasVip("b")).as("the VIP moved to b").isTrue();
-            assertThat(lab.hasVip("a")).as("a released the VIP").isFalse();
+            assertThat(lab.settlesVip("b", true, Duration.ofSeconds(1))).as("the VIP moved to b").isTrue();
+            assertThat(lab.settlesVip("a", false, Duration.ofSeconds(1))).as("a released the VIP").isTrue();
             assertThat(a.status()).startsWith("STATUS BACKUP priority=50 master=" + lab.address("b"));
         }
     }

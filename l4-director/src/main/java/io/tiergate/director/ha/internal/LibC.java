@@ -12,6 +12,20 @@ import jnr.ffi.types.ssize_t;
 public interface LibC {
     int AF_INET = 2;
     int AF_PACKET = 17;
+    int AF_INET6 = 10;
+    int IPPROTO_IPV6 = 41;
+    int IPPROTO_ICMPV6 = 58;
+    int IPV6_UNICAST_HOPS = 16;
+    int IPV6_MULTICAST_IF = 17;
+    int IPV6_MULTICAST_HOPS = 18;
+    int IPV6_MULTICAST_LOOP = 19;
+    int IPV6_JOIN_GROUP = 20;
+    int IPV6_RECVPKTINFO = 49;
+    int IPV6_PKTINFO = 50;
+    int IPV6_RECVHOPLIMIT = 51;
+    int IPV6_HOPLIMIT = 52;
+    int ICMP6_FILTER = 1;
+    int EADDRNOTAVAIL = 99;
     int SOCK_RAW = 3;
     int SOL_SOCKET = 1;
     int SO_RCVBUF = 8;
@@ -45,6 +59,9 @@ public interface LibC {
 
     @SaveError
     @ssize_t long recv(int fd, Pointer buf, @size_t long len, int flags);
+
+    @SaveError
+    @ssize_t long recvmsg(int fd, Pointer msg, int flags);
 
     @SaveError
     int poll(Pointer fds, long nfds, int timeoutMs);
