@@ -465,6 +465,7 @@ final class Exchange {
         endRetrySlot();
         group.requestFinished();
         body.dispose();
+        request.notes().ended();
         long nanos = System.nanoTime() - startNanos;
         int status = clientGone && !resp.ended() ? 499 : resp.getStatusCode();
         metrics.request(route.location().label(), group.name(), status, nanos);
@@ -472,7 +473,7 @@ final class Exchange {
                 req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
                 resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
                 route.location().label(), group.name(), String.join(",", addrs), String.join(",", statuses),
-                tried.size(), body.mode(), noRetry, requestId));
+                tried.size(), body.mode(), noRetry, requestId, request.notes().limit()));
         snapshot.release();
     }
 }

@@ -1,0 +1,69 @@
+package io.tiergate.proxy.controls;
+
+import io.tiergate.proxy.access.AccessRules;
+import io.tiergate.proxy.auth.BasicAuth;
+import io.tiergate.proxy.limit.LimitConn;
+import io.tiergate.proxy.limit.LimitReq;
+import io.tiergate.proxy.limit.Zones;
+import io.tiergate.shared.config.ConfigMap;
+import io.tiergate.shared.config.ConfigNode;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.BiFunction;
+
+/**
+ * The front-door controls of a server or location: {@code limit_req}, {@code limit_conn}, {@code access}
+ * (allow/deny), {@code auth_basic} and {@code max_body_size}. As in nginx, a location inherits each of them from its
+ * server unless it sets that key itself (then the location's value replaces the server's, it is not added to it).
+ * {@code maxBodySize} -1: the global {@code limits.max_body_size}.
+ */
+public record Controls(List<LimitReq> limitReq, List<LimitConn> limitConn, AccessRules access, BasicAuth basicAuth,
+                       long maxBodySize) {
+    public static final Controls NONE = new Controls(List.of(), List.of(), AccessRules.NONE, BasicAuth.OFF, -1);
+
+    public Controls {
+        limitReq = List.copyOf(limitReq);
+        limitConn = List.copyOf(limitConn);
+    }
+
+    public boolean none() {
+        return limitReq.isEmpty() && limitConn.isEmpty() && access.rules().isEmpty() && !basicAuth.on();
+    }
+
+    /** The keys of {@code m} (a server or location mapping) over {@code inherited}. */
+    public static Controls parse(ConfigMap m, Controls inherited, Zones zones) {
+        List<LimitReq> req = m.has("limit_req") ? items(m, "limit_req", zones, LimitReq::parse) : inherited.limitReq();
+        List<LimitConn> conn = m.has("limit_conn") ? items(m, "limit_conn", zones, LimitConn::parse)
+                : inherited.limitConn();
+        AccessRules access = m.has("access") ? AccessRules.parse(m, "access") : inherited.access();
+        BasicAuth auth = inherited.basicAuth();
+        if (m.has("auth_basic")) {
+            auth = BasicAuth.parse(m, "auth_basic");
+            auth = auth == null ? BasicAuth.OFF : auth;
+        }
+        long body = inherited.maxBodySize();
+        if (m.has("max_body_size")) {
+            body = m.size("max_body_size", body);
+        }
+        Controls c = new Controls(req, conn, access, auth, body);
+        return c.equals(NONE) ? NONE : c;
+    }
+
+    /** {@code key: [{...}, ...]} or a single mapping; {@code key: off} clears an inherited list. */
+    private static <T> List<T> items(ConfigMap m, String key, Zones zones, BiFunction<ConfigMap, Zones, T> f) {
+        List<T> out = new ArrayList<>();
+        for (ConfigNode n : m.list(key)) {
+            if (n instanceof ConfigNode.Scalar s && "off".equals(s.text())) {
+                continue;
+            }
+            ConfigMap item = ConfigMap.of(n, m.problems());
+            T t = f.apply(item, zones);
+            item.finish();
+            if (t != null) {
+                out.add(t);
+            }
+        }
+        return out;
+    }
+}
