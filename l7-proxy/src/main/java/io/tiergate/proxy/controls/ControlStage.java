@@ -89,6 +89,10 @@ public final class ControlStage {
                     for (LimitReq r : c.limitReq()) {
                         rates.compute(r.zone().name(), (k, old) -> old != null && old.zone().equals(r.zone()) ? old
                                 : new RateLimiter(r.zone()));
+                        limitMetrics.zoneKeys(r.zone().name(), z -> {
+                            RateLimiter limiter = rates.get(z);
+                            return limiter == null ? 0 : limiter.keys();
+                        });
                         limitMetrics.register("limit_req:" + r.zone().name(), r.dryRun()
                                 ? new String[] {"dry_run_rejected", "dry_run_delayed"} : new String[] {"rejected", "delayed"});
                     }

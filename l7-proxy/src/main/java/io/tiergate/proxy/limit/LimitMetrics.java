@@ -33,6 +33,13 @@ public final class LimitMetrics {
         }
     }
 
+    /** {@code tiergate_proxy_limit_zone_keys{zone}}: keys a limit_req zone's table holds now (bounded by its size). */
+    public void zoneKeys(String zone, java.util.function.ToDoubleFunction<String> keys) {
+        io.micrometer.core.instrument.Gauge.builder("tiergate_proxy_limit_zone_keys", zone, keys)
+                .description("Keys held in a limit_req zone's table").tag("zone", zone).strongReference(true)
+                .register(registry);
+    }
+
     private Counter counter(String limit, String action) {
         return counters.computeIfAbsent(limit + "\u0000" + action, k -> Counter.builder(NAME)
                 .description("Requests refused, delayed or (dry run) flagged by a limit, access or auth control")
