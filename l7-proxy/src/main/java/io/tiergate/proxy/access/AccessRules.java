@@ -10,7 +10,7 @@ import java.util.List;
 /**
  * nginx's {@code allow}/{@code deny}: rules checked in order against the client address, the first match decides;
  * no match allows (as in nginx, end the list with {@code deny: all} for an allow-list). Written
- * {@code access: [{allow: 10.0.0.0/8}, {allow: "::1"}, {deny: all}]}.
+ * {@code access: [{allow: 10.0.0.0/8}, {allow: "::1"}, {deny: all}]}; {@code access: off} drops inherited rules.
  */
 public record AccessRules(List<Rule> rules) {
     public static final AccessRules NONE = new AccessRules(List.of());
@@ -45,6 +45,9 @@ public record AccessRules(List<Rule> rules) {
     public static AccessRules parse(ConfigMap m, String key) {
         List<Rule> out = new ArrayList<>();
         for (ConfigNode item : m.list(key)) {
+            if (item instanceof ConfigNode.Scalar s && "off".equals(s.text())) {
+                continue; // "access: off": no rules here (drops the server's)
+            }
             if (!(item instanceof ConfigNode.Mapping mapping) || mapping.entries().size() != 1
                     || !(mapping.entries().containsKey("allow") || mapping.entries().containsKey("deny"))) {
                 m.problems().add(item, "an access rule is one of {allow: CIDR} or {deny: CIDR}",
