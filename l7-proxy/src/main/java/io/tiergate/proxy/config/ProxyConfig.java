@@ -458,7 +458,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
 
     private static VirtualServerConfig parseServer(ConfigMap m, RetryPolicy retry, Set<String> upstreamNames,
                                                    Set<String> listenerNames, Zones zones) {
-        Controls serverControls = Controls.parse(m, Controls.NONE, zones);
+        Controls serverControls = Controls.parse(m, Controls.NONE, zones, upstreamNames);
         List<String> names = m.stringList("server_names", List.of());
         for (String n : names) {
             String problem = serverNameProblem(n);
@@ -485,7 +485,8 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             m.error("locations", "a server needs at least one location", "a list like [{prefix: /, upstream: app}]");
         }
         for (ConfigMap l : items) {
-            LocationConfig loc = parseLocation(l, retry, upstreamNames, Controls.parse(l, serverControls, zones));
+            LocationConfig loc = parseLocation(l, retry, upstreamNames, Controls.parse(l, serverControls, zones,
+                    upstreamNames));
             l.finish();
             if (loc == null) {
                 continue;

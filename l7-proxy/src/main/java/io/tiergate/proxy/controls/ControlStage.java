@@ -19,6 +19,7 @@ import io.tiergate.proxy.log.AccessLog;
 import io.tiergate.proxy.log.ProxyMetrics;
 import io.tiergate.proxy.request.ProxyRequest;
 import io.tiergate.proxy.route.Route;
+import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -34,11 +35,12 @@ import java.util.HexFormat;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Function;
 
 /**
  * The pipeline stage after normalization and routing, before the body is read and anything is forwarded: nginx's
  * preaccess and access phases in nginx's order — {@code limit_conn}, {@code limit_req}, allow/deny, then
- * {@code auth_basic}. Either it calls {@code proceed} (at once, or later on a timer for a delayed request: an event
+ * {@code auth_basic} and {@code auth_request} (as with nginx's {@code satisfy all}). Either it calls {@code proceed} (at once, or later on a timer for a delayed request: an event
  * loop never waits) or it answers the client itself, counts the refusal and writes the access-log line.
  *
  * <p>One per node: the zone tables and htpasswd files outlive reloads (a reload that keeps a zone's definition keeps
@@ -60,12 +62,14 @@ public final class ControlStage {
     private final Cache<String, Boolean> verified = Caffeine.newBuilder().maximumSize(10_000)
             .expireAfterWrite(Duration.ofMinutes(1)).build();
     private volatile ProxyConfig prepared;
+    private final ExtAuthClient extAuth;
 
     public ControlStage(Vertx vertx, ProxyMetrics metrics, AccessLog accessLog) {
         this.vertx = vertx;
         this.metrics = metrics;
         this.limitMetrics = new LimitMetrics(metrics.registry());
         this.accessLog = accessLog;
+        this.extAuth = new ExtAuthClient(vertx);
         vertx.setPeriodic(HTPASSWD_CHECK.toMillis(), id -> reloadChangedFiles());
     }
 
@@ -110,6 +114,11 @@ public final class ControlStage {
                         htpasswd.computeIfAbsent(c.basicAuth().file(), p -> new AtomicReference<>())
                                 .set(c.basicAuth().users());
                     }
+                    if (c.extAuth().on()) {
+                        limitMetrics.register("auth_request", c.extAuth().failureAllow() ? "failure_allowed"
+                                : "rejected");
+                        limitMetrics.register("auth_request", "rejected");
+                    }
                     if (c.maxBodySize() >= 0) {
                         limitMetrics.register("max_body_size", "rejected");
                     }
@@ -125,7 +134,7 @@ public final class ControlStage {
     }
 
     /** Runs the controls of {@code route}'s location for {@code r}; then {@code proceed}, unless it answered. */
-    public void run(ProxyRequest r, Route route, Runnable proceed) {
+    public void run(ProxyRequest r, Route route, Function<String, UpstreamGroup> groups, Runnable proceed) {
         Controls c = route.location().controls();
         if (c.none()) {
             proceed.run();
@@ -175,32 +184,52 @@ public final class ControlStage {
                 }
             }
         }
-        Runnable access = () -> access(r, route, c, proceed);
+        Runnable access = () -> access(r, route, c, groups, proceed);
         if (delay <= 0) {
             access.run();
             return;
         }
-        vertx.setTimer(delay, id -> {
-            if (r.raw().response().closed()) { // the client gave up while it waited
-                r.notes().ended();
-                logged(r, route, 499);
-                return;
-            }
-            access.run();
-        });
+        vertx.setTimer(delay, id -> whenOpen(r, route, access));
     }
 
-    private void access(ProxyRequest r, Route route, Controls c, Runnable proceed) {
+    private void access(ProxyRequest r, Route route, Controls c, Function<String, UpstreamGroup> groups,
+                        Runnable proceed) {
         AccessRules.Rule rule = c.access().decide(r.clientIp());
         if (rule != null && !rule.allow()) {
             refuse(r, route, "access", 403, "access forbidden by rule '" + rule + "'", null);
             return;
         }
+        Runnable ext = !c.extAuth().on() ? proceed
+                : () -> extAuth.check(r, c.extAuth(), groups, answer -> whenOpen(r, route, () -> {
+                    switch (answer.verdict()) {
+                        case ALLOW -> proceed.run();
+                        case FAILURE_ALLOWED -> {
+                            note(r, "auth_request", "failure_allowed");
+                            proceed.run();
+                        }
+                        case DENY -> {
+                            if (answer.wwwAuthenticate() != null) {
+                                r.raw().response().putHeader("WWW-Authenticate", answer.wwwAuthenticate());
+                            }
+                            refuse(r, route, "auth_request", answer.status(), answer.reason(), null);
+                        }
+                    }
+                }));
         if (!c.basicAuth().on()) {
-            proceed.run();
+            ext.run();
             return;
         }
-        basicAuth(r, route, c.basicAuth(), proceed);
+        basicAuth(r, route, c.basicAuth(), ext);
+    }
+
+    /** Runs {@code next} unless the client left while we waited (then the request ends here, logged as 499). */
+    private void whenOpen(ProxyRequest r, Route route, Runnable next) {
+        if (r.raw().response().closed()) {
+            r.notes().ended();
+            logged(r, route, 499);
+            return;
+        }
+        next.run();
     }
 
     private void basicAuth(ProxyRequest r, Route route, BasicAuth auth, Runnable proceed) {
@@ -218,7 +247,7 @@ public final class ControlStage {
         vertx.executeBlocking(() -> users.verify(cred[0], cred[1]), false).onComplete(ar -> {
             if (ar.succeeded() && ar.result()) {
                 verified.put(cacheKey, Boolean.TRUE);
-                proceed.run();
+                whenOpen(r, route, proceed);
             } else {
                 if (ar.failed()) {
                     log.error("verifying the password of '{}' failed", cred[0], ar.cause());

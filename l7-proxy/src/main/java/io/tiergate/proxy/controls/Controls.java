@@ -2,6 +2,7 @@ package io.tiergate.proxy.controls;
 
 import io.tiergate.proxy.access.AccessRules;
 import io.tiergate.proxy.auth.BasicAuth;
+import io.tiergate.proxy.auth.ExtAuth;
 import io.tiergate.proxy.limit.LimitConn;
 import io.tiergate.proxy.limit.LimitReq;
 import io.tiergate.proxy.limit.Zones;
@@ -10,17 +11,19 @@ import io.tiergate.shared.config.ConfigNode;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Set;
 import java.util.function.BiFunction;
 
 /**
  * The front-door controls of a server or location: {@code limit_req}, {@code limit_conn}, {@code access}
- * (allow/deny), {@code auth_basic} and {@code max_body_size}. As in nginx, a location inherits each of them from its
+ * (allow/deny), {@code auth_basic}, {@code auth_request} and {@code max_body_size}. As in nginx, a location inherits each of them from its
  * server unless it sets that key itself (then the location's value replaces the server's, it is not added to it).
  * {@code maxBodySize} -1: the global {@code limits.max_body_size}.
  */
 public record Controls(List<LimitReq> limitReq, List<LimitConn> limitConn, AccessRules access, BasicAuth basicAuth,
-                       long maxBodySize) {
-    public static final Controls NONE = new Controls(List.of(), List.of(), AccessRules.NONE, BasicAuth.OFF, -1);
+                       ExtAuth extAuth, long maxBodySize) {
+    public static final Controls NONE = new Controls(List.of(), List.of(), AccessRules.NONE, BasicAuth.OFF,
+            ExtAuth.OFF, -1);
 
     public Controls {
         limitReq = List.copyOf(limitReq);
@@ -28,11 +31,12 @@ public record Controls(List<LimitReq> limitReq, List<LimitConn> limitConn, Acces
     }
 
     public boolean none() {
-        return limitReq.isEmpty() && limitConn.isEmpty() && access.rules().isEmpty() && !basicAuth.on();
+        return limitReq.isEmpty() && limitConn.isEmpty() && access.rules().isEmpty() && !basicAuth.on()
+                && !extAuth.on();
     }
 
     /** The keys of {@code m} (a server or location mapping) over {@code inherited}. */
-    public static Controls parse(ConfigMap m, Controls inherited, Zones zones) {
+    public static Controls parse(ConfigMap m, Controls inherited, Zones zones, Set<String> upstreams) {
         List<LimitReq> req = m.has("limit_req") ? items(m, "limit_req", zones, LimitReq::parse) : inherited.limitReq();
         List<LimitConn> conn = m.has("limit_conn") ? items(m, "limit_conn", zones, LimitConn::parse)
                 : inherited.limitConn();
@@ -42,11 +46,16 @@ public record Controls(List<LimitReq> limitReq, List<LimitConn> limitConn, Acces
             auth = BasicAuth.parse(m, "auth_basic");
             auth = auth == null ? BasicAuth.OFF : auth;
         }
+        ExtAuth ext = inherited.extAuth();
+        if (m.has("auth_request")) {
+            ext = ExtAuth.parse(m, "auth_request", upstreams);
+            ext = ext == null ? ExtAuth.OFF : ext;
+        }
         long body = inherited.maxBodySize();
         if (m.has("max_body_size")) {
             body = m.size("max_body_size", body);
         }
-        Controls c = new Controls(req, conn, access, auth, body);
+        Controls c = new Controls(req, conn, access, auth, ext, body);
         return c.equals(NONE) ? NONE : c;
     }
 

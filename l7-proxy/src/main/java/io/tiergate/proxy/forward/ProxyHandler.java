@@ -151,7 +151,10 @@ public final class ProxyHandler {
         controls.prepare(config);
         long length = contentLength;
         boolean isChunked = chunked;
-        controls.run(preq, route, () -> forward(snap, preq, route, maxBody, length, isChunked));
+        controls.run(preq, route, name -> {
+            UpstreamClient u = snap.upstreams().get(name);
+            return u == null ? null : u.group();
+        }, () -> forward(snap, preq, route, maxBody, length, isChunked));
     }
 
     /** After the controls let the request through: WebSocket tunnel, or read the body and run an Exchange. */

@@ -151,15 +151,6 @@ class AccessTest {
     }
 
     List<String> awaitLog(int lines) throws Exception {
-        long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-        List<String> l = List.of();
-        while (System.nanoTime() < deadline) {
-            l = Files.readAllLines(accessLog);
-            if (l.size() >= lines) {
-                return l;
-            }
-            Thread.sleep(50);
-        }
-        return l;
+        return Http.awaitLines(accessLog, lines);
     }
 }

@@ -8,7 +8,6 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -91,7 +90,17 @@ final class Http {
         return statuses;
     }
 
-    static String lower(String s) {
-        return s.toLowerCase(Locale.ROOT);
+    /** The lines of {@code file} once it has at least {@code lines} (or whatever it has after 10 s). */
+    static List<String> awaitLines(java.nio.file.Path file, int lines) throws Exception {
+        long deadline = System.nanoTime() + java.time.Duration.ofSeconds(10).toNanos();
+        List<String> l = List.of();
+        while (System.nanoTime() < deadline) {
+            l = java.nio.file.Files.readAllLines(file);
+            if (l.size() >= lines) {
+                return l;
+            }
+            Thread.sleep(50);
+        }
+        return l;
     }
 }
