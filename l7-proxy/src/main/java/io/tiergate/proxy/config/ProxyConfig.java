@@ -238,6 +238,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                         "tls.http2 to offer HTTP/2 by ALPN on this listener, or no 'h2c' key");
                 h2c = false;
             }
+            int maxConnections = m.integer("max_connections", 0, 0, 10_000_000);
             m.finish();
             if (address == null) {
                 continue;
@@ -246,7 +247,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                 m.error("name", "duplicate listener name '" + name + "'", "a unique name per listener");
                 continue;
             }
-            out.add(new ListenerConfig(name, address, tls, pp, h2c));
+            out.add(new ListenerConfig(name, address, tls, pp, h2c, maxConnections));
         }
         return out;
     }
