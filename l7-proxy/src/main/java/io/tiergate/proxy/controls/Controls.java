@@ -16,14 +16,14 @@ import java.util.function.BiFunction;
 
 /**
  * The front-door controls of a server or location: {@code limit_req}, {@code limit_conn}, {@code access}
- * (allow/deny), {@code auth_basic}, {@code auth_request} and {@code max_body_size}. As in nginx, a location inherits each of them from its
+ * (allow/deny), {@code auth_basic}, {@code auth_request}, {@code max_body_size} and upstream {@code timeouts}. As in nginx, a location inherits each of them from its
  * server unless it sets that key itself (then the location's value replaces the server's, it is not added to it).
  * {@code maxBodySize} -1: the global {@code limits.max_body_size}.
  */
 public record Controls(List<LimitReq> limitReq, List<LimitConn> limitConn, AccessRules access, BasicAuth basicAuth,
-                       ExtAuth extAuth, long maxBodySize) {
+                       ExtAuth extAuth, long maxBodySize, UpstreamTimeouts timeouts) {
     public static final Controls NONE = new Controls(List.of(), List.of(), AccessRules.NONE, BasicAuth.OFF,
-            ExtAuth.OFF, -1);
+            ExtAuth.OFF, -1, UpstreamTimeouts.INHERIT);
 
     public Controls {
         limitReq = List.copyOf(limitReq);
@@ -55,7 +55,9 @@ public record Controls(List<LimitReq> limitReq, List<LimitConn> limitConn, Acces
         if (m.has("max_body_size")) {
             body = m.size("max_body_size", body);
         }
-        Controls c = new Controls(req, conn, access, auth, ext, body);
+        UpstreamTimeouts timeouts = m.has("timeouts") ? UpstreamTimeouts.parse(m, "timeouts", inherited.timeouts())
+                : inherited.timeouts();
+        Controls c = new Controls(req, conn, access, auth, ext, body, timeouts);
         return c.equals(NONE) ? NONE : c;
     }
 

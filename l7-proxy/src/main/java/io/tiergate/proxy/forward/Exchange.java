@@ -189,8 +189,8 @@ final class Exchange {
                 .setHost(peer.config().address().host())
                 .setPort(peer.config().address().port())
                 .setURI(uri)
-                .setConnectTimeout(Math.min(config.timeouts().upstreamConnect().toMillis(), left))
-                .setIdleTimeout(Math.min(config.timeouts().upstreamRead().toMillis(), left))
+                .setConnectTimeout(Math.min(route.location().controls().timeouts().connect(config.timeouts()).toMillis(), left))
+                .setIdleTimeout(Math.min(route.location().controls().timeouts().read(config.timeouts()).toMillis(), left))
                 .setHeaders(outHeaders);
         HttpClientAgent client = fresh ? upstream.fresh() : upstream.pooled();
         client.request(o).onComplete(ar -> {

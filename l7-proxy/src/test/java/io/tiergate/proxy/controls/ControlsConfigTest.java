@@ -44,8 +44,13 @@ class ControlsConfigTest {
                 limit_req_zones: {a: {key: [client_ip, 'header:X-Api-Key', 'cookie:s', route, host], rate: 300r/m}}
                 limit_conn_zones: {c: {key: client_ip, size: 5000}}
                 """ + server("limit_req: [{zone: a, burst: 5, delay: 2}], limit_conn: {zone: c, max: 3},"
-                + " access: [{allow: \"::1\"}, {deny: all}], auth_basic: {user_file: " + f + "}, max_body_size: 1k")))
+                + " access: [{allow: \"::1\"}, {deny: all}], auth_basic: {user_file: " + f + "}, max_body_size: 1k,"
+                + " timeouts: {connect: 2s, read: 30s}")))
                 .isEmpty();
+        assertThat(problems(server("timeouts: {read: 5s, send: 5s}"))).contains("locations[0].timeouts.send: a separate"
+                + " send timeout is not supported");
+        assertThat(problems(server("auth_request: {upstream: authz}"))).contains("unknown upstream 'authz'");
+        assertThat(problems(server("auth_request: {upstream: app, on_failure: maybe}"))).contains("is not a failure mode");
     }
 
     @Test

@@ -277,6 +277,18 @@ class LimitsTest {
     }
 
     @Test
+    void locationReadTimeoutOverridesTheGlobalOne() {
+        start("timeouts: {upstream_read: 20s}\nretry: {tries: 1}", """
+                - {prefix: /quick/, upstream: app, timeouts: {read: 1s}}
+                - {prefix: /, upstream: app}
+                """);
+        long t0 = System.nanoTime();
+        assertThat(Http.get("127.0.0.1", port, "/quick/x", "X-Wait", "4000").status()).isEqualTo(504);
+        assertThat(Duration.ofNanos(System.nanoTime() - t0)).isLessThan(Duration.ofMillis(3500));
+        assertThat(Http.get("127.0.0.1", port, "/x", "X-Wait", "2000").status()).isEqualTo(200);
+    }
+
+    @Test
     void listenerCapClosesExcessConnectionsAtAccept() throws Exception {
         start("{name: web, address: 127.0.0.1:0, max_connections: 3}", "", "- {prefix: /, upstream: app}");
         List<java.net.Socket> open = new ArrayList<>();
