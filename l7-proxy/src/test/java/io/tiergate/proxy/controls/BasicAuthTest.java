@@ -32,6 +32,7 @@ class BasicAuthTest {
     ProxyNode proxy;
     int port;
     Path users;
+    String yaml;
 
     static String tool(String... cmd) throws Exception {
         Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
@@ -57,7 +58,7 @@ class BasicAuthTest {
         Files.writeString(users, "# staff\nalice:" + bcrypt("alice-pw") + "\n"
                 + "bob:" + tool("openssl", "passwd", "-6", "bob-pw") + "\n"
                 + "carol:" + tool("openssl", "passwd", "-5", "carol-pw") + "\n");
-        proxy = Proxies.start(vertx, """
+        yaml = """
                 access_log: {format: off}
                 listeners: [{address: 127.0.0.1:0}]
                 upstreams: {app: {servers: [%s]}}
@@ -67,7 +68,8 @@ class BasicAuthTest {
                     locations:
                       - {prefix: /, upstream: app}
                       - {prefix: /public/, upstream: app, auth_basic: off}
-                """.formatted(origin.address(), users));
+                """.formatted(origin.address(), users);
+        proxy = Proxies.start(vertx, yaml);
         port = proxy.listenPorts().get(0);
     }
 
@@ -114,6 +116,25 @@ class BasicAuthTest {
         Thread.sleep(2500);
         assertThat(as("dave", "dave-pw")).isEqualTo(200);
         assertThat(as("dave", "new-pw")).isEqualTo(401);
+    }
+
+    @Test
+    void aReloadReReadsTheFileEvenWhenItLooksUnchanged() throws Exception {
+        assertThat(as("alice", "alice-pw")).isEqualTo(200);
+        // Same length, same modification time: the change watcher cannot see it; a reload (SIGHUP) must.
+        var mtime = Files.getLastModifiedTime(users);
+        String before = Files.readString(users);
+        String after = before.replaceFirst("alice:[^\n]+",
+                java.util.regex.Matcher.quoteReplacement("alice:" + bcrypt("alice-p2")));
+        assertThat(after).hasSameSizeAs(before);
+        Files.writeString(users, after);
+        Files.setLastModifiedTime(users, mtime);
+        Thread.sleep(2500);
+        assertThat(as("alice", "alice-p2")).as("not yet: nothing told the proxy").isEqualTo(401);
+        Origin.await(proxy.reload(Proxies.config(yaml))); // what SIGHUP does: parse the file again, swap
+
+        assertThat(as("alice", "alice-p2")).isEqualTo(200);
+        assertThat(as("alice", "alice-pw")).isEqualTo(401);
     }
 
     static void awaitStatus(IntSupplier s, int want) throws InterruptedException {

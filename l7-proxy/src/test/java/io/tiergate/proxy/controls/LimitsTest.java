@@ -109,6 +109,34 @@ class LimitsTest {
     }
 
     @Test
+    void prometheusExpositionPassesPromtool() throws Exception {
+        var prometheus = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        proxy = Origin.await(ProxyNode.start(vertx, Proxies.config("""
+                access_log: {format: off}
+                listeners: [{address: 127.0.0.1:0}]
+                upstreams: {app: {servers: [%s]}}
+                limit_req_zones: {per_ip: {key: client_ip, rate: 1r/m}}
+                servers:
+                  - default: true
+                    locations: [{prefix: /, upstream: app, limit_req: {zone: per_ip}}]
+                """.formatted(origin.address())), prometheus));
+        port = proxy.listenPorts().get(0);
+        assertThat(sequential(2, "/")).containsExactly(200, 429);
+        String scrape = prometheus.scrape();
+        assertThat(scrape).contains("tiergate_proxy_limited_requests_total{action=\"rejected\",limit=\"limit_req:per_ip\"} 1.0")
+                .contains("tiergate_proxy_limited_requests_total{action=\"delayed\",limit=\"limit_req:per_ip\"} 0.0")
+                .contains("tiergate_proxy_limit_zone_keys{zone=\"per_ip\"} 1.0");
+        Process p = new ProcessBuilder("promtool", "check", "metrics").redirectErrorStream(true).start();
+        try (var in = p.getOutputStream()) {
+            in.write(scrape.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        }
+        String out = new String(p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor()).isZero();
+        assertThat(out).doesNotContain("limited_requests").doesNotContain("limit_zone");
+    }
+
+    @Test
     void fivePerSecondBurstTenPassesElevenPlusWhatDrainedMeanwhile() {
         start("limit_req_zones: {per_ip: {key: client_ip, rate: 5r/s}}",
                 "- {prefix: /, upstream: app, limit_req: {zone: per_ip, burst: 10, nodelay: true}}");
