@@ -107,8 +107,8 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
             if (open.incrementAndGet() > maxConnections && maxConnections > 0) {
                 // listener max_connections: closed at accept, as HAProxy's maxconn refuses (never read, no response)
                 open.decrementAndGet();
-                child.unsafe().closeForcibly();
                 onRefused.run();
+                child.unsafe().closeForcibly();
                 return;
             }
             child.closeFuture().addListener(f -> open.decrementAndGet());

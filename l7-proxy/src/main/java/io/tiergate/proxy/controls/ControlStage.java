@@ -153,8 +153,8 @@ public final class ControlStage {
                     note(r, name, "dry_run_rejected");
                     continue;
                 }
-                refuse(r, route, name, lc.status(), "more than " + lc.max() + " requests in progress for this client",
-                        null);
+                refuse(r, route, name, lc.status(), "more than " + lc.max()
+                        + " requests in progress for this key (zone " + lc.zone().name() + ")", null);
                 return;
             }
             r.notes().onEnd(() -> limiter.release(key));

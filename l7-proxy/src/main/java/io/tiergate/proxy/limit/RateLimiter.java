@@ -6,8 +6,9 @@ import com.github.benmanes.caffeine.cache.Caffeine;
 /**
  * The state of one {@code limit_req} zone: nginx's leaky bucket per key, shared by every event loop of the node (one
  * table, one lock per key), so N loops never multiply the rate. The table holds at most the zone's {@code size} keys;
- * Caffeine drops the least recently used ones first (a dropped key starts again with an empty bucket, as in nginx
- * when its zone evicts).
+ * Caffeine's W-TinyLFU decides which to drop (it favours keys seen often over one-off keys, but under a flood of new
+ * keys larger than the table any key can go). A dropped key starts again with an empty bucket, as in nginx when its
+ * zone is full and it evicts the least recently used entries.
  *
  * <p>Arithmetic as in nginx ({@code ngx_http_limit_req_lookup}): {@code excess} is in thousandths of a request; each
  * request adds 1000, time drains {@code rate} per second; over {@code burst * 1000} the request is refused and the
