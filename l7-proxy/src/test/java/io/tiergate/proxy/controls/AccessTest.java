@@ -140,6 +140,37 @@ class AccessTest {
     }
 
     @Test
+    void hashingByClientIpUsesTheRealClient() {
+        Origin second = Origin.start(vertx, "second", (o, req, body) -> req.response().end("second\n"));
+        try {
+            proxy = Proxies.start(vertx, """
+                    access_log: {format: off}
+                    listeners: [{address: 127.0.0.1:0}]
+                    forwarding: {trusted_proxies: [127.0.0.1], real_ip_header: X-Forwarded-For}
+                    upstreams: {app: {balance: hash, hash_key: client_ip, servers: [%s, %s]}}
+                    servers:
+                      - default: true
+                        locations: [{prefix: /, upstream: app}]
+                    """.formatted(origin.address(), second.address()));
+            v4 = proxy.listenPorts().get(0);
+            // Every connection comes from 127.0.0.1: only the real client can spread them over both servers.
+            for (int c = 1; c <= 20; c++) {
+                int before = second.hits.get();
+                String body = Http.get("127.0.0.1", v4, "/", "X-Forwarded-For", "198.51.100." + c).body();
+                for (int again = 0; again < 2; again++) {
+                    assertThat(Http.get("127.0.0.1", v4, "/", "X-Forwarded-For", "198.51.100." + c).body())
+                            .as("client %d sticks to one server", c).isEqualTo(body);
+                }
+                assertThat(second.hits.get() - before).isIn(0, 3);
+            }
+            assertThat(origin.hits.get()).isPositive();
+            assertThat(second.hits.get()).isPositive();
+        } finally {
+            second.close();
+        }
+    }
+
+    @Test
     void withoutRecursionTheRightmostEntryIsTheClient() {
         start("{trusted_proxies: [127.0.0.1, 10.0.0.0/8], real_ip_header: X-Forwarded-For, real_ip_recursive: false}",
                 """
