@@ -316,50 +316,6 @@ class LimitsTest {
         assertThat(Http.get("127.0.0.1", port, "/x", "X-Wait", "2000").status()).isEqualTo(200);
     }
 
-    @Test
-    void listenerCapClosesExcessConnectionsAtAccept() throws Exception {
-        start("{name: web, address: 127.0.0.1:0, max_connections: 3}", "", "- {prefix: /, upstream: app}");
-        List<java.net.Socket> open = new ArrayList<>();
-        try {
-            for (int i = 0; i < 3; i++) {
-                java.net.Socket s = new java.net.Socket("127.0.0.1", port);
-                s.setSoTimeout(10_000);
-                s.getOutputStream().write("GET / HTTP/1.1\r\nHost: t\r\n\r\n".getBytes());
-                byte[] buf = new byte[4096];
-                assertThat(new String(buf, 0, s.getInputStream().read(buf))).startsWith("HTTP/1.1 200");
-                open.add(s); // kept alive: the connection stays open
-            }
-            try (java.net.Socket fourth = new java.net.Socket("127.0.0.1", port)) {
-                fourth.setSoTimeout(10_000);
-                fourth.getOutputStream().write("GET / HTTP/1.1\r\nHost: t\r\n\r\n".getBytes());
-                int n;
-                try {
-                    n = fourth.getInputStream().read(new byte[4096]);
-                } catch (java.net.SocketException reset) {
-                    n = -1;
-                }
-                assertThat(n).as("the 4th connection is closed without an answer").isEqualTo(-1);
-            }
-            assertThat(proxy.meterRegistry().find("tiergate_proxy_connections_refused").tag("listener", "web")
-                    .counter().count()).isEqualTo(1);
-            open.remove(0).close();
-            long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
-            int status = 0;
-            while (System.nanoTime() < deadline && status != 200) {
-                try {
-                    status = Http.get("127.0.0.1", port, "/").status();
-                } catch (RuntimeException | AssertionError closed) {
-                    Thread.sleep(50); // the freed slot is counted when the proxy sees the close
-                }
-            }
-            assertThat(status).isEqualTo(200);
-        } finally {
-            for (java.net.Socket s : open) {
-                s.close();
-            }
-        }
-    }
-
     List<String> awaitLog(int lines) throws Exception {
         return Http.awaitLines(accessLog, lines);
     }
