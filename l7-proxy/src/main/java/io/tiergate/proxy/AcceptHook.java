@@ -41,12 +41,27 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
     static final String NAME = "tiergateAcceptHook";
     private static final AttributeKey<Boolean> HOOKED = AttributeKey.valueOf("tiergate.acceptHook");
 
+    // Open connections of a listening socket, on the socket itself: shared by every event loop and kept when a
+    // reload replaces the hook.
+    private static final AttributeKey<java.util.concurrent.atomic.AtomicInteger> OPEN =
+            AttributeKey.valueOf("tiergate.openConnections");
+
     private final ListenerConfig.ProxyProtocol proxyProtocol;
     private final Supplier<Duration> clientHeader;
+    private final int maxConnections;
+    private final Runnable onRefused;
 
-    private AcceptHook(ListenerConfig.ProxyProtocol proxyProtocol, Supplier<Duration> clientHeader) {
+    private AcceptHook(ListenerConfig.ProxyProtocol proxyProtocol, Supplier<Duration> clientHeader, int maxConnections,
+                       Runnable onRefused) {
         this.proxyProtocol = proxyProtocol;
         this.clientHeader = clientHeader;
+        this.maxConnections = maxConnections;
+        this.onRefused = onRefused;
+    }
+
+    static Future<HttpServer> install(HttpServer server, ListenerConfig.ProxyProtocol proxyProtocol,
+                                      Supplier<Duration> clientHeader) {
+        return install(server, proxyProtocol, clientHeader, 0, () -> { });
     }
 
     /**
@@ -54,7 +69,7 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
      * listening socket behind {@code server}, which must be listening. {@code proxyProtocol} null = no PROXY header.
      */
     static Future<HttpServer> install(HttpServer server, ListenerConfig.ProxyProtocol proxyProtocol,
-                                      Supplier<Duration> clientHeader) {
+                                      Supplier<Duration> clientHeader, int maxConnections, Runnable onRefused) {
         Channel listening;
         try {
             listening = serverChannel(server);
@@ -64,7 +79,8 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
                     e));
         }
         ChannelPipeline p = listening.pipeline();
-        AcceptHook hook = new AcceptHook(proxyProtocol, clientHeader);
+        listening.attr(OPEN).setIfAbsent(new java.util.concurrent.atomic.AtomicInteger());
+        AcceptHook hook = new AcceptHook(proxyProtocol, clientHeader, maxConnections, onRefused);
         synchronized (p) { // the verticle instances sharing this socket install it from their own event loops
             if (p.get(NAME) == null) {
                 p.addFirst(NAME, hook);
@@ -88,6 +104,15 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
                 child.unsafe().closeForcibly(); // never registered, never read: what Netty does with a child it can't set up
                 return;
             }
+            java.util.concurrent.atomic.AtomicInteger open = ctx.channel().attr(OPEN).get();
+            if (open.incrementAndGet() > maxConnections && maxConnections > 0) {
+                // listener max_connections: closed at accept, as HAProxy's maxconn refuses (never read, no response)
+                open.decrementAndGet();
+                onRefused.run();
+                child.unsafe().closeForcibly();
+                return;
+            }
+            child.closeFuture().addListener(f -> open.decrementAndGet());
             child.attr(HOOKED).set(Boolean.TRUE);
             ConnectionGuard.opened(child, clientHeader.get());
             if (proxyProtocol != null) {

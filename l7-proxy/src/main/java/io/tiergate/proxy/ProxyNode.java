@@ -283,7 +283,11 @@ public final class ProxyNode {
                     handler.handle(req, l.name());
                 })
                 .listen(port, l.address().host())
-                .compose(server -> AcceptHook.install(server, pp, () -> current.get().config().timeouts().clientHeader()));
+                .compose(server -> AcceptHook.install(server, pp, () -> current.get().config().timeouts().clientHeader(),
+                        l.maxConnections(), io.micrometer.core.instrument.Counter.builder(
+                                "tiergate_proxy_connections_refused").tag("listener", l.name())
+                                .description("Connections closed at accept: the listener's max_connections was reached")
+                                .register(metrics.registry())::increment));
     }
 
     /**

@@ -10,9 +10,16 @@ import java.util.List;
  * HTTPS, choosing the certificate by SNI and offering HTTP/2 by ALPN. Without it, {@code h2c} (the default) also accepts
  * HTTP/2 over cleartext: with prior knowledge (the connection starts with the HTTP/2 preface) or by {@code Upgrade: h2c}.
  * With {@code proxyProtocol} (null = off) every connection, plain or TLS, must start with a PROXY protocol v1 or v2
- * header and come from one of its trusted sources.
+ * header and come from one of its trusted sources. {@code maxConnections} (0 = none) caps the open connections of the
+ * listener across all event loops; one over the cap is closed as it is accepted.
  */
-public record ListenerConfig(String name, HostPort address, Tls tls, ProxyProtocol proxyProtocol, boolean h2c) {
+public record ListenerConfig(String name, HostPort address, Tls tls, ProxyProtocol proxyProtocol, boolean h2c,
+                             int maxConnections) {
+    /** Without a connection cap ({@code maxConnections} 0 = no cap). */
+    public ListenerConfig(String name, HostPort address, Tls tls, ProxyProtocol proxyProtocol, boolean h2c) {
+        this(name, address, tls, proxyProtocol, h2c, 0);
+    }
+
     public ListenerConfig {
         if (h2c && tls != null) {
             throw new IllegalArgumentException("h2c: true on a TLS listener (expected: tls.http2 for HTTP/2 over TLS)");

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.config;
 
+import io.tiergate.proxy.controls.Controls;
 import io.tiergate.proxy.features.LocationFeatures;
 
 import java.util.regex.Pattern;
@@ -10,8 +11,14 @@ import java.util.regex.Pattern;
  * then that longest prefix.
  */
 public record LocationConfig(Kind kind, String path, Pattern regex, boolean stopRegex, String upstream,
-                             RetryPolicy retry, LocationFeatures features) {
+                             RetryPolicy retry, LocationFeatures features, Controls controls) {
     public enum Kind { EXACT, PREFIX, REGEX }
+
+    /** A location without front-door controls (limits, access rules, auth). */
+    public LocationConfig(Kind kind, String path, Pattern regex, boolean stopRegex, String upstream, RetryPolicy retry,
+                          LocationFeatures features) {
+        this(kind, path, regex, stopRegex, upstream, retry, features, Controls.NONE);
+    }
 
     /** A location that only forwards (no cache, rewrite, header rules or gzip). */
     public LocationConfig(Kind kind, String path, Pattern regex, boolean stopRegex, String upstream, RetryPolicy retry) {

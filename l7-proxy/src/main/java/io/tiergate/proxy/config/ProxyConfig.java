@@ -1,6 +1,9 @@
 package io.tiergate.proxy.config;
 
+import io.tiergate.proxy.access.RealIp;
 import io.tiergate.proxy.cache.CacheConfig;
+import io.tiergate.proxy.controls.Controls;
+import io.tiergate.proxy.limit.Zones;
 import io.tiergate.proxy.features.LocationFeatures;
 
 import io.tiergate.shared.config.ConfigMap;
@@ -101,11 +104,17 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
      * peer is in {@code trustedProxies}; from anyone else they are replaced, so clients cannot forge their address.
      */
     public record Forwarding(List<Cidr> trustedProxies, boolean xForwarded, boolean forwarded, boolean via,
-                             String requestIdHeader) {
+                             String requestIdHeader, RealIp realIp) {
         public static final Forwarding DEFAULT = new Forwarding(List.of(), true, true, true, "X-Request-Id");
 
         public Forwarding {
             trustedProxies = List.copyOf(trustedProxies);
+        }
+
+        /** Without real_ip: the peer is the client. */
+        public Forwarding(List<Cidr> trustedProxies, boolean xForwarded, boolean forwarded, boolean via,
+                          String requestIdHeader) {
+            this(trustedProxies, xForwarded, forwarded, via, requestIdHeader, RealIp.OFF);
         }
 
         public boolean trusts(String ip) {
@@ -170,11 +179,12 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (serverMaps.isEmpty()) {
             section.error("servers", "no virtual servers", "at least one item under servers: with locations:");
         }
+        Zones zones = Zones.parse(section);
         Set<String> listenerNames = new HashSet<>();
         listeners.forEach(l -> listenerNames.add(l.name()));
         Map<String, Integer> defaultsPerListener = new HashMap<>();
         for (ConfigMap m : serverMaps) {
-            VirtualServerConfig vs = parseServer(m, retry, ups.keySet(), listenerNames);
+            VirtualServerConfig vs = parseServer(m, retry, ups.keySet(), listenerNames, zones);
             m.finish();
             if (vs == null) {
                 continue;
@@ -270,6 +280,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                         "tls.http2 to offer HTTP/2 by ALPN on this listener, or no 'h2c' key");
                 h2c = false;
             }
+            int maxConnections = m.integer("max_connections", 0, 0, 10_000_000);
             m.finish();
             if (address == null) {
                 continue;
@@ -283,7 +294,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                 continue;
             }
             bound.add(here);
-            out.add(new ListenerConfig(name, address, tls, pp, h2c));
+            out.add(new ListenerConfig(name, address, tls, pp, h2c, maxConnections));
         }
         return out;
     }
@@ -411,8 +422,20 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (!rid.isEmpty() && !HEADER_NAME.matcher(rid).matches()) {
             m.error("request_id_header", "'" + rid + "' is not a valid header name", "a header name, or \"\" to disable");
         }
+        // nginx's real_ip_header / real_ip_recursive, with set_real_ip_from = trusted_proxies.
+        String realHeader = m.string("real_ip_header", "off");
+        if (!realHeader.equals("off") && !HEADER_NAME.matcher(realHeader).matches()) {
+            m.error("real_ip_header", "'" + realHeader + "' is not a valid header name",
+                    "X-Forwarded-For, X-Real-IP or another header name, or off");
+        }
+        boolean recursive = m.bool("real_ip_recursive", true);
+        if (!realHeader.equals("off") && trusted.isEmpty()) {
+            m.error("real_ip_header", "real_ip_header without trusted_proxies would never be used",
+                    "the CIDRs of the proxies/load balancers in front of this one under trusted_proxies:");
+        }
         m.finish();
-        return new Forwarding(trusted, xf, fw, via, rid);
+        return new Forwarding(trusted, xf, fw, via, rid, realHeader.equals("off") || !HEADER_NAME.matcher(realHeader)
+                .matches() ? RealIp.OFF : new RealIp(realHeader, recursive));
     }
 
     private static List<Cidr> cidrs(ConfigMap m, String key) {
@@ -530,7 +553,8 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     }
 
     private static VirtualServerConfig parseServer(ConfigMap m, RetryPolicy retry, Set<String> upstreamNames,
-                                                   Set<String> listenerNames) {
+                                                   Set<String> listenerNames, Zones zones) {
+        Controls serverControls = Controls.parse(m, Controls.NONE, zones, upstreamNames);
         List<String> names = m.stringList("server_names", List.of());
         for (String n : names) {
             String problem = serverNameProblem(n);
@@ -557,7 +581,8 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             m.error("locations", "a server needs at least one location", "a list like [{prefix: /, upstream: app}]");
         }
         for (ConfigMap l : items) {
-            LocationConfig loc = parseLocation(l, retry, upstreamNames);
+            LocationConfig loc = parseLocation(l, retry, upstreamNames, Controls.parse(l, serverControls, zones,
+                    upstreamNames));
             l.finish();
             if (loc == null) {
                 continue;
@@ -593,7 +618,8 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         return null;
     }
 
-    private static LocationConfig parseLocation(ConfigMap l, RetryPolicy retry, Set<String> upstreamNames) {
+    private static LocationConfig parseLocation(ConfigMap l, RetryPolicy retry, Set<String> upstreamNames,
+                                                Controls controls) {
         LocationFeatures features = LocationFeatures.parse(l);
         int kinds = (l.has("exact") ? 1 : 0) + (l.has("prefix") ? 1 : 0) + (l.has("regex") ? 1 : 0);
         // A static location (root:/alias:) answers from disk and needs no upstream.
@@ -651,6 +677,6 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (upstream == null && !fromDisk && !answers) {
             return null;
         }
-        return new LocationConfig(kind, path, regex, stopRegex, upstream, policy, features);
+        return new LocationConfig(kind, path, regex, stopRegex, upstream, policy, features, controls);
     }
 }

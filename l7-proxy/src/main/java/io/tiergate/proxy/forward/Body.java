@@ -62,6 +62,12 @@ public abstract class Body {
      */
     public static Future<Body> read(Vertx vertx, HttpServerRequest req, ProxyConfig config, long contentLength,
                                     boolean chunked) {
+        return read(vertx, req, config, config.limits().maxBodySize(), contentLength, chunked);
+    }
+
+    /** As above with the location's {@code max_body_size} instead of the global one. */
+    public static Future<Body> read(Vertx vertx, HttpServerRequest req, ProxyConfig config, long maxBodySize,
+                                    long contentLength, boolean chunked) {
         if (contentLength == 0 || (contentLength < 0 && !chunked)) {
             req.resume();
             return Future.succeededFuture(EMPTY);
@@ -70,7 +76,7 @@ public abstract class Body {
         if (contentLength > buf.max()) {
             return Future.succeededFuture(new Streamed(req, null, contentLength));
         }
-        return new Reader(vertx, req, config, contentLength).start();
+        return new Reader(vertx, req, config, maxBodySize, contentLength).start();
     }
 
     static final class Memory extends Body {
@@ -219,6 +225,7 @@ public abstract class Body {
         private final Vertx vertx;
         private final HttpServerRequest req;
         private final ProxyConfig config;
+        private final long maxBodySize;
         private final long contentLength;
         private final Promise<Body> promise = Promise.promise();
         private Buffer memory = Buffer.buffer();
@@ -228,7 +235,8 @@ public abstract class Body {
         private long timer = -1;
         private boolean done;
 
-        Reader(Vertx vertx, HttpServerRequest req, ProxyConfig config, long contentLength) {
+        Reader(Vertx vertx, HttpServerRequest req, ProxyConfig config, long maxBodySize, long contentLength) {
+            this.maxBodySize = maxBodySize;
             this.vertx = vertx;
             this.req = req;
             this.config = config;
@@ -259,9 +267,9 @@ public abstract class Body {
             }
             armTimer();
             total += b.length();
-            if (total > config.limits().maxBodySize()) {
+            if (total > maxBodySize) {
                 fail(new BodyException(413, "request body larger than max_body_size ("
-                        + config.limits().maxBodySize() + " bytes)"));
+                        + maxBodySize + " bytes)"));
                 return;
             }
             try {

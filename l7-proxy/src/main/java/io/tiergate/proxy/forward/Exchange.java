@@ -194,8 +194,8 @@ final class Exchange {
                 .setHost(peer.config().address().host())
                 .setPort(peer.config().address().port())
                 .setURI(uri)
-                .setConnectTimeout(Math.min(config.timeouts().upstreamConnect().toMillis(), left))
-                .setIdleTimeout(Math.min(config.timeouts().upstreamRead().toMillis(), left))
+                .setConnectTimeout(Math.min(route.location().controls().timeouts().connect(config.timeouts()).toMillis(), left))
+                .setIdleTimeout(Math.min(route.location().controls().timeouts().read(config.timeouts()).toMillis(), left))
                 .setHeaders(outHeaders);
         HttpClientAgent client = fresh ? upstream.fresh() : upstream.pooled();
         client.request(o).onComplete(ar -> {
@@ -620,6 +620,7 @@ final class Exchange {
         endRetrySlot();
         group.requestFinished();
         body.dispose();
+        request.notes().ended();
         long nanos = System.nanoTime() - startNanos;
         int status = clientGone && !resp.ended() && !cutMidResponse ? 499 : resp.getStatusCode();
         metrics.request(route.location().label(), group.name(), status, nanos);
@@ -627,7 +628,7 @@ final class Exchange {
                 req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
                 resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
                 route.location().label(), group.name(), String.join(",", addrs), String.join(",", statuses),
-                tried.size(), body.mode(), noRetry, requestId));
+                tried.size(), body.mode(), noRetry, requestId, request.notes().limit()));
         snapshot.release();
     }
 }

@@ -63,7 +63,7 @@ final class FeatureStage {
         });
         long start = System.nanoTime();
         if (rr instanceof RewriteResult.Redirect r) {
-            answer(snap, req, route, body, clientIp, requestId, metrics, accessLog, start,
+            answer(snap, req, route, body, preq, metrics, accessLog, start,
                     new CacheResponse(r.status(), MultiMap.caseInsensitiveMultiMap().set("Location", r.location())
                             .set("Content-Length", "0"), Buffer.buffer()), ctx);
             return;
@@ -71,13 +71,13 @@ final class FeatureStage {
         if (rr instanceof RewriteResult.Return r) {
             CacheResponse resp = CacheResponse.of(r.status(), r.body());
             resp.headers().set("Content-Type", "text/plain; charset=utf-8");
-            answer(snap, req, route, body, clientIp, requestId, metrics, accessLog, start, resp, ctx);
+            answer(snap, req, route, body, preq, metrics, accessLog, start, resp, ctx);
             return;
         }
         String uri = ((RewriteResult.Continue) rr).uri();
         Route target = current[0];
         if (target == null) {
-            answer(snap, req, route, body, clientIp, requestId, metrics, accessLog, start,
+            answer(snap, req, route, body, preq, metrics, accessLog, start,
                     CacheResponse.of(404, "404 Not Found: no location matches " + uri + "\n"), ctx);
             return;
         }
@@ -89,14 +89,14 @@ final class FeatureStage {
                         StaticReply r = ar.succeeded() ? ar.result()
                                 : new StaticReply(500, MultiMap.caseInsensitiveMultiMap(),
                                         Buffer.buffer("500 Internal Server Error\n"), null, 0, 0);
-                        answer(snap, req, target, body, clientIp, requestId, metrics, accessLog, start,
+                        answer(snap, req, target, body, preq, metrics, accessLog, start,
                                 new CacheResponse(r.status(), r.headers(), r.body()), rewritten, r);
                     });
             return;
         }
         UpstreamClient up = target == route ? upstream : snap.upstreams().get(target.location().upstream());
         if (up == null) {
-            answer(snap, req, route, body, clientIp, requestId, metrics, accessLog, start,
+            answer(snap, req, route, body, preq, metrics, accessLog, start,
                     CacheResponse.of(404, "404 Not Found: location " + target.location().label()
                             + " has no upstream for " + uri + "\n"), ctx);
             return;
@@ -126,21 +126,22 @@ final class FeatureStage {
                         + ": " + ar.cause().getMessage() + "\n");
                 resp.headers().set("Content-Type", "text/plain; charset=utf-8");
             }
-            answer(snap, req, target, body, clientIp, requestId, metrics, accessLog, start, resp, rewritten);
+            answer(snap, req, target, body, preq, metrics, accessLog, start, resp, rewritten);
         });
     }
 
     /** Writes a response produced here (not relayed by an Exchange) and accounts for the request once. */
-    private static void answer(Snapshot snap, HttpServerRequest req, Route route, Body body, String clientIp,
-                               String requestId, ProxyMetrics metrics, AccessLog accessLog, long startNanos,
+    private static void answer(Snapshot snap, HttpServerRequest req, Route route, Body body, ProxyRequest preq,
+                               ProxyMetrics metrics, AccessLog accessLog, long startNanos,
                                CacheResponse r, RequestContext ctx) {
-        answer(snap, req, route, body, clientIp, requestId, metrics, accessLog, startNanos, r, ctx, null);
+        answer(snap, req, route, body, preq, metrics, accessLog, startNanos, r, ctx, null);
     }
 
     /** As above; a non-null {@code file} sends that file slice (zero-copy) instead of {@code r}'s body. */
-    private static void answer(Snapshot snap, HttpServerRequest req, Route route, Body body, String clientIp,
-                               String requestId, ProxyMetrics metrics, AccessLog accessLog, long startNanos,
+    private static void answer(Snapshot snap, HttpServerRequest req, Route route, Body body, ProxyRequest preq,
+                               ProxyMetrics metrics, AccessLog accessLog, long startNanos,
                                CacheResponse r, RequestContext ctx, StaticReply file) {
+        String requestId = preq.requestId();
         HttpServerResponse resp = req.response();
         AtomicBoolean done = new AtomicBoolean();
         long startMillis = System.currentTimeMillis() - (System.nanoTime() - startNanos) / 1_000_000;
@@ -149,16 +150,17 @@ final class FeatureStage {
                 return;
             }
             body.dispose();
+            preq.notes().ended();
             long nanos = System.nanoTime() - startNanos;
             int status = resp.ended() ? resp.getStatusCode() : 499;
             String group = route.location().upstream() == null ? "-" : route.location().upstream();
             metrics.request(route.location().label(), group, status, nanos);
             String cacheStatus = r.headers().get("Cache-Status");
-            accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
+            accessLog.log(new AccessLog.Entry(startMillis, preq.clientIp(), req.method().name(), req.uri(),
                     req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
                     resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
                     route.location().label(), group, "-", cacheStatus == null ? "-" : cacheStatus, 0, body.mode(),
-                    null, requestId));
+                    null, requestId, preq.notes().limit()));
             snap.release();
         };
         resp.endHandler(v -> finish.run());

@@ -62,17 +62,20 @@ public final class Headers {
     public static MultiMap upstreamRequest(ProxyRequest request, ProxyConfig config) {
         HttpServerRequest req = request.raw();
         String clientIp = request.clientIp();
+        String peerIp = request.peerIp(); // the hop we talk to: what trust is decided on and what the chain gains
         MultiMap h = endToEnd(req.headers());
         h.remove("Expect"); // the body is already read (or streamed) by the time the upstream sees the request
         h.remove("Content-Length");
         h.remove("Host"); // the upstream request's authority is the normalized one (absolute-form's, :authority's)
         ProxyConfig.Forwarding f = config.forwarding();
-        boolean trusted = f.trusts(clientIp);
+        boolean trusted = f.trusts(peerIp);
         String scheme = request.scheme(); // the connection's, never the client's :scheme
         String host = request.authority() == null ? null : request.authority().toString();
         if (f.xForwarded()) {
             String xff = trusted ? joinedOrNull(req.headers(), "X-Forwarded-For") : null;
-            h.set("X-Forwarded-For", xff == null ? clientIp : xff + ", " + clientIp);
+            h.set("X-Forwarded-For", xff == null ? peerIp : xff + ", " + peerIp);
+            // nginx's "proxy_set_header X-Real-IP $remote_addr": the client after real_ip, never a client's claim.
+            h.set("X-Real-IP", clientIp);
             String proto = trusted ? req.headers().get("X-Forwarded-Proto") : null;
             h.set("X-Forwarded-Proto", proto == null ? scheme : proto);
             String xfh = trusted ? req.headers().get("X-Forwarded-Host") : null;
@@ -83,7 +86,7 @@ public final class Headers {
             }
         }
         if (f.forwarded()) {
-            StringBuilder el = new StringBuilder("for=").append(forwardedNode(clientIp)).append(";proto=").append(scheme);
+            StringBuilder el = new StringBuilder("for=").append(forwardedNode(peerIp)).append(";proto=").append(scheme);
             if (host != null) {
                 el.append(";host=").append(quoteIfNeeded(host));
             }

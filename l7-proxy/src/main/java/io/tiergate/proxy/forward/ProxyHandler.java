@@ -9,6 +9,8 @@ import io.tiergate.proxy.request.Authority;
 import io.tiergate.proxy.request.BadRequest;
 import io.tiergate.proxy.request.NormalizedTarget;
 import io.tiergate.proxy.request.ProxyRequest;
+import io.tiergate.proxy.request.RequestNotes;
+import io.tiergate.proxy.controls.ControlStage;
 import io.tiergate.proxy.request.RequestNormalizer;
 import io.tiergate.proxy.route.Route;
 import io.vertx.core.Vertx;
@@ -30,6 +32,7 @@ public final class ProxyHandler {
     private final ProxyMetrics metrics;
     private final AccessLog accessLog;
     private final WebSocketTunnel webSockets;
+    private final ControlStage controls;
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(ProxyHandler.class);
     // One store for the node's lifetime, made on first use: a reload keeps what is cached (its size is read once).
     private volatile io.tiergate.proxy.cache.CacheFilter cache;
@@ -40,6 +43,12 @@ public final class ProxyHandler {
         this.metrics = metrics;
         this.accessLog = accessLog;
         this.webSockets = new WebSocketTunnel(vertx);
+        this.controls = new ControlStage(vertx, metrics, accessLog);
+    }
+
+    /** The limits, access rules and auth stage (node lifetime: its tables survive reloads). */
+    public ControlStage controls() {
+        return controls;
     }
 
     /** The cache if a request has made it, else null (for the cache gauges, which must not create it). */
@@ -109,11 +118,6 @@ public final class ProxyHandler {
             reject(req, 414, "URI longer than " + config.limits().maxUriLength() + " bytes");
             return;
         }
-        if (contentLength > config.limits().maxBodySize()) {
-            reject(req, 413, "request body of " + contentLength + " bytes is larger than max_body_size ("
-                    + config.limits().maxBodySize() + " bytes)");
-            return;
-        }
         NormalizedTarget target;
         Route route;
         try {
@@ -136,12 +140,38 @@ public final class ProxyHandler {
             reject(req, 404, "no location matches " + target.path(), false, null);
             return;
         }
-        ProxyRequest preq = new ProxyRequest(req, listener, target, io.tiergate.proxy.ProxyProtocol.clientIp(req),
-                Headers.requestId(req, config));
+        // A location's max_body_size (nginx client_max_body_size) overrides the global one.
+        long maxBody = route.location().controls().maxBodySize() >= 0 ? route.location().controls().maxBodySize()
+                : config.limits().maxBodySize();
+        if (contentLength > maxBody) {
+            controls.counted("max_body_size", "rejected");
+            reject(req, 413, "request body of " + contentLength + " bytes is larger than max_body_size ("
+                    + maxBody + " bytes)");
+            return;
+        }
+        String peer = io.tiergate.proxy.ProxyProtocol.clientIp(req);
+        ProxyRequest preq = new ProxyRequest(req, listener, target,
+                config.forwarding().realIp().client(peer, req.headers(), config.forwarding()),
+                Headers.requestId(req, config), peer, new RequestNotes());
+        controls.prepare(config);
+        long length = contentLength;
+        boolean isChunked = chunked;
+        controls.run(preq, route, name -> {
+            UpstreamClient u = snap.upstreams().get(name);
+            return u == null ? null : u.group();
+        }, () -> forward(snap, preq, route, maxBody, length, isChunked));
+    }
+
+    /** After the controls let the request through: WebSocket tunnel, or read the body and run an Exchange. */
+    private void forward(Snapshot snap, ProxyRequest preq, Route route, long maxBody, long contentLength,
+                         boolean chunked) {
+        HttpServerRequest req = preq.raw();
+        ProxyConfig config = snap.config();
         // Null for a location that answers from disk (static files have no upstream).
         UpstreamClient upstream = route.location().upstream() == null ? null
                 : snap.upstreams().get(route.location().upstream());
         if (upstream != null && WebSocketTunnel.isUpgrade(req)) {
+            preq.notes().ended(); // a tunnel is not a request in progress: limit_conn counts its handshake only
             webSockets.open(preq, config, upstream.group(), () -> reject(req, 503,
                     "no live upstream: every server of upstream '" + upstream.group().name() + "' is down", false,
                     null));
@@ -153,10 +183,14 @@ public final class ProxyHandler {
         snap.acquire();
         // HTTP/2 has no chunked coding: a body without content-length is DATA frames of unknown total length.
         boolean unknownLength = chunked || (req.version() == HttpVersion.HTTP_2 && contentLength < 0 && !req.isEnded());
-        Body.read(vertx, req, config, contentLength, unknownLength).onComplete(ar -> {
+        Body.read(vertx, req, config, maxBody, contentLength, unknownLength).onComplete(ar -> {
             if (ar.failed()) {
                 snap.release();
+                preq.notes().ended();
                 int status = ar.cause() instanceof Body.BodyException be ? be.status() : 400;
+                if (status == 413) {
+                    controls.counted("max_body_size", "rejected");
+                }
                 reject(req, status, ar.cause().getMessage());
                 return;
             }

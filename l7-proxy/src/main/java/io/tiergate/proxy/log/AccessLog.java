@@ -32,7 +32,15 @@ public final class AccessLog implements AutoCloseable {
     public record Entry(long startMillis, String clientIp, String method, String uri, String protocol, int status,
                         long bytesSent, String referer, String userAgent, long durationMicros, String route,
                         String upstream, String upstreamAddrs, String upstreamStatuses, int tries, String body,
-                        String noRetry, String requestId) {
+                        String noRetry, String requestId, String limit) {
+        /** Without a limit note (nothing limited or refused this request). */
+        public Entry(long startMillis, String clientIp, String method, String uri, String protocol, int status,
+                     long bytesSent, String referer, String userAgent, long durationMicros, String route,
+                     String upstream, String upstreamAddrs, String upstreamStatuses, int tries, String body,
+                     String noRetry, String requestId) {
+            this(startMillis, clientIp, method, uri, protocol, status, bytesSent, referer, userAgent, durationMicros,
+                    route, upstream, upstreamAddrs, upstreamStatuses, tries, body, noRetry, requestId, null);
+        }
     }
 
     private volatile ProxyConfig.AccessLog config;
@@ -94,7 +102,7 @@ public final class AccessLog implements AutoCloseable {
                 + " route=\"" + dash(e.route()) + "\" upstream=" + dash(e.upstream())
                 + " ua=\"" + dash(e.upstreamAddrs()) + "\" us=\"" + dash(e.upstreamStatuses()) + "\""
                 + " tries=" + e.tries() + " body=" + dash(e.body())
-                + " no_retry=" + dash(e.noRetry()) + " rid=" + dash(e.requestId());
+                + " no_retry=" + dash(e.noRetry()) + " rid=" + dash(e.requestId()) + " limit=" + dash(e.limit());
     }
 
     static String json(Entry e) {
@@ -105,7 +113,7 @@ public final class AccessLog implements AutoCloseable {
                 + ",\"route\":" + q(e.route()) + ",\"upstream\":" + q(e.upstream())
                 + ",\"upstream_addrs\":" + q(e.upstreamAddrs()) + ",\"upstream_statuses\":" + q(e.upstreamStatuses())
                 + ",\"tries\":" + e.tries() + ",\"body\":" + q(e.body()) + ",\"no_retry\":" + q(e.noRetry())
-                + ",\"request_id\":" + q(e.requestId()) + "}";
+                + ",\"request_id\":" + q(e.requestId()) + ",\"limit\":" + q(e.limit()) + "}";
     }
 
     private static String dash(String s) {

@@ -9,9 +9,19 @@ import io.vertx.core.net.HostAndPort;
  * the connection) and what the pipeline learned on the way in (listener, client address, request id), next to the
  * Vert.x request it came from (for its headers, body and response). Stages take this, not {@code raw.uri()}: the
  * raw target is only for the access log.
+ *
+ * <p>{@code clientIp} is the client as every feature sees it (after real_ip: see {@code access.RealIp});
+ * {@code peerIp} is the hop the proxy talks to (TCP peer, or PROXY header source), which is what X-Forwarded-For
+ * appends and what {@code trusted_proxies} is checked against.
  */
 public record ProxyRequest(HttpServerRequest raw, String listener, NormalizedTarget target, String clientIp,
-                           String requestId) {
+                           String requestId, String peerIp, RequestNotes notes) {
+
+    /** A request whose client is its peer (no real_ip). */
+    public ProxyRequest(HttpServerRequest raw, String listener, NormalizedTarget target, String clientIp,
+                        String requestId) {
+        this(raw, listener, target, clientIp, requestId, clientIp, new RequestNotes());
+    }
 
     /** Normalizes {@code req}; throws {@link BadRequest} when it is not acceptable. */
     public static NormalizedTarget normalize(HttpServerRequest req, boolean mergeSlashes) {
