@@ -150,6 +150,34 @@ class UpstreamTlsTest {
     }
 
     @Test
+    void healthChecksUseTheGroupsTlsSettings() throws Exception {
+        ProxyNode p = Proxies.start(vertx, """
+                access_log: {format: off}
+                listeners: [{address: 127.0.0.1:0}]
+                upstreams:
+                  trusted:
+                    servers: ["%1$s"]
+                    tls: {ca: %2$s, server_name: origin.test}
+                    health: {type: http, interval: 200ms, timeout: 200ms, rise: 1, fall: 1}
+                  untrusted:
+                    servers: ["%1$s"]
+                    tls: {ca: %3$s, server_name: origin.test}
+                    health: {type: http, interval: 200ms, timeout: 200ms, rise: 1, fall: 1}
+                servers: [{default: true, locations: [{prefix: /, upstream: trusted}]}]
+                """.formatted(origin.address(), ca.caPem(), otherCa.caPem()));
+        proxies.add(p);
+        long end = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+        while (p.upstream("untrusted").peers().get(0).activeHealthy() && System.nanoTime() < end) {
+            Thread.sleep(50);
+        }
+        assertThat(p.upstream("untrusted").peers().get(0).activeHealthy())
+                .as("a server whose certificate the group would refuse fails its probes").isFalse();
+        Thread.sleep(600); // a few more probe rounds
+        assertThat(p.upstream("trusted").peers().get(0).activeHealthy())
+                .as("probed over TLS with the group's CA and name: a plain HTTP probe would fail").isTrue();
+    }
+
+    @Test
     void verifyOffAcceptsAnyCertificate() {
         int port = proxy(expiredOrigin, "{verify: false}");
         assertThat(Proxies.get(client, port, "/").status()).isEqualTo(200);
