@@ -66,6 +66,8 @@ class GrpcProxyTest {
     static final MethodDescriptor<String, String> COUNT = method("Count", MethodDescriptor.MethodType.SERVER_STREAMING);
     static final MethodDescriptor<String, String> FAIL = method("Fail", MethodDescriptor.MethodType.UNARY);
     static final MethodDescriptor<String, String> SLOW = method("Slow", MethodDescriptor.MethodType.UNARY);
+    static final MethodDescriptor<String, String> HANG = method("Hang", MethodDescriptor.MethodType.UNARY);
+    static final MethodDescriptor<String, String> JOIN = method("Join", MethodDescriptor.MethodType.CLIENT_STREAMING);
 
     static Vertx vertx;
     static Server server;
@@ -100,6 +102,25 @@ class GrpcProxyTest {
                 }))
                 .addMethod(FAIL, ServerCalls.asyncUnaryCall((req, out) ->
                         out.onError(Status.NOT_FOUND.withDescription("no such thing: " + req).asRuntimeException())))
+                .addMethod(HANG, ServerCalls.asyncUnaryCall((req, out) -> { }))
+                .addMethod(JOIN, ServerCalls.asyncClientStreamingCall(out -> new io.grpc.stub.StreamObserver<String>() {
+                    final StringBuilder all = new StringBuilder();
+
+                    @Override
+                    public void onNext(String v) {
+                        all.append(v).append(',');
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                        out.onNext(all.toString());
+                        out.onCompleted();
+                    }
+                }))
                 .addMethod(SLOW, ServerCalls.asyncUnaryCall((req, out) -> {
                     int now = slowInFlight.incrementAndGet();
                     slowPeak.accumulateAndGet(now, Math::max);
@@ -121,6 +142,7 @@ class GrpcProxyTest {
         proxy = Proxies.start(vertx, """
                 access_log: {format: off}
                 listeners: [{address: 127.0.0.1:0}]
+                timeouts: {upstream_read: 3s}
                 upstreams:
                   grpc: {servers: ["127.0.0.1:%d"], protocol: h2c}
                   gone: {servers: ["127.0.0.1:%d"], protocol: h2c}
@@ -182,6 +204,40 @@ class GrpcProxyTest {
                 () -> ClientCalls.blockingUnaryCall(deadChannel, elsewhere, deadline(), "x"));
         assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.UNAVAILABLE);
         assertThat(e.getStatus().getDescription()).contains("502").contains("upstream 'gone'");
+    }
+
+    @Test
+    void aClientStreamingCallDeliversEveryMessage() throws Exception {
+        CompletableFuture<String> result = new CompletableFuture<>();
+        io.grpc.stub.StreamObserver<String> in = io.grpc.stub.ClientCalls.asyncClientStreamingCall(
+                channel.newCall(JOIN, deadline()), new io.grpc.stub.StreamObserver<String>() {
+                    @Override
+                    public void onNext(String v) {
+                        result.complete(v);
+                    }
+
+                    @Override
+                    public void onError(Throwable t) {
+                        result.completeExceptionally(t);
+                    }
+
+                    @Override
+                    public void onCompleted() {
+                    }
+                });
+        for (int i = 0; i < 30; i++) {
+            in.onNext("m" + i);
+        }
+        in.onCompleted();
+        assertThat(result.get(20, TimeUnit.SECONDS)).startsWith("m0,m1,").endsWith("m29,");
+    }
+
+    @Test
+    void aSilentServerIsDeadlineExceededInGrpcTerms() {
+        StatusRuntimeException e = catchThrowableOfType(StatusRuntimeException.class,
+                () -> ClientCalls.blockingUnaryCall(channel, HANG, deadline(), "x"));
+        assertThat(e.getStatus().getCode()).isEqualTo(Status.Code.DEADLINE_EXCEEDED);
+        assertThat(e.getStatus().getDescription()).contains("504").contains("timed out");
     }
 
     @Test
