@@ -88,6 +88,11 @@ public record UpstreamConfig(String name, Balance balance, HashKey hashKey, Dura
                 new ArrayList<>(out.values()), health, resolveInterval, tls, protocol);
     }
 
+    /** The TLS name of {@code server} in this group: {@code tls.server_name}, else the server's DNS name or address. */
+    public String tlsName(Server server) {
+        return tls != null && tls.serverName() != null ? tls.serverName() : server.tlsName();
+    }
+
     /** The active health check of every server ({@code health:}), if configured. */
     public Optional<HealthCheck> activeHealth() {
         return Optional.ofNullable(health);

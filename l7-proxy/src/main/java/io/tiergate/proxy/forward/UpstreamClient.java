@@ -92,8 +92,7 @@ public final class UpstreamClient {
 
     /** The TLS name of {@code server}: the group's server_name, else the server's DNS name or address. */
     public String tlsName(UpstreamConfig.Server server) {
-        UpstreamConfig.Tls tls = group.config().tls();
-        return tls != null && tls.serverName() != null ? tls.serverName() : server.tlsName();
+        return group.config().tlsName(server);
     }
 
     public boolean tls() {

@@ -55,6 +55,14 @@ public final class WebSocketTunnel {
         WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(peer.config().address().host())
                 .setPort(peer.config().address().port()).setURI(request.uri()).setHeaders(h)
                 .setConnectTimeout(config.timeouts().upstreamConnect().toMillis());
+        if (group.config().tls() != null) {
+            // wss to a TLS group, verified like its other traffic: SNI and the name check use the TLS name, the
+            // socket goes to the server's address (Host is already set from the client's request above).
+            o.setSsl(true).setSslOptions(io.tiergate.proxy.tls.Certificates.clientOptions(group.config().tls(), false))
+                    .setHost(group.config().tlsName(peer.config()))
+                    .setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(peer.config().address().port(),
+                            peer.config().address().host()));
+        }
         long t0 = System.nanoTime();
         client.connect(o).onComplete(ar -> {
             if (ar.failed()) {

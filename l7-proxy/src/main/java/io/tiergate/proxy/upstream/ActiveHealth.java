@@ -79,8 +79,8 @@ public final class ActiveHealth implements AutoCloseable {
         if (group.tls() == null) {
             return null;
         }
-        String name = group.tls().serverName() != null ? group.tls().serverName() : server.tlsName();
-        return new HealthTarget.Tls(io.tiergate.proxy.tls.Certificates.clientOptions(group.tls(), false), name);
+        return new HealthTarget.Tls(io.tiergate.proxy.tls.Certificates.clientOptions(group.tls(), false),
+                group.tlsName(server));
     }
 
     /** Stops checking the servers of {@code group} (a reload dropped or replaced it). */
