@@ -130,6 +130,46 @@ public final class Certificates {
         return o;
     }
 
+    /**
+     * Whether {@code leaf} is issued for {@code name} (RFC 6125): a DNS name against the DNS subjectAltNames, with a
+     * wildcard only as the whole leftmost label; an address against the IP subjectAltNames. No CN fallback. Used
+     * where Vert.x cannot check the name in the handshake (a WebSocket connected by address).
+     */
+    public static boolean matchesName(java.security.cert.X509Certificate leaf, String name) {
+        java.util.Collection<List<?>> sans;
+        try {
+            sans = leaf.getSubjectAlternativeNames();
+        } catch (java.security.cert.CertificateParsingException e) {
+            return false;
+        }
+        if (sans == null) {
+            return false;
+        }
+        boolean ip = io.tiergate.proxy.config.UpstreamConfig.isIpLiteral(name);
+        String host = name.toLowerCase(java.util.Locale.ROOT);
+        for (List<?> san : sans) {
+            int type = (Integer) san.get(0);
+            String value = String.valueOf(san.get(1)).toLowerCase(java.util.Locale.ROOT);
+            if (ip && type == 7 && io.tiergate.shared.config.HostPort.canonicalIp(value)
+                    .equals(io.tiergate.shared.config.HostPort.canonicalIp(host))) {
+                return true;
+            }
+            if (!ip && type == 2 && dnsMatch(value, host)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static boolean dnsMatch(String pattern, String host) {
+        if (!pattern.startsWith("*.")) {
+            return pattern.equals(host);
+        }
+        String suffix = pattern.substring(1); // ".example.com"
+        int dot = host.indexOf('.');
+        return dot > 0 && suffix.indexOf('.', 1) > 0 && host.substring(dot).equals(suffix);
+    }
+
     /** Why the files of an upstream's TLS cannot be loaded (as {@link #problem} and {@link #caProblem}), or empty. */
     public static Optional<String> problem(io.tiergate.proxy.config.UpstreamConfig.Tls tls) {
         if (tls.ca() != null) {

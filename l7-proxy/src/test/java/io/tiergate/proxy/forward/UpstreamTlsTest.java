@@ -104,13 +104,17 @@ class UpstreamTlsTest {
     }
 
     private int proxy(Origin to, String tls) {
+        return proxy(new Origin.Address(to.address()), tls);
+    }
+
+    private int proxy(Origin.Address to, String tls) {
         ProxyNode p = Proxies.start(vertx, """
                 access_log: {format: off}
                 listeners: [{address: 127.0.0.1:0}]
                 upstreams: {app: {servers: ["%s"], tls: %s}}
                 retry: {tries: 1}
                 servers: [{default: true, locations: [{prefix: /, upstream: app}]}]
-                """.formatted(to.address(), tls));
+                """.formatted(to.hostPort(), tls));
         proxies.add(p);
         return p.listenPorts().get(0);
     }
@@ -175,6 +179,35 @@ class UpstreamTlsTest {
         Thread.sleep(600); // a few more probe rounds
         assertThat(p.upstream("trusted").peers().get(0).activeHealthy())
                 .as("probed over TLS with the group's CA and name: a plain HTTP probe would fail").isTrue();
+    }
+
+    @Test
+    void aWebSocketUpgradeToATlsGroupIsVerifiedToo() {
+        io.vertx.core.http.HttpServer ws = Origin.await(vertx.createHttpServer(tls(originCert).setSni(true))
+                .webSocketHandler(s -> s.textMessageHandler(m -> s.writeTextMessage("echo " + m + " sni="
+                        + ((javax.net.ssl.ExtendedSSLSession) s.sslSession()).getRequestedServerNames().stream()
+                        .map(n -> ((javax.net.ssl.SNIHostName) n).getAsciiName()).toList())))
+                .listen(0, "127.0.0.1"));
+        String to = "127.0.0.1:" + ws.actualPort();
+        int good = proxy(new Origin.Address(to), "{ca: %s, server_name: origin.test}".formatted(ca.caPem()));
+        io.vertx.core.http.WebSocketClient wc = vertx.createWebSocketClient();
+        String reply = Origin.await(wc.connect(good, "127.0.0.1", "/chat").compose(s -> {
+            io.vertx.core.Promise<String> got = io.vertx.core.Promise.promise();
+            s.textMessageHandler(got::tryComplete);
+            s.writeTextMessage("hi");
+            return got.future();
+        }));
+        assertThat(reply).isEqualTo("echo hi sni=[]"); // connected by address: no SNI (see docs)
+        int bad = proxy(new Origin.Address(to), "{ca: %s, server_name: origin.test}".formatted(otherCa.caPem()));
+        assertThat(Proxies.get(client, bad, "/chat", "Connection", "Upgrade", "Upgrade", "websocket",
+                "Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==").status())
+                .isEqualTo(502);
+        int wrongName = proxy(new Origin.Address(to), "{ca: %s, server_name: api.other.test}".formatted(ca.caPem()));
+        Proxies.Reply r = Proxies.get(client, wrongName, "/chat", "Connection", "Upgrade", "Upgrade", "websocket",
+                "Sec-WebSocket-Version", "13", "Sec-WebSocket-Key", "dGhlIHNhbXBsZSBub25jZQ==");
+        assertThat(r.status()).isEqualTo(502);
+        assertThat(r.body()).contains("not issued for api.other.test");
+        Origin.await(ws.close());
     }
 
     @Test

@@ -53,6 +53,10 @@ public final class Origin implements AutoCloseable {
         return self[0];
     }
 
+    /** A host:port some other server of a test listens on. */
+    public record Address(String hostPort) {
+    }
+
     public String address() {
         return "127.0.0.1:" + server.actualPort();
     }
