@@ -64,6 +64,7 @@ class UpstreamTlsTest {
         clientA = clients.client("proxy-a");
         clientB = clients.client("proxy-b");
         origin = Origin.start(vertx, "origin", tls(originCert).setSni(true), (o, req, body) -> req.response()
+                .putHeader("X-Connection", Integer.toString(System.identityHashCode(req.connection())))
                 .end("sni=" + req.connection().indicatedServerName()));
         expiredOrigin = Origin.start(vertx, "expired", tls(ca.expiredServer("origin.test")),
                 (o, req, body) -> req.response().end("x"));
@@ -125,6 +126,18 @@ class UpstreamTlsTest {
         Proxies.Reply r = Proxies.get(client, port, "/");
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.body()).isEqualTo("sni=origin.test");
+    }
+
+    @Test
+    void keptAliveTlsConnectionsAreReused() {
+        int port = proxy(origin, "{ca: %s, server_name: origin.test}".formatted(ca.caPem()));
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < 5; i++) {
+            Proxies.Reply r = Proxies.get(client, port, "/");
+            assertThat(r.status()).isEqualTo(200);
+            seen.add(r.headers().get("X-Connection"));
+        }
+        assertThat(seen).as("one TLS handshake, then the pooled connection carries every request").hasSize(1);
     }
 
     @Test
