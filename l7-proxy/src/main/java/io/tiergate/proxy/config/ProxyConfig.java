@@ -340,7 +340,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         String ca = m.string("client_ca", null);
         if (ca != null) {
             io.tiergate.proxy.tls.Certificates.caProblem(Path.of(ca)).ifPresent(why ->
-                    m.error("client_ca", why, "a readable PEM file of the CA certificates clients' certificates chain to"));
+                    m.error("client_ca", why, "a readable PEM file of the CA(s) client certificates chain to"));
         }
         if (auth != ListenerConfig.ClientAuth.NONE && ca == null) {
             m.error("client_ca", "client_auth: " + ConfigMap.enumName(auth) + " needs the CA bundle to verify"

@@ -326,7 +326,8 @@ final class Exchange {
             send(next, false);
             return;
         }
-        error(f.status(), f.message() + (tlsProblem == null ? "" : ": " + tlsProblem) + " (upstream '" + group.name() + "', tried " + String.join(", ", addrs)
+        error(f.status(), f.message() + (tlsProblem == null ? "" : ": " + tlsProblem) + " (upstream '" + group.name()
+                + "', tried " + String.join(", ", addrs)
                 + "; not retried: " + noRetry + ")");
     }
 

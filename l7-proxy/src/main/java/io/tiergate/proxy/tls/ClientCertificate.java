@@ -62,7 +62,7 @@ public final class ClientCertificate {
         }
     }
 
-    /** PEM with its newlines (and the few other unsafe characters) percent-escaped, as nginx's $ssl_client_escaped_cert. */
+    /** PEM with its newlines and other unsafe characters percent-escaped, as nginx's $ssl_client_escaped_cert. */
     static String urlEscapedPem(X509Certificate c) throws CertificateEncodingException {
         String b64 = Base64.getMimeEncoder(64, new byte[] {'\n'}).encodeToString(c.getEncoded());
         String pem = "-----BEGIN CERTIFICATE-----\n" + b64 + "\n-----END CERTIFICATE-----\n";

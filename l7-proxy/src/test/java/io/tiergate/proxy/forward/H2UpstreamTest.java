@@ -87,7 +87,8 @@ class H2UpstreamTest {
     @Test
     void trailersReachAnHttp11ClientThatAsksForThem() {
         String raw = Proxies.raw(port, "GET /x HTTP/1.1\r\nHost: a\r\nTE: trailers\r\nConnection: close\r\n\r\n");
-        assertThat(raw).containsIgnoringCase("Transfer-Encoding: chunked").containsIgnoringCase("\r\n0\r\nx-checksum: abc123\r\n");
+        assertThat(raw).containsIgnoringCase("Transfer-Encoding: chunked")
+                .containsIgnoringCase("\r\n0\r\nx-checksum: abc123\r\n");
     }
 
     @Test

@@ -82,7 +82,8 @@ public final class TestPki {
 
     /** A server certificate for {@code dnsName} that expired yesterday. */
     public Issued expiredServer(String dnsName) {
-        return issue(dnsName, dnsName, Instant.now().minus(Duration.ofDays(30)), Instant.now().minus(Duration.ofDays(1)),
+        Instant now = Instant.now();
+        return issue(dnsName, dnsName, now.minus(Duration.ofDays(30)), now.minus(Duration.ofDays(1)),
                 KeyPurposeId.id_kp_serverAuth);
     }
 
