@@ -258,7 +258,9 @@ public final class ProxyNode {
                 .setHttp2ClearTextEnabled(l.h2c())
                 .setTcpNoDelay(true);
         if (l.tls() != null) {
-            o.setSsl(true).setSni(true).setKeyCertOptions(Certificates.sslOptions(l.tls()).getKeyCertOptions());
+            io.vertx.core.net.ServerSSLOptions ssl = Certificates.sslOptions(l.tls());
+            o.setSsl(true).setSni(true).setKeyCertOptions(ssl.getKeyCertOptions())
+                    .setClientAuth(ssl.getClientAuth()).setTrustOptions(ssl.getTrustOptions());
             if (l.tls().http2()) {
                 o.setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
             }
@@ -452,12 +454,17 @@ public final class ProxyNode {
             }).recover(t -> Future.failedFuture("listener '" + l.name() + "': new certificate not loaded: "
                     + t.getMessage())));
         }
+        for (UpstreamClient u : current.get().upstreams().values()) {
+            done.add(u.reloadTlsIfChanged());
+        }
         return Future.join(done).transform(ar -> {
             List<String> changed = new ArrayList<>();
             List<String> failed = new ArrayList<>();
             for (Future<String> f : done) {
                 if (f.succeeded()) {
-                    changed.add(f.result());
+                    if (f.result() != null) {
+                        changed.add(f.result());
+                    }
                 } else {
                     failed.add(f.cause().getMessage());
                 }

@@ -66,11 +66,40 @@ public record ListenerConfig(String name, HostPort address, Tls tls, ProxyProtoc
      * PEM certificate chains with their keys. The certificate for a connection is the one whose names (SAN/CN) match
      * the client's SNI name; without SNI or without a match, the first. {@code http2}: offer h2 by ALPN.
      */
-    public record Tls(List<KeyPair> certificates, boolean http2) {
+    public record Tls(List<KeyPair> certificates, boolean http2, ClientAuth clientAuth, Path clientCa,
+                      String clientSubjectHeader, String clientCertHeader) {
         public Tls {
             certificates = List.copyOf(certificates);
+            if (clientAuth == null) {
+                clientAuth = ClientAuth.NONE;
+            }
+            if (clientAuth != ClientAuth.NONE && clientCa == null) {
+                throw new IllegalArgumentException("client_auth without client_ca");
+            }
+        }
+
+        public Tls(List<KeyPair> certificates, boolean http2) {
+            this(certificates, http2, ClientAuth.NONE, null, null, null);
+        }
+
+        /** The request headers that carry the verified client certificate: stripped from what clients send. */
+        public List<String> clientHeaders() {
+            List<String> out = new java.util.ArrayList<>();
+            if (clientSubjectHeader != null) {
+                out.add(clientSubjectHeader);
+            }
+            if (clientCertHeader != null) {
+                out.add(clientCertHeader);
+            }
+            return out;
         }
     }
+
+    /**
+     * {@code client_auth} (nginx {@code ssl_verify_client}): NONE asks for no certificate, OPTIONAL verifies one when
+     * the client offers it, REQUIRED refuses the handshake without a valid one.
+     */
+    public enum ClientAuth { NONE, OPTIONAL, REQUIRED }
 
     public record KeyPair(Path cert, Path key) {
     }

@@ -368,8 +368,37 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             }
         }
         boolean http2 = m.bool("http2", true);
+        ListenerConfig.ClientAuth auth = m.enumValue("client_auth", ListenerConfig.ClientAuth.class,
+                ListenerConfig.ClientAuth.NONE);
+        String ca = m.string("client_ca", null);
+        if (ca != null) {
+            io.tiergate.proxy.tls.Certificates.caProblem(Path.of(ca)).ifPresent(why ->
+                    m.error("client_ca", why, "a readable PEM file of the CA(s) client certificates chain to"));
+        }
+        if (auth != ListenerConfig.ClientAuth.NONE && ca == null) {
+            m.error("client_ca", "client_auth: " + ConfigMap.enumName(auth) + " needs the CA bundle to verify"
+                    + " client certificates against", "client_ca: /etc/tiergate/clients-ca.pem");
+            auth = ListenerConfig.ClientAuth.NONE;
+        }
+        String subject = headerName(m, "client_cert_header");
+        String pem = headerName(m, "client_cert_pem_header");
+        if (auth == ListenerConfig.ClientAuth.NONE && (subject != null || pem != null)) {
+            m.error(subject != null ? "client_cert_header" : "client_cert_pem_header",
+                    "no client certificate is asked for, so there is none to pass on",
+                    "client_auth: optional or required");
+        }
         m.finish();
-        return new ListenerConfig.Tls(pairs, http2);
+        return new ListenerConfig.Tls(pairs, http2, auth, ca == null ? null : Path.of(ca), subject, pem);
+    }
+
+    /** An HTTP field name under {@code key}, or null when absent or invalid (reported). */
+    private static String headerName(ConfigMap m, String key) {
+        String v = m.string(key, null);
+        if (v != null && !v.matches("[A-Za-z0-9!#$%&'*+.^_`|~-]+")) {
+            m.error(key, "'" + v + "' is not an HTTP header name", "a name like X-Client-Subject");
+            return null;
+        }
+        return v;
     }
 
     private static Timeouts parseTimeouts(ConfigMap m) {
@@ -546,10 +575,66 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
         if (!servers.isEmpty() && servers.stream().allMatch(UpstreamConfig.Server::backup)) {
             m.error("servers", "upstream '" + name + "' has only backup servers", "at least one server without backup: true");
         }
+        UpstreamConfig.Tls tls = m.map("tls").map(ProxyConfig::parseUpstreamTls).orElse(null);
+        UpstreamConfig.Protocol protocol = m.enumValue("protocol", UpstreamConfig.Protocol.class,
+                UpstreamConfig.Protocol.HTTP1);
+        if (protocol == UpstreamConfig.Protocol.H2 && tls == null) {
+            m.error("protocol", "h2 is HTTP/2 over TLS, but upstream '" + name + "' has no tls",
+                    "protocol: h2c for HTTP/2 in cleartext (prior knowledge), or a tls: block");
+            protocol = UpstreamConfig.Protocol.H2C;
+        } else if (protocol == UpstreamConfig.Protocol.H2C && tls != null) {
+            m.error("protocol", "h2c is HTTP/2 in cleartext, but upstream '" + name + "' has tls",
+                    "protocol: h2 for HTTP/2 over TLS (ALPN)");
+            protocol = UpstreamConfig.Protocol.H2;
+        }
         if (servers.isEmpty()) {
             return null;
         }
-        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers, health, resolve);
+        return new UpstreamConfig(name, balance, hashKey, keepalive, maxConns, servers, health, resolve, tls,
+                protocol);
+    }
+
+    /**
+     * {@code tls: {ca: FILE, verify: true, server_name: NAME, cert: FILE, key: FILE, protocols: [TLSv1.3]}} of an
+     * upstream group; every file must be readable and parse now, a key must belong to its certificate.
+     */
+    private static UpstreamConfig.Tls parseUpstreamTls(ConfigMap m) {
+        boolean verify = m.bool("verify", true);
+        String ca = m.string("ca", null);
+        if (ca != null) {
+            io.tiergate.proxy.tls.Certificates.caProblem(Path.of(ca)).ifPresent(why ->
+                    m.error("ca", why, "a readable PEM file of CA certificates (a bundle)"));
+        }
+        if (!verify && ca != null) {
+            m.error("verify", "verify: false ignores the ca: bundle (any certificate is accepted)",
+                    "verify: true to check the servers against ca:, or no ca:");
+        }
+        String serverName = m.string("server_name", null);
+        if (serverName != null && (serverName.isBlank() || UpstreamConfig.isIpLiteral(serverName)
+                || !serverName.matches("[A-Za-z0-9._-]+"))) {
+            m.error("server_name", "'" + serverName + "' is not a DNS host name (SNI carries names, not addresses)",
+                    "a host name like api.internal.example");
+            serverName = null;
+        }
+        String cert = m.string("cert", null);
+        String key = m.string("key", null);
+        if ((cert == null) != (key == null)) {
+            m.error(cert == null ? "key" : "cert", "a client certificate needs both cert: and key:",
+                    "cert: FILE and key: FILE (PEM), or neither");
+        } else if (cert != null) {
+            io.tiergate.proxy.tls.Certificates.problem(Path.of(cert), Path.of(key)).ifPresent(why ->
+                    m.error("key", why, "the private key of the certificate in 'cert' (PEM)"));
+        }
+        List<String> protocols = m.stringList("protocols", List.of());
+        for (String p : protocols) {
+            if (!List.of("TLSv1.2", "TLSv1.3").contains(p)) {
+                m.error("protocols", "unsupported TLS protocol '" + p + "'", "TLSv1.2 and/or TLSv1.3");
+            }
+        }
+        m.finish();
+        return new UpstreamConfig.Tls(ca == null ? null : Path.of(ca), verify, serverName,
+                cert == null || key == null ? null : Path.of(cert), cert == null || key == null ? null : Path.of(key),
+                protocols.stream().filter(p -> List.of("TLSv1.2", "TLSv1.3").contains(p)).toList());
     }
 
     private static VirtualServerConfig parseServer(ConfigMap m, RetryPolicy retry, Set<String> upstreamNames,

@@ -133,6 +133,9 @@ final class Exchange {
         if (ctx != null) {
             route.location().features().requestHeaders().apply(outHeaders, ctx);
         }
+        if (group.config().protocol().http2() && Grpc.asksForTrailers(req)) {
+            outHeaders.set("te", "trailers"); // the one TE value HTTP/2 allows; gRPC servers expect it
+        }
         this.hashKey = hashKey(group.config().hashKey());
     }
 
@@ -191,8 +194,10 @@ final class Exchange {
         long left = Math.max(1, (deadline - t0) / 1_000_000);
         RequestOptions o = new RequestOptions()
                 .setMethod(method)
-                .setHost(peer.config().address().host())
+                .setHost(upstream.tls() ? upstream.tlsName(peer.config()) : peer.config().address().host())
                 .setPort(peer.config().address().port())
+                .setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(peer.config().address().port(),
+                        peer.config().address().host()))
                 .setURI(uri)
                 .setConnectTimeout(Math.min(route.location().controls().timeouts().connect(config.timeouts()).toMillis(), left))
                 .setIdleTimeout(Math.min(route.location().controls().timeouts().read(config.timeouts()).toMillis(), left))
@@ -200,6 +205,7 @@ final class Exchange {
         HttpClientAgent client = fresh ? upstream.fresh() : upstream.pooled();
         client.request(o).onComplete(ar -> {
             if (ar.failed()) {
+                tlsFailure(peer, ar.cause());
                 failed(peer, Failure.ofConnect(ar.cause()), t0);
                 return;
             }
@@ -251,6 +257,45 @@ final class Exchange {
     }
 
     /**
+     * A refused TLS handshake is a configuration problem an operator must see (wrong CA, wrong name, expired or
+     * missing client certificate), not a flaky server: one WARN per failure naming the server and the reason.
+     */
+    private void tlsFailure(Peer peer, Throwable t) {
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof javax.net.ssl.SSLException) {
+                tlsProblem = "TLS handshake with " + peer.key() + " (name " + upstream.tlsName(peer.config())
+                        + ") failed: " + tlsReason(c);
+                TLS_LOG.warn("upstream '{}': {}", group.name(), tlsProblem);
+                return;
+            }
+        }
+    }
+
+    /** The operator's words for why a handshake failed, from the deepest cause that says it. */
+    private static String tlsReason(Throwable t) {
+        Throwable root = t;
+        for (Throwable c = t; c != null; c = c.getCause()) {
+            if (c instanceof java.security.cert.CertificateExpiredException) {
+                return "the server's certificate has expired (" + c.getMessage() + ")";
+            }
+            if (c instanceof java.security.cert.CertificateNotYetValidException) {
+                return "the server's certificate is not valid yet (" + c.getMessage() + ")";
+            }
+            if (c instanceof java.security.cert.CertPathBuilderException) {
+                return "the server's certificate is not issued by a CA in tls.ca (" + c.getMessage() + ")";
+            }
+            root = c;
+            if (c.getCause() == c) {
+                break;
+            }
+        }
+        return root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage();
+    }
+
+    private static final org.slf4j.Logger TLS_LOG = org.slf4j.LoggerFactory.getLogger("io.tiergate.proxy.upstream.tls");
+    private String tlsProblem; // the last TLS handshake failure of this exchange, for the 502's text
+
+    /**
      * A 103 from the origin goes to the client at once (RFC 8297), hop-by-hop fields removed. Not to HTTP/1.0 clients
      * (RFC 9110 §15.2: no 1xx to them), and not once the final head is out.
      */
@@ -282,7 +327,8 @@ final class Exchange {
             send(next, false);
             return;
         }
-        error(f.status(), f.message() + " (upstream '" + group.name() + "', tried " + String.join(", ", addrs)
+        error(f.status(), f.message() + (tlsProblem == null ? "" : ": " + tlsProblem) + " (upstream '" + group.name()
+                + "', tried " + String.join(", ", addrs)
                 + "; not retried: " + noRetry + ")");
     }
 
@@ -428,6 +474,9 @@ final class Exchange {
         cresp.endHandler(v -> {
             cancelReadTimer();
             relaying = null;
+            if (!clientGone && !cresp.trailers().isEmpty() && Grpc.clientTakesTrailers(req, resp)) {
+                resp.trailers().setAll(Headers.endToEnd(cresp.trailers()));
+            }
             if (clientGone) {
                 releaseEncoder();
             } else if (enc == null) {
@@ -585,6 +634,10 @@ final class Exchange {
         }
         MultiMap h = MultiMap.caseInsensitiveMultiMap();
         decorate(h);
+        if (Grpc.isGrpc(req)) {
+            Grpc.fail(resp, h, status, message);
+            return;
+        }
         resp.headers().setAll(h);
         resp.setStatusCode(status).putHeader("Content-Type", "text/plain; charset=utf-8")
                 .end(status + " " + io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase()

@@ -103,6 +103,7 @@ public final class Headers {
         if (!f.requestIdHeader().isEmpty()) {
             h.set(f.requestIdHeader(), request.requestId());
         }
+        io.tiergate.proxy.tls.ClientCertificate.apply(h, request, config);
         return h;
     }
 

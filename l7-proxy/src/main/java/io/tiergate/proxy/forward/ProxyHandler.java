@@ -241,6 +241,11 @@ public final class ProxyHandler {
             req.connection().close();
             return;
         }
+        if (Grpc.isGrpc(req) && req.version() == HttpVersion.HTTP_2) {
+            Grpc.fail(resp, io.vertx.core.MultiMap.caseInsensitiveMultiMap(), status, why);
+            req.resume();
+            return;
+        }
         boolean h1Close = close && req.version() != HttpVersion.HTTP_2;
         if (h1Close) {
             ClosingConnection.mark(req.connection());

@@ -7,7 +7,10 @@ import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
 import io.vertx.core.http.HttpConnection;
+import io.vertx.core.http.HttpVersion;
 import io.vertx.core.http.PoolOptions;
+import io.vertx.core.net.ClientSSLOptions;
+import io.tiergate.proxy.tls.Certificates;
 
 import io.vertx.core.Context;
 import io.vertx.core.internal.ContextInternal;
@@ -49,13 +52,109 @@ public final class UpstreamClient {
         this.declared = declared;
         this.vertx = vertx;
         this.group = group;
+        UpstreamConfig c = group.config();
+        int keepalive = (int) Math.max(1, c.keepaliveTimeout().toSeconds());
         HttpClientOptions o = new HttpClientOptions()
                 .setKeepAlive(true)
-                .setKeepAliveTimeout((int) Math.max(1, group.config().keepaliveTimeout().toSeconds()))
+                .setKeepAliveTimeout(keepalive)
                 .setTcpNoDelay(true);
+        if (c.protocol().http2()) {
+            // h2 by ALPN over TLS, h2c with prior knowledge (no Upgrade round trip): one connection carries many
+            // streams, up to the origin's SETTINGS_MAX_CONCURRENT_STREAMS (Vert.x honours it) or our limit.
+            o.setProtocolVersion(HttpVersion.HTTP_2).setHttp2ClearTextUpgrade(false)
+                    .setHttp2KeepAliveTimeout(keepalive).setHttp2MultiplexingLimit(H2_STREAMS_PER_CONNECTION);
+        }
+        this.tlsOptions = c.tls() == null ? null : Certificates.clientOptions(c.tls(), c.protocol().http2());
+        if (tlsOptions != null) {
+            // SNI and host name verification use the request's host (the server's name or server_name), while the
+            // socket goes to the resolved address (RequestOptions.server). forceSni: send it for any name we chose.
+            // An address never goes in SNI (RFC 6066 §3), so forcing is only safe when every name is a DNS name.
+            boolean allNames = c.servers().stream().noneMatch(s -> UpstreamConfig.isIpLiteral(tlsName(s)));
+            o.setSsl(true).setForceSni(allNames).setUseAlpn(c.protocol().http2());
+        }
         this.options = o;
-        this.poolOptions = new PoolOptions().setHttp1MaxSize(group.config().maxConnectionsPerServer())
+        if (c.tls() != null) {
+            try {
+                tlsDigest = Certificates.digest(c.tls().files());
+            } catch (java.io.IOException e) {
+                tlsDigest = null; // checked at config time; a renewal in progress is picked up by the next look
+            }
+        }
+        this.poolOptions = new PoolOptions().setHttp1MaxSize(c.maxConnectionsPerServer())
+                .setHttp2MaxSize(Math.max(1, Math.min(4, c.maxConnectionsPerServer())))
                 .setCleanerPeriod(500);
+    }
+
+    /** Concurrent streams per HTTP/2 upstream connection before the pool opens another (per event loop). */
+    static final int H2_STREAMS_PER_CONNECTION = 100;
+
+    private volatile ClientSSLOptions tlsOptions; // replaced by reloadTls: pools made later use the new files
+
+    /** The TLS name of {@code server}: the group's server_name, else the server's DNS name or address. */
+    public String tlsName(UpstreamConfig.Server server) {
+        return group.config().tlsName(server);
+    }
+
+    public boolean tls() {
+        return tlsOptions != null;
+    }
+
+    private volatile String tlsDigest; // of the TLS files as last loaded; null: not read yet
+
+    /**
+     * Loads this group's TLS files again if their contents changed since last loaded (a renewal at the same paths).
+     * A set that does not load (a key of another certificate, a half-written file) is refused: the pools keep the
+     * previous one. Completes with a line naming what was loaded, or null when nothing changed. Reads files: never on
+     * an event loop.
+     */
+    public Future<String> reloadTlsIfChanged() {
+        UpstreamConfig.Tls tls = group.config().tls();
+        if (tls == null) {
+            return Future.succeededFuture();
+        }
+        String digest;
+        try {
+            digest = Certificates.digest(tls.files());
+        } catch (java.io.IOException e) {
+            return Future.failedFuture("upstream '" + group.name() + "': " + e.getMessage());
+        }
+        if (digest.equals(tlsDigest)) {
+            return Future.succeededFuture();
+        }
+        if (tlsDigest == null) {
+            tlsDigest = digest; // the first look: these are the files the pools were built from
+            return Future.succeededFuture();
+        }
+        java.util.Optional<String> bad = Certificates.problem(tls);
+        if (bad.isPresent()) {
+            return Future.failedFuture("upstream '" + group.name() + "': " + bad.get()
+                    + "; still using the previous TLS files");
+        }
+        return reloadTls().map(v -> {
+            tlsDigest = digest;
+            return "tls files of upstream '" + group.name() + "' (" + tls.files().get(0)
+                    + (tls.files().size() > 1 ? ", ..." : "") + ")";
+        });
+    }
+
+    /**
+     * Loads the TLS files again (a renewed client certificate or CA bundle at the same paths): new connections use
+     * them, pooled and in-flight ones keep the session they have, so nothing is dropped.
+     */
+    public Future<Void> reloadTls() {
+        UpstreamConfig.Tls tls = group.config().tls();
+        if (tls == null) {
+            return Future.succeededFuture();
+        }
+        ClientSSLOptions next = Certificates.clientOptions(tls, group.config().protocol().http2());
+        tlsOptions = next;
+        List<Future<?>> updates = new ArrayList<>();
+        pooled.values().forEach(c -> updates.add(c.updateSSLOptions(next, true)));
+        HttpClientAgent f = fresh;
+        if (f != null) {
+            updates.add(f.updateSSLOptions(next, true));
+        }
+        return Future.all(updates).mapEmpty();
     }
 
     public UpstreamConfig declared() {
@@ -72,8 +171,7 @@ public final class UpstreamClient {
         Object loop = ctx instanceof ContextInternal ci ? ci.nettyEventLoop() : Thread.currentThread();
         HttpClientAgent c = pooled.get(loop);
         if (c == null) {
-            c = pooled.computeIfAbsent(loop, k -> vertx.httpClientBuilder().with(options).with(poolOptions)
-                    .withConnectHandler(UpstreamGuard::install).build());
+            c = pooled.computeIfAbsent(loop, k -> builder(options).with(poolOptions).build());
         }
         return c;
     }
@@ -83,13 +181,18 @@ public final class UpstreamClient {
         if (f == null) {
             synchronized (this) {
                 if (fresh == null) {
-                    fresh = vertx.httpClientBuilder().with(new HttpClientOptions().setKeepAlive(false))
-                            .withConnectHandler(UpstreamGuard::install).build();
+                    fresh = builder(new HttpClientOptions(options).setKeepAlive(false)).build();
                 }
                 f = fresh;
             }
         }
         return f;
+    }
+
+    private io.vertx.core.http.HttpClientBuilder builder(HttpClientOptions o) {
+        io.vertx.core.http.HttpClientBuilder b = vertx.httpClientBuilder().with(o)
+                .withConnectHandler(UpstreamGuard::install);
+        return tlsOptions == null ? b : b.with(tlsOptions);
     }
 
     /** True when {@code c} carried a request before: a failure on it may be the keep-alive close race. */

@@ -55,6 +55,15 @@ public final class WebSocketTunnel {
         WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(peer.config().address().host())
                 .setPort(peer.config().address().port()).setURI(request.uri()).setHeaders(h)
                 .setConnectTimeout(config.timeouts().upstreamConnect().toMillis());
+        io.tiergate.proxy.config.UpstreamConfig.Tls tls = group.config().tls();
+        String tlsName = group.config().tlsName(peer.config());
+        if (tls != null) {
+            // wss to a TLS group, with its CA and client certificate. Vert.x's WebSocket client connects by the host
+            // it is given (no separate socket address), so it gets the server's address and the TLS name is checked
+            // against the certificate right after the handshake instead of in it (no SNI is sent).
+            io.vertx.core.net.ClientSSLOptions ssl = io.tiergate.proxy.tls.Certificates.clientOptions(tls, false);
+            o.setSsl(true).setSslOptions(ssl.setHostnameVerificationAlgorithm(""));
+        }
         long t0 = System.nanoTime();
         client.connect(o).onComplete(ar -> {
             if (ar.failed()) {
@@ -65,6 +74,14 @@ public final class WebSocketTunnel {
                 return;
             }
             var upstream = ar.result();
+            if (tls != null && tls.verify() && !nameVerified(upstream, tlsName)) {
+                upstream.close();
+                group.release(peer, true, System.nanoTime() - t0);
+                req.response().setStatusCode(502).putHeader("Content-Type", "text/plain; charset=utf-8")
+                        .end("502 Bad Gateway: WebSocket handshake with " + peer.key() + " failed: its certificate"
+                                + " is not issued for " + tlsName + "\n");
+                return;
+            }
             req.toWebSocket().onComplete(sr -> {
                 if (sr.failed()) {
                     group.release(peer, false, System.nanoTime() - t0);
@@ -91,6 +108,17 @@ public final class WebSocketTunnel {
                 });
             });
         });
+    }
+
+    /** The leaf the upstream presented is issued for {@code name} (the chain was verified in the handshake). */
+    private static boolean nameVerified(io.vertx.core.http.WebSocket ws, String name) {
+        try {
+            java.util.List<java.security.cert.Certificate> chain = ws.peerCertificates();
+            return !chain.isEmpty() && chain.get(0) instanceof java.security.cert.X509Certificate leaf
+                    && io.tiergate.proxy.tls.Certificates.matchesName(leaf, name);
+        } catch (javax.net.ssl.SSLPeerUnverifiedException e) {
+            return false;
+        }
     }
 
     private static void relay(WebSocketBase from, WebSocketBase to) {

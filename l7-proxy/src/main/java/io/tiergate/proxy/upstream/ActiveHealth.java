@@ -54,7 +54,8 @@ public final class ActiveHealth implements AutoCloseable {
         Map<Peer, HealthTarget> targets = new ConcurrentHashMap<>();
         for (Peer p : group.peers()) {
             String id = group.name() + "/" + p.key() + "#" + gen;
-            HealthTarget t = HealthTarget.of(id, p.config().address().host(), p.config().address().port(), check);
+            HealthTarget t = new HealthTarget(id, p.config().address().host(), p.config().address().port(), check,
+                    tls(group.config(), p.config()));
             byId.put(id, new Watched(group, p, t));
             targets.put(p, t);
             ids.add(id);
@@ -70,6 +71,16 @@ public final class ActiveHealth implements AutoCloseable {
                         group.name(), p.key(), p.config().maxFails(), check.rise());
             }
         });
+    }
+
+    /** The group's TLS for probes of {@code server} (HTTP/1.1: no ALPN), or null for a cleartext group. */
+    private static HealthTarget.Tls tls(io.tiergate.proxy.config.UpstreamConfig group,
+                                        io.tiergate.proxy.config.UpstreamConfig.Server server) {
+        if (group.tls() == null) {
+            return null;
+        }
+        return new HealthTarget.Tls(io.tiergate.proxy.tls.Certificates.clientOptions(group.tls(), false),
+                group.tlsName(server));
     }
 
     /** Stops checking the servers of {@code group} (a reload dropped or replaced it). */

@@ -37,15 +37,24 @@ public final class Origin implements AutoCloseable {
     }
 
     public static Origin start(Vertx vertx, String name, Behaviour b) {
+        return start(vertx, name, new io.vertx.core.http.HttpServerOptions(), b);
+    }
+
+    /** An origin with its own server options (TLS, client certificates, HTTP/2). */
+    public static Origin start(Vertx vertx, String name, io.vertx.core.http.HttpServerOptions options, Behaviour b) {
         Origin[] self = new Origin[1];
         Handler<HttpServerRequest> h = req -> req.body().onSuccess(body -> {
             self[0].hits.incrementAndGet();
             self[0].received.add(new Received(req.method().name(), req.uri(), req.headers(), body));
             b.handle(self[0], req, body);
         });
-        HttpServer s = await(vertx.createHttpServer().requestHandler(h).listen(0, "127.0.0.1"));
+        HttpServer s = await(vertx.createHttpServer(options).requestHandler(h).listen(0, "127.0.0.1"));
         self[0] = new Origin(s, name);
         return self[0];
+    }
+
+    /** A host:port some other server of a test listens on. */
+    public record Address(String hostPort) {
     }
 
     public String address() {

@@ -3,7 +3,22 @@ package io.tiergate.shared.health;
 import java.util.Objects;
 
 /** Something to probe: {@code id} is the caller's name for it and appears in every transition. */
-public record HealthTarget(String id, String host, int port, HealthCheck check) {
+public record HealthTarget(String id, String host, int port, HealthCheck check, Tls tls) {
+    /**
+     * TLS as the traffic to this target speaks it (an L7 upstream's CA, client certificate and name): HTTP and HTTPS
+     * probes then use exactly these settings, so a probe passes only where real requests would.
+     */
+    public record Tls(io.vertx.core.net.ClientSSLOptions options, String serverName) {
+        public Tls {
+            Objects.requireNonNull(options, "options");
+            Objects.requireNonNull(serverName, "serverName");
+        }
+    }
+
+    public HealthTarget(String id, String host, int port, HealthCheck check) {
+        this(id, host, port, check, null);
+    }
+
     public HealthTarget {
         Objects.requireNonNull(id, "id");
         Objects.requireNonNull(host, "host");

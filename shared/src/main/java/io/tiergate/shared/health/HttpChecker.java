@@ -37,17 +37,21 @@ final class HttpChecker implements Checker {
         HealthTarget t = attempt.target;
         HealthCheck check = t.check();
         long timeoutMs = check.timeout().toMillis();
-        boolean https = check.type() == HealthCheck.Type.HTTPS;
+        boolean https = check.type() == HealthCheck.Type.HTTPS || t.tls() != null;
         RequestOptions options = new RequestOptions()
                 .setMethod(HttpMethod.GET)
-                .setHost(t.host())
+                .setHost(t.tls() != null ? t.tls().serverName() : t.host())
                 .setPort(t.port())
+                .setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(t.port(), t.host()))
                 .setURI(check.httpPath())
                 .setSsl(https)
                 .setConnectTimeout(timeoutMs)
                 .setIdleTimeout(timeoutMs)
                 .putHeader("User-Agent", "tiergate-health")
                 .putHeader("Connection", "close");
+        if (t.tls() != null) {
+            options.setSslOptions(t.tls().options()); // verified like the traffic, not trust-all
+        }
         if (check.httpHost() != null) {
             options.putHeader("Host", check.httpHost());
         }
