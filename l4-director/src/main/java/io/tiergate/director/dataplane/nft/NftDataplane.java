@@ -40,6 +40,12 @@ public final class NftDataplane implements Dataplane {
     /** How each DR service's flow map was declared, from reads: a different size/timeout means redeclaring it. */
     private final Map<ServiceKey, String> flowTables = new HashMap<>();
     private final IpipTunnels tunnels = new IpipTunnels();
+    /**
+     * Whether tgt- devices may exist: true until the first apply has looked (a restart may find some to prune), then
+     * whether any were left. Keeps the `ip` spawn (milliseconds) out of every health transition of a director that has
+     * no tunnel services.
+     */
+    private boolean tunnelsMayExist = true;
 
     private NftDataplane(LibNftables lib, Pointer ctx, NftRuleset ruleset) {
         this.lib = lib;
@@ -215,9 +221,10 @@ public final class NftDataplane implements Dataplane {
             batch.append(ruleset.upsert(s, asked.fingerprint(), recreateFlows, objects(s.method(), s.key())));
         }
         // Tunnel devices first: nft resolves `device "tgt-…"` when it parses the batch.
-        Set<String> devices = tunnels.existing();
         List<String> tunnelled = changes.upserts().stream().filter(s -> s.method() == ForwardingMethod.TUNNEL)
                 .map(NftRuleset::sameFamily).flatMap(s -> s.destinations().stream()).map(d -> d.address()).toList();
+        boolean tunnelWork = tunnelsMayExist || !tunnelled.isEmpty();
+        Set<String> devices = tunnelWork ? tunnels.existing() : Set.of();
         tunnels.ensure(tunnelled, devices);
         long t0 = System.nanoTime();
         run(batch.toString());
@@ -230,7 +237,8 @@ public final class NftDataplane implements Dataplane {
                 forget(m, k);
             }
         }
-        if (!devices.isEmpty() || !tunnelled.isEmpty()) {
+        tunnelsMayExist = !devices.isEmpty() || !tunnelled.isEmpty();
+        if (tunnelsMayExist) {
             // What the rules forward into now, read back: also right after a restart, when this process never
             // created the devices a service that did not change still uses.
             String rules;
@@ -242,7 +250,9 @@ public final class NftDataplane implements Dataplane {
                 }
                 rules = ""; // no DR table: nothing forwards into a tunnel
             }
-            tunnels.prune(tunnels.existing(), NftRuleset.tunnelDevices(rules));
+            Set<String> referenced = NftRuleset.tunnelDevices(rules);
+            tunnels.prune(tunnels.existing(), referenced);
+            tunnelsMayExist = !referenced.isEmpty();
         }
         for (DataplaneService s : changes.upserts().stream().map(NftRuleset::sameFamily).toList()) {
             ForwardingMethod was = methods.put(s.key(), NftRuleset.tableMethod(s.method()));
