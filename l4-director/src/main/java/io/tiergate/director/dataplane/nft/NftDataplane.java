@@ -225,6 +225,7 @@ public final class NftDataplane implements Dataplane {
                 .map(NftRuleset::sameFamily).flatMap(s -> s.destinations().stream()).map(d -> d.address()).toList();
         boolean tunnelWork = tunnelsMayExist || !tunnelled.isEmpty();
         Set<String> devices = tunnelWork ? tunnels.existing() : Set.of();
+        tunnelsMayExist |= !tunnelled.isEmpty(); // a failed batch below leaves new devices for the next apply to prune
         tunnels.ensure(tunnelled, devices);
         long t0 = System.nanoTime();
         run(batch.toString());

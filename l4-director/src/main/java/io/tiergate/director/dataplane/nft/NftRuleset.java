@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
  * {@code nft list table} output. Layout, one table per family, owned by Tiergate and nothing else:
  *
  * <pre>
- * table netdev tiergate          DR: ingress of the configured device, fwd ip/ip6 to the chosen real server
+ * table netdev tiergate          DR: ingress of the configured device, fwd ip/ip6 to the chosen real server;
+ *                                tunnel (IPIP) services too, forwarded into one tgt-&lt;hex address&gt; ipip device per server
  * table ip tiergate_nat          NAT, IPv4 VIPs: prerouting dnat, conntrack keeps each flow on its real server
  * table ip6 tiergate_nat6        NAT, IPv6 VIPs (a table of its own keeps the IPv4 one exactly as it was)
  *   map services   VIP . l4proto . port : goto s_&lt;service&gt;     one lookup per packet, whatever the service count
