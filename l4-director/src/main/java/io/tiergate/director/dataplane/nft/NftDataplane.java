@@ -68,6 +68,19 @@ public final class NftDataplane implements Dataplane {
         }
     }
 
+    /**
+     * As {@link #unavailableReason()}, plus what this config needs beyond libnftables: the ipip module when a service
+     * uses method tunnel (dataplane: auto then falls back instead of refusing to start).
+     */
+    public static Optional<String> unavailableReason(DirectorConfig config) {
+        return unavailableReason().or(() -> tunnelServices(config).isEmpty() ? Optional.empty()
+                : IpipTunnels.unavailableReason().map(r -> "service '" + tunnelServices(config).get(0) + "': " + r));
+    }
+
+    private static java.util.List<String> tunnelServices(DirectorConfig config) {
+        return config.services().stream().filter(s -> s.method() == ForwardingMethod.TUNNEL).map(s -> s.name()).toList();
+    }
+
     public static NftDataplane open(DirectorConfig config) throws DataplaneException {
         LibNftables lib;
         try {
@@ -80,8 +93,7 @@ public final class NftDataplane implements Dataplane {
         if (ctx == null) {
             throw new DataplaneException("nft_ctx_new failed");
         }
-        java.util.List<String> tunnelServices = config.services().stream()
-                .filter(s -> s.method() == ForwardingMethod.TUNNEL).map(s -> s.name()).toList();
+        java.util.List<String> tunnelServices = tunnelServices(config);
         if (!tunnelServices.isEmpty()) {
             Optional<String> noIpip = IpipTunnels.unavailableReason();
             if (noIpip.isPresent()) {

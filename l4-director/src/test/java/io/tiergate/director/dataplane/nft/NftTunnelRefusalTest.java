@@ -43,6 +43,11 @@ class NftTunnelRefusalTest {
         DirectorConfig cfg = DirectorConfig.parse(root.mapOrEmpty("director"));
         root.finish();
         problems.throwIfAny();
+        Director.Choice auto = Director.choose(cfg.withDataplane(io.tiergate.director.dataplane.DataplaneKind.AUTO));
+        if (auto.kind() != io.tiergate.director.dataplane.DataplaneKind.IPVS) {
+            assertThat(auto.reason()).as("dataplane: auto rules nft out for it, and says why")
+                    .contains("nft: service 'far': the kernel has no IPIP tunnels");
+        }
         Vertx vertx = Vertx.vertx();
         try {
             Throwable t = catchThrowable(() -> Director.start(vertx, cfg).close());
