@@ -57,10 +57,10 @@ vmlinuz=$kdir/boot/vmlinuz-$kver
 
 # --- initramfs: busybox + the modules, loaded in dependency order ----------------------------
 # IPVS and the schedulers the tests use (lblcr deliberately left out: "scheduler not loaded" test), IPIP and
-# nft netdev forwarding (nft-ipip-dr.sh),
+# nft netdev forwarding and the hash/numgen expressions (nft-ipip-dr.sh, nft-tunnel-director.sh),
 # namespaces' plumbing for traffic tests, and virtio/9p/overlay for the root filesystem.
 modules=(ip_vs ip_vs_rr ip_vs_wrr ip_vs_wlc ip_vs_lc ip_vs_sh ip_vs_mh veth dummy bridge
-         tunnel4 ip_tunnel ipip nft_fwd_netdev
+         tunnel4 ip_tunnel ipip nft_fwd_netdev nft_hash nft_numgen nft_objref
          virtio_pci 9pnet_virtio 9p overlay)
 work=$(mktemp -d /tmp/tiergate-vm.XXXXXX)
 trap 'rm -rf "$work"' EXIT

@@ -129,7 +129,8 @@ final class DoctorCommand implements Callable<Integer> {
         cfg.proxy().ifPresent(p -> {
             if (!p.drVips().isEmpty()) {
                 List<Integer> ports = p.listeners().stream().map(l -> l.address().port()).distinct().toList();
-                out.add(new Doctor.Plan(Doctor.Role.REAL_SERVER, Doctor.Mode.DR, p.drVips(), ports, List.of()));
+                out.add(new Doctor.Plan(Doctor.Role.REAL_SERVER, p.drTunnel().enabled() ? Doctor.Mode.TUNNEL : Doctor.Mode.DR,
+                        p.drVips(), ports, List.of()));
             }
         });
         return out;

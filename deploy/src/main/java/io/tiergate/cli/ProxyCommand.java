@@ -78,15 +78,21 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
 
         RealServerSetup dr = null;
         if (!first.drVips().isEmpty()) {
-            dr = new RealServerSetup(first.drVips());
+            dr = new RealServerSetup(first.drVips(), first.drTunnel().enabled() ? first.drTunnel().mtu() : 0);
             if ("root".equals(System.getProperty("user.name"))) {
-                dr.apply();
-                log("direct-routing real server for " + String.join(", ", first.drVips())
-                        + " (VIP on lo, arp_ignore=1, arp_announce=2; undone on stop)");
+                try {
+                    dr.apply();
+                } catch (IllegalStateException e) {
+                    dr.undo();
+                    throw new UserException("dr: " + e.getMessage(), ExitCodes.FAILURE);
+                }
+                log((dr.tunnel() ? "tunnel (IPIP) real server for " : "direct-routing real server for ")
+                        + String.join(", ", first.drVips()) + " (" + dr.describe() + "; undone on stop)");
             } else {
                 List<String> missing = dr.missing();
                 if (!missing.isEmpty()) {
-                    throw new UserException("this node is a DR real server for " + String.join(", ", first.drVips())
+                    throw new UserException("this node is a " + (dr.tunnel() ? "tunnel" : "DR") + " real server for "
+                            + String.join(", ", first.drVips())
                             + " but " + String.join("; ", missing) + ". Run these as root (or run tiergate as root):\n  "
                             + String.join("\n  ", dr.commands()), ExitCodes.NO_PERMISSION);
                 }

@@ -168,7 +168,7 @@ public final class Director implements AutoCloseable {
      * otherwise userspace. The reason names what ruled out each better choice.
      */
     public static Choice choose(DirectorConfig config) {
-        return choose(config, hasNetAdmin(), IpvsDataplane::unavailableReason, NftDataplane::unavailableReason);
+        return choose(config, hasNetAdmin(), IpvsDataplane::unavailableReason, () -> NftDataplane.unavailableReason(config));
     }
 
     static Choice choose(DirectorConfig config, boolean root, java.util.function.Supplier<Optional<String>> ipvsMissing,

@@ -48,7 +48,7 @@ public final class Doctor {
                 if (!vip.equals(a.address())) {
                     continue;
                 }
-                if (a.ifname().equals("lo")) {
+                if (a.ifname().equals("lo") || (plan.mode() == Mode.TUNNEL && a.ifname().equals(TUNNEL_DEVICE))) {
                     onLo = true;
                     if (plan.mode() == Mode.DR && a.prefixLen() != 32 && a.prefixLen() != 128) {
                         out.add(Finding.warn("VIP " + vip, "on lo as /" + a.prefixLen()
@@ -69,6 +69,13 @@ public final class Doctor {
                     out.add(Finding.fail("VIP " + vip, "not on lo: packets the director forwards (to the VIP) are dropped",
                             "ip addr add " + vip + "/32 dev lo"));
                 }
+            } else if (plan.mode() == Mode.TUNNEL) {
+                if (onLo) {
+                    out.add(Finding.ok("VIP " + vip, "local (on tunl0 or lo): packets the director tunnels to it are accepted"));
+                } else {
+                    out.add(Finding.fail("VIP " + vip, "not on tunl0 (nor lo): the packets the director tunnels here carry "
+                            + "the VIP as destination and are dropped", "ip addr add " + vip + "/32 dev tunl0"));
+                }
             } else if (plan.mode() == Mode.NAT && onLo) {
                 out.add(Finding.warn("VIP " + vip, "on lo, but NAT mode rewrites the destination to this host's own address",
                         "ip addr del " + vip + "/32 dev lo"));
@@ -77,8 +84,41 @@ public final class Doctor {
         if (plan.mode() != Mode.NAT) {
             arpSettings(out);
         }
+        if (plan.mode() == Mode.TUNNEL) {
+            tunnelEndpoint(plan, addrs, out);
+        }
         rpFilter(out);
         listeners(plan, out);
+    }
+
+    private static final String TUNNEL_DEVICE = "tunl0";
+    /** The MSS clamp's nft table (what {@code tiergate proxy} with {@code dr.mode: tunnel} installs). */
+    private static final String MSS_TABLE = "inet tiergate_rs";
+
+    /** tunl0 present and up, and the MSS the VIPs advertise small enough for the tunnel. */
+    private void tunnelEndpoint(Plan plan, List<HostState.Address> addrs, List<Finding> out) {
+        Optional<HostState.Address> tunl = addrs.stream().filter(a -> a.ifname().equals(TUNNEL_DEVICE)).findFirst();
+        if (tunl.isEmpty()) {
+            out.add(Finding.fail(TUNNEL_DEVICE, "missing: this kernel has not loaded the ipip module, so nothing "
+                            + "decapsulates what the director tunnels here",
+                    "modprobe ipip && ip link set tunl0 up   # the kernel needs CONFIG_NET_IPIP (Debian's has it)"));
+        } else if (!tunl.get().up()) {
+            out.add(Finding.fail(TUNNEL_DEVICE, "down: tunnelled packets are dropped", "ip link set tunl0 up"));
+        } else {
+            out.add(Finding.ok(TUNNEL_DEVICE, "up (MTU " + tunl.get().mtu() + "): decapsulates IPIP from any director"));
+        }
+        if (host.nftTables().contains("table " + MSS_TABLE)) {
+            out.add(Finding.ok("MSS for the VIPs", "clamped by nft table " + MSS_TABLE));
+        } else {
+            String v4 = String.join(", ", plan.vips().stream().filter(v -> !v.contains(":")).toList());
+            out.add(Finding.warn("MSS for the VIPs", "not clamped: clients send segments sized for this host's own MTU, "
+                            + "the 20-byte IPIP header makes them too big for the path, and the director (which "
+                            + "forwards from ingress) sends no ICMP back, so large requests hang",
+                    "set dr.mode: tunnel in the proxy config (it installs the clamp), or: nft add table " + MSS_TABLE
+                            + "; nft 'add chain " + MSS_TABLE + " output { type filter hook output priority mangle; }'; "
+                            + "nft 'add rule " + MSS_TABLE + " output ip saddr { " + v4 + " } tcp flags & (syn | ack) == "
+                            + "syn | ack tcp option maxseg size > 1440 tcp option maxseg size set 1440'   # 1440 = tunnel MTU 1480 − 40"));
+        }
     }
 
     private void arpSettings(List<Finding> out) {
@@ -110,10 +150,11 @@ public final class Doctor {
         int all = host.sysctlInt("net.ipv4.conf.all.rp_filter", 0);
         for (String ifname : ifs) {
             int v = Math.max(all, host.sysctlInt("net.ipv4.conf." + ifname + ".rp_filter", 0));
-            if (ifname.startsWith("tunl") && v != 0) {
-                out.add(Finding.fail("rp_filter on " + ifname, v + ": tunnelled packets carry the client's source "
-                                + "address and are dropped by reverse-path filtering",
-                        "sysctl -w net.ipv4.conf.all.rp_filter=0 net.ipv4.conf." + ifname + ".rp_filter=0"));
+            if (ifname.startsWith("tunl") && v == 1) {
+                out.add(Finding.fail("rp_filter on " + ifname, v + " (strict, the larger of all and " + ifname
+                                + "): tunnelled packets carry the client's source address, which routes back via another "
+                                + "interface, and are dropped", "sysctl -w net.ipv4.conf.all.rp_filter=2 net.ipv4.conf."
+                                + ifname + ".rp_filter=0"));
             } else if (v == 1 && ifs.size() > 1) {
                 out.add(Finding.warn("rp_filter on " + ifname, "1 (strict) with " + ifs.size()
                                 + " interfaces up: packets arriving on a path other than the route back are dropped",
@@ -176,6 +217,15 @@ public final class Doctor {
             } else {
                 out.add(Finding.fail("ip_forward", fwd + ": NAT mode routes replies through the director",
                         "sysctl -w net.ipv4.ip_forward=1"));
+            }
+        }
+        if (plan.mode() == Mode.TUNNEL) {
+            if (host.kernelModuleAvailable("ipip")) {
+                out.add(Finding.ok("IPIP", "the kernel has the ipip module: method tunnel can create its tgt- devices"));
+            } else {
+                out.add(Finding.fail("IPIP", "this kernel has no ipip module (CONFIG_NET_IPIP): method tunnel on the nft "
+                                + "dataplane refuses to start", "use a kernel with IPIP (Debian's has it), or method dr"
+                                + " (same L2 segment) or nat"));
             }
         }
         boolean nft = host.libnftablesPresent();

@@ -166,6 +166,36 @@ final class HostState {
         return false;
     }
 
+    /** Loaded, or loadable ({@code modprobe -n}: a dry run, the doctor changes nothing). */
+    boolean kernelModuleAvailable(String module) {
+        if (Files.isDirectory(Path.of("/sys/module", module))) {
+            return true;
+        }
+        return command("modprobe", "-n", "-q", module).exit() == 0;
+    }
+
+    /** {@code nft list tables} output ("" when nft is missing or not permitted). */
+    String nftTables() {
+        Exec r = command("nft", "list", "tables");
+        return r.exit() == 0 ? r.output() : "";
+    }
+
+    record Exec(int exit, String output) {
+    }
+
+    private static Exec command(String... cmd) {
+        try {
+            Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+            String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            return p.waitFor(5, TimeUnit.SECONDS) ? new Exec(p.exitValue(), out) : new Exec(-1, out);
+        } catch (IOException e) {
+            return new Exec(-1, e.getMessage());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return new Exec(-1, "interrupted");
+        }
+    }
+
     boolean ipvsPresent() {
         return Files.exists(Path.of("/proc/net/ip_vs"));
     }

@@ -104,6 +104,38 @@ class DoctorNamespaceTest {
     }
 
     @Test
+    void tunnelModeChecksTunl0TheMssClampAndOnTheDirectorTheIpipModule() throws Exception {
+        boolean ipip = java.nio.file.Files.isDirectory(Path.of("/sys/module/ipip"))
+                || Netns.runResult("modprobe", "-n", "-q", "ipip").exit() == 0;
+        Netns.exec(rs, "ip", "addr", "add", "10.201.0.100/32", "dev", "lo");
+        Netns.exec(rs, "sysctl", "-qw", "net.ipv4.conf.all.arp_ignore=1", "net.ipv4.conf.all.arp_announce=2");
+        listen(rs, "0.0.0.0", 8082);
+
+        Netns.Result unclamped = doctor(rs, "--role", "real-server", "--mode", "tunnel", "--vip", "10.201.0.100",
+                "--port", "8082");
+        assertThat(unclamped.output()).as(unclamped.output())
+                .contains("[ ok ] VIP 10.201.0.100: local (on tunl0 or lo)")
+                .contains("[warn] MSS for the VIPs: not clamped")
+                .contains("tcp option maxseg size set 1440");
+        if (!ipip) { // this project's build host: no IPIP in the kernel, so no tunl0 in any namespace
+            assertThat(unclamped.output()).contains("[FAIL] tunl0: missing").contains("fix: modprobe ipip && ip link set tunl0 up");
+            assertThat(unclamped.exit()).isEqualTo(1);
+        }
+
+        Netns.exec(rs, "nft", "add table inet tiergate_rs\nadd chain inet tiergate_rs output { type filter hook output"
+                + " priority mangle; policy accept; }\nadd rule inet tiergate_rs output ip saddr 10.201.0.100 tcp flags &"
+                + " (syn | ack) == syn | ack tcp option maxseg size > 1440 tcp option maxseg size set 1440");
+        Netns.Result clamped = doctor(rs, "--role", "real-server", "--mode", "tunnel", "--vip", "10.201.0.100",
+                "--port", "8082");
+        assertThat(clamped.output()).as(clamped.output()).contains("[ ok ] MSS for the VIPs: clamped by nft table inet tiergate_rs");
+
+        Netns.Result dir = doctor(director, "--role", "director", "--mode", "tunnel", "--vip", "10.202.0.1",
+                "--real-server", "10.201.0.11");
+        assertThat(dir.output()).as(dir.output()).contains(ipip ? "[ ok ] IPIP: the kernel has the ipip module"
+                : "[FAIL] IPIP: this kernel has no ipip module (CONFIG_NET_IPIP)");
+    }
+
+    @Test
     void directorFindsVipOnLoMissingRealServerRoutedRealServerMtuAndIpForward() {
         Netns.exec(director, "ip", "addr", "add", "10.202.0.100/32", "dev", "lo");
         Netns.exec(director, "ip", "route", "add", "10.203.0.0/24", "via", "10.201.0.11");

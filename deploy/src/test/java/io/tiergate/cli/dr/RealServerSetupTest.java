@@ -61,4 +61,37 @@ class RealServerSetupTest {
         String out = inNs("10.204.0.101");
         assertThat(out).contains("added=[]").contains("after: lo has 10.204.0.101/32=true");
     }
+
+    @Test
+    void tunnelModePrintsTunl0RpFilterArpAndTheMssClampAndRefusesWithoutIpip(@org.junit.jupiter.api.io.TempDir
+                                                                               java.nio.file.Path sys) throws Exception {
+        // A fake /proc/sys: strict rp_filter on all, one interface, and no tunl0 (a kernel without IPIP).
+        for (String iface : List.of("all", "eth0")) {
+            java.nio.file.Files.createDirectories(sys.resolve("net/ipv4/conf/" + iface));
+            java.nio.file.Files.writeString(sys.resolve("net/ipv4/conf/" + iface + "/rp_filter"), "1");
+        }
+        RealServerSetup setup = new RealServerSetup(List.of("10.9.9.9", "fd00::9"), sys, 1480);
+        assertThat(setup.commands()).containsExactly(
+                "modprobe ipip && ip link set tunl0 up",
+                "ip addr add 10.9.9.9/32 dev tunl0",
+                "ip addr add fd00::9/128 dev lo",
+                "sysctl -w net.ipv4.conf.all.arp_ignore=1 net.ipv4.conf.all.arp_announce=2",
+                "sysctl -w net.ipv4.conf.eth0.arp_ignore=1 net.ipv4.conf.eth0.arp_announce=2",
+                "sysctl -w net.ipv4.conf.tunl0.rp_filter=0 net.ipv4.conf.all.rp_filter=2",
+                "nft 'add table inet tiergate_rs'",
+                "nft 'add chain inet tiergate_rs output { type filter hook output priority mangle; policy accept; }'",
+                "nft 'add rule inet tiergate_rs output ip saddr { 10.9.9.9 } tcp flags & (syn | ack) == syn | ack"
+                        + " tcp option maxseg size > 1440 tcp option maxseg size set 1440'");
+        assertThat(new RealServerSetup(List.of("10.9.9.9"), sys, 1400).mssBatch().get(2))
+                .as("MSS = tunnel MTU - 40").endsWith("maxseg size > 1360 tcp option maxseg size set 1360");
+        // apply() runs modprobe ipip: only where that cannot succeed, so the test never loads a module on the host
+        Assumptions.assumeFalse(java.nio.file.Files.isDirectory(java.nio.file.Path.of("/sys/module/ipip"))
+                || Netns.runResult("modprobe", "-n", "-q", "ipip").exit() == 0, "this kernel has ipip: refusal not testable here");
+        assertThat(org.assertj.core.api.Assertions.catchThrowable(setup::apply))
+                .as("no tunl0 after modprobe: one clear sentence, nothing changed")
+                .hasMessage("dr.mode tunnel needs the kernel's IPIP tunnels (tunl0), but `modprobe ipip` did not add"
+                        + " them: this kernel lacks CONFIG_NET_IPIP");
+        assertThat(java.nio.file.Files.readString(sys.resolve("net/ipv4/conf/all/rp_filter"))).isEqualTo("1");
+        assertThat(setup.addedVips()).isEmpty();
+    }
 }

@@ -372,9 +372,14 @@ public record DirectorConfig(DataplaneKind dataplane, Optional<String> interface
             if (kind == DataplaneKind.USERSPACE && s.key().byFwmark()) {
                 out.add(new Unsupported(s.name(), "fwmark", "fwmark services need the ipvs dataplane (userspace listens on VIP:port)"));
             }
-            if (kind == DataplaneKind.NFT && s.method() == ForwardingMethod.DIRECT_ROUTE && interfaceName.isEmpty()) {
-                out.add(new Unsupported(s.name(), "method", "method 'dr' on nft needs director.interface (the device"
-                        + " whose ingress receives the VIP)"));
+            if (kind == DataplaneKind.NFT && s.method() != ForwardingMethod.NAT && interfaceName.isEmpty()) {
+                out.add(new Unsupported(s.name(), "method", "method '" + s.method().configName() + "' on nft needs"
+                        + " director.interface (the device whose ingress receives the VIP)"));
+            }
+            if (kind == DataplaneKind.NFT && s.method() == ForwardingMethod.TUNNEL && !s.key().byFwmark()
+                    && s.key().vip().indexOf(':') >= 0) {
+                out.add(new Unsupported(s.name(), "method", "method 'tunnel' on nft is IPIP, which carries IPv4 only"
+                        + " (the VIP " + s.key().vip() + " is IPv6); use method dr, or the ipvs dataplane"));
             }
             if ((kind == DataplaneKind.NFT || kind == DataplaneKind.IPVS) && s.method() != ForwardingMethod.NAT
                     && !s.key().byFwmark()) {

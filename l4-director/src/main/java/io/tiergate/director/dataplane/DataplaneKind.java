@@ -19,7 +19,7 @@ public enum DataplaneKind implements ConfigEnum {
     IPVS("ipvs", EnumSet.allOf(Scheduler.class), EnumSet.allOf(ForwardingMethod.class), true, false),
     /** Stateless hashing in the kernel: only schedulers that are a function of the packet. */
     NFT("nft", EnumSet.of(Scheduler.ROUND_ROBIN, Scheduler.WEIGHTED_ROUND_ROBIN, Scheduler.SOURCE_HASH, Scheduler.MAGLEV),
-            EnumSet.of(ForwardingMethod.DIRECT_ROUTE, ForwardingMethod.NAT), false, false),
+            EnumSet.allOf(ForwardingMethod.class), false, false),
     /** A full proxy: every scheduler; the forwarding method does not apply (it always proxies). */
     USERSPACE("userspace", EnumSet.allOf(Scheduler.class), EnumSet.allOf(ForwardingMethod.class), true, true),
     /** In-memory, for tests. */

@@ -119,15 +119,41 @@ class DirectorConfigTest {
                   interface: eth0
                   services:
                     web: {vip: 10.0.0.100:80, scheduler: lc, real_servers: [10.0.0.11]}
-                    tun: {vip: 10.0.0.100:81, method: tunnel, real_servers: [10.0.0.11]}
+                    tun: {vip: "[2001:db8::100]:81", method: tunnel, real_servers: ["[2001:db8::11]:81"]}
                     pp: {vip: 10.0.0.100:82, method: nat, proxy_protocol: true, real_servers: [10.0.0.11]}
                 """, problems);
         assertThat(problems.format())
                 .as("each at the key that asks for it, not at dataplane:")
                 .contains("d.yaml:5:42: director.services.web.scheduler: scheduler 'lc' needs the ipvs or userspace"
                         + " dataplane (nft can do rr, wrr, sh, mh) (with dataplane: nft)")
-                .contains("director.services.tun.method: method 'tunnel' needs the ipvs or userspace dataplane")
+                .contains("director.services.tun.method: method 'tunnel' on nft is IPIP, which carries IPv4 only"
+                        + " (the VIP 2001:db8::100 is IPv6); use method dr, or the ipvs dataplane")
                 .contains("director.services.pp.proxy_protocol: proxy_protocol needs the userspace dataplane");
+    }
+
+    @Test
+    void nftTakesIpipTunnelServicesAndNeedsTheIngressInterfaceForThem() {
+        Problems ok = new Problems();
+        parse("""
+                director:
+                  dataplane: nft
+                  interface: eth0
+                  services:
+                    far: {vip: 10.0.0.100:80, method: tunnel, scheduler: mh, real_servers: [10.1.0.11, 10.2.0.12]}
+                """, ok);
+        assertThat(ok.format()).as("IPv4 tunnel real servers on nft").isEmpty();
+        Problems noInterface = new Problems();
+        parse("""
+                director:
+                  dataplane: nft
+                  services:
+                    far: {vip: 10.0.0.100:80, method: tunnel, real_servers: [10.1.0.11]}
+                    moved: {vip: 10.0.0.100:81, method: tunnel, real_servers: [10.1.0.11:8081]}
+                """, noInterface);
+        assertThat(noInterface.format())
+                .contains("director.services.far.method: method 'tunnel' on nft needs director.interface")
+                .contains("director.services.moved.real_servers: real server 10.1.0.11:8081: method 'tunnel' cannot"
+                        + " change the port (the VIP port is 81); use method nat");
     }
 
     @Test

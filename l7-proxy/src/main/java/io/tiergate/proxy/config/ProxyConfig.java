@@ -36,7 +36,21 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                           Timeouts timeouts, Limits limits, Forwarding forwarding, BodyBuffer bodyBuffer,
                           RetryPolicy retry, AccessLog accessLog, Map<String, UpstreamConfig> upstreams,
                           List<VirtualServerConfig> servers, CacheConfig cache, HostPort admin,
-                          List<String> drVips, boolean mergeSlashes, io.tiergate.shared.admin.AdminAccess adminAccess) {
+                          List<String> drVips, boolean mergeSlashes, io.tiergate.shared.admin.AdminAccess adminAccess,
+                          DrTunnel drTunnel) {
+
+    /**
+     * {@code dr.mode: tunnel}: the director reaches this node through an IPIP tunnel (LVS-TUN, or the nft dataplane's
+     * method tunnel) instead of on its L2 segment. {@code mtu} is the tunnel's MTU (the path's MTU − 20 bytes of outer
+     * header); this node advertises MSS {@code mtu − 40} for the VIPs so clients' segments fit the tunnel.
+     */
+    public record DrTunnel(boolean enabled, int mtu) {
+        public static final DrTunnel OFF = new DrTunnel(false, 1480);
+
+        public int mss() {
+            return mtu - 40;
+        }
+    }
 
     /** The admin endpoint's default: loopback only, never exposed by accident. */
     public static final HostPort DEFAULT_ADMIN = HostPort.parse("127.0.0.1:9181", -1);
@@ -56,7 +70,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                        AccessLog accessLog, Map<String, UpstreamConfig> upstreams, List<VirtualServerConfig> servers,
                        CacheConfig cache, HostPort admin, List<String> drVips, boolean mergeSlashes) {
         this(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry, accessLog, upstreams,
-                servers, cache, admin, drVips, mergeSlashes, io.tiergate.shared.admin.AdminAccess.OPEN);
+                servers, cache, admin, drVips, mergeSlashes, io.tiergate.shared.admin.AdminAccess.OPEN, DrTunnel.OFF);
     }
 
     /** Without admin/dr sections: the default admin address, no DR VIPs. */
@@ -78,6 +92,7 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
 
     public ProxyConfig {
         java.util.Objects.requireNonNull(adminAccess, "adminAccess");
+        java.util.Objects.requireNonNull(drTunnel, "drTunnel");
         drVips = List.copyOf(drVips);
         listeners = List.copyOf(listeners);
         upstreams = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(upstreams));
@@ -210,13 +225,15 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             }
             section.raw("admin").ifPresent(at -> clash(section, "admin", new Bound("admin", admin, at), bound));
         }
-        List<String> drVips = parseDr(section.mapOrEmpty("dr"));
+        ConfigMap dr = section.mapOrEmpty("dr");
+        DrTunnel drTunnel = parseDrTunnel(dr);
+        List<String> drVips = parseDr(dr);
         // nginx's merge_slashes: on by default, so "//internal" is routed (and forwarded) as "/internal".
         boolean mergeSlashes = section.bool("merge_slashes", true);
         io.tiergate.shared.admin.AdminAccess adminAccess = io.tiergate.shared.admin.AdminAccess.parse(section);
         section.finish();
         return new ProxyConfig(nodeName, nodeHeader, listeners, timeouts, limits, forwarding, bodyBuffer, retry,
-                accessLog, upstreams, servers, cache, admin, drVips, mergeSlashes, adminAccess);
+                accessLog, upstreams, servers, cache, admin, drVips, mergeSlashes, adminAccess, drTunnel);
     }
 
     /** Where a listener's {@code address:} is in the file. */
@@ -236,6 +253,25 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
             return null;
         }
         return section.hostPort("admin", DEFAULT_ADMIN, -1);
+    }
+
+    /** {@code dr.mode} ({@code dr}, the default, or {@code tunnel}) and {@code dr.tunnel_mtu}. */
+    private static DrTunnel parseDrTunnel(ConfigMap m) {
+        String mode = m.string("mode", "dr").trim().toLowerCase(java.util.Locale.ROOT);
+        int mtu = m.integer("tunnel_mtu", DrTunnel.OFF.mtu(), 576, 65515);
+        switch (mode) {
+            case "dr":
+                if (m.has("tunnel_mtu")) {
+                    m.error("tunnel_mtu", "tunnel_mtu applies to mode tunnel only", "mode: tunnel, or drop tunnel_mtu");
+                }
+                return DrTunnel.OFF;
+            case "tunnel":
+                return new DrTunnel(true, mtu);
+            default:
+                m.error("mode", "unknown mode '" + mode + "'", "dr (the director shares this node's L2 segment) or tunnel"
+                        + " (the director reaches it through IPIP)");
+                return DrTunnel.OFF;
+        }
     }
 
     /** {@code dr: {vips: [...]}}: this node is a direct-routing real server for these VIPs (IP literals). */

@@ -55,6 +55,7 @@ public record ProxyConfigDiff(List<String> applied, List<String> needsRestart) {
         }
         changed("cache", a.cache(), b.cache(), restart);
         changed("dr.vips", a.drVips(), b.drVips(), restart);
+        changed("dr.mode/tunnel_mtu", a.drTunnel(), b.drTunnel(), restart);
         // admin is moved by the command that owns the endpoint: it reports it
         unlisted(a, b, COMPARED, restart);
         return new ProxyConfigDiff(applied, restart);
@@ -62,7 +63,7 @@ public record ProxyConfigDiff(List<String> applied, List<String> needsRestart) {
 
     /** The components compared above; a component added to the config later is reported by ConfigDiffs.unlisted. */
     private static final java.util.Set<String> COMPARED = java.util.Set.of(
-            "nodeName", "nodeHeader", "listeners", "timeouts", "limits", "forwarding", "bodyBuffer", "retry", "accessLog", "upstreams", "servers", "cache", "admin", "drVips");
+            "nodeName", "nodeHeader", "listeners", "timeouts", "limits", "forwarding", "bodyBuffer", "retry", "accessLog", "upstreams", "servers", "cache", "admin", "drVips", "drTunnel");
 
     private static String describe(ProxyConfig.AccessLog l) {
         return l.format() == ProxyConfig.AccessLog.Format.OFF ? "off"

@@ -72,6 +72,25 @@ class ProxyConfigTest {
     }
 
     @Test
+    void drModeTunnelCarriesTheTunnelMtuAndMistakesAreNamed() {
+        String base = "proxy:\n  listeners: [{name: a, address: 127.0.0.1:8080}]\n  upstreams: {u: {servers: [127.0.0.1:9000]}}\n"
+                + "  servers: [{default: true, locations: [{prefix: /, upstream: u}]}]\n";
+        Problems ok = new Problems();
+        ProxyConfig c = parse(base + "  dr: {vips: [10.0.0.100], mode: tunnel, tunnel_mtu: 1400}\n", ok);
+        assertThat(ok.format()).isEmpty();
+        assertThat(c.drTunnel()).isEqualTo(new ProxyConfig.DrTunnel(true, 1400));
+        assertThat(c.drTunnel().mss()).isEqualTo(1360);
+        assertThat(parse(base + "  dr: {vips: [10.0.0.100]}\n", new Problems()).drTunnel()).isEqualTo(ProxyConfig.DrTunnel.OFF);
+        Problems bad = new Problems();
+        parse(base + "  dr: {vips: [10.0.0.100], mode: ipip}\n", bad);
+        assertThat(bad.format()).contains("proxy.dr.mode: unknown mode 'ipip'")
+                .contains("dr (the director shares this node's L2 segment) or tunnel");
+        Problems stray = new Problems();
+        parse(base + "  dr: {vips: [10.0.0.100], tunnel_mtu: 1400}\n", stray);
+        assertThat(stray.format()).contains("proxy.dr.tunnel_mtu: tunnel_mtu applies to mode tunnel only");
+    }
+
+    @Test
     void everyMistakeIsReportedWithItsPositionAndWhatWasExpected() {
         String yaml = """
                 proxy:

@@ -15,6 +15,8 @@ import org.slf4j.LoggerFactory;
 
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Set;
 import java.util.Map;
 import java.util.Optional;
 
@@ -37,6 +39,13 @@ public final class NftDataplane implements Dataplane {
     private final Map<String, java.util.Set<String>> objects = new HashMap<>();
     /** How each DR service's flow map was declared, from reads: a different size/timeout means redeclaring it. */
     private final Map<ServiceKey, String> flowTables = new HashMap<>();
+    private final IpipTunnels tunnels = new IpipTunnels();
+    /**
+     * Whether tgt- devices may exist: true until the first apply has looked (a restart may find some to prune), then
+     * whether any were left. Keeps the `ip` spawn (milliseconds) out of every health transition of a director that has
+     * no tunnel services.
+     */
+    private boolean tunnelsMayExist = true;
 
     private NftDataplane(LibNftables lib, Pointer ctx, NftRuleset ruleset) {
         this.lib = lib;
@@ -59,6 +68,19 @@ public final class NftDataplane implements Dataplane {
         }
     }
 
+    /**
+     * As {@link #unavailableReason()}, plus what this config needs beyond libnftables: the ipip module when a service
+     * uses method tunnel (dataplane: auto then falls back instead of refusing to start).
+     */
+    public static Optional<String> unavailableReason(DirectorConfig config) {
+        return unavailableReason().or(() -> tunnelServices(config).isEmpty() ? Optional.empty()
+                : IpipTunnels.unavailableReason().map(r -> "service '" + tunnelServices(config).get(0) + "': " + r));
+    }
+
+    private static java.util.List<String> tunnelServices(DirectorConfig config) {
+        return config.services().stream().filter(s -> s.method() == ForwardingMethod.TUNNEL).map(s -> s.name()).toList();
+    }
+
     public static NftDataplane open(DirectorConfig config) throws DataplaneException {
         LibNftables lib;
         try {
@@ -70,6 +92,15 @@ public final class NftDataplane implements Dataplane {
         Pointer ctx = lib.nft_ctx_new(LibNftables.NFT_CTX_DEFAULT);
         if (ctx == null) {
             throw new DataplaneException("nft_ctx_new failed");
+        }
+        java.util.List<String> tunnelServices = tunnelServices(config);
+        if (!tunnelServices.isEmpty()) {
+            Optional<String> noIpip = IpipTunnels.unavailableReason();
+            if (noIpip.isPresent()) {
+                lib.nft_ctx_free(ctx);
+                throw new DataplaneException("service '" + tunnelServices.get(0) + "': " + noIpip.get()
+                        + " (or use method dr/nat, or the ipvs dataplane)");
+            }
         }
         lib.nft_ctx_buffer_output(ctx);
         lib.nft_ctx_buffer_error(ctx);
@@ -169,7 +200,7 @@ public final class NftDataplane implements Dataplane {
     @Override
     public void apply(Changeset changes) throws DataplaneException {
         StringBuilder batch = new StringBuilder();
-        boolean dr = changes.upserts().stream().anyMatch(s -> s.method() == ForwardingMethod.DIRECT_ROUTE);
+        boolean dr = changes.upserts().stream().anyMatch(s -> s.method() != ForwardingMethod.NAT);
         boolean nat = changes.upserts().stream()
                 .anyMatch(s -> s.method() == ForwardingMethod.NAT && !NftRuleset.ipv6(s.key()));
         boolean nat6 = changes.upserts().stream()
@@ -191,7 +222,7 @@ public final class NftDataplane implements Dataplane {
             }
             ForwardingMethod was = methods.get(s.key());
             boolean recreateFlows = false;
-            if (was != null && was != s.method()) {
+            if (was != null && was != NftRuleset.tableMethod(s.method())) {
                 // moved between DR and NAT: leave the old table clean
                 batch.append(ruleset.delete(s.key(), was, objects(was, s.key())));
             } else if (was == ForwardingMethod.DIRECT_ROUTE) {
@@ -201,6 +232,13 @@ public final class NftDataplane implements Dataplane {
             // the fingerprint of what the engine asked for, so that the next read matches it
             batch.append(ruleset.upsert(s, asked.fingerprint(), recreateFlows, objects(s.method(), s.key())));
         }
+        // Tunnel devices first: nft resolves `device "tgt-…"` when it parses the batch.
+        List<String> tunnelled = changes.upserts().stream().filter(s -> s.method() == ForwardingMethod.TUNNEL)
+                .map(NftRuleset::sameFamily).flatMap(s -> s.destinations().stream()).map(d -> d.address()).toList();
+        boolean tunnelWork = tunnelsMayExist || !tunnelled.isEmpty();
+        Set<String> devices = tunnelWork ? tunnels.existing() : Set.of();
+        tunnelsMayExist |= !tunnelled.isEmpty(); // a failed batch below leaves new devices for the next apply to prune
+        tunnels.ensure(tunnelled, devices);
         long t0 = System.nanoTime();
         run(batch.toString());
         log.debug("nft batch of {} bytes applied in {} us", batch.length(), (System.nanoTime() - t0) / 1000);
@@ -212,16 +250,33 @@ public final class NftDataplane implements Dataplane {
                 forget(m, k);
             }
         }
+        tunnelsMayExist = !devices.isEmpty() || !tunnelled.isEmpty();
+        if (tunnelsMayExist) {
+            // What the rules forward into now, read back: also right after a restart, when this process never
+            // created the devices a service that did not change still uses.
+            String rules;
+            try {
+                rules = terse("list table " + NftRuleset.DR_TABLE + "\n");
+            } catch (DataplaneException e) {
+                if (!missing(e)) {
+                    throw e;
+                }
+                rules = ""; // no DR table: nothing forwards into a tunnel
+            }
+            Set<String> referenced = NftRuleset.tunnelDevices(rules);
+            tunnels.prune(tunnels.existing(), referenced);
+            tunnelsMayExist = !referenced.isEmpty();
+        }
         for (DataplaneService s : changes.upserts().stream().map(NftRuleset::sameFamily).toList()) {
-            ForwardingMethod was = methods.put(s.key(), s.method());
-            if (was != null && was != s.method()) {
+            ForwardingMethod was = methods.put(s.key(), NftRuleset.tableMethod(s.method()));
+            if (was != null && was != NftRuleset.tableMethod(s.method())) {
                 forget(was, s.key());
             }
             java.util.Set<String> held = objects.computeIfAbsent(NftRuleset.table(s.method(), s.key()),
                     x -> new java.util.HashSet<>());
             String id = NftRuleset.id(s.key());
             held.add("map m_" + id);
-            if (s.method() == ForwardingMethod.DIRECT_ROUTE) {
+            if (s.method() != ForwardingMethod.NAT) {
                 held.add("map d_" + id);
                 boolean v6 = NftRuleset.ipv6(s.key());
                 if (ruleset.flowTable().enabled() && !v6) {

@@ -21,7 +21,8 @@ import java.util.regex.Pattern;
  * {@code nft list table} output. Layout, one table per family, owned by Tiergate and nothing else:
  *
  * <pre>
- * table netdev tiergate          DR: ingress of the configured device, fwd ip/ip6 to the chosen real server
+ * table netdev tiergate          DR: ingress of the configured device, fwd ip/ip6 to the chosen real server;
+ *                                tunnel (IPIP) services too, forwarded into one tgt-&lt;hex address&gt; ipip device per server
  * table ip tiergate_nat          NAT, IPv4 VIPs: prerouting dnat, conntrack keeps each flow on its real server
  * table ip6 tiergate_nat6        NAT, IPv6 VIPs (a table of its own keeps the IPv4 one exactly as it was)
  *   map services   VIP . l4proto . port : goto s_&lt;service&gt;     one lookup per packet, whatever the service count
@@ -46,6 +47,7 @@ public final class NftRuleset {
     private static final Pattern GOTO = Pattern.compile("goto (s_\\w+)");
     private static final Pattern SERVICES = Pattern.compile("map services6? \\{[^}]*");
     private static final Pattern OBJECT = Pattern.compile("(?m)^\\s*(map|set|counter) (\\w+) \\{");
+    private static final Pattern TUNNEL_DEVICE = Pattern.compile("device \"?(" + "tgt-" + "[0-9a-f]{8})\"?");
     private static final Pattern FLOW_TABLE = Pattern.compile("comment \"tg (\\S+) fp=[0-9a-f]{16} ft=(\\S+)\"");
 
     private final String device;
@@ -69,7 +71,35 @@ public final class NftRuleset {
     }
 
     static String table(ForwardingMethod m, ServiceKey k) {
-        return m == ForwardingMethod.DIRECT_ROUTE ? DR_TABLE : ipv6(k) ? NAT6_TABLE : NAT_TABLE;
+        return m != ForwardingMethod.NAT ? DR_TABLE : ipv6(k) ? NAT6_TABLE : NAT_TABLE;
+    }
+
+    /**
+     * The method as the table layout sees it: a tunnel service lives in the DR table (same ingress hook, flow map and
+     * counters; only the last hop differs), so the bookkeeping of which table holds a service uses this.
+     */
+    static ForwardingMethod tableMethod(ForwardingMethod m) {
+        return m == ForwardingMethod.NAT ? ForwardingMethod.NAT : ForwardingMethod.DIRECT_ROUTE;
+    }
+
+    /** Name prefix of the IPIP devices the tunnel method creates; devices without it are never touched. */
+    public static final String TUNNEL_PREFIX = "tgt-";
+
+    /**
+     * The IPIP device that carries one tunnel real server's traffic: the prefix and the IPv4 address in hex
+     * ({@code tgt-0a01000b} for 10.1.0.11), so 12 characters (IFNAMSIZ allows 15), stable across restarts and one per
+     * real server whatever the number of services it is in.
+     */
+    public static String tunnelDevice(String ipv4) {
+        String[] octets = ipv4.split("\\.");
+        if (octets.length != 4) {
+            throw new IllegalArgumentException("not an IPv4 address: " + ipv4);
+        }
+        StringBuilder sb = new StringBuilder(TUNNEL_PREFIX);
+        for (String o : octets) {
+            sb.append(String.format("%02x", Integer.parseInt(o)));
+        }
+        return sb.toString();
     }
 
     /** The method a table implements. */
@@ -88,7 +118,7 @@ public final class NftRuleset {
 
     /** The verdict map routing the key's VIPs: the DR table holds one per family. */
     static String servicesMap(ServiceKey k, ForwardingMethod m) {
-        return m == ForwardingMethod.DIRECT_ROUTE && ipv6(k) ? "services6" : "services";
+        return m != ForwardingMethod.NAT && ipv6(k) ? "services6" : "services";
     }
 
     static String id(ServiceKey k) {
@@ -264,13 +294,18 @@ public final class NftRuleset {
         String dev = fwdDevice();
         String chain = "add rule " + t + " s_" + id + " ";
         String flowKey = "ip saddr . " + s.key().protocol().configName() + " sport";
+        boolean tunnel = s.method() == ForwardingMethod.TUNNEL;
         if (flowTable.enabled()) {
             sb.append("add map ").append(t).append(" f_").append(id).append(" { typeof ").append(flowKey)
                     .append(" : ip daddr; size ").append(flowTable.size()).append("; flags dynamic,timeout; timeout ")
                     .append(flowTable.timeout().toSeconds()).append("s; }\n");
             sb.append(chain).append("ip daddr set ").append(flowKey).append(" map @f_").append(id).append('\n');
-            sb.append(chain).append("counter name ip daddr map @d_").append(id).append(" ip daddr set ").append(vip)
-                    .append(" fwd ip to ").append(flowKey).append(" map @f_").append(id).append(dev).append('\n');
+            if (tunnel) {
+                tunnelForwards(sb, s, chain);
+            } else {
+                sb.append(chain).append("counter name ip daddr map @d_").append(id).append(" ip daddr set ").append(vip)
+                        .append(" fwd ip to ").append(flowKey).append(" map @f_").append(id).append(dev).append('\n');
+            }
             sb.append(chain).append("ip daddr != ").append(vip).append(" ip daddr set ").append(vip).append('\n');
         }
         if (slots.ranges.isEmpty()) {
@@ -282,8 +317,39 @@ public final class NftRuleset {
             sb.append(chain).append(synOnly(s)).append("ip daddr != ").append(vip).append(" add @f_").append(id)
                     .append(" { ").append(flowKey).append(" : ip daddr }\n");
         }
+        if (tunnel) {
+            tunnelForwards(sb, s, chain);
+            return;
+        }
         sb.append(chain).append("ip daddr != ").append(vip).append(" counter name ip daddr map @d_").append(id)
                 .append(" ip daddr set ").append(vip).append(" fwd ip to ").append(hash).append(dev).append('\n');
+    }
+
+    /**
+     * The last hop of a tunnel service, one rule per real server (its own IPIP device): the chosen server is parked in
+     * {@code ip daddr}; the packet gets the VIP back and goes to that server through {@code fwd ip to <server> device
+     * <tunnel>}, where the kernel's ipip device adds the outer header (director → server). {@code fwd to <tunnel>}
+     * would not do: it encapsulates the Ethernet header too. A lookup cost of one compare per member; the slot map
+     * still decides, so Maglev consistency across directors is unchanged.
+     */
+    private static void tunnelForwards(StringBuilder sb, DataplaneService s, String chain) {
+        String vip = s.key().vip();
+        for (Destination d : s.destinations()) {
+            sb.append(chain).append("ip daddr ").append(d.address()).append(" counter name \"")
+                    .append(counterName(s.key(), d.address())).append("\" ip daddr set ").append(vip)
+                    .append(" fwd ip to ").append(d.address()).append(" device \"").append(tunnelDevice(d.address()))
+                    .append("\"\n");
+        }
+    }
+
+    /** The IPIP devices the rules of a (terse) DR table listing forward into. */
+    public static java.util.Set<String> tunnelDevices(String listing) {
+        java.util.Set<String> out = new java.util.TreeSet<>();
+        Matcher m = TUNNEL_DEVICE.matcher(listing);
+        while (m.find()) {
+            out.add(m.group(1));
+        }
+        return out;
     }
 
     private String fwdDevice() {

@@ -51,6 +51,39 @@ class NftRulesetTest {
     }
 
     @Test
+    void tunnelForwardsEachRealServerIntoItsOwnIpipDeviceInsteadOfTheLanDevice() {
+        NftRuleset pinned = new NftRuleset("eth0", 0x5eed, 1021, new FlowTable(65536, Duration.ofMinutes(5)));
+        String text = pinned.upsert(svc(WEB, Scheduler.WEIGHTED_ROUND_ROBIN, ForwardingMethod.TUNNEL,
+                new Destination("10.1.0.11", 80, 1), new Destination("192.168.7.12", 80, 2)), "00000000000000ff");
+        assertThat(text).as("pinned and stateless paths both end in fwd ip to <server> device tgt-<hex address>")
+                .isEqualTo("""
+                add chain netdev tiergate s_tcp_10_0_0_100_80
+                flush chain netdev tiergate s_tcp_10_0_0_100_80
+                add map netdev tiergate m_tcp_10_0_0_100_80 { typeof numgen inc mod 3 : ip daddr; }
+                flush map netdev tiergate m_tcp_10_0_0_100_80
+                add element netdev tiergate m_tcp_10_0_0_100_80 { 0 : 10.1.0.11, 1 : 192.168.7.12, 2 : 192.168.7.12 }
+                add map netdev tiergate d_tcp_10_0_0_100_80 { type ipv4_addr : counter; }
+                flush map netdev tiergate d_tcp_10_0_0_100_80
+                add counter netdev tiergate c_tcp_10_0_0_100_80_10_1_0_11
+                add counter netdev tiergate c_tcp_10_0_0_100_80_192_168_7_12
+                add element netdev tiergate d_tcp_10_0_0_100_80 { 10.1.0.11 : "c_tcp_10_0_0_100_80_10_1_0_11", 192.168.7.12 : "c_tcp_10_0_0_100_80_192_168_7_12" }
+                add map netdev tiergate f_tcp_10_0_0_100_80 { typeof ip saddr . tcp sport : ip daddr; size 65536; flags dynamic,timeout; timeout 300s; }
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr set ip saddr . tcp sport map @f_tcp_10_0_0_100_80
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr 10.1.0.11 counter name "c_tcp_10_0_0_100_80_10_1_0_11" ip daddr set 10.0.0.100 fwd ip to 10.1.0.11 device "tgt-0a01000b"
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr 192.168.7.12 counter name "c_tcp_10_0_0_100_80_192_168_7_12" ip daddr set 10.0.0.100 fwd ip to 192.168.7.12 device "tgt-c0a8070c"
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr != 10.0.0.100 ip daddr set 10.0.0.100
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr set jhash ip saddr . tcp sport mod 3 seed 0x5eed map @m_tcp_10_0_0_100_80
+                add rule netdev tiergate s_tcp_10_0_0_100_80 tcp flags & (syn | ack) == syn ip daddr != 10.0.0.100 add @f_tcp_10_0_0_100_80 { ip saddr . tcp sport : ip daddr }
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr 10.1.0.11 counter name "c_tcp_10_0_0_100_80_10_1_0_11" ip daddr set 10.0.0.100 fwd ip to 10.1.0.11 device "tgt-0a01000b"
+                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr 192.168.7.12 counter name "c_tcp_10_0_0_100_80_192_168_7_12" ip daddr set 10.0.0.100 fwd ip to 192.168.7.12 device "tgt-c0a8070c"
+                add rule netdev tiergate s_tcp_10_0_0_100_80 drop comment "tg tcp/10.0.0.100:80 fp=00000000000000ff ft=65536/300s"
+                add element netdev tiergate services { 10.0.0.100 . tcp . 80 : goto s_tcp_10_0_0_100_80 }
+                """);
+        assertThat(NftRuleset.tunnelDevices(text)).containsExactly("tgt-0a01000b", "tgt-c0a8070c");
+        assertThat(NftRuleset.tunnelDevice("255.255.255.255")).hasSize(12).isEqualTo("tgt-ffffffff");
+    }
+
+    @Test
     void drWithAFlowTablePinsOnSynAndHonoursPinsOnlyForMembers() {
         NftRuleset pinned = new NftRuleset("eth0", 0x5eed, 1021, new FlowTable(65536, Duration.ofMinutes(5)));
         String text = pinned.upsert(svc(WEB, Scheduler.WEIGHTED_ROUND_ROBIN, ForwardingMethod.DIRECT_ROUTE,
