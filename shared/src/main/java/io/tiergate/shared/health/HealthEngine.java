@@ -48,6 +48,13 @@ import org.slf4j.LoggerFactory;
  * probe of each target waits a deterministic fraction of the interval derived from its id, so
  * thousands of targets added together spread out instead of firing in one burst.
  *
+ * <p><b>First probe.</b> The first probe of a target the engine starts checking is given at least
+ * {@link #FIRST_PROBE_TIMEOUT} to answer, whatever the check's timeout: in a freshly started JVM it
+ * is the probe that loads the HTTP/TLS client classes, which takes a few hundred ms on a loaded
+ * machine, and with a 100 ms timeout every start would report every server DOWN, then UP (two WARNs
+ * each and a server briefly out of rotation). A target that refuses or fails fast is still judged at
+ * once; only a silent one is judged up to one second later.
+ *
  * <p><b>Capacity.</b> When the configured probe rate (the sum of 1/interval over all targets) passes
  * {@link #SUSTAINED_PROBES_PER_LOOP} per event loop, the engine logs one WARN with the numbers and
  * the fix: probes past that rate run late, time out and report healthy servers DOWN.
@@ -61,6 +68,9 @@ public final class HealthEngine implements AutoCloseable {
      * measured in docs/benchmarks.md ("Health engine"). HTTP(S) probes cost more than TCP ones.
      */
     public static final double SUSTAINED_PROBES_PER_LOOP = 10_000;
+
+    /** The least time a target's first probe gets to answer (see "First probe" above). */
+    public static final java.time.Duration FIRST_PROBE_TIMEOUT = java.time.Duration.ofSeconds(1);
 
     private final Context delivery;
     private final Consumer<HealthTransition> listener;
@@ -301,8 +311,8 @@ public final class HealthEngine implements AutoCloseable {
         final HealthTarget target;
         final long intervalNanos;
         final long timeoutMs;
-        final String timedOut;
         HealthState state;
+        boolean probedBefore;
         int successes;
         int failures;
         ScheduledFuture<?> timer;
@@ -315,7 +325,6 @@ public final class HealthEngine implements AutoCloseable {
             this.state = initial;
             this.intervalNanos = target.check().interval().toNanos();
             this.timeoutMs = target.check().timeout().toMillis();
-            this.timedOut = "timeout after " + timeoutMs + "ms";
         }
 
         double rate() {
@@ -332,10 +341,17 @@ public final class HealthEngine implements AutoCloseable {
             timer = null;
             ProbeAttempt late = inFlight;
             if (late != null) {
+                long left = late.remainingNanos();
+                if (left > 0 && !stopped) {
+                    // A first probe within its longer timeout: let it run, and look again one interval later (the
+                    // next probe starts on the first tick after it has answered).
+                    schedule(Math.min(left, intervalNanos));
+                    return;
+                }
                 // Still unanswered at the end of the interval, so past its timeout too (timeout <= interval). Like
                 // any probe that outlasts its interval, the next one starts on the following boundary: starting it
                 // now would pile more probes onto a loop that is already late.
-                late.fail(timedOut);
+                late.fail("timeout after " + late.timeoutMs + "ms");
                 if (!stopped) {
                     schedule(intervalNanos);
                 }
@@ -344,13 +360,15 @@ public final class HealthEngine implements AutoCloseable {
             if (stopped) {
                 return; // removed, possibly by the listener of the transition just recorded
             }
-            ProbeAttempt attempt = new ProbeAttempt(target, loop.context, this);
+            long attemptTimeoutMs = probedBefore ? timeoutMs : Math.max(timeoutMs, FIRST_PROBE_TIMEOUT.toMillis());
+            probedBefore = true;
+            ProbeAttempt attempt = new ProbeAttempt(target, attemptTimeoutMs, loop.context, this);
             inFlight = attempt;
             schedule(intervalNanos); // the one timer of this probe: starts the next one, or times this one out
             try {
                 checkerFor(target.check().type()).probe(attempt);
             } catch (RuntimeException e) {
-                attempt.fail(Checker.describe(e, timeoutMs));
+                attempt.fail(Checker.describe(e, attemptTimeoutMs));
             }
         }
 

@@ -36,7 +36,7 @@ final class HttpChecker implements Checker {
     public void probe(ProbeAttempt attempt) {
         HealthTarget t = attempt.target;
         HealthCheck check = t.check();
-        long timeoutMs = check.timeout().toMillis();
+        long timeoutMs = attempt.timeoutMs;
         boolean https = check.type() == HealthCheck.Type.HTTPS;
         RequestOptions options = new RequestOptions()
                 .setMethod(HttpMethod.GET)
