@@ -19,6 +19,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.Map;
 import java.util.WeakHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The connection pools of one upstream group. The pooled client keeps connections alive for
@@ -31,6 +33,8 @@ import java.util.WeakHashMap;
  * {@code max_connections_per_server} is therefore per event loop.
  */
 public final class UpstreamClient {
+    private static final Logger log = LoggerFactory.getLogger(UpstreamClient.class);
+
     private final Vertx vertx;
     private final UpstreamGroup group;
     private final UpstreamConfig declared;
@@ -73,7 +77,7 @@ public final class UpstreamClient {
         HttpClientAgent c = pooled.get(loop);
         if (c == null) {
             c = pooled.computeIfAbsent(loop, k -> vertx.httpClientBuilder().with(options).with(poolOptions)
-                    .withConnectHandler(UpstreamGuard::install).build());
+                    .withConnectHandler(UpstreamClient::connected).build());
         }
         return c;
     }
@@ -84,12 +88,24 @@ public final class UpstreamClient {
             synchronized (this) {
                 if (fresh == null) {
                     fresh = vertx.httpClientBuilder().with(new HttpClientOptions().setKeepAlive(false))
-                            .withConnectHandler(UpstreamGuard::install).build();
+                            .withConnectHandler(UpstreamClient::connected).build();
                 }
                 f = fresh;
             }
         }
         return f;
+    }
+
+    /**
+     * Every new upstream connection. Its failures (an origin killed or restarted resets its pooled connections) reach
+     * the request on it, if any, which retries and counts them; an idle one is just dropped from the pool. Without a
+     * handler Vert.x would log each reset as an ERROR line "Connection reset": noise beside the one WARN of the
+     * ejection or health check that says the origin is gone.
+     */
+    private static void connected(HttpConnection c) {
+        c.exceptionHandler(e -> log.debug("upstream connection {} -> {}: {}", c.localAddress(), c.remoteAddress(),
+                e.toString()));
+        UpstreamGuard.install(c);
     }
 
     /** True when {@code c} carried a request before: a failure on it may be the keep-alive close race. */

@@ -53,7 +53,8 @@ import org.slf4j.LoggerFactory;
  * is the probe that loads the HTTP/TLS client classes, which takes a few hundred ms on a loaded
  * machine, and with a 100 ms timeout every start would report every server DOWN, then UP (two WARNs
  * each and a server briefly out of rotation). A target that refuses or fails fast is still judged at
- * once; only a silent one is judged up to one second later.
+ * once; only a silent one is judged up to one second later. Going DOWN from UNKNOWN takes {@code fall}
+ * consecutive failures, as from UP.
  *
  * <p><b>Capacity.</b> When the configured probe rate (the sum of 1/interval over all targets) passes
  * {@link #SUSTAINED_PROBES_PER_LOOP} per event loop, the engine logs one WARN with the numbers and
@@ -126,9 +127,10 @@ public final class HealthEngine implements AutoCloseable {
     }
 
     /**
-     * Starts probing {@code target}. With {@code initial} UNKNOWN the first probe result alone
-     * decides UP or DOWN and is reported; with UP or DOWN the usual rise/fall counting applies from
-     * that state (use it to carry state over a config reload). Adding an id that already exists
+     * Starts probing {@code target}. With {@code initial} UNKNOWN the first success reports UP and
+     * {@code fall} consecutive failures report DOWN (a target not probed yet counts as up); with UP or
+     * DOWN the usual rise/fall counting applies from that state (use it to carry state over a config
+     * reload). Adding an id that already exists
      * replaces it, keeping nothing of the old counters.
      */
     public void add(HealthTarget target, HealthState initial) {
@@ -398,9 +400,9 @@ public final class HealthEngine implements AutoCloseable {
             } else {
                 successes = 0;
                 failures++;
-                if (state == HealthState.UNKNOWN) {
-                    to = HealthState.DOWN;
-                } else if (state == HealthState.UP && failures >= target.check().fall()) {
+                // Not probed yet counts as up (the director keeps such a server in its tables): `fall` failures take
+                // it out, as they would an UP one, so one slow probe of a cold start is not an outage.
+                if (state != HealthState.DOWN && failures >= target.check().fall()) {
                     to = HealthState.DOWN;
                     why = failures == 1 ? reason : reason + " (" + failures + " consecutive failures)";
                 }
