@@ -2,7 +2,6 @@ package io.tiergate.cli.lab;
 
 import io.vertx.core.net.SelfSignedCertificate;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -48,18 +47,13 @@ class OperationsDrillIT {
     private static Process origin3;
     private static Process load;
     private static boolean withOrigin3;
+    private static boolean passed;
     /** Step → what it took (ms), for the printed summary. */
     private final Map<String, Long> steps = new LinkedHashMap<>();
 
     @BeforeAll
     static void up() throws Exception {
-        String why = Netns.unavailableReason();
-        Assumptions.assumeTrue(why == null, "operations drill skipped: " + why);
-        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libnftables.so.1")),
-                "operations drill skipped: needs libnftables1 (apt-get install libnftables1)");
-        Assumptions.assumeTrue(Files.isRegularFile(JAR), "operations drill skipped: " + JAR + " missing (run mvn verify)");
-        Assumptions.assumeTrue(Netns.list().stream().noneMatch(n -> n.startsWith(Lab.PREFIX)),
-                "operations drill skipped: a lab is already up on this machine (tiergate lab down)");
+        LabPreconditions.assume("operations drill", JAR);
         javaBin = ProcessHandle.current().info().command().orElse("java");
         state = Files.createTempDirectory("tiergate-drill");
         for (String p : PROXIES) {
@@ -82,6 +76,16 @@ class OperationsDrillIT {
         if (lab != null) {
             lab.down();
             assertThat(Netns.list()).as("the lab removes every namespace it made").noneMatch(n -> n.startsWith(Lab.PREFIX));
+        }
+        if (state != null && passed) {
+            // The access logs of the whole load are tens of MB: kept only when the drill failed, to read them.
+            try (var files = Files.walk(state)) {
+                files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+            } catch (IOException e) {
+                System.out.println("[drill] could not remove " + state + ": " + e);
+            }
+        } else if (state != null) {
+            System.out.println("[drill] logs kept in " + state);
         }
     }
 
@@ -483,6 +487,7 @@ class OperationsDrillIT {
         assertThat(inKill).as("few requests fail around the SIGKILL (8 connections, a 200 ms pause after an error)")
                 .isLessThanOrEqualTo(40);
         assertThat(requests).as("the load ran the whole drill").isGreaterThan(1000);
+        passed = true;
     }
 
     /**
@@ -490,24 +495,23 @@ class OperationsDrillIT {
      * then enables it again (one INFO line each, the gauge back at 0).
      */
     private void drainAndEnable(String proxy, Runnable whileDrained) throws Exception {
-        String rs = Lab.HOSTS.get(proxy) + ":80";
         Map<String, Long> marks = new LinkedHashMap<>();
         for (String d : DIRECTORS) {
             marks.put(d, mark(d));
         }
-        admin("drain", proxy);
-        for (String d : DIRECTORS) {
-            oneLine(d, marks.get(d), "INFO ", "drain web " + Pattern.quote(rs) + ": applied", Duration.ofSeconds(5));
-            awaitMetric(proxy + " drained on " + d, Duration.ofSeconds(5), () ->
-                    directorMetric(d, "tiergate_director_real_server_drained", rs + "\"") == 1);
-        }
-        Thread.sleep(500);
+        adminOnBoth("drain", proxy, marks, 1);
         whileDrained.run();
-        admin("enable", proxy);
+        adminOnBoth("enable", proxy, marks, 0);
+    }
+
+    /** {@code action} on both directors: one INFO line each, then the drained gauge at {@code drained}. */
+    private static void adminOnBoth(String action, String proxy, Map<String, Long> marks, int drained) throws Exception {
+        String rs = Lab.HOSTS.get(proxy) + ":80";
+        admin(action, proxy);
         for (String d : DIRECTORS) {
-            oneLine(d, marks.get(d), "INFO ", "enable web " + Pattern.quote(rs) + ": applied", Duration.ofSeconds(5));
-            awaitMetric(proxy + " enabled on " + d, Duration.ofSeconds(5), () ->
-                    directorMetric(d, "tiergate_director_real_server_drained", rs + "\"") == 0);
+            oneLine(d, marks.get(d), "INFO ", action + " web " + Pattern.quote(rs) + ": applied", Duration.ofSeconds(5));
+            awaitMetric(proxy + " " + action + " on " + d, Duration.ofSeconds(5), () ->
+                    directorMetric(d, "tiergate_director_real_server_drained", rs + "\"") == drained);
         }
         Thread.sleep(500);
     }
