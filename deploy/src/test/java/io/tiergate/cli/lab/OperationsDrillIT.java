@@ -278,7 +278,7 @@ class OperationsDrillIT {
         assertThat(client("curl", "-s", "-o", "/dev/null", "http://" + Lab.HOSTS.get("proxy1") + "/before-rotation").exit()).isZero();
         // The line is written by the access-log thread after the response went out: wait for it, so the file moved
         // below is known to hold it (a request that ends during the rotation may land in either file, never in none).
-        waitUntil("the access log has the request", Duration.ofSeconds(5), () -> {
+        waitUntil("the access log has the request", Duration.ofSeconds(10), () -> {
             try {
                 return Files.readString(accessLog("proxy1")).contains("/before-rotation");
             } catch (IOException e) {
@@ -289,7 +289,7 @@ class OperationsDrillIT {
         signal("proxy1", "USR1");
         oneLine("proxy1", m, "INFO ", "access log \\S*proxy1-access.log reopened", Duration.ofSeconds(10));
         assertThat(client("curl", "-s", "-o", "/dev/null", "http://" + Lab.HOSTS.get("proxy1") + "/after-rotation").exit()).isZero();
-        waitUntil("the new access.log gets the next request", Duration.ofSeconds(5), () -> {
+        waitUntil("the new access.log gets the next request", Duration.ofSeconds(10), () -> {
             try {
                 return Files.exists(accessLog("proxy1")) && Files.readString(accessLog("proxy1")).contains("/after-rotation");
             } catch (IOException e) {
@@ -370,7 +370,7 @@ class OperationsDrillIT {
         for (String p : PROXIES) {
             oneLine(p, marks.get(p), "WARN ", "upstream 'app' server " + Pattern.quote(o1) + " (ejected|UP -> DOWN)",
                     Duration.ofSeconds(10));
-            awaitMetric(p + " has origin1 out", Duration.ofSeconds(5), () ->
+            awaitMetric(p + " has origin1 out", Duration.ofSeconds(10), () ->
                     proxyMetric(p, "tiergate_proxy_upstream_server_up", "server=\"" + o1 + "\"") == 0
                             && proxyMetric(p, "tiergate_proxy_upstream_ejections_total", "server=\"" + o1 + "\"") >= 1);
         }
@@ -378,7 +378,7 @@ class OperationsDrillIT {
         for (String p : PROXIES) {
             oneLine(p, marks.get(p), "WARN ", "upstream 'app' server " + Pattern.quote(o1) + " DOWN -> UP",
                     Duration.ofSeconds(30));
-            awaitMetric(p + " has origin1 back", Duration.ofSeconds(5), () ->
+            awaitMetric(p + " has origin1 back", Duration.ofSeconds(10), () ->
                     proxyMetric(p, "tiergate_proxy_upstream_server_up", "server=\"" + o1 + "\"") == 1);
         }
         step("origin killed and restarted", t);
@@ -398,13 +398,13 @@ class OperationsDrillIT {
         lab.kill("proxy3");
         for (String d : DIRECTORS) {
             oneLine(d, marks.get(d), "WARN ", "real server web/" + Pattern.quote(p3) + " UP -> DOWN", Duration.ofSeconds(10));
-            awaitMetric(d + " has proxy3 down", Duration.ofSeconds(5), () -> !realServerUp(d, "proxy3"));
+            awaitMetric(d + " has proxy3 down", Duration.ofSeconds(10), () -> !realServerUp(d, "proxy3"));
         }
         long removedAt = removalTime("dir1", p3, killedAt);
         lab.restart("proxy3");
         for (String d : DIRECTORS) {
             oneLine(d, marks.get(d), "WARN ", "real server web/" + Pattern.quote(p3) + " DOWN -> UP", Duration.ofSeconds(40));
-            awaitMetric(d + " has proxy3 up", Duration.ofSeconds(5), () -> realServerUp(d, "proxy3"));
+            awaitMetric(d + " has proxy3 up", Duration.ofSeconds(10), () -> realServerUp(d, "proxy3"));
         }
         step("proxy node SIGKILLed and restarted", t);
 
@@ -415,17 +415,17 @@ class OperationsDrillIT {
         }
         double transitions = directorMetric("dir2", "tiergate_director_vrrp_transitions_total");
         lab.stop("dir1", Duration.ofSeconds(15));
-        oneLine("dir1", marks.get("dir1"), "INFO ", "SIGTERM: stopping", Duration.ofSeconds(5));
-        oneLine("dir1", marks.get("dir1"), "INFO ", "VRRP vrid 77: MASTER -> INIT", Duration.ofSeconds(5));
+        oneLine("dir1", marks.get("dir1"), "INFO ", "SIGTERM: stopping", Duration.ofSeconds(10));
+        oneLine("dir1", marks.get("dir1"), "INFO ", "VRRP vrid 77: MASTER -> INIT", Duration.ofSeconds(10));
         oneLine("dir2", marks.get("dir2"), "INFO ", "VRRP vrid 77: BACKUP -> MASTER", Duration.ofSeconds(10));
-        awaitMetric("dir2 as MASTER", Duration.ofSeconds(5), () ->
+        awaitMetric("dir2 as MASTER", Duration.ofSeconds(10), () ->
                 directorMetric("dir2", "tiergate_director_vrrp_state", "state=\"MASTER\"") == 1
                         && directorMetric("dir2", "tiergate_director_vrrp_transitions_total") == transitions + 1);
         marks.put("dir1", mark("dir1"));
         lab.restart("dir1");
         oneLine("dir1", marks.get("dir1"), "INFO ", "VRRP vrid 77: \\w+ -> MASTER", Duration.ofSeconds(40));
         oneLine("dir2", marks.get("dir2"), "WARN ", "VRRP vrid 77: MASTER -> BACKUP", Duration.ofSeconds(10));
-        awaitMetric("dir1 as MASTER, dir2 BACKUP", Duration.ofSeconds(5), () ->
+        awaitMetric("dir1 as MASTER, dir2 BACKUP", Duration.ofSeconds(10), () ->
                 directorMetric("dir1", "tiergate_director_vrrp_state", "state=\"MASTER\"") == 1
                         && directorMetric("dir2", "tiergate_director_vrrp_state", "state=\"BACKUP\"") == 1);
         for (String p : PROXIES) {
@@ -440,7 +440,7 @@ class OperationsDrillIT {
                 try {
                     long pm = mark(p);
                     lab.stop(p, Duration.ofSeconds(20));
-                    oneLine(p, pm, "INFO ", "SIGTERM: stopping", Duration.ofSeconds(5));
+                    oneLine(p, pm, "INFO ", "SIGTERM: stopping", Duration.ofSeconds(10));
                     lab.restart(p);
                     waitUntil(p + " listens again", Duration.ofSeconds(40), () -> client("curl", "-s", "-f", "-m", "1",
                             "-o", "/dev/null", "http://" + Lab.HOSTS.get(p) + "/").exit() == 0);
@@ -509,8 +509,8 @@ class OperationsDrillIT {
         String rs = Lab.HOSTS.get(proxy) + ":80";
         admin(action, proxy);
         for (String d : DIRECTORS) {
-            oneLine(d, marks.get(d), "INFO ", action + " web " + Pattern.quote(rs) + ": applied", Duration.ofSeconds(5));
-            awaitMetric(proxy + " " + action + " on " + d, Duration.ofSeconds(5), () ->
+            oneLine(d, marks.get(d), "INFO ", action + " web " + Pattern.quote(rs) + ": applied", Duration.ofSeconds(10));
+            awaitMetric(proxy + " " + action + " on " + d, Duration.ofSeconds(10), () ->
                     directorMetric(d, "tiergate_director_real_server_drained", rs + "\"") == drained);
         }
         Thread.sleep(500);

@@ -48,13 +48,13 @@ import org.slf4j.LoggerFactory;
  * probe of each target waits a deterministic fraction of the interval derived from its id, so
  * thousands of targets added together spread out instead of firing in one burst.
  *
- * <p><b>First probe.</b> The first probe of a target the engine starts checking is given at least
- * {@link #FIRST_PROBE_TIMEOUT} to answer, whatever the check's timeout: in a freshly started JVM it
- * is the probe that loads the HTTP/TLS client classes, which takes a few hundred ms on a loaded
- * machine, and with a 100 ms timeout every start would report every server DOWN, then UP (two WARNs
- * each and a server briefly out of rotation). A target that refuses or fails fast is still judged at
- * once; only a silent one is judged up to one second later. Going DOWN from UNKNOWN takes {@code fall}
- * consecutive failures, as from UP.
+ * <p><b>First probes.</b> While a target has no verdict yet (UNKNOWN: added with it, not yet UP or
+ * DOWN) each probe is given at least {@link #FIRST_PROBE_TIMEOUT} to answer, whatever the check's
+ * timeout: in a freshly started JVM these probes load and warm up the HTTP/TLS client, which takes a
+ * few hundred ms on a loaded machine, and with a 100 ms timeout every start reported every server
+ * DOWN, then UP (two WARNs each and a server briefly out of rotation). Going DOWN from UNKNOWN takes
+ * {@code fall} consecutive failures, as from UP. A target that refuses or fails fast is judged at the
+ * pace of the interval; only a silent one is judged up to one second per probe later.
  *
  * <p><b>Capacity.</b> When the configured probe rate (the sum of 1/interval over all targets) passes
  * {@link #SUSTAINED_PROBES_PER_LOOP} per event loop, the engine logs one WARN with the numbers and
@@ -70,7 +70,7 @@ public final class HealthEngine implements AutoCloseable {
      */
     public static final double SUSTAINED_PROBES_PER_LOOP = 10_000;
 
-    /** The least time a target's first probe gets to answer (see "First probe" above). */
+    /** The least time a probe of a target without a verdict yet gets to answer (see "First probes" above). */
     public static final java.time.Duration FIRST_PROBE_TIMEOUT = java.time.Duration.ofSeconds(1);
 
     private final Context delivery;
@@ -314,7 +314,6 @@ public final class HealthEngine implements AutoCloseable {
         final long intervalNanos;
         final long timeoutMs;
         HealthState state;
-        boolean probedBefore;
         int successes;
         int failures;
         ScheduledFuture<?> timer;
@@ -345,8 +344,8 @@ public final class HealthEngine implements AutoCloseable {
             if (late != null) {
                 long left = late.remainingNanos();
                 if (left > 0 && !stopped) {
-                    // A first probe within its longer timeout: let it run, and look again one interval later (the
-                    // next probe starts on the first tick after it has answered).
+                    // A probe of a target without a verdict, within its longer timeout: let it run, and look again one
+                    // interval later (the next probe starts on the first tick after it has answered).
                     schedule(Math.min(left, intervalNanos));
                     return;
                 }
@@ -362,8 +361,8 @@ public final class HealthEngine implements AutoCloseable {
             if (stopped) {
                 return; // removed, possibly by the listener of the transition just recorded
             }
-            long attemptTimeoutMs = probedBefore ? timeoutMs : Math.max(timeoutMs, FIRST_PROBE_TIMEOUT.toMillis());
-            probedBefore = true;
+            long attemptTimeoutMs = state == HealthState.UNKNOWN ? Math.max(timeoutMs, FIRST_PROBE_TIMEOUT.toMillis())
+                    : timeoutMs;
             ProbeAttempt attempt = new ProbeAttempt(target, attemptTimeoutMs, loop.context, this);
             inFlight = attempt;
             schedule(intervalNanos); // the one timer of this probe: starts the next one, or times this one out
