@@ -25,11 +25,19 @@ final class HttpChecker implements Checker {
         // Many targets may share one host:port (virtual hosts); a small pool would queue their
         // probes behind each other and turn waiting time into false timeouts.
         PoolOptions pool = new PoolOptions().setHttp1MaxSize(4096).setMaxWaitQueueSize(-1);
-        this.plain = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false), pool);
+        this.plain = client(vertx, new HttpClientOptions().setKeepAlive(false), pool);
         // A health probe asks "is it serving", not "is its certificate valid": the proxy's TLS to
         // upstreams is where trust is enforced.
-        this.tls = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setSsl(true)
+        this.tls = client(vertx, new HttpClientOptions().setKeepAlive(false).setSsl(true)
                 .setTrustAll(true).setVerifyHost(false), pool);
+    }
+
+    // A target killed mid-probe resets the connection: the probe fails with that reason (and the engine
+    // reports a state change once). Without a connection handler Vert.x would also log an ERROR line
+    // "Connection reset" per probe that was in flight.
+    private static HttpClientAgent client(Vertx vertx, HttpClientOptions options, PoolOptions pool) {
+        return vertx.httpClientBuilder().with(options).with(pool)
+                .withConnectHandler(c -> c.exceptionHandler(e -> { })).build();
     }
 
     @Override
