@@ -78,9 +78,14 @@ final class HttpChecker implements Checker {
                 return;
             }
             HttpClientRequest req = rar.result();
+            // Before anything can reset it: a request reset before send() (its target removed by a reload, or timed
+            // out, while the connection was being made) has no response to fail, and without a handler Vert.x logs
+            // the reset as an ERROR "Stream reset: 0".
+            req.exceptionHandler(e -> attempt.fail(Checker.describe(e, timeoutMs)));
             inFlight.set(req);
             if (attempt.finished()) {
                 req.reset();
+                return;
             }
             req.send().onComplete(ar -> {
                     if (ar.failed()) {
