@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * {@code tiergate proxy -c FILE}: runs the L7 proxy until SIGTERM/SIGINT (graceful: in-flight requests get
  * {@code --drain} to finish, then exit 0). SIGHUP or a change of the file's modification time reloads it
  * ({@link ProxyReloader}); an invalid new file is rejected with every problem printed (FILE:LINE:COL) and the running
- * config keeps serving. TLS certificates renewed at the same paths are loaded by the same watch.
+ * config keeps serving. TLS certificates renewed at the same paths are loaded by their own watch
+ * ({@code --cert-watch-interval}), which keeps running when the file watch is off.
  *
  * <p>With {@code dr: {vips: [...]}} the node is a direct-routing real server: as root the VIPs and ARP sysctls are
  * set up before listening and undone on stop; without root, if anything is missing, the commands are printed and it
@@ -51,9 +52,14 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
     String drain;
 
     @Option(names = "--watch-interval", defaultValue = "2s", paramLabel = "DURATION",
-            description = "How often the config file's modification time and the TLS certificate files' contents are checked;"
-                    + " 0 disables (default: ${DEFAULT-VALUE}).")
+            description = "How often the config file's modification time is checked (a change reloads it); 0 disables:"
+                    + " only SIGHUP reloads (default: ${DEFAULT-VALUE}).")
     String watchInterval;
+
+    @Option(names = "--cert-watch-interval", defaultValue = "2s", paramLabel = "DURATION",
+            description = "How often the TLS listeners' certificate and key files are read for a renewal (new contents"
+                    + " at the same paths are loaded in place); 0 disables (default: ${DEFAULT-VALUE}).")
+    String certWatchInterval;
 
     @Option(names = {"-t", "--test"}, description = "Check the config and exit, like nginx -t (same as `tiergate config check`).")
     boolean test;
@@ -71,6 +77,7 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         }
         Duration drainFor = parse(drain, "--drain");
         Duration watch = parse(watchInterval, "--watch-interval");
+        Duration certWatch = parse(certWatchInterval, "--cert-watch-interval");
         TiergateConfig firstFile = loadFile();
         ProxyConfig first = firstFile.proxy().get();
         // Before anything logs: without it the shaded jar's Logback would run with its defaults.
@@ -142,7 +149,7 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             node.reopenLogs();
             log("SIGUSR1: reopening log files");
         });
-        reloader.watch(vertx, watch);
+        reloader.watch(vertx, watch, certWatch);
         pidFile.write();
         String signal = stop.await();
         pidFile.remove();

@@ -27,7 +27,7 @@ import java.util.function.Function;
  * Everything a proxy reload does, whatever triggered it (SIGHUP, {@code tiergate reload}, the file watch): validate
  * the file (an invalid one changes nothing), swap routes and upstreams, apply {@code logging}, {@code access_log},
  * move the admin endpoint, load renewed TLS certificates; then one line that says what changed and which changed keys
- * need a restart, and the reload counters. The watch also loads certificates renewed in place (same paths, new
+ * need a restart, and the reload counters. A second watch loads certificates renewed in place (same paths, new
  * contents) without a config change.
  */
 final class ProxyReloader {
@@ -126,16 +126,20 @@ final class ProxyReloader {
         }
     }
 
-    /**
-     * The watch: a changed modification time of the config file reloads it; otherwise TLS files whose contents
-     * changed are loaded (a certificate renewed at the same paths). Runs on a worker thread.
-     */
-    synchronized void check() {
+    /** The file watch: a changed modification time of the config file reloads it. Runs on a worker thread. */
+    synchronized void checkFile() {
         FileTime now = mtime();
         if (now != null && !now.equals(lastModified)) {
             reload();
-            return;
         }
+    }
+
+    /**
+     * The certificate watch: TLS files whose contents changed are loaded (a certificate renewed at the same paths).
+     * Separate from the file watch, so a service that applies its config only on SIGHUP (the systemd unit's
+     * {@code --watch-interval 0}) still serves a renewed certificate without a hook. Runs on a worker thread.
+     */
+    synchronized void checkCertificates() {
         List<String> applied = new ArrayList<>();
         List<String> failed = new ArrayList<>();
         certificates(applied, failed);
@@ -152,14 +156,19 @@ final class ProxyReloader {
         lastCertProblem = problem;
     }
 
-    /** Starts the watch ({@code every} zero: none). */
-    void watch(Vertx vertx, Duration every) {
+    /** Starts the file watch and the certificate watch (an interval of zero: that one is off). */
+    void watch(Vertx vertx, Duration fileEvery, Duration certificatesEvery) {
+        every(vertx, fileEvery, this::checkFile);
+        every(vertx, certificatesEvery, this::checkCertificates);
+    }
+
+    private static void every(Vertx vertx, Duration every, Runnable check) {
         if (every.isZero()) {
             return;
         }
         vertx.setPeriodic(every.toMillis(), id -> vertx.executeBlocking(() -> {
             try {
-                check();
+                check.run();
             } catch (RuntimeException e) {
                 // a bug: say so with the stack trace (executeBlocking would swallow it)
                 log.error("config/certificate watch failed", e);

@@ -191,6 +191,9 @@ class MetricsConventionsTest {
                     + origin.actualPort() + "\"[^}]*}")).isEqualTo(1);
             assertThat(value(p0, "tiergate_proxy_upstream_ejections_total" + any + "server=\"127.0.0.1:" + dead
                     + "\"[^}]*}")).isZero();
+            assertThat(value(p0, "tiergate_proxy_retries_refused_total" + any
+                    + "upstream=\"app\",why=\"budget-exhausted\"}"))
+                    .as("refused-retry series exist at 0").isZero();
             assertThat(value(p0, "tiergate_proxy_cache_hits_total" + any + "}")).isZero();
             assertThat(value(p0, "tiergate_proxy_cache_size_bytes" + any + "}")).isZero();
             assertThat(value(p0, "tiergate_config_reloads_total" + any + "result=\"success\"[^}]*}")).isZero();

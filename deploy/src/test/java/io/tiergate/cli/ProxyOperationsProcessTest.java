@@ -166,6 +166,37 @@ class ProxyOperationsProcessTest {
         }
     }
 
+    @Test
+    void connectionResetsByClientsAndByADyingOriginLogNoError() throws Exception {
+        // An origin whose connections end in a reset when it goes away (SO_LINGER 0), like a killed process's.
+        await(origin.close());
+        origin = await(vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions().setSoLinger(0))
+                .requestHandler(req -> req.response().end("hello")).listen(originPort, "127.0.0.1"));
+        Path file = config("{format: text, level: info}");
+        try (TierProcess p = TierProcess.start(List.of(), "proxy", "-c", file.toString(), "--watch-interval", "0",
+                "--drain", "1s")) {
+            int port = Integer.parseInt(p.waitFor("listening on 127\\.0\\.0\\.1:(\\d+)"));
+            for (int i = 0; i < 5; i++) {
+                assertThat(get(port, "/warm")).isEqualTo(200); // pooled keep-alive connections to the origin
+            }
+            // Clients that reset: before a request ends, and after one was answered.
+            for (String sent : List.of("GET /half HTTP/1.1\r\nHost: x\r\n", "GET /whole HTTP/1.1\r\nHost: x\r\n\r\n")) {
+                try (java.net.Socket so = new java.net.Socket("127.0.0.1", port)) {
+                    so.getOutputStream().write(sent.getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+                    Thread.sleep(300);
+                    so.setSoLinger(true, 0);
+                }
+            }
+            await(origin.close()); // resets the proxy's pooled connections and any probe in flight
+            p.waitFor("app.* (UP -> DOWN|ejected)");
+            Thread.sleep(1000);
+            p.signal("TERM");
+            assertThat(p.exit()).isZero();
+            assertThat(p.lines).as("resets are no ERROR for the operator; log:\n" + p.output())
+                    .noneMatch(l -> l.contains(" ERROR "));
+        }
+    }
+
     static List<String> concat(List<String> a, String... b) {
         List<String> all = new java.util.ArrayList<>(a);
         all.addAll(List.of(b));

@@ -86,7 +86,7 @@ class ProxyReloadProcessTest {
     private void start(Path file) throws IOException {
         List<String> cmd = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
                 "-cp", System.getProperty("java.class.path"), "io.tiergate.cli.Main", "proxy",
-                "-c", file.toString(), "--watch-interval", "300ms", "--drain", "1s"));
+                "-c", file.toString(), "--watch-interval", "300ms", "--cert-watch-interval", "300ms", "--drain", "1s"));
         proc = new ProcessBuilder(cmd).redirectErrorStream(true).start();
         Thread t = new Thread(() -> {
             try (BufferedReader r = new BufferedReader(new InputStreamReader(proc.getInputStream(),

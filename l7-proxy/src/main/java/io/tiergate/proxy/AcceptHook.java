@@ -114,6 +114,7 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
             }
             child.closeFuture().addListener(f -> open.decrementAndGet());
             child.attr(HOOKED).set(Boolean.TRUE);
+            child.pipeline().addFirst(QuietReset.NAME, QuietReset.INSTANCE);
             ConnectionGuard.opened(child, clientHeader.get());
             if (proxyProtocol != null) {
                 child.pipeline().addFirst(ProxyProtocol.NAME, new ProxyProtocol.Decoder());

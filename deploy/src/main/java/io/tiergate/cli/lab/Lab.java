@@ -33,6 +33,10 @@ public final class Lab {
     private final Path stateDir;
     private final Path jar;
     private final String java;
+    /** Proxy node name → the config file the lab writes for it (tests may give their own, e.g. with TLS). */
+    private java.util.function.Function<String, String> proxyConfig = LabConfigs::proxy;
+    /** Extra command-line options of every proxy node (e.g. the systemd unit's {@code --watch-interval 0}). */
+    private List<String> proxyOptions = List.of();
 
     public Lab(Path stateDir, Path jar, String java) {
         this.stateDir = stateDir;
@@ -51,6 +55,28 @@ public final class Lab {
         m.put("origin1", SUBNET + "31");
         m.put("origin2", SUBNET + "32");
         return m;
+    }
+
+    /** Replaces the proxy nodes' config (before {@link #up}); the file is {@link #configFile}, read again on restart. */
+    public Lab proxyConfig(java.util.function.Function<String, String> config) {
+        this.proxyConfig = config;
+        return this;
+    }
+
+    /** Extra options for every {@code tiergate proxy} the lab starts (before {@link #up}; kept for restarts). */
+    public Lab proxyOptions(List<String> options) {
+        this.proxyOptions = List.copyOf(options);
+        return this;
+    }
+
+    /** The config file of {@code host} (a proxy node or a director) in the state directory. */
+    public Path configFile(String host) {
+        return stateDir.resolve(host + ".yaml");
+    }
+
+    /** The log file of {@code host}'s process (stdout and stderr; a restarted process appends). */
+    public Path logFile(String host) {
+        return stateDir.resolve(host + ".log");
     }
 
     public static String ns(String host) {
@@ -116,7 +142,7 @@ public final class Lab {
         }
         for (String p : List.of("proxy1", "proxy2", "proxy3")) {
             Path cfg = stateDir.resolve(p + ".yaml");
-            Files.writeString(cfg, LabConfigs.proxy(p));
+            Files.writeString(cfg, proxyConfig.apply(p));
             pids.add(start(p, argsFor(p)));
         }
         for (String d : List.of("dir1", "dir2")) {
@@ -133,7 +159,12 @@ public final class Lab {
         if (host.startsWith("origin")) {
             return List.of("origin", "--name", host, "--listen", "0.0.0.0:8080");
         }
-        return List.of(host.startsWith("proxy") ? "proxy" : "director", "-c", stateDir.resolve(host + ".yaml").toString());
+        List<String> args = new ArrayList<>(List.of(host.startsWith("proxy") ? "proxy" : "director", "-c",
+                stateDir.resolve(host + ".yaml").toString()));
+        if (host.startsWith("proxy")) {
+            args.addAll(proxyOptions);
+        }
+        return args;
     }
 
     /** The PID of the process the lab runs on {@code host}, or -1. */

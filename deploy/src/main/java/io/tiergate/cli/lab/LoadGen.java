@@ -43,6 +43,21 @@ public final class LoadGen {
 
     /** Runs for {@code duration}; {@code postBytes} &gt; 0 sends POSTs with a body of that size (checksummed). */
     public static Summary run(String url, int concurrency, Duration duration, int postBytes) throws InterruptedException {
+        return run(url, concurrency, duration, postBytes, Options.NONE);
+    }
+
+    /**
+     * For long runs (the operations drill): {@code errorPause} is how long a worker waits after a failed request
+     * before the next one (a real client does not retry in a tight loop, so one outage is a few errors, not
+     * thousands); {@code stopFile}, when it appears, ends the run early; {@code errorEpochMillis} collects the wall
+     * time of every error, so the caller can tell which step of a long run it belongs to.
+     */
+    public record Options(Duration errorPause, java.nio.file.Path stopFile, java.util.Queue<Long> errorEpochMillis) {
+        static final Options NONE = new Options(Duration.ZERO, null, null);
+    }
+
+    public static Summary run(String url, int concurrency, Duration duration, int postBytes, Options opt)
+            throws InterruptedException {
         LongAdder requests = new LongAdder();
         LongAdder ok = new LongAdder();
         LongAdder errors = new LongAdder();
@@ -65,7 +80,7 @@ public final class LoadGen {
             Thread t = new Thread(() -> {
                 HttpClient client = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2))
                         .version(HttpClient.Version.HTTP_1_1).build();
-                while (System.nanoTime() < end) {
+                while (System.nanoTime() < end && (opt.stopFile() == null || !java.nio.file.Files.exists(opt.stopFile()))) {
                     HttpRequest.Builder rb = HttpRequest.newBuilder(URI.create(url)).timeout(Duration.ofSeconds(5));
                     if (postBytes > 0) {
                         rb.POST(HttpRequest.BodyPublishers.ofByteArray(body));
@@ -89,8 +104,19 @@ public final class LoadGen {
                     }
                     errors.increment();
                     errorTimes.add((System.nanoTime() - start) / 1_000_000);
+                    if (opt.errorEpochMillis() != null) {
+                        opt.errorEpochMillis().add(System.currentTimeMillis());
+                    }
                     if (sampleCount.incrementAndGet() <= 10) {
                         samples.add(failure);
+                    }
+                    if (!opt.errorPause().isZero()) {
+                        try {
+                            Thread.sleep(opt.errorPause().toMillis());
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return;
+                        }
                     }
                 }
             }, "load-" + w);
@@ -112,11 +138,23 @@ public final class LoadGen {
         return out;
     }
 
-    /** Entry point for running inside the lab's client namespace: {@code URL CONCURRENCY SECONDS POST_BYTES}. */
+    /**
+     * Entry point for running inside the lab's client namespace: {@code URL CONCURRENCY SECONDS POST_BYTES
+     * [ERROR_PAUSE_MS STOP_FILE]}; with the last two it also prints {@code ERRORS_AT} and the epoch milliseconds of
+     * every error (at most 10000).
+     */
     public static void main(String[] args) throws Exception {
+        java.util.Queue<Long> errorsAt = new ConcurrentLinkedQueue<>();
+        Options opt = args.length >= 6
+                ? new Options(Duration.ofMillis(Long.parseLong(args[4])), java.nio.file.Path.of(args[5]), errorsAt)
+                : Options.NONE;
         Summary s = run(args[0], Integer.parseInt(args[1]), Duration.ofMillis((long) (Double.parseDouble(args[2]) * 1000)),
-                Integer.parseInt(args[3]));
+                Integer.parseInt(args[3]), opt);
         System.out.print(s.render());
+        if (opt.errorEpochMillis() != null) {
+            System.out.println("ERRORS_AT" + errorsAt.stream().limit(10_000).map(t -> " " + t)
+                    .reduce("", String::concat));
+        }
         System.out.println("RESULT " + s.requests() + " " + s.ok() + " " + s.errors());
     }
 }

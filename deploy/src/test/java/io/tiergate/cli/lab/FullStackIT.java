@@ -3,7 +3,6 @@ package io.tiergate.cli.lab;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -41,13 +40,7 @@ class FullStackIT {
 
     @BeforeAll
     static void up() throws Exception {
-        String why = Netns.unavailableReason();
-        Assumptions.assumeTrue(why == null, "full-stack tests skipped: " + why);
-        Assumptions.assumeTrue(Files.exists(Path.of("/usr/lib/x86_64-linux-gnu/libnftables.so.1")),
-                "full-stack tests skipped: needs libnftables1 (apt-get install libnftables1)");
-        Assumptions.assumeTrue(Files.isRegularFile(JAR), "full-stack tests skipped: " + JAR + " missing (run mvn verify)");
-        Assumptions.assumeTrue(Netns.list().stream().noneMatch(n -> n.startsWith(Lab.PREFIX)),
-                "full-stack tests skipped: a lab is already up on this machine (tiergate lab down)");
+        LabPreconditions.assume("full-stack tests", JAR);
         javaBin = ProcessHandle.current().info().command().orElse("java");
         state = Files.createTempDirectory("tiergate-fullstack");
         lab = new Lab(state, JAR, javaBin);

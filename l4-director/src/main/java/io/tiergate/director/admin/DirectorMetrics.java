@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.ToLongFunction;
 
 /**
@@ -36,6 +37,8 @@ public final class DirectorMetrics {
     private final MeterRegistry registry;
     private final ReloadMetrics reloads;
     private final Map<String, MultiGauge> gauges = new LinkedHashMap<>();
+    /** Gauge name → row tags → the value its meter reads (guarded by this; meters hold the cells). */
+    private final Map<String, Map<Tags, AtomicReference<Double>>> cells = new HashMap<>();
     private final Map<String, RowValue<RealServerStatus>> rsGauges = new LinkedHashMap<>();
     private final Map<String, RowValue<ServiceStatus>> serviceGauges = new LinkedHashMap<>();
     private final Map<String, RowValue<HaStatus>> haGauges = new LinkedHashMap<>();
@@ -106,39 +109,36 @@ public final class DirectorMetrics {
     /** Brings every series in line with {@code status}: new rows appear at once, removed ones disappear. */
     public synchronized void update(DirectorStatus status) {
         rsGauges.forEach((name, v) -> {
-            List<MultiGauge.Row<?>> rows = new ArrayList<>();
+            Map<Tags, Double> rows = new LinkedHashMap<>();
             for (ServiceStatus s : status.services()) {
                 for (RealServerStatus r : s.realServers()) {
                     double value = v.f().applyAsDouble(r);
                     if (value >= 0) {
-                        rows.add(MultiGauge.Row.of(rsTags(s, r), value));
+                        rows.put(rsTags(s, r), value);
                     }
                 }
             }
-            gauges.get(name).register(rows, true);
+            set(name, rows);
         });
         serviceGauges.forEach((name, v) -> {
-            List<MultiGauge.Row<?>> rows = new ArrayList<>();
+            Map<Tags, Double> rows = new LinkedHashMap<>();
             for (ServiceStatus s : status.services()) {
-                rows.add(MultiGauge.Row.of(Tags.of("service", s.name(), "vip", s.key().toString()),
-                        v.f().applyAsDouble(s)));
+                rows.put(Tags.of("service", s.name(), "vip", s.key().toString()), v.f().applyAsDouble(s));
             }
-            gauges.get(name).register(rows, true);
+            set(name, rows);
         });
         HaStatus h = status.ha();
-        haGauges.forEach((name, v) -> gauges.get(name).register(h == null ? List.of()
-                : List.of(MultiGauge.Row.of(haTags(h), v.f().applyAsDouble(h))), true));
-        List<MultiGauge.Row<?>> states = new ArrayList<>();
+        haGauges.forEach((name, v) -> set(name, h == null ? Map.of() : Map.of(haTags(h), v.f().applyAsDouble(h))));
+        Map<Tags, Double> states = new LinkedHashMap<>();
         if (h != null) {
             for (String st : VRRP_STATES) {
-                states.add(MultiGauge.Row.of(haTags(h).and("state", st), st.equals(h.state()) ? 1 : 0));
+                states.put(haTags(h).and("state", st), st.equals(h.state()) ? 1.0 : 0.0);
             }
         }
-        gauges.get("tiergate_director_vrrp_state").register(states, true);
-        gauges.get("tiergate_director_dataplane_selected").register(
-                List.of(MultiGauge.Row.of(Tags.of("dataplane", status.dataplane()), 1)), true);
-        gauges.get("tiergate_director_dataplane_healthy").register(List.of(MultiGauge.Row.of(Tags.empty(),
-                status.lastError() == null || status.lastError().isEmpty() ? 1 : 0)), true);
+        set("tiergate_director_vrrp_state", states);
+        set("tiergate_director_dataplane_selected", Map.of(Tags.of("dataplane", status.dataplane()), 1.0));
+        set("tiergate_director_dataplane_healthy", Map.of(Tags.empty(),
+                status.lastError() == null || status.lastError().isEmpty() ? 1.0 : 0.0));
 
         Set<List<String>> seen = new HashSet<>();
         for (ServiceStatus s : status.services()) {
@@ -163,6 +163,23 @@ public final class DirectorMetrics {
             }
             return false;
         });
+    }
+
+    /**
+     * Sets the rows of gauge {@code name}. A row that stays keeps its meter and only its value changes: re-registering
+     * it every refresh (remove, then add) left an instant in which the registry had no meter of that name, and a scrape
+     * that saw both the old and the new collector failed ("Duplicate labels", HTTP 500 on /metrics).
+     */
+    private void set(String name, Map<Tags, Double> values) {
+        Map<Tags, AtomicReference<Double>> mine = cells.computeIfAbsent(name, k -> new HashMap<>());
+        mine.keySet().retainAll(values.keySet());
+        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        values.forEach((tags, v) -> {
+            AtomicReference<Double> cell = mine.computeIfAbsent(tags, t -> new AtomicReference<>(v));
+            cell.set(v);
+            rows.add(MultiGauge.Row.of(tags, cell, AtomicReference::get));
+        });
+        gauges.get(name).register(rows, false);
     }
 
     private List<String> counter(String name, String help, Tags tags, long value) {

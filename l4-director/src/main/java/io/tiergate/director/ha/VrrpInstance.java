@@ -660,8 +660,10 @@ public final class VrrpInstance implements AutoCloseable {
                 vips.remove(config.virtualAddresses());
                 startGarpRefresh(config); // cancels a running refresh
             }
-            // Losing mastership or going to FAULT (link down, director unhealthy) is what an operator must see.
-            if (to == VrrpState.FAULT || from == VrrpState.MASTER) {
+            // Losing mastership or going to FAULT (link down, director unhealthy) is what an operator must see. Going
+            // to INIT is a stop the operator asked for (its SIGTERM line says so): INFO, or every planned failover
+            // would page someone.
+            if (to == VrrpState.FAULT || (from == VrrpState.MASTER && to != VrrpState.INIT)) {
                 log.warn("VRRP vrid {}: {} -> {}", config.vrid(), from, to);
             } else {
                 log.info("VRRP vrid {}: {} -> {}", config.vrid(), from, to);

@@ -22,6 +22,8 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.Map;
 import java.util.WeakHashMap;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The connection pools of one upstream group. The pooled client keeps connections alive for
@@ -34,6 +36,8 @@ import java.util.WeakHashMap;
  * {@code max_connections_per_server} is therefore per event loop.
  */
 public final class UpstreamClient {
+    private static final Logger log = LoggerFactory.getLogger(UpstreamClient.class);
+
     private final Vertx vertx;
     private final UpstreamGroup group;
     private final UpstreamConfig declared;
@@ -191,8 +195,20 @@ public final class UpstreamClient {
 
     private io.vertx.core.http.HttpClientBuilder builder(HttpClientOptions o) {
         io.vertx.core.http.HttpClientBuilder b = vertx.httpClientBuilder().with(o)
-                .withConnectHandler(UpstreamGuard::install);
+                .withConnectHandler(UpstreamClient::connected);
         return tlsOptions == null ? b : b.with(tlsOptions);
+    }
+
+    /**
+     * Every new upstream connection. Its failures (an origin killed or restarted resets its pooled connections) reach
+     * the request on it, if any, which retries and counts them; an idle one is just dropped from the pool. Without a
+     * handler Vert.x would log each reset as an ERROR line "Connection reset": noise beside the one WARN of the
+     * ejection or health check that says the origin is gone.
+     */
+    private static void connected(HttpConnection c) {
+        c.exceptionHandler(e -> log.debug("upstream connection {} -> {}: {}", c.localAddress(), c.remoteAddress(),
+                e.toString()));
+        UpstreamGuard.install(c);
     }
 
     /** True when {@code c} carried a request before: a failure on it may be the keep-alive close race. */

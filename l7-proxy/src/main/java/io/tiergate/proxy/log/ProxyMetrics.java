@@ -105,9 +105,13 @@ public final class ProxyMetrics {
     }
 
     public void retryRefused(String upstream, String why) {
-        refused.computeIfAbsent(new RouteKey(upstream, why), k ->
+        refusedCounter(upstream, why).increment();
+    }
+
+    private Counter refusedCounter(String upstream, String why) {
+        return refused.computeIfAbsent(new RouteKey(upstream, why), k ->
                 Counter.builder("tiergate_proxy_retries_refused").description("Retries not made, by reason")
-                        .tag("upstream", k.a()).tag("why", k.b()).register(registry)).increment();
+                        .tag("upstream", k.a()).tag("why", k.b()).register(registry));
     }
 
     public void ejection(String upstream, String server) {
@@ -140,6 +144,9 @@ public final class ProxyMetrics {
         for (UpstreamConfig u : config.upstreams().values()) {
             for (RetryCondition c : RetryCondition.values()) {
                 retryCounter(u.name(), c.configName());
+            }
+            for (String why : io.tiergate.proxy.retry.RetryDecision.REFUSALS) {
+                refusedCounter(u.name(), why);
             }
         }
         List<MultiGauge.Row<?>> rows = new ArrayList<>();

@@ -16,6 +16,10 @@ public final class RetryDecision {
     private static final Set<HttpMethod> IDEMPOTENT = Set.of(HttpMethod.GET, HttpMethod.HEAD, HttpMethod.OPTIONS,
             HttpMethod.TRACE, HttpMethod.PUT, HttpMethod.DELETE);
 
+    /** Every reason a retry is not made: {@link #refuse}'s, and the budget's (the metric's series exist from start). */
+    public static final java.util.List<String> REFUSALS = java.util.List.of("not-retryable", "tries-exhausted",
+            "retry-timeout", "body-streamed", "non-idempotent", "budget-exhausted");
+
     private RetryDecision() {
     }
 

@@ -23,7 +23,7 @@ final class CommandChecker implements Checker {
             argv.add(arg.replace("{host}", t.host()).replace("{port}", Integer.toString(t.port())));
         }
         Context context = attempt.context();
-        long timeoutMs = t.check().timeout().toMillis();
+        long timeoutMs = attempt.timeoutMs;
         context.<Process>executeBlocking(() -> {
             ProcessBuilder pb = new ProcessBuilder(argv)
                     .redirectInput(ProcessBuilder.Redirect.from(new File("/dev/null")))

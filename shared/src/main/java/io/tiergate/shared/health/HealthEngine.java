@@ -48,6 +48,14 @@ import org.slf4j.LoggerFactory;
  * probe of each target waits a deterministic fraction of the interval derived from its id, so
  * thousands of targets added together spread out instead of firing in one burst.
  *
+ * <p><b>First probes.</b> While a target has no verdict yet (UNKNOWN: added with it, not yet UP or
+ * DOWN) each probe is given at least {@link #FIRST_PROBE_TIMEOUT} to answer, whatever the check's
+ * timeout: in a freshly started JVM these probes load and warm up the HTTP/TLS client, which takes a
+ * few hundred ms on a loaded machine, and with a 100 ms timeout every start reported every server
+ * DOWN, then UP (two WARNs each and a server briefly out of rotation). Going DOWN from UNKNOWN takes
+ * {@code fall} consecutive failures, as from UP. A target that refuses or fails fast is judged at the
+ * pace of the interval; only a silent one is judged up to one second per probe later.
+ *
  * <p><b>Capacity.</b> When the configured probe rate (the sum of 1/interval over all targets) passes
  * {@link #SUSTAINED_PROBES_PER_LOOP} per event loop, the engine logs one WARN with the numbers and
  * the fix: probes past that rate run late, time out and report healthy servers DOWN.
@@ -61,6 +69,9 @@ public final class HealthEngine implements AutoCloseable {
      * measured in docs/benchmarks.md ("Health engine"). HTTP(S) probes cost more than TCP ones.
      */
     public static final double SUSTAINED_PROBES_PER_LOOP = 10_000;
+
+    /** The least time a probe of a target without a verdict yet gets to answer (see "First probes" above). */
+    public static final java.time.Duration FIRST_PROBE_TIMEOUT = java.time.Duration.ofSeconds(1);
 
     private final Context delivery;
     private final Consumer<HealthTransition> listener;
@@ -116,9 +127,10 @@ public final class HealthEngine implements AutoCloseable {
     }
 
     /**
-     * Starts probing {@code target}. With {@code initial} UNKNOWN the first probe result alone
-     * decides UP or DOWN and is reported; with UP or DOWN the usual rise/fall counting applies from
-     * that state (use it to carry state over a config reload). Adding an id that already exists
+     * Starts probing {@code target}. With {@code initial} UNKNOWN the first success reports UP and
+     * {@code fall} consecutive failures report DOWN (a target not probed yet counts as up); with UP or
+     * DOWN the usual rise/fall counting applies from that state (use it to carry state over a config
+     * reload). Adding an id that already exists
      * replaces it, keeping nothing of the old counters.
      */
     public void add(HealthTarget target, HealthState initial) {
@@ -301,7 +313,6 @@ public final class HealthEngine implements AutoCloseable {
         final HealthTarget target;
         final long intervalNanos;
         final long timeoutMs;
-        final String timedOut;
         HealthState state;
         int successes;
         int failures;
@@ -315,7 +326,6 @@ public final class HealthEngine implements AutoCloseable {
             this.state = initial;
             this.intervalNanos = target.check().interval().toNanos();
             this.timeoutMs = target.check().timeout().toMillis();
-            this.timedOut = "timeout after " + timeoutMs + "ms";
         }
 
         double rate() {
@@ -332,10 +342,17 @@ public final class HealthEngine implements AutoCloseable {
             timer = null;
             ProbeAttempt late = inFlight;
             if (late != null) {
+                long left = late.remainingNanos();
+                if (left > 0 && !stopped) {
+                    // A probe of a target without a verdict, within its longer timeout: let it run, and look again one
+                    // interval later (the next probe starts on the first tick after it has answered).
+                    schedule(Math.min(left, intervalNanos));
+                    return;
+                }
                 // Still unanswered at the end of the interval, so past its timeout too (timeout <= interval). Like
                 // any probe that outlasts its interval, the next one starts on the following boundary: starting it
                 // now would pile more probes onto a loop that is already late.
-                late.fail(timedOut);
+                late.fail("timeout after " + late.timeoutMs + "ms");
                 if (!stopped) {
                     schedule(intervalNanos);
                 }
@@ -344,13 +361,15 @@ public final class HealthEngine implements AutoCloseable {
             if (stopped) {
                 return; // removed, possibly by the listener of the transition just recorded
             }
-            ProbeAttempt attempt = new ProbeAttempt(target, loop.context, this);
+            long attemptTimeoutMs = state == HealthState.UNKNOWN ? Math.max(timeoutMs, FIRST_PROBE_TIMEOUT.toMillis())
+                    : timeoutMs;
+            ProbeAttempt attempt = new ProbeAttempt(target, attemptTimeoutMs, loop.context, this);
             inFlight = attempt;
             schedule(intervalNanos); // the one timer of this probe: starts the next one, or times this one out
             try {
                 checkerFor(target.check().type()).probe(attempt);
             } catch (RuntimeException e) {
-                attempt.fail(Checker.describe(e, timeoutMs));
+                attempt.fail(Checker.describe(e, attemptTimeoutMs));
             }
         }
 
@@ -380,9 +399,9 @@ public final class HealthEngine implements AutoCloseable {
             } else {
                 successes = 0;
                 failures++;
-                if (state == HealthState.UNKNOWN) {
-                    to = HealthState.DOWN;
-                } else if (state == HealthState.UP && failures >= target.check().fall()) {
+                // Not probed yet counts as up (the director keeps such a server in its tables): `fall` failures take
+                // it out, as they would an UP one, so one slow probe of a cold start is not an outage.
+                if (state != HealthState.DOWN && failures >= target.check().fall()) {
                     to = HealthState.DOWN;
                     why = failures == 1 ? reason : reason + " (" + failures + " consecutive failures)";
                 }

@@ -25,18 +25,26 @@ final class HttpChecker implements Checker {
         // Many targets may share one host:port (virtual hosts); a small pool would queue their
         // probes behind each other and turn waiting time into false timeouts.
         PoolOptions pool = new PoolOptions().setHttp1MaxSize(4096).setMaxWaitQueueSize(-1);
-        this.plain = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false), pool);
+        this.plain = client(vertx, new HttpClientOptions().setKeepAlive(false), pool);
         // A health probe asks "is it serving", not "is its certificate valid": the proxy's TLS to
         // upstreams is where trust is enforced.
-        this.tls = vertx.createHttpClient(new HttpClientOptions().setKeepAlive(false).setSsl(true)
+        this.tls = client(vertx, new HttpClientOptions().setKeepAlive(false).setSsl(true)
                 .setTrustAll(true).setVerifyHost(false), pool);
+    }
+
+    // A target killed mid-probe resets the connection: the probe fails with that reason (and the engine
+    // reports a state change once). Without a connection handler Vert.x would also log an ERROR line
+    // "Connection reset" per probe that was in flight.
+    private static HttpClientAgent client(Vertx vertx, HttpClientOptions options, PoolOptions pool) {
+        return vertx.httpClientBuilder().with(options).with(pool)
+                .withConnectHandler(c -> c.exceptionHandler(e -> { })).build();
     }
 
     @Override
     public void probe(ProbeAttempt attempt) {
         HealthTarget t = attempt.target;
         HealthCheck check = t.check();
-        long timeoutMs = check.timeout().toMillis();
+        long timeoutMs = attempt.timeoutMs;
         boolean https = check.type() == HealthCheck.Type.HTTPS || t.tls() != null;
         RequestOptions options = new RequestOptions()
                 .setMethod(HttpMethod.GET)
@@ -74,9 +82,14 @@ final class HttpChecker implements Checker {
                 return;
             }
             HttpClientRequest req = rar.result();
+            // Before anything can reset it: a request reset before send() (its target removed by a reload, or timed
+            // out, while the connection was being made) has no response to fail, and without a handler Vert.x logs
+            // the reset as an ERROR "Stream reset: 0".
+            req.exceptionHandler(e -> attempt.fail(Checker.describe(e, timeoutMs)));
             inFlight.set(req);
             if (attempt.finished()) {
                 req.reset();
+                return;
             }
             req.send().onComplete(ar -> {
                     if (ar.failed()) {

@@ -16,16 +16,24 @@ final class ProbeAttempt {
 
     final HealthTarget target;
     final long startNanos;
+    /** How long this probe may take: the check's timeout, or more for a target's first probe (see the engine). */
+    final long timeoutMs;
     private final Context context;
     private final Outcome outcome;
     private boolean finished;      // touched on the engine context only
     private Runnable cancel;       // set by the checker; run when the attempt is abandoned
 
-    ProbeAttempt(HealthTarget target, Context context, Outcome outcome) {
+    ProbeAttempt(HealthTarget target, long timeoutMs, Context context, Outcome outcome) {
         this.target = target;
+        this.timeoutMs = timeoutMs;
         this.context = context;
         this.outcome = outcome;
         this.startNanos = System.nanoTime();
+    }
+
+    /** Nanoseconds left before this probe's timeout (negative once it has passed). */
+    long remainingNanos() {
+        return startNanos + timeoutMs * 1_000_000 - System.nanoTime();
     }
 
     /** The engine context this attempt reports on. */

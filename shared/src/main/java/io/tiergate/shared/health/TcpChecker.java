@@ -19,7 +19,7 @@ final class TcpChecker implements Checker {
     @Override
     public void probe(ProbeAttempt attempt) {
         HealthTarget t = attempt.target;
-        long timeoutMs = t.check().timeout().toMillis();
+        long timeoutMs = attempt.timeoutMs;
         ConnectOptions options = new ConnectOptions().setHost(t.host()).setPort(t.port())
                 .setTimeout((int) Math.min(Integer.MAX_VALUE, timeoutMs));
         client.connect(options).onComplete(ar -> {

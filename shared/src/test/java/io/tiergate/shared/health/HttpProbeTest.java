@@ -94,4 +94,32 @@ class HttpProbeTest {
         assertThat(serverErrors).as("the server saw no reset").isEmpty();
         assertThat(cleanCloses.get()).as("probe connections closed normally").isGreaterThanOrEqualTo(requests.get() - 2);
     }
+
+    @Test
+    void aProbeCutShortByARemovalOrATimeoutLogsNothing() throws Exception {
+        // Answers after 2 s: every probe is still waiting when it times out, or when its target is removed (a reload
+        // that drops or replaces an upstream server): the request is reset, which Vert.x would log as an ERROR.
+        HttpServer slow = vertx.createHttpServer().requestHandler(req -> {
+            requests.incrementAndGet();
+            vertx.setTimer(2000, id -> req.response().end("late"));
+        }).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        Queue<HealthTransition> transitions = new ConcurrentLinkedQueue<>();
+        engine = new HealthEngine(vertx, 1, transitions::add);
+        HealthCheck check = HealthCheck.http(INTERVAL, INTERVAL, 1, 1, "/healthz", null, Set.of(), null);
+        engine.add(HealthTarget.of("timing-out", "127.0.0.1", slow.actualPort(), check), HealthState.UP);
+        for (int i = 0; i < 5; i++) {
+            engine.add(HealthTarget.of("removed-" + i, "127.0.0.1", slow.actualPort(), check), HealthState.UP);
+        }
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+        while (requests.get() < 6 && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+        }
+        for (int i = 0; i < 5; i++) {
+            engine.remove("removed-" + i);
+        }
+        Thread.sleep(1500);
+        assertThat(requests.get()).as("probes reached the server").isGreaterThanOrEqualTo(6);
+        assertThat(transitions).extracting(HealthTransition::targetId).containsExactly("timing-out");
+        assertThat(warnings()).as("nothing at WARN or above, from Vert.x or us").isEmpty();
+    }
 }
