@@ -271,7 +271,7 @@ public final class ProxyNode {
                     // AcceptHook refused untrusted peers and armed the client_header deadline at accept; this runs on
                     // the connection's event loop once Vert.x has chosen the protocol (on an h2c listener, with the
                     // first HTTP/1.x request head already read).
-                    if (pp != null && !ProxyProtocol.accepted(conn, pp)) {
+                    if (!AcceptHook.admit(conn) || pp != null && !ProxyProtocol.accepted(conn, pp)) {
                         return;
                     }
                     ProxyConfig.Timeouts t = current.get().config().timeouts();
