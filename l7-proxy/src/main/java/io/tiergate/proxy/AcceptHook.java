@@ -135,6 +135,16 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
         return false;
     }
 
+    /**
+     * The request's connection went through the hook. Checked per request too: on an h2c listener Vert.x has read the
+     * first request head before the connection handler closes such a connection, and that request must not reach an
+     * origin either.
+     */
+    static boolean hooked(io.vertx.core.http.HttpServerRequest req) {
+        Channel ch = ProxyProtocol.channel(req);
+        return ch != null && hooked(ch);
+    }
+
     /** The child went through the hook (false only for a connection accepted before it was installed). */
     static boolean hooked(Channel ch) {
         return Boolean.TRUE.equals(ch.attr(HOOKED).get());

@@ -278,8 +278,10 @@ public final class ProxyNode {
                     ConnectionGuard.install(conn, t.clientHeader(), t.keepalive(), l.h2c());
                 })
                 .requestHandler(req -> {
-                    if (pp != null && !ProxyProtocol.admitted(req, pp)) {
-                        ProxyProtocol.refuse(req); // belt and braces: never serve an unadmitted connection
+                    // Belt and braces: never serve a connection the accept-time checks did not pass (admitted implies
+                    // hooked: only the hook installs the PROXY decoder).
+                    if (pp != null ? !ProxyProtocol.admitted(req, pp) : !AcceptHook.hooked(req)) {
+                        ProxyProtocol.refuse(req);
                         return;
                     }
                     handler.handle(req, l.name());

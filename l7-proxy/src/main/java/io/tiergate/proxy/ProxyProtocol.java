@@ -98,7 +98,7 @@ public final class ProxyProtocol {
         return a == null || a.hostAddress() == null ? "-" : a.hostAddress();
     }
 
-    private static Channel channel(HttpServerRequest req) {
+    static Channel channel(HttpServerRequest req) {
         HttpConnection c = req.connection();
         return c instanceof ConnectionBase base ? base.channel() : null;
     }

@@ -36,11 +36,15 @@ class AcceptRaceTest {
     ProxyNode proxy;
     ExecutorService clients;
     final List<Socket> sockets = new CopyOnWriteArrayList<>();
+    final java.util.concurrent.atomic.AtomicInteger forwarded = new java.util.concurrent.atomic.AtomicInteger();
 
     @BeforeEach
     void setUp() {
         vertx = Vertx.vertx();
-        origin = Origin.start(vertx, "app", (o, req, body) -> req.response().end("ok\n"));
+        origin = Origin.start(vertx, "app", (o, req, body) -> {
+            forwarded.incrementAndGet();
+            req.response().end("ok\n");
+        });
         clients = Executors.newFixedThreadPool(CLIENTS);
     }
 
@@ -64,6 +68,7 @@ class AcceptRaceTest {
                 """);
         assertThat(answered).as("connections served with max_connections: 2 (all %d kept open)", CONNECTIONS)
                 .isLessThanOrEqualTo(2);
+        assertThat(forwarded.get()).as("requests that reached the origin").isLessThanOrEqualTo(2);
     }
 
     @Test
@@ -73,6 +78,7 @@ class AcceptRaceTest {
                 """);
         assertThat(answered).as("connections from 127.0.0.1 served on a listener that trusts only 10.0.0.0/8")
                 .isZero();
+        assertThat(forwarded.get()).as("requests from untrusted peers that reached the origin").isZero();
     }
 
     /**
