@@ -7,11 +7,16 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelPipeline;
 import io.netty.util.AttributeKey;
 import io.tiergate.proxy.config.ListenerConfig;
+import io.vertx.core.Context;
 import io.vertx.core.Future;
+import io.vertx.core.Promise;
+import io.vertx.core.Vertx;
+import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.internal.CloseableResource;
 import io.vertx.core.internal.http.HttpServerInternal;
 import io.vertx.core.internal.net.NetServerInternal;
+import io.vertx.core.net.impl.ConnectionBase;
 
 import java.lang.reflect.Field;
 import java.time.Duration;
@@ -33,9 +38,15 @@ import java.util.function.Supplier;
  *
  * <p>Vert.x 5 has no public way to reach its server channel: {@link #serverChannel} follows two private fields
  * ({@code NetServerImpl.resource}, {@code TcpServer.bindFuture}) and fails the listen with a clear message if a Vert.x
- * upgrade renamed them; H2cTest and ProxyProtocolTlsTest fail then (every listener goes through it). The hook is installed as soon as the bind completes: a
- * connection accepted in the instant before (only possible at startup) misses it, and the connection handler treats
- * such a connection as described at {@link #hooked}.
+ * upgrade renamed them; H2cTest and ProxyProtocolTlsTest fail then (every listener goes through it).
+ *
+ * <p>Why the install runs on the listening channel's event loop: Netty links a handler added from another thread at
+ * once but leaves it inactive until its {@code handlerAdded} task has run on that loop, passing every message straight
+ * past it meanwhile; and the loop handles ready accepts before queued tasks. Installed from the verticle's thread (as
+ * it once was), the hook was skipped by connections accepted in that gap, after {@code listen()} had completed, and a
+ * replace (one per extra verticle instance) opened the gap again. On its own loop the hook is active before the next
+ * accept is handled. Only connections accepted between the bind and the install (the socket accepts as soon as it
+ * is bound, and Vert.x offers no way in before) can still miss it: {@link #admit} closes them (fail closed).
  */
 final class AcceptHook extends ChannelInboundHandlerAdapter {
     static final String NAME = "tiergateAcceptHook";
@@ -78,20 +89,63 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
                     "cannot reach Vert.x's listening channel to guard accepted connections (Vert.x internals changed?)",
                     e));
         }
-        ChannelPipeline p = listening.pipeline();
-        listening.attr(OPEN).setIfAbsent(new java.util.concurrent.atomic.AtomicInteger());
         AcceptHook hook = new AcceptHook(proxyProtocol, clientHeader, maxConnections, onRefused);
-        synchronized (p) { // the verticle instances sharing this socket install it from their own event loops
-            if (p.get(NAME) == null) {
-                p.addFirst(NAME, hook);
-            } else {
-                p.replace(NAME, NAME, hook);
-            }
+        Context context = Vertx.currentContext();
+        Promise<HttpServer> installed = Promise.promise();
+        try {
+            listening.eventLoop().execute(() -> {
+                // The verticle instances sharing this socket each install (a reload re-installs): on this loop a
+                // replace swaps the hooks between two accepts, never leaving a moment with neither active.
+                ChannelPipeline p = listening.pipeline();
+                listening.attr(OPEN).setIfAbsent(new java.util.concurrent.atomic.AtomicInteger());
+                Future<HttpServer> outcome;
+                try {
+                    if (p.get(NAME) == null) {
+                        p.addFirst(NAME, hook);
+                    } else {
+                        p.replace(NAME, NAME, hook);
+                    }
+                    outcome = Future.succeededFuture(server);
+                } catch (RuntimeException e) { // a bug: fail the listen rather than hang it
+                    outcome = Future.failedFuture(e);
+                }
+                Future<HttpServer> done = outcome;
+                if (context == null) {
+                    installed.handle(done);
+                } else {
+                    context.runOnContext(v -> installed.handle(done));
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            return Future.failedFuture(new IllegalStateException("the listening socket is shutting down", e));
         }
-        return Future.succeededFuture(server);
+        return installed.future();
     }
 
-    /** The child went through the hook (false only for a connection accepted just before it was installed). */
+    /**
+     * The connection handler's first check, on every listener: a connection that did not go through the hook (accepted
+     * between the bind and the install) skipped the PROXY trust check, the listener cap and the {@code client_header}
+     * deadline, so it is closed unanswered; the client retries. Returns whether the connection may be served.
+     */
+    static boolean admit(HttpConnection conn) {
+        if (conn instanceof ConnectionBase base && hooked(base.channel())) {
+            return true;
+        }
+        conn.close();
+        return false;
+    }
+
+    /**
+     * The request's connection went through the hook. Checked per request too: on an h2c listener Vert.x has read the
+     * first request head before the connection handler closes such a connection, and that request must not reach an
+     * origin either.
+     */
+    static boolean hooked(io.vertx.core.http.HttpServerRequest req) {
+        Channel ch = ProxyProtocol.channel(req);
+        return ch != null && hooked(ch);
+    }
+
+    /** The child went through the hook (false only for a connection accepted before it was installed). */
     static boolean hooked(Channel ch) {
         return Boolean.TRUE.equals(ch.attr(HOOKED).get());
     }

@@ -271,15 +271,17 @@ public final class ProxyNode {
                     // AcceptHook refused untrusted peers and armed the client_header deadline at accept; this runs on
                     // the connection's event loop once Vert.x has chosen the protocol (on an h2c listener, with the
                     // first HTTP/1.x request head already read).
-                    if (pp != null && !ProxyProtocol.accepted(conn, pp)) {
+                    if (!AcceptHook.admit(conn) || pp != null && !ProxyProtocol.accepted(conn, pp)) {
                         return;
                     }
                     ProxyConfig.Timeouts t = current.get().config().timeouts();
                     ConnectionGuard.install(conn, t.clientHeader(), t.keepalive(), l.h2c());
                 })
                 .requestHandler(req -> {
-                    if (pp != null && !ProxyProtocol.admitted(req, pp)) {
-                        ProxyProtocol.refuse(req); // belt and braces: never serve an unadmitted connection
+                    // Belt and braces: never serve a connection the accept-time checks did not pass (admitted implies
+                    // hooked: only the hook installs the PROXY decoder).
+                    if (pp != null ? !ProxyProtocol.admitted(req, pp) : !AcceptHook.hooked(req)) {
+                        ProxyProtocol.refuse(req);
                         return;
                     }
                     handler.handle(req, l.name());

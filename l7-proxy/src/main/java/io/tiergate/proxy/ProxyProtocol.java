@@ -49,9 +49,8 @@ public final class ProxyProtocol {
     }
 
     /**
-     * The connection handler's check: the connection went through {@link AcceptHook} (which refused untrusted peers
-     * and installed the decoder) from a trusted peer. Otherwise — a connection accepted in the instant before the hook
-     * was installed, whose PROXY header nothing will read — it is closed at once and false returned.
+     * The connection handler's check, after {@link AcceptHook#admit} (which closed any connection the hook did not
+     * see): the peer is trusted. Otherwise the connection is closed at once and false returned.
      */
     static boolean accepted(HttpConnection conn, ListenerConfig.ProxyProtocol pp) {
         if (!(conn instanceof ConnectionBase base)) {
@@ -59,7 +58,7 @@ public final class ProxyProtocol {
             return false;
         }
         Channel ch = base.channel();
-        if (!AcceptHook.hooked(ch) || !pp.trusts(peerIp(ch))) {
+        if (!pp.trusts(peerIp(ch))) {
             ch.close();
             return false;
         }
@@ -99,7 +98,7 @@ public final class ProxyProtocol {
         return a == null || a.hostAddress() == null ? "-" : a.hostAddress();
     }
 
-    private static Channel channel(HttpServerRequest req) {
+    static Channel channel(HttpServerRequest req) {
         HttpConnection c = req.connection();
         return c instanceof ConnectionBase base ? base.channel() : null;
     }
