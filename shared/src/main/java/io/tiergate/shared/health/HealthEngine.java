@@ -52,9 +52,9 @@ import org.slf4j.LoggerFactory;
  * DOWN) each probe is given at least {@link #FIRST_PROBE_TIMEOUT} to answer, whatever the check's
  * timeout: in a freshly started JVM these probes load and warm up the HTTP/TLS client, which takes a
  * few hundred ms on a loaded machine, and with a 100 ms timeout every start reported every server
- * DOWN, then UP (two WARNs each and a server briefly out of rotation). Going DOWN from UNKNOWN takes
- * {@code fall} consecutive failures, as from UP. A target that refuses or fails fast is judged at the
- * pace of the interval; only a silent one is judged up to one second per probe later.
+ * DOWN, then UP (two WARNs each and a server briefly out of rotation). Going DOWN from UNKNOWN on
+ * timeouts takes {@code fall} consecutive ones, as from UP; any other failure (refused, reset, a bad
+ * status) takes it DOWN at once, so a new server that is not listening yet gets no traffic.
  *
  * <p><b>Capacity.</b> When the configured probe rate (the sum of 1/interval over all targets) passes
  * {@link #SUSTAINED_PROBES_PER_LOOP} per event loop, the engine logs one WARN with the numbers and
@@ -127,8 +127,9 @@ public final class HealthEngine implements AutoCloseable {
     }
 
     /**
-     * Starts probing {@code target}. With {@code initial} UNKNOWN the first success reports UP and
-     * {@code fall} consecutive failures report DOWN (a target not probed yet counts as up); with UP or
+     * Starts probing {@code target}. With {@code initial} UNKNOWN the first success reports UP, the first
+     * failure other than a timeout reports DOWN, and {@code fall} consecutive timeouts report DOWN (a
+     * target not probed yet counts as up); with UP or
      * DOWN the usual rise/fall counting applies from that state (use it to carry state over a config
      * reload). Adding an id that already exists
      * replaces it, keeping nothing of the old counters.
@@ -399,9 +400,13 @@ public final class HealthEngine implements AutoCloseable {
             } else {
                 successes = 0;
                 failures++;
-                // Not probed yet counts as up (the director keeps such a server in its tables): `fall` failures take
-                // it out, as they would an UP one, so one slow probe of a cold start is not an outage.
-                if (state != HealthState.DOWN && failures >= target.check().fall()) {
+                // Not probed yet counts as up (the director keeps such a server in its tables). A clear failure
+                // (refused, reset, a bad status) takes it out at once: a server added by a reload or a DNS answer that
+                // is not listening yet must not take traffic. Only timeouts, which on a cold JVM may be the prober's
+                // own class loading, need `fall` of them, as from UP, so one slow first probe is not an outage.
+                boolean timeout = reason != null && reason.startsWith("timeout");
+                if (state == HealthState.UNKNOWN && !timeout
+                        || state != HealthState.DOWN && failures >= target.check().fall()) {
                     to = HealthState.DOWN;
                     why = failures == 1 ? reason : reason + " (" + failures + " consecutive failures)";
                 }
