@@ -46,7 +46,8 @@ import java.util.function.Supplier;
  * it once was), the hook was skipped by connections accepted in that gap, after {@code listen()} had completed, and a
  * replace (one per extra verticle instance) opened the gap again. On its own loop the hook is active before the next
  * accept is handled. Only connections accepted between the bind and the install (the socket accepts as soon as it
- * is bound, and Vert.x offers no way in before) can still miss it: {@link #admit} closes them (fail closed).
+ * is bound, and Vert.x offers no way in before) can still miss it: on listeners where the hook enforces something
+ * (PROXY protocol, max_connections) {@link #admit} closes them (fail closed); elsewhere they are served.
  */
 final class AcceptHook extends ChannelInboundHandlerAdapter {
     static final String NAME = "tiergateAcceptHook";

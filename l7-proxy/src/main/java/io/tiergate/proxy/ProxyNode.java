@@ -266,12 +266,17 @@ public final class ProxyNode {
             }
         }
         ListenerConfig.ProxyProtocol pp = l.proxyProtocol();
+        // Where the hook enforces something at accept (the PROXY trust check, max_connections), a connection it did
+        // not see (accepted between the bind and the install) is refused. Elsewhere such a connection is served: it
+        // only missed the accept-time start of client_header, which ConnectionGuard arms below anyway; refusing it
+        // broke the first requests to a freshly started node that the director already sent traffic to.
+        boolean strict = pp != null || l.maxConnections() > 0;
         return vertx.createHttpServer(o)
                 .connectionHandler(conn -> {
                     // AcceptHook refused untrusted peers and armed the client_header deadline at accept; this runs on
                     // the connection's event loop once Vert.x has chosen the protocol (on an h2c listener, with the
                     // first HTTP/1.x request head already read).
-                    if (!AcceptHook.admit(conn) || pp != null && !ProxyProtocol.accepted(conn, pp)) {
+                    if (strict && !AcceptHook.admit(conn) || pp != null && !ProxyProtocol.accepted(conn, pp)) {
                         return;
                     }
                     ProxyConfig.Timeouts t = current.get().config().timeouts();
@@ -280,7 +285,7 @@ public final class ProxyNode {
                 .requestHandler(req -> {
                     // Belt and braces: never serve a connection the accept-time checks did not pass (admitted implies
                     // hooked: only the hook installs the PROXY decoder).
-                    if (pp != null ? !ProxyProtocol.admitted(req, pp) : !AcceptHook.hooked(req)) {
+                    if (pp != null ? !ProxyProtocol.admitted(req, pp) : strict && !AcceptHook.hooked(req)) {
                         ProxyProtocol.refuse(req);
                         return;
                     }
