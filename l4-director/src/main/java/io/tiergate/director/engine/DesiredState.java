@@ -18,7 +18,10 @@ import java.util.Set;
  * drains, what every service should look like in the dataplane. No I/O, so every rule is unit-tested directly.
  *
  * <p>A member not probed yet (UNKNOWN) counts as up: a restarted director must compute exactly what the previous one
- * left in the kernel, or it would move flows before the first probe even ran.
+ * left in the kernel, or it would move flows before the first probe even ran. A member that joins a running director
+ * (a reload adds it, or its DNS name starts resolving to a new address: a scaled-up container) is {@code pending}
+ * instead, out of rotation until its first verdict: sending a new connection to a server that may not listen yet
+ * resets it (keepalived's {@code alpha} behaviour, applied to late joiners only).
  */
 final class DesiredState {
     final Map<ServiceKey, DataplaneService> services;
@@ -30,7 +33,7 @@ final class DesiredState {
     }
 
     static DesiredState compute(List<VirtualService> configured, Map<String, List<Member>> membersByService,
-                                Map<String, HealthState> health, Set<String> drained) {
+                                Map<String, HealthState> health, Set<String> drained, Set<String> pending) {
         Map<ServiceKey, DataplaneService> out = new LinkedHashMap<>();
         List<ServiceStatus> status = new ArrayList<>();
         for (VirtualService vs : configured) {
@@ -43,7 +46,8 @@ final class DesiredState {
                         || drained.contains(m.healthId());
                 HealthState h = m.server().healthCheck().isEmpty() ? null
                         : health.getOrDefault(m.healthId(), HealthState.UNKNOWN);
-                boolean down = h == HealthState.DOWN;
+                boolean waiting = h == HealthState.UNKNOWN && pending.contains(m.healthId());
+                boolean down = h == HealthState.DOWN || waiting;
                 int effective = isDrained || down ? 0 : m.server().weight();
                 boolean present = !(down && vs.onFailure() == OnFailure.REMOVE);
                 if (present) {
@@ -53,7 +57,7 @@ final class DesiredState {
                     usable++;
                 }
                 rows.add(new ServiceStatus.RealServerStatus(m.destinationId(), m.server().id(), m.server().weight(),
-                        present ? effective : 0, h == null ? "unchecked" : h.name().toLowerCase(), isDrained, present,
+                        present ? effective : 0, h == null ? "unchecked" : waiting ? "pending" : h.name().toLowerCase(), isDrained, present,
                         false, -1, -1, -1, -1, -1, -1, -1));
             }
             boolean quorumMet = usable >= Math.max(1, vs.quorum()) || (vs.quorum() == 0);

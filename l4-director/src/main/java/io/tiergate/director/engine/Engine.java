@@ -56,6 +56,9 @@ public final class Engine implements AutoCloseable {
     private final Set<String> drained = new HashSet<>();
     private final Map<String, List<String>> resolved = new HashMap<>();
     private final Map<String, HealthTarget> watched = new HashMap<>();
+    /** Health ids of real servers that joined after the start step: out of rotation until their first verdict. */
+    private final Set<String> pending = new HashSet<>();
+    private boolean startStepDone; // engine thread only
     private DesiredState lastDesired;
     /**
      * What the dataplane held after the last successful step. Steps between repair ticks start from it instead of a
@@ -283,6 +286,7 @@ public final class Engine implements AutoCloseable {
         return submit("health " + t.targetId() + " " + t.to(), () -> {
             if (watched.containsKey(t.targetId())) {
                 health.put(t.targetId(), t.to());
+                pending.remove(t.targetId());
             }
         });
     }
@@ -397,7 +401,8 @@ public final class Engine implements AutoCloseable {
         steps.incrementAndGet();
         Map<String, List<Member>> members = members();
         syncHealth(members);
-        DesiredState desired = DesiredState.compute(config.services(), members, health, drained);
+        startStepDone = true;
+        DesiredState desired = DesiredState.compute(config.services(), members, health, drained, pending);
         lastDesired = desired;
         try {
             boolean fullRead = known == null || cause.equals("start") || cause.equals("repair");
@@ -540,6 +545,7 @@ public final class Engine implements AutoCloseable {
             if (!want.containsKey(id)) {
                 watched.remove(id);
                 health.remove(id);
+                pending.remove(id);
                 monitor.unwatch(id);
             }
         }
@@ -549,6 +555,8 @@ public final class Engine implements AutoCloseable {
                 watched.put(t.id(), t);
                 if (old != null) {
                     health.remove(t.id());
+                } else if (startStepDone) {
+                    pending.add(t.id());
                 }
                 monitor.watch(t);
             }

@@ -17,7 +17,8 @@ public record ServiceStatus(String name, ServiceKey key, String scheduler, Strin
     /**
      * @param id               address:port as the dataplane holds it
      * @param configured       the real server as written in the config (may be a DNS name)
-     * @param health           up, down, unknown (not probed yet; treated as up) or unchecked
+     * @param health           up, down, unknown (not probed yet; treated as up), pending (joined a running director, not
+     *                         probed yet: out of rotation until its first verdict) or unchecked
      * @param inDataplane      present in the dataplane (false when removed after a failure, or for a sorry server row
      *                         that is not active)
      * @param activeConnections -1 when the dataplane cannot tell

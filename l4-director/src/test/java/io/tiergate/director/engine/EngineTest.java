@@ -212,6 +212,22 @@ class EngineTest {
     }
 
     @Test
+    void aServerJoiningARunningDirectorGetsNoTrafficBeforeItsFirstVerdict() throws Exception {
+        Engine e = start(web(OnFailure.REMOVE, 1, Optional.empty(), rs("10.0.0.11", 1)));
+        assertThat(dests(WEB)).as("at start an unprobed server keeps its place (a restart moves no flow)")
+                .containsExactly("10.0.0.11:80@1");
+        e.reload(DirectorConfig.of(DataplaneKind.FAKE, List.of(web(OnFailure.REMOVE, 1, Optional.empty(),
+                rs("10.0.0.11", 1), rs("10.0.0.12", 1))))).join();
+        assertThat(monitor.targets).containsKey("web/10.0.0.12:80");
+        assertThat(dests(WEB)).as("a newcomer (reload, or a scaled-up container in DNS) may not listen yet")
+                .containsExactly("10.0.0.11:80@1");
+        assertThat(e.status().join().services().get(0).realServers().get(1).health()).isEqualTo("pending");
+        e.onHealth(new HealthTransition("web/10.0.0.12:80", HealthState.UNKNOWN, HealthState.UP, "ok",
+                System.nanoTime())).join();
+        assertThat(dests(WEB)).as("its first passed check puts it in").containsExactly("10.0.0.11:80@1", "10.0.0.12:80@1");
+    }
+
+    @Test
     void aFailedApplyIsRetriedByTheRepairTick() throws Exception {
         Engine e = start(web(rs("10.0.0.11", 1)));
         kernel.failNextApply("EBUSY");
