@@ -5,6 +5,7 @@
 #
 #   sudo bench/director-dr.sh [SECONDS]        (default 10 per measurement)
 #
+# FLOW_TABLE=off: the stateless path only (no pin per SYN), to see what the flow table costs.
 # Needs: ip, nft, libnftables1, nginx, wrk, ab, java; deploy/target/tiergate.jar (mvn -pl deploy -am package).
 set -euo pipefail
 secs=${1:-10}
@@ -69,6 +70,7 @@ director:
   dataplane: nft
   interface: eth0
   admin: off
+${FLOW_TABLE:+  flow_table: $FLOW_TABLE}
   services:
     web:
       vip: $VIP:80
@@ -86,22 +88,51 @@ done
 grep -q 'director running' "$work/director.log" || { cat "$work/director.log"; exit 1; }
 ip netns exec $CL curl -sf --max-time 2 http://$VIP/ >/dev/null || { echo "VIP does not answer"; exit 1; }
 
-measure() { # name url tool
-  local out
-  if [[ $3 == wrk ]]; then
-    out=$(ip netns exec $CL wrk -t2 -c64 -d${secs}s "$2" | awk '/Requests\/sec/{print $2}')
+# Cost, not only throughput: every packet's softirq work runs on the CPU of whoever sent it (veth hands packets to
+# the sending CPU's backlog), so on a shared box the director's nft work competes with ab/wrk and nginx and req/s moves
+# with that contention. Each measurement therefore also reads the whole machine's busy CPU time (all CPUs, /proc/stat:
+# user+nice+system+irq+softirq+steal) over the run ÷ requests: the VIP run's figure minus the direct run's is what the
+# director path adds per request (its nft chain, the fwd, one more bridge hop), wherever the kernel ran it.
+# SPLIT=1 models a director on a box of its own instead: client and both nginx pinned to CPU 1, RPS on the director's
+# eth0 moves its receive path (and what it forwards in the same softirq) to CPU 0.
+SPLIT=${SPLIT:-0}
+PIN=""
+if [[ $SPLIT == 1 ]]; then
+  PIN="taskset -c 1"
+  ip netns exec $DIR sh -c 'echo 1 > /sys/class/net/eth0/queues/rx-0/rps_cpus'
+  for ns in $R1 $R2; do [[ -f $work/$ns.pid ]] && taskset -a -cp 1 "$(cat "$work/$ns.pid")" >/dev/null
+    pgrep -P "$(cat "$work/$ns.pid")" | xargs -r -n1 taskset -a -cp 1 >/dev/null; done
+  taskset -a -cp 0 "$dpid" >/dev/null
+fi
+busy() { awk '$1=="cpu" {print $2+$3+$4+$7+$8+$9}' /proc/stat; }   # jiffies (USER_HZ), all CPUs
+measure() { # url tool -> "req/s requests busy-jiffies"
+  local out s0 s1
+  s0=$(busy)
+  if [[ $2 == wrk ]]; then
+    out=$(ip netns exec $CL $PIN wrk -t2 -c64 -d${secs}s "$1")
+    s1=$(busy)
+    awk -v j=$((s1 - s0)) '/Requests\/sec/ {r=$2} /requests in/ {n=$1} END {print r, n, j}' <<<"$out"
   else
-    out=$(ip netns exec $CL ab -q -n 1000000 -t "$secs" -c 32 "$2" 2>/dev/null | awk '/Requests per second/{print $4}')
+    out=$(ip netns exec $CL $PIN ab -q -n 1000000 -t "$secs" -c 32 "$1" 2>/dev/null)
+    s1=$(busy)
+    awk -v j=$((s1 - s0)) '/Requests per second/ {r=$4} /Complete requests/ {n=$3} END {print r, n, j}' <<<"$out"
   fi
-  echo "$out"
 }
-echo "# $(date -u +%FT%TZ) $(uname -r), ${secs}s each, client/director/real servers in namespaces on one bridge"
+hz=$(getconf CLK_TCK)
+echo "# $(date -u +%FT%TZ) $(uname -r), ${secs}s each, client/director/real servers in namespaces on one bridge," \
+  "SPLIT=$SPLIT, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+ROUNDS=${ROUNDS:-3}
 for tool in wrk ab; do
-  d=$(measure direct http://10.79.0.11/ $tool)
-  v=$(measure vip http://$VIP/ $tool)
-  d2=$(measure direct http://10.79.0.11/ $tool)
-  awk -v t=$tool -v d="$d" -v v="$v" -v d2="$d2" 'BEGIN {
-    m = (d + d2) / 2
-    printf "%-3s  direct %8.0f / %8.0f req/s   via DR VIP %8.0f req/s   ratio %.2f\n", t, d, d2, v, v / m }'
+  for r in $(seq "$ROUNDS"); do
+    read -r d dn dj <<<"$(measure http://10.79.0.11/ $tool)"
+    read -r v vn vj <<<"$(measure http://$VIP/ $tool)"
+    read -r d2 dn2 dj2 <<<"$(measure http://10.79.0.11/ $tool)"
+    awk -v t=$tool -v d="$d" -v v="$v" -v d2="$d2" -v dn="$dn" -v dn2="$dn2" -v vn="$vn" -v dj="$dj" -v dj2="$dj2" \
+        -v vj="$vj" -v hz="$hz" 'BEGIN {
+      m = (d + d2) / 2; dc = (dj + dj2) / hz * 1e6 / (dn + dn2); vc = vj / hz * 1e6 / vn
+      printf "%-3s  direct %8.0f / %8.0f req/s   via DR VIP %8.0f req/s   ratio %.2f   machine CPU per request: direct %.1f us, via VIP %.1f us (director path adds %.1f us)\n", t, d, d2, v, v / m, dc, vc, vc - dc }'
+  done | tee "$work/$tool.txt"
+  med() { grep -o "$1 [-0-9.]*" "$work/$tool.txt" | awk '{print $2}' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
+  echo "$tool  median of $ROUNDS rounds: ratio $(med ratio), director path adds $(med adds) us per request"
 done
-echo "# wrk: -t2 -c64 keep-alive; ab: -c32, a new connection per request"
+echo "# wrk: -t2 -c64 keep-alive; ab: -c32, a new connection per request; other processes on the machine add to the CPU figures"
