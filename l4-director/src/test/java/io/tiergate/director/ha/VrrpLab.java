@@ -481,7 +481,11 @@ final class VrrpLab implements AutoCloseable {
 
     // ---- the client's view --------------------------------------------------------------------------------
 
-    /** tcpdump in a host's namespace; every ARP line, stamped with System.nanoTime() when read. */
+    /**
+     * tcpdump in a host's namespace; every captured line, stamped with the kernel's capture time converted to the
+     * System.nanoTime() domain — not the time this JVM read the line, which on a loaded machine can be hundreds of
+     * milliseconds later and would move every measured interval.
+     */
     final class ArpWatch {
         record Line(long nanos, String text) {
         }
@@ -493,11 +497,10 @@ final class VrrpLab implements AutoCloseable {
             Thread t = new Thread(() -> {
                 try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
                     for (String line; (line = r.readLine()) != null; ) {
-                        long now = System.nanoTime();
                         if (line.contains("listening on")) {
                             ready.add(line);
                         } else {
-                            lines.add(new Line(now, line));
+                            lines.add(captured(line));
                         }
                     }
                 } catch (IOException ignored) {
@@ -509,6 +512,22 @@ final class VrrpLab implements AutoCloseable {
             if (ready.poll(15, TimeUnit.SECONDS) == null) {
                 throw new IllegalStateException("tcpdump did not start listening within 15 s");
             }
+        }
+
+        /** "1796425381.123456789 aa:bb:… > …": the capture time in nanoTime, and the text after it. */
+        private static Line captured(String line) {
+            long now = System.nanoTime();
+            int sp = line.indexOf(' ');
+            String stamp = sp > 0 ? line.substring(0, sp) : "";
+            if (!stamp.matches("\\d+\\.\\d{9}")) {
+                return new Line(now, line);
+            }
+            int dot = stamp.indexOf('.');
+            long epochNanos = Long.parseLong(stamp.substring(0, dot)) * 1_000_000_000L + Long.parseLong(stamp.substring(dot + 1));
+            java.time.Instant wall = java.time.Instant.now();
+            long wallNanos = wall.getEpochSecond() * 1_000_000_000L + wall.getNano();
+            // Read just now: the line is (wallNanos - epochNanos) old; never later than now.
+            return new Line(now - Math.max(0, wallNanos - epochNanos), line.substring(sp + 1));
         }
 
         /** The first ARP line from {@code mac} about the VIP seen after {@code since}; its time in nanoTime. */
@@ -608,8 +627,8 @@ final class VrrpLab implements AutoCloseable {
 
     /** tcpdump with a filter of the caller's, e.g. Neighbor Advertisements: {@code icmp6 and ip6[40] == 136}. */
     ArpWatch watch(String host, String filter) throws Exception {
-        Process p = startPiped(List.of("ip", "netns", "exec", ns(host), "tcpdump", "-l", "-n", "-e", "-t",
-                "--immediate-mode", "-i", "eth0", filter));
+        Process p = startPiped(List.of("ip", "netns", "exec", ns(host), "tcpdump", "-l", "-n", "-e", "-tt",
+                "--time-stamp-precision=nano", "--immediate-mode", "-i", "eth0", filter));
         return new ArpWatch(p);
     }
 
