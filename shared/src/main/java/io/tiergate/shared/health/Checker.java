@@ -9,6 +9,19 @@ interface Checker {
     default void close() {
     }
 
+    /**
+     * The one spelling of a probe that got no answer in time. The engine treats timeouts apart from clear failures
+     * (a first probe's timeout may be the prober's own warm-up: {@link HealthEngine}), so every checker and the
+     * engine's own deadline make this text here, and {@link #isTimeout} is the only reader.
+     */
+    static String timeout(long timeoutMs) {
+        return "timeout after " + timeoutMs + "ms";
+    }
+
+    static boolean isTimeout(String reason) {
+        return reason != null && reason.startsWith("timeout after ");
+    }
+
     /** Turns a Netty/JDK failure into the short text operators read in transitions and logs. */
     static String describe(Throwable t, long timeoutMs) {
         Throwable c = t;
@@ -22,7 +35,7 @@ interface Checker {
         }
         if (name.endsWith("ConnectTimeoutException") || c instanceof java.util.concurrent.TimeoutException
                 || name.endsWith("NoStackTraceTimeoutException")) {
-            return "timeout after " + timeoutMs + "ms";
+            return timeout(timeoutMs);
         }
         if (c instanceof java.net.UnknownHostException) {
             return "unknown host " + msg;

@@ -40,7 +40,7 @@ final class CommandChecker implements Checker {
             Process p = ar.result();
             Vertx vertx = context.owner();
             long leftMs = timeoutMs - (System.nanoTime() - attempt.startNanos) / 1_000_000;
-            long timer = vertx.setTimer(Math.max(1, leftMs), id -> attempt.fail("timeout after " + timeoutMs + "ms"));
+            long timer = vertx.setTimer(Math.max(1, leftMs), id -> attempt.fail(Checker.timeout(timeoutMs)));
             attempt.onCancel(() -> {
                 vertx.cancelTimer(timer);
                 kill(p);

@@ -353,7 +353,7 @@ public final class HealthEngine implements AutoCloseable {
                 // Still unanswered at the end of the interval, so past its timeout too (timeout <= interval). Like
                 // any probe that outlasts its interval, the next one starts on the following boundary: starting it
                 // now would pile more probes onto a loop that is already late.
-                late.fail("timeout after " + late.timeoutMs + "ms");
+                late.fail(Checker.timeout(late.timeoutMs));
                 if (!stopped) {
                     schedule(intervalNanos);
                 }
@@ -404,7 +404,7 @@ public final class HealthEngine implements AutoCloseable {
                 // (refused, reset, a bad status) takes it out at once: a server added by a reload or a DNS answer that
                 // is not listening yet must not take traffic. Only timeouts, which on a cold JVM may be the prober's
                 // own class loading, need `fall` of them, as from UP, so one slow first probe is not an outage.
-                boolean timeout = reason != null && reason.startsWith("timeout");
+                boolean timeout = Checker.isTimeout(reason);
                 if (state == HealthState.UNKNOWN && !timeout
                         || state != HealthState.DOWN && failures >= target.check().fall()) {
                     to = HealthState.DOWN;
