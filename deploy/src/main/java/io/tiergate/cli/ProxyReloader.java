@@ -166,15 +166,22 @@ final class ProxyReloader {
         if (every.isZero()) {
             return;
         }
-        vertx.setPeriodic(every.toMillis(), id -> vertx.executeBlocking(() -> {
+        vertx.setPeriodic(every.toMillis(), id -> {
             try {
-                check.run();
-            } catch (RuntimeException e) {
-                // a bug: say so with the stack trace (executeBlocking would swallow it)
-                log.error("config/certificate watch failed", e);
+                vertx.executeBlocking(() -> {
+                    try {
+                        check.run();
+                    } catch (RuntimeException e) {
+                        // a bug: say so with the stack trace (executeBlocking would swallow it)
+                        log.error("config/certificate watch failed", e);
+                    }
+                    return null;
+                }, false);
+            } catch (java.util.concurrent.RejectedExecutionException stopping) {
+                // A tick that fires while the proxy stops (the worker pool is already closed): nothing to watch.
+                vertx.cancelTimer(id);
             }
-            return null;
-        }, false));
+        });
     }
 
     private FileTime mtime() {

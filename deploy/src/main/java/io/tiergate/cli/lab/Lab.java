@@ -20,7 +20,7 @@ import java.util.concurrent.TimeoutException;
  * two origins on one bridge. The bridge lives in its own namespace so the lab never touches the host's network.
  * What it made is recorded in a state directory; {@code down} removes exactly that.
  */
-public final class Lab {
+public final class Lab extends LabBase {
     public static final String PREFIX = "tglab-";
     public static final String SUBNET = "10.77.0.";
     public static final String VIP = SUBNET + "100";
@@ -30,18 +30,13 @@ public final class Lab {
     /** Host name in the lab → its address. */
     public static final Map<String, String> HOSTS = hosts();
 
-    private final Path stateDir;
-    private final Path jar;
-    private final String java;
     /** Proxy node name → the config file the lab writes for it (tests may give their own, e.g. with TLS). */
     private java.util.function.Function<String, String> proxyConfig = LabConfigs::proxy;
     /** Extra command-line options of every proxy node (e.g. the systemd unit's {@code --watch-interval 0}). */
     private List<String> proxyOptions = List.of();
 
     public Lab(Path stateDir, Path jar, String java) {
-        this.stateDir = stateDir;
-        this.jar = jar;
-        this.java = java;
+        super(stateDir, jar, java);
     }
 
     private static Map<String, String> hosts() {
@@ -83,30 +78,18 @@ public final class Lab {
         return PREFIX + host;
     }
 
-    public boolean isUp() {
-        return Files.exists(stateDir.resolve("state.properties"));
+    @Override
+    String namespaceOf(String host) {
+        return ns(host);
     }
 
-    /** Builds the network, starts every process, and waits until a request through the VIP succeeds. */
-    public void up(String dataplane, Duration readyTimeout) throws IOException, InterruptedException {
-        if (isUp()) {
-            throw new IllegalStateException("the lab is already up (state in " + stateDir + "); run 'tiergate lab down' first");
-        }
-        Files.createDirectories(stateDir);
-        Properties state = new Properties();
-        state.setProperty("namespaces", "");
-        saveState(state);
-        try {
-            buildNetwork(state);
-            startProcesses(dataplane, state);
-            waitReady(readyTimeout);
-        } catch (IOException | InterruptedException | RuntimeException e) {
-            down();
-            throw e;
-        }
+    @Override
+    void describe(Properties state) {
+        // The HA lab is the default kind: no marker.
     }
 
-    private void buildNetwork(Properties state) throws IOException {
+    @Override
+    void buildNetwork(Properties state) throws IOException {
         List<String> made = new ArrayList<>();
         Netns.add(SWITCH);
         made.add(SWITCH);
@@ -135,20 +118,21 @@ public final class Lab {
         }
     }
 
-    private void startProcesses(String dataplane, Properties state) throws IOException {
+    @Override
+    void startProcesses(String dataplane, Properties state) throws IOException {
         List<String> pids = new ArrayList<>();
         for (String o : List.of("origin1", "origin2")) {
-            pids.add(start(o, argsFor(o)));
+            pids.add(o + ":" + spawn(o, argsFor(o)).pid());
         }
         for (String p : List.of("proxy1", "proxy2", "proxy3")) {
             Path cfg = stateDir.resolve(p + ".yaml");
             Files.writeString(cfg, proxyConfig.apply(p));
-            pids.add(start(p, argsFor(p)));
+            pids.add(p + ":" + spawn(p, argsFor(p)).pid());
         }
         for (String d : List.of("dir1", "dir2")) {
             Path cfg = stateDir.resolve(d + ".yaml");
             Files.writeString(cfg, LabConfigs.director(d, dataplane));
-            pids.add(start(d, argsFor(d)));
+            pids.add(d + ":" + spawn(d, argsFor(d)).pid());
         }
         state.setProperty("pids", String.join(",", pids));
         saveState(state);
@@ -167,68 +151,13 @@ public final class Lab {
         return args;
     }
 
-    /** The PID of the process the lab runs on {@code host}, or -1. */
-    public long pid(String host) {
-        for (String entry : loadState().getProperty("pids", "").split(",")) {
-            if (entry.startsWith(host + ":")) {
-                return Long.parseLong(entry.substring(host.length() + 1));
-            }
-        }
-        return -1;
-    }
-
-    /** SIGKILL, like a crashed node. */
-    public void kill(String host) {
-        ProcessHandle.of(pid(host)).ifPresent(ProcessHandle::destroyForcibly);
-    }
-
-    /** SIGTERM, a clean stop (the proxy finishes in-flight requests); waits up to {@code timeout}. */
-    public void stop(String host, Duration timeout) throws InterruptedException {
-        stop(pid(host), timeout);
-    }
-
-    /** SIGTERM to {@code pid}, then SIGKILL if it is still there after {@code timeout}. */
-    static void stop(long pid, Duration timeout) throws InterruptedException {
-        Optional<ProcessHandle> h = ProcessHandle.of(pid);
-        if (h.isPresent()) {
-            h.get().destroy();
-            try {
-                h.get().onExit().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
-            } catch (ExecutionException | TimeoutException e) {
-                h.get().destroyForcibly();
-            }
-        }
-    }
-
     /** Starts {@code host}'s process again (after kill or stop) and records its new PID. */
     public void restart(String host) throws IOException {
-        Properties state = loadState();
-        replacePid(state, host, start(host, argsFor(host)));
-        saveState(state);
+        respawn(host, argsFor(host));
     }
 
-    /** Records {@code entry} ({@code host:pid}) in place of {@code host}'s old PID. */
-    static void replacePid(Properties state, String host, String entry) {
-        List<String> pids = new ArrayList<>();
-        for (String e : state.getProperty("pids", "").split(",")) {
-            if (!e.isEmpty() && !e.startsWith(host + ":")) {
-                pids.add(e);
-            }
-        }
-        pids.add(entry);
-        state.setProperty("pids", String.join(",", pids));
-    }
-
-    private String start(String host, List<String> args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx160m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-jar", jar.toString()));
-        cmd.addAll(args);
-        Path log = stateDir.resolve(host + ".log");
-        Process p = Netns.spawn(ns(host), log, cmd, true);
-        return host + ":" + p.pid();
-    }
-
-    private void waitReady(Duration timeout) throws InterruptedException {
+    @Override
+    void waitReady(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "";
         while (System.nanoTime() < deadline) {
@@ -245,73 +174,10 @@ public final class Lab {
                 + timeout.toSeconds() + "s (last: " + last + "); logs are in " + stateDir);
     }
 
-    private void checkProcesses() {
-        checkProcesses(stateDir, loadState());
-    }
-
-    /** Throws, with the end of its log, when a process the lab started has exited. */
-    static void checkProcesses(Path stateDir, Properties state) {
-        for (String entry : state.getProperty("pids", "").split(",")) {
-            if (entry.isEmpty()) {
-                continue;
-            }
-            String[] hp = entry.split(":");
-            if (ProcessHandle.of(Long.parseLong(hp[1])).map(ProcessHandle::isAlive).orElse(false)) {
-                continue;
-            }
-            String log;
-            try {
-                List<String> lines = Files.readAllLines(stateDir.resolve(hp[0] + ".log"));
-                log = String.join("\n", lines.subList(Math.max(0, lines.size() - 15), lines.size()));
-            } catch (IOException e) {
-                log = "(no log)";
-            }
-            throw new IllegalStateException(hp[0] + " exited during start-up; its log ends with:\n" + log);
-        }
-    }
-
-    /** One status line for a lab host: name, address, namespace present, process state. */
-    static String hostLine(Path stateDir, String host, String address, boolean nsUp, Long pid) {
-        String proc = pid == null ? "" : ProcessHandle.of(pid).map(ProcessHandle::isAlive).orElse(false)
-                ? "running (pid " + pid + ")" : "EXITED (see " + stateDir.resolve(host + ".log") + ")";
-        return String.format("%-8s %-14s %-12s %s", host, address, nsUp ? "up" : "MISSING", proc);
-    }
-
-    /** Stops every process the lab started and deletes every namespace it made. Safe to call twice. */
-    public void down() {
-        Properties state = loadState();
-        for (String entry : state.getProperty("pids", "").split(",")) {
-            if (!entry.isEmpty()) {
-                ProcessHandle.of(Long.parseLong(entry.split(":")[1])).ifPresent(ProcessHandle::destroyForcibly);
-            }
-        }
-        List<String> existing = Netns.list();
-        for (String ns : state.getProperty("namespaces", "").split(",")) {
-            if (!ns.isEmpty() && existing.contains(ns)) {
-                Netns.delete(ns);
-            }
-        }
-        try {
-            Files.deleteIfExists(stateDir.resolve("state.properties"));
-        } catch (IOException ignored) {
-            // Nothing left to undo.
-        }
-    }
-
     /** One line per host: namespace, address, process state; then a request through the VIP. */
     public List<String> status() {
         List<String> out = new ArrayList<>();
-        Properties state = loadState();
-        Map<String, Long> pids = new LinkedHashMap<>();
-        for (String entry : state.getProperty("pids", "").split(",")) {
-            if (!entry.isEmpty()) {
-                pids.put(entry.split(":")[0], Long.parseLong(entry.split(":")[1]));
-            }
-        }
-        List<String> existing = Netns.list();
-        for (Map.Entry<String, String> h : HOSTS.entrySet()) {
-            out.add(hostLine(stateDir, h.getKey(), h.getValue(), existing.contains(ns(h.getKey())), pids.get(h.getKey())));
-        }
+        out.addAll(hostLines(HOSTS));
         Netns.Result r = Netns.runResult("ip", "netns", "exec", ns("client"), "curl", "-s", "-m", "2", "-D", "-",
                 "-o", "/dev/null", "http://" + VIP + "/");
         String who = r.output().lines().filter(l -> l.toLowerCase().startsWith("x-tiergate"))
@@ -320,21 +186,5 @@ public final class Lab {
         out.add("client → http://" + VIP + "/ : " + (r.output().startsWith("HTTP/1.1 200") ? "200 OK " + who
                 : "FAILED " + r.output().lines().findFirst().orElse("(no answer)")));
         return out;
-    }
-
-    private Properties loadState() {
-        Properties p = new Properties();
-        try (var in = Files.newBufferedReader(stateDir.resolve("state.properties"))) {
-            p.load(in);
-        } catch (IOException ignored) {
-            // No state: nothing is up.
-        }
-        return p;
-    }
-
-    private void saveState(Properties p) throws IOException {
-        try (var out = Files.newBufferedWriter(stateDir.resolve("state.properties"), StandardCharsets.UTF_8)) {
-            p.store(out, "tiergate lab: what 'lab up' made; 'lab down' removes exactly this");
-        }
     }
 }

@@ -25,9 +25,9 @@ import java.util.Properties;
  * </pre>
  *
  * Namespaces are named {@code PREFIX + host}; what was made is recorded in the state directory, and {@link #down()}
- * (or {@code Lab.down()}, which reads the same file) removes exactly that.
+ * (or the HA lab's {@code down()}: both read the same state file, see {@link LabBase}) removes exactly that.
  */
-public final class ScaleOutLab {
+public final class ScaleOutLab extends LabBase {
     public static final String SUBNET = "10.78.0.";
     public static final String CLIENT_NET = "10.78.1.";
     /** The VIP is outside both segments: only BGP routes lead to it. */
@@ -39,25 +39,20 @@ public final class ScaleOutLab {
     public static final int MAX_DIRECTORS = 8;
 
     private final String prefix;
-    private final Path stateDir;
-    private final Path jar;
-    private final String java;
     private final int directors;
 
     public ScaleOutLab(String prefix, Path stateDir, Path jar, String java, int directors) {
+        super(stateDir, jar, java);
         if (directors < 1 || directors > MAX_DIRECTORS) {
             throw new IllegalArgumentException("--directors " + directors + " (expected: 1.." + MAX_DIRECTORS + ")");
         }
         this.prefix = prefix;
-        this.stateDir = stateDir;
-        this.jar = jar;
-        this.java = java;
         this.directors = directors;
     }
 
     /** Reads the director count and prefix of a scale-out lab that is up, from its state directory. */
     public static Optional<ScaleOutLab> running(Path stateDir, Path jar, String java) {
-        Properties p = load(stateDir);
+        Properties p = loadState(stateDir);
         if (!"scaleout".equals(p.getProperty("mode"))) {
             return Optional.empty();
         }
@@ -97,30 +92,16 @@ public final class ScaleOutLab {
         return stateDir;
     }
 
-    public boolean isUp() {
-        return Files.exists(stateDir.resolve("state.properties"));
+    @Override
+    String namespaceOf(String host) {
+        return ns(host);
     }
 
-    /** Builds the network, starts BIRD on the router and every process, waits until the VIP answers via all routes. */
-    public void up(String dataplane, Duration readyTimeout) throws IOException, InterruptedException {
-        if (isUp()) {
-            throw new IllegalStateException("the lab is already up (state in " + stateDir + "); run 'tiergate lab down' first");
-        }
-        Files.createDirectories(stateDir);
-        Properties state = new Properties();
+    @Override
+    void describe(Properties state) {
         state.setProperty("mode", "scaleout");
         state.setProperty("prefix", prefix);
         state.setProperty("directors", String.valueOf(directors));
-        state.setProperty("namespaces", "");
-        save(state);
-        try {
-            buildNetwork(state);
-            startProcesses(dataplane, state);
-            waitReady(readyTimeout);
-        } catch (IOException | InterruptedException | RuntimeException e) {
-            down();
-            throw e;
-        }
     }
 
     private void addNs(Properties state, String host) throws IOException {
@@ -128,7 +109,7 @@ public final class ScaleOutLab {
         Netns.add(ns);
         String list = state.getProperty("namespaces", "");
         state.setProperty("namespaces", list.isEmpty() ? ns : list + "," + ns);
-        save(state);
+        saveState(state);
     }
 
     /** A veth pair made directly inside the two namespaces: no temporary name in the root namespace to collide on. */
@@ -138,7 +119,8 @@ public final class ScaleOutLab {
         Netns.run("ip", "-n", nsB, "link", "set", ifB, "up");
     }
 
-    private void buildNetwork(Properties state) throws IOException {
+    @Override
+    void buildNetwork(Properties state) throws IOException {
         String sw = "sw";
         addNs(state, sw);
         Netns.exec(ns(sw), "ip", "link", "add", "br0", "type", "bridge");
@@ -249,7 +231,8 @@ public final class ScaleOutLab {
         return LabConfigs.proxy(name, hosts().get("origin1"), hosts().get("origin2"));
     }
 
-    private void startProcesses(String dataplane, Properties state) throws IOException {
+    @Override
+    void startProcesses(String dataplane, Properties state) throws IOException {
         Path routerConf = stateDir.resolve("router-bird.conf");
         Files.writeString(routerConf, routerBird());
         List<String> pids = new ArrayList<>();
@@ -259,7 +242,7 @@ public final class ScaleOutLab {
                 stateDir.resolve("router-bird.pid").toString()));
         pids.add(ROUTER + ":" + bird.pid());
         state.setProperty("pids", String.join(",", pids));
-        save(state);
+        saveState(state);
         for (String o : List.of("origin1", "origin2")) {
             pids.add(o + ":" + spawn(o, List.of("origin", "--name", o, "--listen", "0.0.0.0:8080")).pid());
         }
@@ -272,18 +255,11 @@ public final class ScaleOutLab {
             pids.add(d + ":" + spawn(d, directorArgs(d)).pid());
         }
         state.setProperty("pids", String.join(",", pids));
-        save(state);
+        saveState(state);
     }
 
     private List<String> directorArgs(String d) {
         return List.of("director", "-c", stateDir.resolve(d + ".yaml").toString());
-    }
-
-    private Process spawn(String host, List<String> args) throws IOException {
-        List<String> cmd = new ArrayList<>(List.of(java, "-Xmx160m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-                "-jar", jar.toString()));
-        cmd.addAll(args);
-        return Netns.spawn(ns(host), stateDir.resolve(host + ".log"), cmd, true);
     }
 
     /** The router's next hops for the VIP (the directors it sends new flows to now). */
@@ -298,7 +274,8 @@ public final class ScaleOutLab {
         return out;
     }
 
-    private void waitReady(Duration timeout) throws InterruptedException {
+    @Override
+    void waitReady(Duration timeout) throws InterruptedException {
         long deadline = System.nanoTime() + timeout.toNanos();
         String last = "";
         while (System.nanoTime() < deadline) {
@@ -319,58 +296,17 @@ public final class ScaleOutLab {
                 + directors + " directors within " + timeout.toSeconds() + "s (last: " + last + "); logs are in " + stateDir);
     }
 
-    private void checkProcesses() {
-        Lab.checkProcesses(stateDir, load(stateDir));
-    }
-
-    private Map<String, Long> pids() {
-        Map<String, Long> out = new LinkedHashMap<>();
-        for (String entry : load(stateDir).getProperty("pids", "").split(",")) {
-            if (!entry.isEmpty()) {
-                out.put(entry.split(":")[0], Long.parseLong(entry.split(":")[1]));
-            }
-        }
-        return out;
-    }
-
-    public long pid(String host) {
-        return pids().getOrDefault(host, -1L);
-    }
-
-    /** SIGKILL of a host's process (a director's BIRD dies with it). */
-    public void kill(String host) {
-        ProcessHandle.of(pid(host)).ifPresent(ProcessHandle::destroyForcibly);
-    }
-
-    /** SIGTERM and wait: a director withdraws, waits its convergence delay, then exits. */
-    public void stop(String host, Duration timeout) throws InterruptedException {
-        Lab.stop(pid(host), timeout);
-    }
-
     /** Starts a director (or proxy/origin) again and records its new PID. */
     public void restart(String host) throws IOException {
         List<String> args = host.startsWith("dir") ? directorArgs(host)
                 : host.startsWith("proxy") ? List.of("proxy", "-c", stateDir.resolve(host + ".yaml").toString())
                 : List.of("origin", "--name", host, "--listen", "0.0.0.0:8080");
-        Properties state = load(stateDir);
-        Lab.replacePid(state, host, host + ":" + spawn(host, args).pid());
-        save(state);
-    }
-
-    /** Stops every process and deletes every namespace the lab made. Safe to call twice. */
-    public void down() {
-        new Lab(stateDir, jar, java).down();
+        respawn(host, args);
     }
 
     /** One line per host, the router's next hops for the VIP, and a request through it. */
     public List<String> status() {
-        List<String> out = new ArrayList<>();
-        Map<String, Long> pids = pids();
-        List<String> existing = Netns.list();
-        for (Map.Entry<String, String> h : hosts().entrySet()) {
-            out.add(Lab.hostLine(stateDir, h.getKey(), h.getValue(), existing.contains(ns(h.getKey())),
-                    pids.get(h.getKey())));
-        }
+        List<String> out = new ArrayList<>(hostLines(hosts()));
         out.add("");
         out.add("router → " + VIP + ": ECMP over " + nextHops());
         Netns.Result r = Netns.runResult("ip", "netns", "exec", ns("client"), "curl", "-s", "-m", "2", "-D", "-",
@@ -378,21 +314,5 @@ public final class ScaleOutLab {
         out.add("client → http://" + VIP + "/ : " + (r.output().startsWith("HTTP/1.1 200") ? "200 OK" : "FAILED "
                 + r.output().lines().findFirst().orElse("(no answer)")));
         return out;
-    }
-
-    private static Properties load(Path stateDir) {
-        Properties p = new Properties();
-        try (var in = Files.newBufferedReader(stateDir.resolve("state.properties"))) {
-            p.load(in);
-        } catch (IOException ignored) {
-            // No state: nothing is up.
-        }
-        return p;
-    }
-
-    private void save(Properties p) throws IOException {
-        try (var out = Files.newBufferedWriter(stateDir.resolve("state.properties"), StandardCharsets.UTF_8)) {
-            p.store(out, "tiergate lab (scale-out): what 'lab up' made; 'lab down' removes exactly this");
-        }
     }
 }
