@@ -204,5 +204,23 @@ const TG = (() => {
     return setInterval(tick, ms);
   }
 
+  // The two cards every tier's page ends with (recent events, admin access), appended to <main> here once so the
+  // pages don't each carry a copy. This script is loaded at the end of <body>, before the page's own script.
+  function commonCards() {
+    const main = document.querySelector('main');
+    if (!main || document.getElementById('events-card')) return;
+    main.append(
+      el('section', { class: 'card', id: 'events-card' },
+        el('h2', {}, 'Recent events'), el('ol', { class: 'events', id: 'events' })),
+      el('section', { class: 'card', id: 'auth-card' },
+        el('h2', {}, 'Admin access'),
+        el('form', { class: 'auth', id: 'auth-form' },
+          el('input', { id: 'auth-token', type: 'password', autocomplete: 'off',
+            placeholder: 'admin token or user:password', 'aria-label': 'admin token' }),
+          el('button', { type: 'submit', id: 'auth-save' }, 'Use')),
+        el('p', { class: 'msg', id: 'auth-state' })));
+  }
+  commonCards();
+
   return { api, el, badge, num, bytes, rate, pushHistory, spark, replace, poll, initAuth, refreshAccess, action, canAct };
 })();

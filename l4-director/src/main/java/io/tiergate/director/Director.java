@@ -57,6 +57,7 @@ public final class Director implements AutoCloseable {
     private final boolean sync;
     private final EventLog events;
     private volatile HaWiring ha; // null without director.vrrp; replaced by reload (guarded by this)
+    private volatile java.time.Duration settle = java.time.Duration.ofMillis(500); // healthSettle of the config in use
     private volatile BgpSpeaker bgp; // null without director.bgp; set once by start
     private boolean closed; // guarded by this: a reload racing close() must not start VRRP again
     private final io.tiergate.shared.metrics.ReloadMetrics noAdminReloads =
@@ -315,7 +316,7 @@ public final class Director implements AutoCloseable {
         HaWiring ha = null;
         if (vrrp != null) {
             try {
-                ha = HaWiring.start(engine, vrrp, config.sync().isPresent(), events);
+                ha = HaWiring.start(engine, vrrp, config.sync().isPresent(), events, healthSettle(config));
             } catch (VrrpException | IllegalStateException e) {
                 if (admin != null) {
                     admin.close();
@@ -330,6 +331,7 @@ public final class Director implements AutoCloseable {
         }
         events.info("start", "director started: dataplane " + reason + ", " + config.services().size() + " service(s)");
         Director d = new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent(), events);
+        d.settle = healthSettle(config);
         if (config.bgp().isPresent()) {
             d.startBgp(config);
         }
@@ -405,7 +407,10 @@ public final class Director implements AutoCloseable {
         private volatile boolean serving = true;
         private volatile boolean link = true;
         private Boolean told; // guarded by this
+        private java.util.concurrent.ScheduledFuture<?> settling; // guarded by this
         private volatile Role role;
+        /** See {@link #healthSettle}; replaced on reload. */
+        volatile java.time.Duration settle = java.time.Duration.ofMillis(500);
 
         private HaWiring(Engine engine, HaInstance vrrp, boolean sync, EventLog events) {
             this.events = events;
@@ -419,8 +424,9 @@ public final class Director implements AutoCloseable {
             });
         }
 
-        static HaWiring start(Engine engine, HaInstance vrrp, boolean sync, EventLog events) {
+        static HaWiring start(Engine engine, HaInstance vrrp, boolean sync, EventLog events, java.time.Duration settle) {
             HaWiring w = new HaWiring(engine, vrrp, sync, events);
+            w.settle = settle;
             VrrpConfig c = vrrp.config();
             engine.haStatus(w::status);
             vrrp.addListener(w::roleChanged);
@@ -448,11 +454,39 @@ public final class Director implements AutoCloseable {
             }
         }
 
+        /**
+         * Tells VRRP whether this director can serve. Going back to "can serve" after it could not (its link came
+         * back, its real servers answer again) waits {@link #settle} first: the first real server to pass its check
+         * would otherwise let a higher-priority director preempt while the others are still marked down, and flows
+         * pinned to those would be re-hashed to another server and reset. Losing the ability to serve is told at once.
+         */
         private synchronized void tell() {
             boolean ok = serving && link;
-            if (told == null || told != ok) {
-                told = ok;
-                vrrp.setTrackedHealth(ok);
+            if (!ok && settling != null) {
+                settling.cancel(false);
+                settling = null;
+            }
+            if (told != null && told == ok) {
+                return;
+            }
+            if (ok && told != null) {
+                if (settling == null) {
+                    java.time.Duration wait = settle;
+                    log.info("director HA: can serve again; waiting {} ms for every real server's check to settle "
+                            + "before leaving FAULT", wait.toMillis());
+                    settling = linkWatch.schedule(this::settled, wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                }
+                return;
+            }
+            told = ok;
+            vrrp.setTrackedHealth(ok);
+        }
+
+        private synchronized void settled() {
+            settling = null;
+            if (serving && link && !Boolean.TRUE.equals(told)) {
+                told = true;
+                vrrp.setTrackedHealth(true);
             }
         }
 
@@ -517,6 +551,11 @@ public final class Director implements AutoCloseable {
             events.error("reload", "reload failed: " + e.getMessage());
             throw e;
         } finally {
+            settle = healthSettle(config);
+            HaWiring running = ha;
+            if (running != null) {
+                running.settle = settle;
+            }
             reloadVrrp(config.vrrp());
             BgpSpeaker b = bgp;
             if (b != null) {
@@ -527,6 +566,23 @@ public final class Director implements AutoCloseable {
                 }
             }
         }
+    }
+
+    /**
+     * How long a director that could not serve waits, once it can again, before VRRP may make it master: two rounds
+     * of the slowest check's rise (rise × interval + timeout), at least 500 ms, at most 10 s.
+     */
+    static java.time.Duration healthSettle(DirectorConfig config) {
+        long ms = 0;
+        for (io.tiergate.director.model.VirtualService vs : config.services()) {
+            for (io.tiergate.director.model.RealServer rs : vs.realServers()) {
+                if (rs.healthCheck().isPresent()) {
+                    var c = rs.healthCheck().get();
+                    ms = Math.max(ms, c.rise() * c.interval().toMillis() + c.timeout().toMillis());
+                }
+            }
+        }
+        return java.time.Duration.ofMillis(Math.min(10_000, Math.max(500, 2 * ms)));
     }
 
     private synchronized void reloadVrrp(Optional<VrrpConfig> next) {
@@ -566,7 +622,7 @@ public final class Director implements AutoCloseable {
     /** Null (VRRP off, logged) when the new instance can't start: the old one is already gone by then. */
     private HaWiring startHa(VrrpConfig config) {
         try {
-            return HaWiring.start(engine, haFactory.apply(config), sync, events);
+            return HaWiring.start(engine, haFactory.apply(config), sync, events, settle);
         } catch (VrrpException | IllegalStateException e) {
             log.error("vrrp: cannot start VRRP vrid {} on {}: {}; VRRP is off until a reload or restart fixes it",
                     config.vrid(), config.interfaceName(), e.getMessage());

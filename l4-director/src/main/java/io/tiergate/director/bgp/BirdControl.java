@@ -29,8 +29,30 @@ final class BirdControl {
         }
     }
 
-    /** Connects, reads the greeting, sends {@code command}, returns the reply; throws on an error code. */
+    /**
+     * Connects, reads the greeting, sends {@code command}, returns the reply; throws on an error code. BIRD aborts a
+     * {@code show} that is running when it reconfigures ("Stopped due to reconfiguration"): such a read is asked
+     * again, a few times.
+     */
     static List<Line> run(Path socket, String command) throws IOException {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                return runOnce(socket, command);
+            } catch (BirdException e) {
+                if (attempt >= 5 || !command.startsWith("show") || !e.getMessage().contains("reconfiguration")) {
+                    throw e;
+                }
+                try {
+                    Thread.sleep(20L * attempt);
+                } catch (InterruptedException ie) {
+                    Thread.currentThread().interrupt();
+                    throw e;
+                }
+            }
+        }
+    }
+
+    private static List<Line> runOnce(Path socket, String command) throws IOException {
         if (command.indexOf('\n') >= 0) {
             throw new IllegalArgumentException("one line only");
         }
