@@ -57,7 +57,7 @@ public final class Director implements AutoCloseable {
     private final boolean sync;
     private final EventLog events;
     private volatile HaWiring ha; // null without director.vrrp; replaced by reload (guarded by this)
-    private volatile java.time.Duration settle = java.time.Duration.ofMillis(500); // healthSettle of the config in use
+    private volatile java.time.Duration settle = java.time.Duration.ofMillis(2_000); // healthSettle of the config in use
     private volatile BgpSpeaker bgp; // null without director.bgp; set once by start
     private boolean closed; // guarded by this: a reload racing close() must not start VRRP again
     private final io.tiergate.shared.metrics.ReloadMetrics noAdminReloads =
@@ -87,6 +87,10 @@ public final class Director implements AutoCloseable {
         void start();
 
         void setTrackedHealth(boolean ok);
+
+        /** While held, an existing master is not preempted (no master: taking over is not held). */
+        default void holdPreemption(boolean hold) {
+        }
 
         /** A reloaded section that {@link io.tiergate.director.ha.VrrpReload#restartReason} says applies live. */
         void reconfigure(VrrpConfig next);
@@ -120,6 +124,11 @@ public final class Director implements AutoCloseable {
             @Override
             public void start() {
                 v.start();
+            }
+
+            @Override
+            public void holdPreemption(boolean hold) {
+                v.holdPreemption(hold);
             }
 
             @Override
@@ -410,7 +419,7 @@ public final class Director implements AutoCloseable {
         private java.util.concurrent.ScheduledFuture<?> settling; // guarded by this
         private volatile Role role;
         /** See {@link #healthSettle}; replaced on reload. */
-        volatile java.time.Duration settle = java.time.Duration.ofMillis(500);
+        volatile java.time.Duration settle = java.time.Duration.ofMillis(2_000);
 
         private HaWiring(Engine engine, HaInstance vrrp, boolean sync, EventLog events) {
             this.events = events;
@@ -455,38 +464,64 @@ public final class Director implements AutoCloseable {
         }
 
         /**
-         * Tells VRRP whether this director can serve. Going back to "can serve" after it could not (its link came
-         * back, its real servers answer again) waits {@link #settle} first: the first real server to pass its check
-         * would otherwise let a higher-priority director preempt while the others are still marked down, and flows
-         * pinned to those would be re-hashed to another server and reset. Losing the ability to serve is told at once.
+         * Tells VRRP whether this director can serve, at once both ways. Going back to "can serve" after it could not
+         * (its link came back, its real servers answer again) also holds preemption until every checked real server
+         * is up again, or {@link #settle} has passed: the first real server to pass its check would otherwise let a
+         * higher-priority director preempt while the others are still marked down here, and flows pinned to those
+         * would be hashed to another server and reset. With no master on the segment nothing is held: VRRP's own
+         * Master_Down_Timer makes this director master as usual.
          */
         private synchronized void tell() {
             boolean ok = serving && link;
             if (!ok && settling != null) {
                 settling.cancel(false);
                 settling = null;
+                vrrp.holdPreemption(false);
             }
             if (told != null && told == ok) {
                 return;
             }
-            if (ok && told != null) {
-                if (settling == null) {
-                    java.time.Duration wait = settle;
-                    log.info("director HA: can serve again; waiting {} ms for every real server's check to settle "
-                            + "before leaving FAULT", wait.toMillis());
-                    settling = linkWatch.schedule(this::settled, wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-                }
-                return;
-            }
+            boolean recovering = ok && told != null;
             told = ok;
+            if (recovering) {
+                vrrp.holdPreemption(true);
+                long since = System.nanoTime();
+                log.info("director HA: can serve again; not preempting a master until every real server's check "
+                        + "passes (at most {} ms)", settle.toMillis());
+                settling = linkWatch.scheduleWithFixedDelay(() -> settleTick(since), 50, 100,
+                        java.util.concurrent.TimeUnit.MILLISECONDS);
+            }
             vrrp.setTrackedHealth(ok);
         }
 
-        private synchronized void settled() {
-            settling = null;
-            if (serving && link && !Boolean.TRUE.equals(told)) {
-                told = true;
-                vrrp.setTrackedHealth(true);
+        private void settleTick(long since) {
+            long waited = (System.nanoTime() - since) / 1_000_000;
+            List<String> down = new ArrayList<>();
+            try {
+                for (var svc : engine.status().get(2, java.util.concurrent.TimeUnit.SECONDS).services()) {
+                    for (var rs : svc.realServers()) {
+                        if (!rs.health().equals("up") && !rs.health().equals("unchecked")) {
+                            down.add(rs.id());
+                        }
+                    }
+                }
+            } catch (Exception e) {
+                down.add("(engine status: " + e + ")");
+            }
+            synchronized (this) {
+                if (settling == null || !(serving && link)) {
+                    return;
+                }
+                if (down.isEmpty() || waited >= settle.toMillis()) {
+                    settling.cancel(false);
+                    settling = null;
+                    vrrp.holdPreemption(false);
+                    if (down.isEmpty()) {
+                        log.info("director HA: every real server's check passed after {} ms; preempting allowed", waited);
+                    } else {
+                        log.warn("director HA: preempting allowed after {} ms although {} still not up", waited, down);
+                    }
+                }
             }
         }
 
@@ -569,8 +604,8 @@ public final class Director implements AutoCloseable {
     }
 
     /**
-     * How long a director that could not serve waits, once it can again, before VRRP may make it master: two rounds
-     * of the slowest check's rise (rise × interval + timeout), at least 500 ms, at most 10 s.
+     * The longest a director that could not serve holds preemption once it can again (while some real server is not
+     * up yet): five rounds of the slowest check's rise (rise × interval + timeout), at least 2 s, at most 30 s.
      */
     static java.time.Duration healthSettle(DirectorConfig config) {
         long ms = 0;
@@ -582,7 +617,7 @@ public final class Director implements AutoCloseable {
                 }
             }
         }
-        return java.time.Duration.ofMillis(Math.min(10_000, Math.max(500, 2 * ms)));
+        return java.time.Duration.ofMillis(Math.min(30_000, Math.max(2_000, 5 * ms)));
     }
 
     private synchronized void reloadVrrp(Optional<VrrpConfig> next) {

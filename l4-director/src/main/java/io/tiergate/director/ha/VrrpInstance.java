@@ -52,6 +52,7 @@ public final class VrrpInstance implements AutoCloseable {
     private volatile VrrpState state = VrrpState.INIT;
     private volatile boolean stopRequested;
     private volatile int pendingHealth = -1;
+    private volatile int pendingHold = -1;
     private final java.util.concurrent.atomic.AtomicReference<VrrpConfig> pendingConfig =
             new java.util.concurrent.atomic.AtomicReference<>();
     private volatile int lastAdvertSource;
@@ -230,6 +231,15 @@ public final class VrrpInstance implements AutoCloseable {
         }
     }
 
+    /** See {@link VrrpStateMachine#holdPreemption}; applied by the advert thread. */
+    public synchronized void holdPreemption(boolean hold) {
+        pendingHold = hold ? 1 : 0;
+        VrrpSocket s = wake;
+        if (s != null) {
+            s.wakeUp();
+        }
+    }
+
     /**
      * Hands a reloaded section to the advert thread, which applies it before its next wait: the priority, interval
      * and VIP list go out with the next advert; a master adds the new VIPs (with gratuitous ARPs) and removes the
@@ -315,6 +325,11 @@ public final class VrrpInstance implements AutoCloseable {
                 if (health >= 0) {
                     pendingHealth = -1;
                     machine.setHealthy(System.nanoTime(), health == 1);
+                }
+                int hold = pendingHold;
+                if (hold >= 0) {
+                    pendingHold = -1;
+                    machine.holdPreemption(hold == 1);
                 }
                 priorityNow = machine.priority();
                 long now = System.nanoTime();

@@ -37,6 +37,8 @@ public final class VrrpStateMachine {
     private int masterAdverIntCs;
     private long deadline = NONE;
     private long preemptAllowedAt;
+    /** Set by the director while its health checks settle after FAULT: a master that exists is not preempted yet. */
+    private boolean preemptHeld;
     private boolean healthy = true;
     private boolean trackedFault;
     private int trackedDelta;
@@ -192,7 +194,7 @@ public final class VrrpStateMachine {
                 if (priority == 0) {
                     // The master is leaving: take over after Skew_Time only.
                     deadline = now + skewNanos();
-                } else if (!preempt || priority >= priority() || now < preemptAllowedAt) {
+                } else if (!preempt || preemptHeld || priority >= priority() || now < preemptAllowedAt) {
                     masterAdverIntCs = maxAdverIntCs;
                     deadline = now + masterDownNanos();
                 }
@@ -283,6 +285,14 @@ public final class VrrpStateMachine {
             // A long old interval must not delay the first advert at the new, shorter one.
             deadline = Math.min(deadline, now + adverNanos());
         }
+    }
+
+    /**
+     * While held, a backup does not preempt a lower-priority master (it follows its adverts as with nopreempt), but
+     * still takes over when no master advertises: holding never leaves a VIP without an owner.
+     */
+    public void holdPreemption(boolean hold) {
+        preemptHeld = hold;
     }
 
     /** Reloaded preempt settings; a running preempt delay keeps its end (the delay counts from start or FAULT). */

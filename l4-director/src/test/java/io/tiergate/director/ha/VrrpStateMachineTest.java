@@ -168,6 +168,29 @@ class VrrpStateMachineTest {
     }
 
     @Test
+    void aHeldPreemptionFollowsTheLowerPriorityMasterButStillTakesOverWhenNoMasterAdvertises() {
+        VrrpStateMachine m = machine(200, 5, true, 0);
+        m.start(0);
+        m.holdPreemption(true); // the director's checks are settling after FAULT
+        for (long t = 50; t <= 1_000; t += 50) {
+            m.onAdvert(t * MS, LOWER_IP, 100, 5);
+            m.onTimer(t * MS);
+        }
+        assertThat(m.state()).as("held: the existing master keeps the VIP").isEqualTo(VrrpState.BACKUP);
+        m.holdPreemption(false);
+        m.onAdvert(1_050 * MS, LOWER_IP, 100, 5); // released: discarded from now on
+        m.onTimer(m.deadline());
+        assertThat(m.state()).as("released: preempts").isEqualTo(VrrpState.MASTER);
+
+        VrrpStateMachine alone = machine(200, 5, true, 0);
+        alone.start(0);
+        alone.holdPreemption(true);
+        alone.onTimer(alone.deadline());
+        assertThat(alone.state()).as("no master advertising: holding never leaves the VIP without an owner")
+                .isEqualTo(VrrpState.MASTER);
+    }
+
+    @Test
     void masterStepsDownForAHigherPriority() {
         // §6.4.3: advert priority > local -> cancel Adver_Timer, learn interval, arm Master_Down_Timer, Backup.
         VrrpStateMachine lower = machine(100, 5, true, 0);
