@@ -603,21 +603,9 @@ public final class Director implements AutoCloseable {
         }
     }
 
-    /**
-     * The longest a director that could not serve holds preemption once it can again (while some real server is not
-     * up yet): five rounds of the slowest check's rise (rise × interval + timeout), at least 2 s, at most 30 s.
-     */
+    /** See {@link Engine#healthSettle}: the longest preemption is held after FAULT while checks catch up. */
     static java.time.Duration healthSettle(DirectorConfig config) {
-        long ms = 0;
-        for (io.tiergate.director.model.VirtualService vs : config.services()) {
-            for (io.tiergate.director.model.RealServer rs : vs.realServers()) {
-                if (rs.healthCheck().isPresent()) {
-                    var c = rs.healthCheck().get();
-                    ms = Math.max(ms, c.rise() * c.interval().toMillis() + c.timeout().toMillis());
-                }
-            }
-        }
-        return java.time.Duration.ofMillis(Math.min(30_000, Math.max(2_000, 5 * ms)));
+        return Engine.healthSettle(config);
     }
 
     private synchronized void reloadVrrp(Optional<VrrpConfig> next) {

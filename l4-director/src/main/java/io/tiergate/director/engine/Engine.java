@@ -59,6 +59,9 @@ public final class Engine implements AutoCloseable {
     /** Health ids of real servers that joined after the start step: out of rotation until their first verdict. */
     private final Set<String> pending = new HashSet<>();
     private boolean startStepDone; // engine thread only
+    /** VIP prefix → when it became usable (engine thread): see {@link #servableVips}. */
+    private final Map<String, Long> usableSince = new HashMap<>();
+    private final Set<String> settledVips = new HashSet<>();
     private DesiredState lastDesired;
     /**
      * What the dataplane held after the last successful step. Steps between repair ticks start from it instead of a
@@ -209,25 +212,70 @@ public final class Engine implements AutoCloseable {
 
     /**
      * The VIPs this director can serve now, as {@code vip/32} or {@code vip/128} prefixes: a service on the VIP has its
-     * quorum met and a real server of weight &gt; 0 in the dataplane whose check said up (or that is not checked). Empty while the dataplane's last change failed.
-     * Cheap (no kernel read): BGP polls it.
+     * quorum met and a real server of weight &gt; 0 in the dataplane whose check said up (or that is not checked), and
+     * either every checked real server of the VIP's services is up, or that has been so for {@link #healthSettle}.
+     * The second half is for ECMP: announcing a VIP draws a share of the flows already open through the other
+     * directors, and one pinned to a server this director still has down would be hashed elsewhere and reset — so a
+     * director that starts, or comes back, announces once its checks have caught up (or stopped mattering).
+     * Empty while the dataplane's last change failed. Cheap (no kernel read): BGP polls it.
      */
     public CompletableFuture<java.util.Set<String>> servableVips() {
         return call(() -> {
-            java.util.Set<String> out = new java.util.LinkedHashSet<>();
+            java.util.Set<String> usable = new java.util.LinkedHashSet<>();
+            java.util.Set<String> incomplete = new HashSet<>();
             if (!lastError.isEmpty() || lastDesired == null) {
-                return out;
+                usableSince.clear();
+                settledVips.clear();
+                return usable;
             }
             for (ServiceStatus s : lastDesired.status) {
+                if (s.key().byFwmark()) {
+                    continue;
+                }
+                String prefix = s.key().vip() + (s.key().vip().indexOf(':') >= 0 ? "/128" : "/32");
                 // Stricter than serving(): "unknown" (not probed yet) does not count, so a director that starts
                 // without reaching its real servers never draws flows from the routers, not even briefly.
-                if (!s.key().byFwmark() && s.quorumMet() && s.realServers().stream().anyMatch(r -> !r.sorry()
+                if (s.quorumMet() && s.realServers().stream().anyMatch(r -> !r.sorry()
                         && r.inDataplane() && r.effectiveWeight() > 0 && !r.health().equals("unknown"))) {
-                    out.add(s.key().vip() + (s.key().vip().indexOf(':') >= 0 ? "/128" : "/32"));
+                    usable.add(prefix);
+                }
+                if (s.realServers().stream().anyMatch(r -> !r.sorry() && !r.health().equals("up")
+                        && !r.health().equals("unchecked"))) {
+                    incomplete.add(prefix);
+                }
+            }
+            long now = System.nanoTime();
+            usableSince.keySet().retainAll(usable);
+            settledVips.retainAll(usable);
+            java.util.Set<String> out = new java.util.LinkedHashSet<>();
+            for (String p : usable) {
+                long since = usableSince.computeIfAbsent(p, k -> now);
+                // Once settled a VIP stays servable while usable: a server failing later is not a reason to leave.
+                if (settledVips.contains(p) || !incomplete.contains(p) || now - since >= healthSettle(config).toNanos()) {
+                    settledVips.add(p);
+                    out.add(p);
                 }
             }
             return out;
         });
+    }
+
+    /**
+     * How long a director waits for every real server's check to pass before it draws traffic it could not take
+     * before (VRRP preemption after FAULT, a BGP announcement): five rounds of the slowest check's
+     * rise × interval + timeout, at least 2 s, at most 30 s.
+     */
+    public static java.time.Duration healthSettle(DirectorConfig config) {
+        long ms = 0;
+        for (VirtualService vs : config.services()) {
+            for (io.tiergate.director.model.RealServer rs : vs.realServers()) {
+                if (rs.healthCheck().isPresent()) {
+                    var c = rs.healthCheck().get();
+                    ms = Math.max(ms, c.rise() * c.interval().toMillis() + c.timeout().toMillis());
+                }
+            }
+        }
+        return java.time.Duration.ofMillis(Math.min(30_000, Math.max(2_000, 5 * ms)));
     }
 
     /** Why nothing can be served: the dataplane error, or empty. */

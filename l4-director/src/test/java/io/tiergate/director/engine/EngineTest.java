@@ -228,6 +228,34 @@ class EngineTest {
     }
 
     @Test
+    void aVipIsServableForBgpOnceEveryCheckedServerPassedOrTheChecksHadTimeToSettle() throws Exception {
+        Engine e = start(web(rs("10.0.0.11", 1), rs("10.0.0.12", 1)));
+        java.util.function.Function<String, HealthTransition> first = id ->
+                new HealthTransition(id, HealthState.UNKNOWN, HealthState.UP, "ok", System.nanoTime());
+        assertThat(e.servableVips().join()).as("nothing probed yet").isEmpty();
+        e.onHealth(first.apply("web/10.0.0.11:80")).join();
+        assertThat(e.servableVips().join())
+                .as("one of two up: joining ECMP now would re-hash flows pinned to the other elsewhere").isEmpty();
+        e.onHealth(first.apply("web/10.0.0.12:80")).join();
+        assertThat(e.servableVips().join()).as("every check passed").containsExactly("10.0.0.100/32");
+        e.onHealth(down("web/10.0.0.12:80")).join();
+        assertThat(e.servableVips().join()).as("a server failing later is no reason to withdraw")
+                .containsExactly("10.0.0.100/32");
+
+        // A director whose second server never answers still announces, once the checks had time to settle.
+        Engine late = start(web(rs("10.0.0.21", 1), rs("10.0.0.22", 1)));
+        late.onHealth(first.apply("web/10.0.0.21:80")).join();
+        assertThat(late.servableVips().join()).isEmpty();
+        long t0 = System.nanoTime();
+        long settle = Engine.healthSettle(DirectorConfig.of(DataplaneKind.FAKE, List.of(web(rs("10.0.0.21", 1))))).toNanos();
+        while (late.servableVips().join().isEmpty()) {
+            assertThat(System.nanoTime() - t0).as("announced after the settle time").isLessThan(settle + 10_000_000_000L);
+            Thread.sleep(50);
+        }
+        assertThat(System.nanoTime() - t0).as("not before it").isGreaterThanOrEqualTo(settle - 1_000_000_000L);
+    }
+
+    @Test
     void aFailedApplyIsRetriedByTheRepairTick() throws Exception {
         Engine e = start(web(rs("10.0.0.11", 1)));
         kernel.failNextApply("EBUSY");
