@@ -11,7 +11,9 @@
 # Needs: nginx haproxy wrk taskset java curl, and the fat jar (mvn -B -o -pl deploy -am package -DskipTests).
 # The JVM runs with the options ./tiergate ships (TIERGATE_JAVA_OPTS overrides them, as for ./tiergate).
 # Usage: bench/efficiency.sh [duration=10s] [rounds=3] [connections="64 1000"] [paths="l7 l4"]
-#   JAR=/path/to/other/tiergate.jar measures another build.
+#   JAR=/path/to/other/tiergate.jar measures another build; BASE_JAR=/path/to/older/tiergate.jar adds that build as
+#   contestants base-l7 and base-l4 (before/after in one run), run with BASE_JAVA_OPTS (default: the same options);
+#   BASE_JAR=$JAR with other BASE_JAVA_OPTS compares JVM settings.
 set -euo pipefail
 DUR=${1:-10s}; ROUNDS=${2:-3}; CONNS=${3:-64 1000}; PATHS=${4:-l7 l4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd); JAR=${JAR:-$ROOT/deploy/target/tiergate.jar}
@@ -20,7 +22,7 @@ for t in nginx haproxy wrk taskset java curl; do
   command -v $t >/dev/null || { echo "missing $t (apt-get install nginx-light haproxy wrk)"; exit 2; }
 done
 [ -f "$JAR" ] || { echo "missing $JAR: mvn -B -o -pl deploy -am package -DskipTests"; exit 2; }
-JOPTS=${TIERGATE_JAVA_OPTS-$(sed -n 's/^jvm_defaults="\(.*\)"$/\1/p' "$ROOT/tiergate")}
+JOPTS=${TIERGATE_JAVA_OPTS-$(sed -n 's/^jvm_defaults="\(.*\)"$/\1/p' "$ROOT/tiergate")}; BOPTS=${BASE_JAVA_OPTS-$JOPTS}
 NCPU=$(nproc); SCPU=0; LCPU=$((NCPU > 1 ? 1 : 0))
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 W=$(mktemp -d /tmp/efficiency.XXXXXX); PIDS=()
@@ -30,7 +32,7 @@ cleanup() {
   sleep 0.5; [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
-O=18280; TG=18281; NG=18282; HH=18283; RL=18284; HT=18285; RA=18286
+O=18280; TG=18281; NG=18282; HH=18283; RL=18284; HT=18285; RA=18286; BTG=18287; BRL=18288; BRA=18289
 cat > $W/origin.conf <<C
 worker_processes 1; pid $W/o.pid; error_log $W/o.err; daemon on;
 events { worker_connections 8192; }
@@ -98,12 +100,16 @@ proxy:
   upstreams: {o: {servers: [{address: 127.0.0.1:$O}]}}
   servers: [{default: true, locations: [{prefix: /, upstream: o}]}]
 C
-cat > $W/relay.yaml <<C
+relay_yaml() { # port admin-port
+  cat <<C
 director:
   dataplane: userspace
-  admin: 127.0.0.1:$RA
-  services: {relay: {vip: 127.0.0.1:$RL, protocol: tcp, scheduler: rr, method: nat, health: {type: none}, real_servers: [127.0.0.1:$O]}}
+  admin: 127.0.0.1:$2
+  services: {relay: {vip: 127.0.0.1:$1, protocol: tcp, scheduler: rr, method: nat, health: {type: none}, real_servers: [127.0.0.1:$O]}}
 C
+}
+relay_yaml $RL $RA > $W/relay.yaml; relay_yaml $BRL $BRA > $W/base-relay.yaml
+sed "s/127.0.0.1:$TG/127.0.0.1:$BTG/" $W/proxy.yaml > $W/base-proxy.yaml
 taskset -c $LCPU nginx -c $W/origin.conf -p $W
 declare -A PORT PID
 start() { # name port command...: run on the server CPU, remember its pid
@@ -114,23 +120,27 @@ start() { # name port command...: run on the server CPU, remember its pid
   start tiergate-l7 $TG java $JOPTS -jar "$JAR" proxy -c $W/proxy.yaml --watch-interval 0
   taskset -c $SCPU nginx -c $W/nginx.conf -p $W; PID[nginx]=$(cat $W/n.pid); PORT[nginx]=$NG
   start haproxy-http $HH haproxy -db -f $W/haproxy-http.cfg
+  if [ -n "${BASE_JAR:-}" ]; then start base-l7 $BTG java $BOPTS -jar "$BASE_JAR" proxy -c $W/base-proxy.yaml --watch-interval 0; fi
 }
 [[ " $PATHS " == *" l4 "* ]] && {
   start tiergate-l4 $RL java $JOPTS -jar "$JAR" director -c $W/relay.yaml
   start haproxy-tcp $HT haproxy -db -f $W/haproxy-tcp.cfg
+  if [ -n "${BASE_JAR:-}" ]; then start base-l4 $BRL java $BOPTS -jar "$BASE_JAR" director -c $W/base-relay.yaml; fi
 }
 for n in "${!PORT[@]}"; do
   for i in $(seq 1 150); do curl -fs http://127.0.0.1:${PORT[$n]}/ >/dev/null 2>&1 && break; sleep 0.2; done
   curl -fsS http://127.0.0.1:${PORT[$n]}/ >/dev/null || { echo "$n does not answer on ${PORT[$n]}:"; cat $W/$n.err 2>/dev/null; exit 3; }
 done
 declare -A CONTESTANTS=([l7]="tiergate-l7 nginx haproxy-http" [l4]="tiergate-l4 haproxy-tcp")
+if [ -n "${BASE_JAR:-}" ]; then CONTESTANTS=([l7]="base-l7 tiergate-l7 nginx haproxy-http" [l4]="base-l4 tiergate-l4 haproxy-tcp"); fi
 declare -A ANCHORS=([l7]="nginx haproxy-http" [l4]="haproxy-tcp")
 echo "machine: $NCPU x $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -r); $(java -version 2>&1 | head -1)" >&2
 echo "$(nginx -v 2>&1), $(haproxy -v | head -1 | cut -d' ' -f1-3), wrk -t1 -d$DUR; servers on CPU $SCPU, wrk + origin on CPU $LCPU" >&2
 echo "tiergate: $JAR ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)), JVM options: ${JOPTS:-(none)}" >&2
+if [ -n "${BASE_JAR:-}" ]; then echo "base: $BASE_JAR, JVM options: ${BOPTS:-(none)}" >&2; fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for n in "${!PORT[@]}"; do   # JIT and pools, once; then 2 s before each measured run at its connection count
-  taskset -c $LCPU wrk -t1 -c64 -d$([[ $n == tiergate* ]] && echo 10s || echo 2s) http://127.0.0.1:${PORT[$n]}/ >/dev/null
+  taskset -c $LCPU wrk -t1 -c64 -d$([[ $n == tiergate* || $n == base* ]] && echo 10s || echo 2s) http://127.0.0.1:${PORT[$n]}/ >/dev/null
 done
 for c in $CONNS; do
   for r in $(seq 1 $ROUNDS); do
@@ -155,7 +165,7 @@ for p in $PATHS; do for c in $CONNS; do
     printf '%-4s %6s  %-14s %9.0f %9s %9s %9s/%s\n' $p $c $n "$(col 1 $f)" "$(col 2 $f)" "$(col 3 $f)" \
       "$(awk '$5>=95' $f | wc -l)" "$(wc -l <$f)"
   done
-  for a in ${ANCHORS[$p]}; do
+  for a in ${ANCHORS[$p]} $([ -n "${BASE_JAR:-}" ] && echo base-$p); do
     awk -v a="$(col 3 $W/res.$p.$c.$a)" -v t="$tg" -v n=$a -v p=$p -v c=$c \
       'BEGIN { printf "%-4s %6s  ratio %s cost / tiergate cost: %.2fx\n", p, c, n, a/t }'
   done
