@@ -8,10 +8,11 @@ tree_pids() { # pid -> the pid and all its descendants
   local p; echo "$1"; for p in $(ps -o pid= --ppid "$1" 2>/dev/null); do tree_pids "$p"; done
 }
 
-tree_ticks() { # pid -> utime+stime (clock ticks) summed over the process tree; fields 14 and 15 of /proc/PID/stat
-  local t=0 p v; for p in $(tree_pids "$1"); do
-    v=$(sed 's/^.*) //' /proc/$p/stat 2>/dev/null | awk '{print $12 + $13}') || v=0; t=$((t + ${v:-0}))
-  done; echo $t
+tree_times() { # pid -> "utime stime" (clock ticks) summed over the process tree; fields 14 and 15 of /proc/PID/stat
+  local u=0 s=0 p v; for p in $(tree_pids "$1"); do
+    v=$(sed 's/^.*) //' /proc/$p/stat 2>/dev/null | awk '{print $12, $13}') || v=
+    set -- ${v:-0 0}; u=$((u + $1)); s=$((s + $2))
+  done; echo $u $s
 }
 
 cpu_jiffies() { # CPU list like 0 or 1-3 -> "busy total" jiffies from /proc/stat
@@ -33,20 +34,22 @@ to_ms() { # wrk latency like 812.00us, 3.51ms, 1.20s -> milliseconds
 }
 
 # measure NAME URL SERVER_PID LOAD_CPUS SERVER_CPUS WRK_ARGS...: one wrk run; prints a line for people on stderr and
-# "rps p99_ms us_per_req server_busy% load_busy% requests" on stdout. The load side is "saturated" at >= 95% busy.
+# "rps p99_ms us_per_req server_busy% load_busy% requests user_us sys_us" on stdout (user_us + sys_us = us_per_req). The load side is "saturated" at >= 95% busy.
 measure() {
   local name=$1 url=$2 pid=$3 lcpu=$4 scpu=$5; shift 5
   local t0 l0 s0 t1 l1 s1 out
-  t0=$(tree_ticks "$pid"); l0=$(cpu_jiffies "$lcpu"); s0=$(cpu_jiffies "$scpu")
+  t0=$(tree_times "$pid"); l0=$(cpu_jiffies "$lcpu"); s0=$(cpu_jiffies "$scpu")
   out=$(taskset -c "$lcpu" wrk "$@" --latency "$url")
-  t1=$(tree_ticks "$pid"); l1=$(cpu_jiffies "$lcpu"); s1=$(cpu_jiffies "$scpu")
-  local rps p99 n us lb sb errs
+  t1=$(tree_times "$pid"); l1=$(cpu_jiffies "$lcpu"); s1=$(cpu_jiffies "$scpu")
+  local rps p99 n us uu su lb sb errs
   rps=$(awk '/Requests\/sec/ {print $2}' <<<"$out"); p99=$(to_ms "$(awk '$1=="99%" {print $2}' <<<"$out")")
   n=$(awk '/requests in/ {print $1}' <<<"$out")
-  us=$(awk -v d=$((t1 - t0)) -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (n>0 ? d*1e6/hz/n : 0) }')
+  per() { awk -v d="$1" -v n="$n" -v hz="$CLK_TCK" 'BEGIN { printf "%.1f", (n>0 ? d*1e6/hz/n : 0) }'; }
+  local a b; read -r a b <<<"$t0"; local c d; read -r c d <<<"$t1"
+  us=$(per $((c + d - a - b))); uu=$(per $((c - a))); su=$(per $((d - b)))
   lb=$(busy_pct "$l0" "$l1"); sb=$(busy_pct "$s0" "$s1")
   errs=$(grep -E 'Non-2xx|Socket errors' <<<"$out" | tr -s ' ' | tr '\n' ' ' || true)
-  printf '  %-16s %9.0f req/s  p99 %7s ms  %6s us/req  cpu busy: server %3s%% load %3s%%%s %s\n' "$name" "$rps" "$p99" \
-    "$us" "$sb" "$lb" "$([ "$lb" -ge 95 ] && echo ' (load side saturated)')" "$errs" >&2
-  echo "$rps $p99 $us $sb $lb $n"
+  printf '  %-16s %9.0f req/s  p99 %7s ms  %6s us/req (user %5s sys %5s)  cpu busy: server %3s%% load %3s%%%s %s\n' \
+    "$name" "$rps" "$p99" "$us" "$uu" "$su" "$sb" "$lb" "$([ "$lb" -ge 95 ] && echo ' (load side saturated)')" "$errs" >&2
+  echo "$rps $p99 $us $sb $lb $n $uu $su"
 }
