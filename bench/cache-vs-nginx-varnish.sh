@@ -57,6 +57,7 @@ C
 cat > $W/tiergate.yaml <<C
 proxy:
   access_log: {format: off}
+  admin: 127.0.0.1:0   # ephemeral: two proxies (or another bench) must not clash on 9181
   listeners: [{address: 127.0.0.1:$T}]
   upstreams: {o: {servers: [{address: 127.0.0.1:$O}]}}
   cache: {max_size: 64m}

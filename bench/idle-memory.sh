@@ -38,6 +38,7 @@ C
 cat > $W/proxy.yaml <<C
 proxy:
   access_log: {format: off}
+  admin: 127.0.0.1:0   # ephemeral: two proxies (or another bench) must not clash on 9181
   timeouts: {keepalive: 600s}
   listeners: [{address: 127.0.0.1:$TG}]
   upstreams: {o: {servers: [{address: 127.0.0.1:$O}]}}
