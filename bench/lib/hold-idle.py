@@ -8,7 +8,7 @@ body = sys.argv[4].encode() if len(sys.argv) > 4 else b"hello from origin\n"
 req = b"GET / HTTP/1.1\r\nHost: idle.test\r\n\r\n"
 sel = selectors.DefaultSelector()
 held, pending, opened = [], 0, 0
-deadline = time.time() + 120
+deadline = time.time() + 300
 while len(held) < n:
     # at most 256 requests in flight: an accept queue of 511 is never the limit
     while opened < n and pending < 256:
@@ -23,7 +23,7 @@ while len(held) < n:
         if key.data.endswith(body):
             sel.unregister(key.fileobj); held.append(key.fileobj); pending -= 1
     if time.time() > deadline:
-        print(f"failed: {len(held)} of {n} answered in 120 s", flush=True); sys.exit(1)
+        print(f"failed: {len(held)} of {n} answered in 300 s", flush=True); sys.exit(1)
 print(f"ready {len(held)}", flush=True)
 while True:
     time.sleep(3600)
