@@ -14,11 +14,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.datagram.DatagramSocket;
 import io.vertx.core.datagram.DatagramSocketOptions;
-import io.vertx.core.net.NetClient;
-import io.vertx.core.net.NetClientOptions;
-import io.vertx.core.net.NetServer;
-import io.vertx.core.net.NetServerOptions;
-import io.vertx.core.net.NetSocket;
+import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.net.SocketAddress;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -27,7 +23,6 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -38,11 +33,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * A full proxy in the JVM (like HAProxy's TCP mode) for hosts where the kernel cannot be programmed: no root, macOS,
  * the laptop demo. Each service is a listener on VIP:port; every new connection (or UDP client) gets a backend from
- * the service's scheduler and is spliced to it on the event loop, with optional PROXY protocol v2 so real servers
- * still learn the client address.
- *
- * <p>Transport: Vert.x picks Netty's NIO transport here; with netty-transport-native-epoll on the class path (not
- * available on this build's mirror) Vert.x would use epoll without any code change.
+ * the service's scheduler and is spliced to it on the event loop ({@link TcpRelay}), with optional PROXY protocol v2
+ * so real servers still learn the client address.
  *
  * <p>A service changed by the engine keeps its listener and its open connections: only the backend list and the
  * scheduler are swapped. Forwarding methods do not apply (everything is proxied); a {@code dr} service is served the
@@ -50,19 +42,16 @@ import java.util.concurrent.TimeUnit;
  */
 public final class UserspaceDataplane implements Dataplane {
     private static final Logger log = LoggerFactory.getLogger(UserspaceDataplane.class);
-    private static final int CONNECT_ATTEMPTS = 3;
 
     private final Vertx vertx;
-    private final NetClient client;
+    private final Duration connectTimeout;
     private final Duration udpIdleTimeout;
     private final Map<ServiceKey, Listener> listeners = new ConcurrentHashMap<>();
 
     public UserspaceDataplane(Vertx vertx, Duration connectTimeout, Duration udpIdleTimeout) {
         this.vertx = vertx;
         this.udpIdleTimeout = udpIdleTimeout;
-        this.client = vertx.createNetClient(new NetClientOptions()
-                .setConnectTimeout((int) Math.min(Integer.MAX_VALUE, connectTimeout.toMillis()))
-                .setTcpNoDelay(true));
+        this.connectTimeout = connectTimeout;
     }
 
     @Override
@@ -141,7 +130,6 @@ public final class UserspaceDataplane implements Dataplane {
         // A userspace proxy cannot outlive its process: closing is the only honest option here.
         listeners.values().forEach(Listener::close);
         listeners.clear();
-        client.close();
     }
 
     private static <T> T await(Future<T> f) throws Exception {
@@ -187,8 +175,8 @@ public final class UserspaceDataplane implements Dataplane {
         }
     }
 
-    private final class TcpListener extends Listener {
-        private NetServer server;
+    private final class TcpListener extends Listener implements TcpRelay.Routing {
+        private TcpRelay relay;
 
         TcpListener(DataplaneService s) {
             super(s);
@@ -196,76 +184,24 @@ public final class UserspaceDataplane implements Dataplane {
 
         @Override
         void start() throws Exception {
-            server = vertx.createNetServer(new NetServerOptions().setTcpNoDelay(true).setReuseAddress(true))
-                    .connectHandler(this::accept);
-            boundPort = await(server.listen(service.key().port(), service.key().vip())).actualPort();
+            relay = new TcpRelay((VertxInternal) vertx, connectTimeout, this);
+            boundPort = relay.bind(service.key().vip(), service.key().port());
         }
 
-        private void accept(NetSocket in) {
-            in.pause();
-            InetSocketAddress clientAddr = inet(in.remoteAddress());
-            connect(in, clientAddr, new HashSet<>(), picker, service.proxyProtocol());
+        @Override
+        public Picker picker() {
+            return picker;
         }
 
-        private void connect(NetSocket in, InetSocketAddress clientAddr, Set<Backend> tried, Picker p, boolean pp2) {
-            Backend b = tried.size() >= CONNECT_ATTEMPTS ? null : p.pick(clientAddr, tried);
-            if (b == null) {
-                in.close();
-                return;
-            }
-            client.connect(b.port, b.address).onComplete(ar -> {
-                if (ar.failed()) {
-                    // Like HAProxy's redispatch: the health check has not noticed yet, another server may answer.
-                    tried.add(b);
-                    log.debug("userspace: {} refused ({}), trying another", b.id, ar.cause().getMessage());
-                    connect(in, clientAddr, tried, p, pp2);
-                    return;
-                }
-                NetSocket out = ar.result();
-                b.active.incrementAndGet();
-                b.connections.incrementAndGet();
-                if (pp2) {
-                    out.write(ProxyProtocol.v2(clientAddr, inet(in.localAddress())));
-                }
-                splice(in, out, b, true);
-                splice(out, in, b, false);
-                boolean[] counted = {false};
-                Runnable done = () -> {
-                    if (!counted[0]) {
-                        counted[0] = true;
-                        b.active.decrementAndGet();
-                    }
-                };
-                out.closeHandler(v -> {
-                    done.run();
-                    in.close();
-                });
-                in.closeHandler(v -> {
-                    done.run();
-                    out.close();
-                });
-                in.resume();
-            });
-        }
-
-        private void splice(NetSocket from, NetSocket to, Backend b, boolean inbound) {
-            from.handler(buf -> {
-                (inbound ? b.bytesIn : b.bytesOut).addAndGet(buf.length());
-                (inbound ? b.packetsIn : b.packetsOut).incrementAndGet();
-                to.write(buf);
-                if (to.writeQueueFull()) {
-                    from.pause();
-                    to.drainHandler(v -> from.resume());
-                }
-            });
-            from.endHandler(v -> to.end());
-            from.exceptionHandler(e -> from.close());
+        @Override
+        public boolean proxyProtocol() {
+            return service.proxyProtocol();
         }
 
         @Override
         void close() {
-            if (server != null) {
-                server.close();
+            if (relay != null) {
+                relay.close();
             }
         }
     }

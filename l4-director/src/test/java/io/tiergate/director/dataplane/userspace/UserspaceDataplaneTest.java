@@ -209,4 +209,75 @@ class UserspaceDataplaneTest {
         org.assertj.core.api.Assertions.assertThatThrownBy(() -> Backends.ask(port))
                 .as("the VIP no longer accepts connections").isInstanceOf(java.io.IOException.class);
     }
+
+    @Test
+    void aBulkTransferArrivesIntactBothWaysWhileTheClientReadsSlowly() throws Exception {
+        int port = start(service(Protocol.TCP, Scheduler.ROUND_ROBIN, false, d(a, 1)));
+        byte[] sent = new byte[8 << 20];
+        new java.util.Random(14).nextBytes(sent);
+        try (Socket so = Backends.open(port)) {
+            assertThat(Backends.greeting(so)).isEqualTo("a");
+            // the echo comes back while the client is still writing: the relay must hold back, not drop or reorder
+            Thread writer = new Thread(() -> {
+                try {
+                    OutputStream out = so.getOutputStream();
+                    for (int off = 0; off < sent.length; off += 64 << 10) {
+                        out.write(sent, off, Math.min(64 << 10, sent.length - off));
+                    }
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            });
+            writer.start();
+            Thread.sleep(1000);
+            byte[] got = so.getInputStream().readNBytes(sent.length);
+            writer.join(10_000);
+            assertThat(got.length).isEqualTo(sent.length);
+            assertThat(java.util.Arrays.equals(got, sent)).as("the echoed bytes equal the sent ones, in order").isTrue();
+        }
+        DestinationCounters counters = dp.counters().values().iterator().next().get("127.0.0.1:" + a.port);
+        assertThat(counters.bytesIn()).isEqualTo(sent.length);
+        assertThat(counters.bytesOut()).isEqualTo(sent.length + 2); // "a\n" + the echo
+    }
+
+    @Test
+    void closingEitherSideClosesTheOther() throws Exception {
+        NetServerHolder closer = new NetServerHolder();
+        int port = start(service(Protocol.TCP, Scheduler.ROUND_ROBIN, false, d(a, 1)));
+        Socket first = Backends.open(port);
+        assertThat(Backends.greeting(first)).isEqualTo("a");
+        first.close();
+        long until = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (dp.counters().values().iterator().next().get("127.0.0.1:" + a.port).activeConnections() > 0
+                && System.nanoTime() < until) {
+            Thread.sleep(20);
+        }
+        assertThat(dp.counters().values().iterator().next().get("127.0.0.1:" + a.port).activeConnections())
+                .as("the client's close reached the real server's connection").isZero();
+        dp.apply(new Changeset(List.of(service(Protocol.TCP, Scheduler.ROUND_ROBIN, false,
+                new Destination("127.0.0.1", closer.port, 1))), List.of()));
+        try (Socket second = Backends.open(port)) {
+            java.io.InputStream in = second.getInputStream();
+            assertThat(new String(in.readNBytes(4), StandardCharsets.UTF_8)).isEqualTo("bye\n");
+            assertThat(in.read()).as("the real server's close reaches the client after its last bytes").isEqualTo(-1);
+        } finally {
+            closer.close();
+        }
+    }
+
+    /** A real server that says "bye" and closes. */
+    static final class NetServerHolder {
+        final io.vertx.core.net.NetServer server;
+        final int port;
+
+        NetServerHolder() throws Exception {
+            server = vertx.createNetServer().connectHandler(so -> so.end(Buffer.buffer("bye\n")))
+                    .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+            port = server.actualPort();
+        }
+
+        void close() throws Exception {
+            server.close().toCompletionStage().toCompletableFuture().get(5, TimeUnit.SECONDS);
+        }
+    }
 }
