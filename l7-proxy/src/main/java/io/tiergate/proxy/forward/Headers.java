@@ -21,6 +21,27 @@ public final class Headers {
     /** Copies {@code in} without hop-by-hop fields, including every field named in its Connection header. */
     public static MultiMap endToEnd(MultiMap in) {
         // Hot path: no allocation per header. Only a Connection header listing extra names needs a set.
+        MultiMap out = MultiMap.caseInsensitiveMultiMap();
+        copyEndToEnd(in, out);
+        return out;
+    }
+
+    /**
+     * Adds the end-to-end fields of {@code in} to {@code out}: {@link #endToEnd} without the intermediate map, for a
+     * response head copied straight into the client's response.
+     */
+    public static void copyEndToEnd(MultiMap in, MultiMap out) {
+        Set<String> named = connectionNamed(in);
+        for (var e : in) {
+            String k = e.getKey();
+            if (!isHopByHop(k) && (named == null || !named.contains(k.toLowerCase(Locale.ROOT)))) {
+                out.add(k, e.getValue());
+            }
+        }
+    }
+
+    /** Lower-case names listed in the Connection fields beyond close/keep-alive/upgrade, or null when none. */
+    private static Set<String> connectionNamed(MultiMap in) {
         Set<String> named = null;
         for (String c : in.getAll("Connection")) {
             for (String name : c.split(",")) {
@@ -33,14 +54,7 @@ public final class Headers {
                 }
             }
         }
-        MultiMap out = MultiMap.caseInsensitiveMultiMap();
-        for (var e : in) {
-            String k = e.getKey();
-            if (!isHopByHop(k) && (named == null || !named.contains(k.toLowerCase(Locale.ROOT)))) {
-                out.add(k, e.getValue());
-            }
-        }
-        return out;
+        return named;
     }
 
     /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones seen in the wild (Keep-Alive, Proxy-Connection). */

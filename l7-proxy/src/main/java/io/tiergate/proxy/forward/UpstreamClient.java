@@ -84,6 +84,7 @@ public final class UpstreamClient {
                 tlsDigest = null; // checked at config time; a renewal in progress is picked up by the next look
             }
         }
+        this.vertxSender = new VertxSender(vertx, this);
         this.poolOptions = new PoolOptions().setHttp1MaxSize(c.maxConnectionsPerServer())
                 .setHttp2MaxSize(Math.max(1, Math.min(4, c.maxConnectionsPerServer())))
                 .setCleanerPeriod(500);
@@ -167,6 +168,13 @@ public final class UpstreamClient {
 
     public UpstreamGroup group() {
         return group;
+    }
+
+    private final VertxSender vertxSender;
+
+    /** How a request with {@code body} goes to this group's servers. */
+    UpstreamSender sender(Body body) {
+        return vertxSender;
     }
 
     /** The pool of the calling event loop (created on first use). */

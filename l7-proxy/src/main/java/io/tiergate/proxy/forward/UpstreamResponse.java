@@ -1,0 +1,38 @@
+package io.tiergate.proxy.forward;
+
+import io.vertx.core.Handler;
+import io.vertx.core.MultiMap;
+import io.vertx.core.buffer.Buffer;
+
+/** A response head from an upstream and its body to come, whichever {@link UpstreamSender} got it. */
+interface UpstreamResponse {
+    int status();
+
+    /** The reason phrase, or null. */
+    String statusMessage();
+
+    /** The head's fields as received (hop-by-hop ones included). */
+    MultiMap headers();
+
+    /** The trailer fields, complete once the end handler has run (empty when none). */
+    MultiMap trailers();
+
+    /** Body chunks; set together with {@link #endHandler} and {@link #exceptionHandler} before anything else. */
+    void handler(Handler<Buffer> chunk);
+
+    void endHandler(Handler<Void> end);
+
+    /** The body broke off (reset, bad framing); nothing else is called after it. */
+    void exceptionHandler(Handler<Throwable> error);
+
+    /** Stops reading from the upstream (back-pressure from a slow client). */
+    void pause();
+
+    void resume();
+
+    /** Reads and drops the rest of the body so the connection can be reused (a response that is retried). */
+    void discard();
+
+    /** Drops the response and closes its connection: it is never pooled again. Handlers are not called after it. */
+    void abort();
+}
