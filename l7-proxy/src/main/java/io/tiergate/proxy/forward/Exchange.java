@@ -177,20 +177,25 @@ final class Exchange {
         tried.add(peer);
         addrs.add(peer.key());
         long t0 = System.nanoTime();
-        current = sender.send(outbound, peer, fresh, new UpstreamSender.Listener() {
+        // A listener may be called before send() returns (a refused connect): only an unsettled attempt is current.
+        boolean[] settled = {false};
+        UpstreamSender.Attempt attempt = sender.send(outbound, peer, fresh, new UpstreamSender.Listener() {
             @Override
             public void connectFailed(Throwable cause) {
+                settled[0] = true;
                 tlsFailure(peer, cause);
                 Exchange.this.failed(peer, Failure.ofConnect(cause), t0, false);
             }
 
             @Override
             public void failed(Throwable cause, boolean reused) {
+                settled[0] = true;
                 Exchange.this.failed(peer, Failure.ofExchange(cause), t0, reused && !fresh);
             }
 
             @Override
             public void head(UpstreamResponse response) {
+                settled[0] = true;
                 responded(peer, response, t0);
             }
 
@@ -201,10 +206,14 @@ final class Exchange {
 
             @Override
             public void aborted() {
+                settled[0] = true;
                 current = null;
                 group.release(peer, false, System.nanoTime() - t0);
             }
         });
+        if (!settled[0]) {
+            current = attempt;
+        }
     }
 
     /**

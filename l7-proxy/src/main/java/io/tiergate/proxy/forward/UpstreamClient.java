@@ -85,6 +85,9 @@ public final class UpstreamClient {
             }
         }
         this.vertxSender = new VertxSender(vertx, this);
+        String client = System.getProperty(CLIENT_PROPERTY, "netty");
+        this.nettySender = client.equals("vertx") || !NettySender.supports(c, Body.EMPTY) ? null
+                : new NettySender(vertx, c);
         this.poolOptions = new PoolOptions().setHttp1MaxSize(c.maxConnectionsPerServer())
                 .setHttp2MaxSize(Math.max(1, Math.min(4, c.maxConnectionsPerServer())))
                 .setCleanerPeriod(500);
@@ -171,10 +174,17 @@ public final class UpstreamClient {
     }
 
     private final VertxSender vertxSender;
+    private final NettySender nettySender; // null when the Netty path is switched off
+
+    /**
+     * The system property that picks the client for plain HTTP/1.1 upstreams: {@code netty} (the default) or
+     * {@code vertx}. TLS and HTTP/2 upstreams and streamed or file-buffered bodies always use Vert.x's client.
+     */
+    public static final String CLIENT_PROPERTY = "tiergate.upstream.client";
 
     /** How a request with {@code body} goes to this group's servers. */
     UpstreamSender sender(Body body) {
-        return vertxSender;
+        return nettySender != null && NettySender.supports(group.config(), body) ? nettySender : vertxSender;
     }
 
     /** The pool of the calling event loop (created on first use). */
@@ -225,6 +235,9 @@ public final class UpstreamClient {
     }
 
     public Future<Void> close() {
+        if (nettySender != null) {
+            nettySender.close();
+        }
         List<Future<?>> closing = new ArrayList<>();
         pooled.values().forEach(c -> closing.add(c.close()));
         HttpClientAgent f = fresh;

@@ -53,10 +53,13 @@ final class UpstreamGuard extends ChannelDuplexHandler {
 
     /** Installs the guard on a new upstream connection (a no-op for connections that are not HTTP/1.x). */
     static void install(HttpConnection c) {
-        if (!(c instanceof ConnectionBase cb)) {
-            return;
+        if (c instanceof ConnectionBase cb) {
+            install(cb.channel().pipeline());
         }
-        ChannelPipeline p = cb.channel().pipeline();
+    }
+
+    /** Installs the guard on a pipeline with a "codec" (HTTP/1.x client codec) and a "handler" after it. */
+    static void install(ChannelPipeline p) {
         if (p.get("codec") != null && p.get(NAME) == null && p.get("handler") != null) {
             UpstreamGuard guard = new UpstreamGuard();
             p.addBefore("handler", NAME, guard);
@@ -69,7 +72,13 @@ final class UpstreamGuard extends ChannelDuplexHandler {
      * sent begins: a 102 is the origin saying it is alive, so the exchange restarts its {@code upstream_read} timer.
      */
     static void onInterim(HttpConnection c, Runnable r) {
-        if (c instanceof ConnectionBase cb && cb.channel().pipeline().get(NAME) instanceof UpstreamGuard g) {
+        if (c instanceof ConnectionBase cb) {
+            onInterim(cb.channel().pipeline(), r);
+        }
+    }
+
+    static void onInterim(ChannelPipeline p, Runnable r) {
+        if (p.get(NAME) instanceof UpstreamGuard g) {
             g.onInterim = r;
         }
     }
