@@ -70,7 +70,9 @@ final class Exchange {
     private UpstreamSender.Attempt current;
     private UpstreamResponse relaying;
     private ContentEncoder encoder; // non-null while a compressed relay runs
-    private long readTimer = -1; // upstream_read while a response body is read
+    // upstream_read while a response body is read: scheduled on the event loop itself (no Vert.x timer map entry)
+    private io.netty.util.concurrent.ScheduledFuture<?> readTimer;
+    private final io.vertx.core.internal.ContextInternal context;
     private long lastReadNanos; // when the upstream last sent body bytes
     private boolean cutMidResponse; // the client got a deliberately truncated response
     private final HttpMethod method;
@@ -86,6 +88,7 @@ final class Exchange {
         this.rewriteContext = hooks.rewrite();
         this.responseRules = route.location().features().responseHeaders();
         this.vertx = fw.vertx();
+        this.context = (io.vertx.core.internal.ContextInternal) vertx.getOrCreateContext();
         this.snapshot = fw.snapshot();
         this.config = snapshot.config();
         this.req = req;
@@ -495,8 +498,8 @@ final class Exchange {
     }
 
     private void scheduleReadTimer(UpstreamResponse cresp, long delayMs) {
-        readTimer = vertx.setTimer(Math.max(1, delayMs), id -> {
-            readTimer = -1;
+        readTimer = context.nettyEventLoop().schedule(() -> context.dispatch(() -> {
+            readTimer = null;
             if (relaying != cresp) {
                 return;
             }
@@ -507,13 +510,13 @@ final class Exchange {
             } else {
                 scheduleReadTimer(cresp, limit - silent);
             }
-        });
+        }), Math.max(1, delayMs), java.util.concurrent.TimeUnit.MILLISECONDS);
     }
 
     private void cancelReadTimer() {
-        if (readTimer >= 0) {
-            vertx.cancelTimer(readTimer);
-            readTimer = -1;
+        if (readTimer != null) {
+            readTimer.cancel(false);
+            readTimer = null;
         }
     }
 

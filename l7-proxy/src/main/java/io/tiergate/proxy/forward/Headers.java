@@ -44,13 +44,20 @@ public final class Headers {
     private static Set<String> connectionNamed(MultiMap in) {
         Set<String> named = null;
         for (String c : in.getAll("Connection")) {
-            for (String name : c.split(",")) {
-                String n = name.trim().toLowerCase(Locale.ROOT);
-                if (!n.isEmpty() && !n.equals("close") && !n.equals("keep-alive") && !n.equals("upgrade")) {
+            // A hand-written token scan: this runs on every response (most say just "keep-alive" or "close").
+            int i = 0;
+            int n = c.length();
+            while (i < n) {
+                int comma = c.indexOf(',', i);
+                int end = comma < 0 ? n : comma;
+                String token = c.substring(i, end).trim();
+                i = end + 1;
+                if (!token.isEmpty() && !token.equalsIgnoreCase("close") && !token.equalsIgnoreCase("keep-alive")
+                        && !token.equalsIgnoreCase("upgrade")) {
                     if (named == null) {
                         named = new HashSet<>();
                     }
-                    named.add(n);
+                    named.add(token.toLowerCase(Locale.ROOT));
                 }
             }
         }
