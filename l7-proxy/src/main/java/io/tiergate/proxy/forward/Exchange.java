@@ -70,10 +70,6 @@ final class Exchange {
     private UpstreamSender.Attempt current;
     private UpstreamResponse relaying;
     private ContentEncoder encoder; // non-null while a compressed relay runs
-    // upstream_read while a response body is read: scheduled on the event loop itself (no Vert.x timer map entry)
-    private io.netty.util.concurrent.ScheduledFuture<?> readTimer;
-    private final io.vertx.core.internal.ContextInternal context;
-    private long lastReadNanos; // when the upstream last sent body bytes
     private boolean cutMidResponse; // the client got a deliberately truncated response
     private final HttpMethod method;
     private final io.vertx.core.Promise<io.tiergate.proxy.cache.CacheResponse> sink;
@@ -88,7 +84,6 @@ final class Exchange {
         this.rewriteContext = hooks.rewrite();
         this.responseRules = route.location().features().responseHeaders();
         this.vertx = fw.vertx();
-        this.context = (io.vertx.core.internal.ContextInternal) vertx.getOrCreateContext();
         this.snapshot = fw.snapshot();
         this.config = snapshot.config();
         this.req = req;
@@ -154,7 +149,6 @@ final class Exchange {
         }
         resp.closeHandler(v -> {
             clientGone = true;
-            cancelReadTimer();
             if (current != null && !committed) {
                 current.abort();
             }
@@ -401,7 +395,6 @@ final class Exchange {
         // A hand-written relay rather than Pipe: Pipe allocates futures per chunk and showed up at the top of the
         // profile for small responses. Back-pressure: pause the upstream while the client's write queue is full.
         cresp.exceptionHandler(t -> {
-            cancelReadTimer();
             releaseEncoder();
             relaying = null;
             if (clientGone || resp.ended()) {
@@ -417,12 +410,11 @@ final class Exchange {
             noRetry = "upstream-broke-mid-response";
             cutClient();
         });
-        armReadTimer(cresp);
+        watchReads(cresp);
         cresp.handler(chunk -> {
             if (clientGone) {
                 return;
             }
-            lastReadNanos = System.nanoTime();
             if (enc == null) {
                 resp.write(chunk);
             } else {
@@ -433,18 +425,15 @@ final class Exchange {
             }
             if (resp.writeQueueFull()) {
                 // A slow client is not a silent upstream: upstream_read only runs while we want to read.
-                cancelReadTimer();
                 cresp.pause();
                 resp.drainHandler(v -> {
                     if (relaying == cresp) {
-                        armReadTimer(cresp);
                         cresp.resume();
                     }
                 });
             }
         });
         cresp.endHandler(v -> {
-            cancelReadTimer();
             relaying = null;
             if (!clientGone && !cresp.trailers().isEmpty() && Grpc.clientTakesTrailers(req, resp)) {
                 resp.trailers().setAll(Headers.endToEnd(cresp.trailers()));
@@ -466,19 +455,14 @@ final class Exchange {
         MultiMap h = Headers.endToEnd(cresp.headers());
         Buffer whole = Buffer.buffer();
         relaying = cresp;
-        armReadTimer(cresp);
-        cresp.handler(chunk -> {
-            lastReadNanos = System.nanoTime();
-            whole.appendBuffer(chunk);
-        });
+        watchReads(cresp);
+        cresp.handler(whole::appendBuffer);
         cresp.exceptionHandler(t -> {
-            cancelReadTimer();
             relaying = null;
             sink.tryFail(new UpstreamError(502, "upstream broke mid-response: " + t));
             finishFetch(status);
         });
         cresp.endHandler(v -> {
-            cancelReadTimer();
             relaying = null;
             sink.tryComplete(new io.tiergate.proxy.cache.CacheResponse(status, h, whole));
             finishFetch(status);
@@ -488,36 +472,16 @@ final class Exchange {
     /**
      * {@code upstream_read} is the longest silence between two reads for the whole response, not only until its
      * head: an origin that stalls mid-body is cut after it, and its connection is closed (never pooled again, the
-     * rest of that response may still come). Each read only stamps the time; the one timer re-arms itself for what is
-     * left, so a streamed body costs no timer per chunk.
+     * rest of that response may still come). The response's sender keeps the clock (see
+     * {@link UpstreamResponse#watchReads}); a pause for a slow client stops it.
      */
-    private void armReadTimer(UpstreamResponse cresp) {
-        cancelReadTimer();
-        lastReadNanos = System.nanoTime();
-        scheduleReadTimer(cresp, config.timeouts().upstreamRead().toMillis());
-    }
-
-    private void scheduleReadTimer(UpstreamResponse cresp, long delayMs) {
-        readTimer = context.nettyEventLoop().schedule(() -> context.dispatch(() -> {
-            readTimer = null;
-            if (relaying != cresp) {
-                return;
-            }
-            long limit = config.timeouts().upstreamRead().toMillis();
-            long silent = (System.nanoTime() - lastReadNanos) / 1_000_000;
-            if (silent >= limit) {
+    private void watchReads(UpstreamResponse cresp) {
+        long limit = config.timeouts().upstreamRead().toMillis();
+        cresp.watchReads(limit, () -> {
+            if (relaying == cresp) {
                 stalled(cresp, limit);
-            } else {
-                scheduleReadTimer(cresp, limit - silent);
             }
-        }), Math.max(1, delayMs), java.util.concurrent.TimeUnit.MILLISECONDS);
-    }
-
-    private void cancelReadTimer() {
-        if (readTimer != null) {
-            readTimer.cancel(false);
-            readTimer = null;
-        }
+        });
     }
 
     private void stalled(UpstreamResponse cresp, long ms) {
@@ -646,11 +610,13 @@ final class Exchange {
         long nanos = System.nanoTime() - startNanos;
         int status = clientGone && !resp.ended() && !cutMidResponse ? 499 : resp.getStatusCode();
         metrics.request(route.location().label(), group.name(), status, nanos);
-        accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
-                req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
-                resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
-                route.location().label(), group.name(), String.join(",", addrs), String.join(",", statuses),
-                tried.size(), body.mode(), noRetry, requestId, request.notes().limit()));
+        if (accessLog.enabled()) {
+            accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
+                    req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
+                    resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
+                    route.location().label(), group.name(), String.join(",", addrs), String.join(",", statuses),
+                    tried.size(), body.mode(), noRetry, requestId, request.notes().limit()));
+        }
         snapshot.release();
     }
 }

@@ -258,6 +258,48 @@ final class NettySender implements UpstreamSender {
         private int uses;
         private Call call;
         private boolean skipEnd; // the next LastHttpContent ends an interim (1xx) response
+        // The read timeout, lazily: a request or a read only moves the deadline (0: none); the one timer re-arms
+        // itself when it fires early, so a busy kept-alive connection schedules no timer per request.
+        private long deadline;
+        private long timerAt;
+        private ScheduledFuture<?> timer;
+
+        /** The call fails (or its body watch fires) unless a byte arrives within {@code nanos}. */
+        void watch(long nanos) {
+            long now = System.nanoTime();
+            deadline = now + nanos;
+            if (timer != null && timerAt - deadline > 0) {
+                timer.cancel(false); // pending, but later than the new deadline
+                timer = null;
+            }
+            if (timer == null) {
+                schedule(now, deadline);
+            }
+        }
+
+        void unwatch() {
+            deadline = 0;
+        }
+
+        private void schedule(long now, long at) {
+            timerAt = at;
+            timer = channel.eventLoop().schedule(this::fire, Math.max(1, at - now), TimeUnit.NANOSECONDS);
+        }
+
+        private void fire() {
+            timer = null;
+            Call c = call;
+            if (deadline == 0 || c == null) {
+                return;
+            }
+            long now = System.nanoTime();
+            if (now - deadline < 0) {
+                schedule(now, deadline);
+                return;
+            }
+            deadline = 0;
+            c.silent();
+        }
 
         Conn(Pool pool, Channel channel) {
             this.pool = pool;
@@ -331,7 +373,9 @@ final class NettySender implements UpstreamSender {
         private boolean aborted;
         private boolean headSeen;
         private boolean ended;
-        private ScheduledFuture<?> timer; // the head's read timeout, or the wait for a pooled connection
+        private ScheduledFuture<?> timer; // the wait for a pooled connection
+        private Runnable onSilence; // the body's upstream_read action
+        private long bodyIdleNanos;
         private HttpResponse head;
         private MultiMap headers;
         private MultiMap trailers = EMPTY;
@@ -362,8 +406,8 @@ final class NettySender implements UpstreamSender {
             var req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
                     io.netty.handler.codec.http.HttpMethod.valueOf(out.method().name()), out.uri(), content, h,
                     EmptyHttpHeaders.INSTANCE);
-            UpstreamGuard.onInterim(ch.pipeline(), this::armHeadTimer);
-            armHeadTimer();
+            UpstreamGuard.onInterim(ch.pipeline(), this::watchHead);
+            watchHead();
             ch.writeAndFlush(req, ch.voidPromise());
         }
 
@@ -382,17 +426,32 @@ final class NettySender implements UpstreamSender {
             return port < 0 || port == 80 ? host : host + ":" + port;
         }
 
-        private void armHeadTimer() {
-            cancelTimer();
-            long ms = out.bounded(out.readTimeoutMs());
-            timer = conn.channel.eventLoop().schedule(() -> {
-                timer = null;
-                if (!headSeen && conn != null) {
-                    Conn c = conn;
-                    broken(new TimeoutException("no response within " + ms + " ms"));
+        /** Until the head: the read timeout (each interim response restarts it). */
+        private void watchHead() {
+            if (conn != null) {
+                conn.watch(TimeUnit.MILLISECONDS.toNanos(out.bounded(out.readTimeoutMs())));
+            }
+        }
+
+        /** The connection's read timeout ran out. */
+        void silent() {
+            Conn c = conn;
+            if (!headSeen || onSilence == null) {
+                long ms = headSeen ? bodyIdleNanos / 1_000_000 : out.bounded(out.readTimeoutMs());
+                broken(new TimeoutException("no byte from the upstream for " + ms + " ms"));
+                if (c != null) {
                     c.channel.close();
                 }
-            }, ms, TimeUnit.MILLISECONDS);
+                return;
+            }
+            Runnable r = onSilence;
+            onSilence = null;
+            ContextInternal prev = context.beginDispatch();
+            try {
+                r.run();
+            } finally {
+                context.endDispatch(prev);
+            }
         }
 
         void cancelTimer() {
@@ -431,12 +490,12 @@ final class NettySender implements UpstreamSender {
                 int code = r.status().code();
                 if (code >= 100 && code < 200 && code != 101) {
                     conn.skipEnd = true;
-                    armHeadTimer(); // a sign of life
+                    watchHead(); // a sign of life
                     if (code == 103) {
                         listener.earlyHints(new HeadersAdaptor(r.headers()));
                     }
                 } else {
-                    cancelTimer();
+                    conn.unwatch(); // the exchange decides about the body's clock (watchReads)
                     headSeen = true;
                     head = r;
                     headers = new HeadersAdaptor(r.headers());
@@ -451,6 +510,9 @@ final class NettySender implements UpstreamSender {
                     return;
                 }
                 if (content.content().isReadable() && !aborted) {
+                    if (onSilence != null && paused == null) {
+                        conn.watch(bodyIdleNanos);
+                    }
                     chunkHandler.handle(BufferInternal.safeBuffer(content.content()));
                 } else {
                     content.release();
@@ -461,8 +523,10 @@ final class NettySender implements UpstreamSender {
                         trailers = new HeadersAdaptor(lc.trailingHeaders());
                     }
                     ended = true;
+                    onSilence = null;
                     Conn c = conn;
                     conn = null;
+                    c.unwatch();
                     c.done(c.pooled && HttpUtil.isKeepAlive(head));
                     if (endHandler != null) {
                         endHandler.handle(null);
@@ -474,10 +538,12 @@ final class NettySender implements UpstreamSender {
         /** The connection failed under this call. */
         void broken(Throwable cause) {
             cancelTimer();
+            onSilence = null;
             Conn c = conn;
             conn = null;
             if (c != null && c.call == this) {
                 c.call = null;
+                c.unwatch();
             }
             if (aborted || ended) {
                 return;
@@ -502,10 +568,12 @@ final class NettySender implements UpstreamSender {
             }
             aborted = true;
             cancelTimer();
+            onSilence = null;
             Conn c = conn;
             if (c != null) {
                 conn = null;
                 c.call = null;
+                c.unwatch();
                 c.channel.close();
                 if (!headSeen) {
                     listener.aborted();
@@ -553,6 +621,7 @@ final class NettySender implements UpstreamSender {
         public void pause() {
             if (paused == null && conn != null) {
                 paused = new ArrayDeque<>();
+                conn.unwatch(); // a slow client is not a silent upstream
                 conn.channel.config().setAutoRead(false);
             }
         }
@@ -574,8 +643,20 @@ final class NettySender implements UpstreamSender {
                 return;
             }
             if (c != null && c.channel.isActive()) {
+                if (onSilence != null) {
+                    c.watch(bodyIdleNanos);
+                }
                 c.channel.config().setAutoRead(true);
                 c.channel.read();
+            }
+        }
+
+        @Override
+        public void watchReads(long idleMs, Runnable silence) {
+            onSilence = silence;
+            bodyIdleNanos = TimeUnit.MILLISECONDS.toNanos(idleMs);
+            if (conn != null && paused == null) {
+                conn.watch(bodyIdleNanos);
             }
         }
 
@@ -584,6 +665,8 @@ final class NettySender implements UpstreamSender {
             chunkHandler = DROP;
             endHandler = null;
             errorHandler = null;
+            onSilence = null;
+            watchHead(); // draining a stalled body must not hold the connection for ever: silent() closes it
         }
     }
 

@@ -25,10 +25,16 @@ interface UpstreamResponse {
     /** The body broke off (reset, bad framing); nothing else is called after it. */
     void exceptionHandler(Handler<Throwable> error);
 
-    /** Stops reading from the upstream (back-pressure from a slow client). */
+    /** Stops reading from the upstream (back-pressure from a slow client); the {@link #watchReads} clock stops. */
     void pause();
 
     void resume();
+
+    /**
+     * {@code upstream_read} for the body: runs {@code onSilence} once when no byte has arrived for {@code idleMs}
+     * while reading. Stops at the end, an error or {@link #abort}; a pause stops the clock, resume restarts it.
+     */
+    void watchReads(long idleMs, Runnable onSilence);
 
     /** Reads and drops the rest of the body so the connection can be reused (a response that is retried). */
     void discard();

@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpClientRequest;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.net.HostAndPort;
 import io.vertx.core.net.SocketAddress;
 
@@ -97,8 +98,16 @@ final class VertxSender implements UpstreamSender {
         }
     }
 
-    /** A thin view: no copies, the calls go straight to Vert.x's response. */
-    private record Response(HttpClientResponse r) implements UpstreamResponse {
+    /** A thin view: no copies, the calls go straight to Vert.x's response (reads stamped for upstream_read). */
+    private static final class Response implements UpstreamResponse {
+        private final HttpClientResponse r;
+        private final ReadWatch watch;
+
+        Response(HttpClientResponse r) {
+            this.r = r;
+            this.watch = new ReadWatch((ContextInternal) Vertx.currentContext());
+        }
+
         @Override
         public int status() {
             return r.statusCode();
@@ -121,27 +130,47 @@ final class VertxSender implements UpstreamSender {
 
         @Override
         public void handler(Handler<Buffer> chunk) {
-            r.handler(chunk);
+            r.handler(chunk == null ? null : b -> {
+                watch.read();
+                chunk.handle(b);
+            });
         }
 
         @Override
         public void endHandler(Handler<Void> end) {
-            r.endHandler(end);
+            r.endHandler(v -> {
+                watch.stop();
+                if (end != null) {
+                    end.handle(v);
+                }
+            });
         }
 
         @Override
         public void exceptionHandler(Handler<Throwable> error) {
-            r.exceptionHandler(error);
+            r.exceptionHandler(t -> {
+                watch.stop();
+                if (error != null) {
+                    error.handle(t);
+                }
+            });
         }
 
         @Override
         public void pause() {
+            watch.pause();
             r.pause();
         }
 
         @Override
         public void resume() {
+            watch.resume();
             r.resume();
+        }
+
+        @Override
+        public void watchReads(long idleMs, Runnable onSilence) {
+            watch.start(idleMs, onSilence);
         }
 
         @Override
@@ -151,6 +180,7 @@ final class VertxSender implements UpstreamSender {
 
         @Override
         public void abort() {
+            watch.stop();
             r.handler(null);
             r.endHandler(null);
             r.exceptionHandler(null);
