@@ -15,6 +15,7 @@ import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
@@ -394,13 +395,13 @@ final class NettySender implements UpstreamSender {
             HttpHeaders h = nettyHeaders(out.headers());
             Authority a = out.authority();
             Channel ch = conn.channel;
-            h.set("Host", a != null ? hostField(a.host(), a.port()) : hostField(
+            h.set(HttpHeaderNames.HOST, a != null ? hostField(a.host(), a.port()) : hostField(
                     ((InetSocketAddress) ch.remoteAddress()).getHostString(),
                     ((InetSocketAddress) ch.remoteAddress()).getPort()));
             Body.Memory body = (Body.Memory) out.body();
             int length = body.data().length();
             if (length > 0 || out.method() == HttpMethod.POST || out.method() == HttpMethod.PUT) {
-                h.set("Content-Length", Integer.toString(length));
+                h.set(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(length));
             }
             var content = length == 0 ? Unpooled.EMPTY_BUFFER : Unpooled.wrappedBuffer(body.data().getBytes());
             var req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,

@@ -20,6 +20,8 @@ import io.vertx.core.net.impl.ConnectionBase;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
 import java.lang.reflect.Method;
 
 /**
@@ -43,8 +45,9 @@ final class UpstreamGuard extends ChannelDuplexHandler {
     static final String NAME = "tiergate-upstream-guard";
 
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamGuard.class);
-    private static final Method INBOUND = accessible(CombinedChannelDuplexHandler.class, "inboundHandler");
-    private static final Method BUFFERED = accessible(ByteToMessageDecoder.class, "internalBuffer");
+    // Method handles, not Method.invoke: this runs at the end of every response, and static final handles inline.
+    private static final MethodHandle INBOUND = accessible(CombinedChannelDuplexHandler.class, "inboundHandler");
+    private static final MethodHandle BUFFERED = accessible(ByteToMessageDecoder.class, "internalBuffer");
 
     private int waiting; // requests written whose final response has not ended yet
     private boolean interim; // the next LastHttpContent ends a 1xx, not the final response
@@ -159,18 +162,20 @@ final class UpstreamGuard extends ChannelDuplexHandler {
             return 0;
         }
         try {
-            Object decoder = INBOUND.invoke(codec);
-            return decoder instanceof ByteToMessageDecoder ? ((ByteBuf) BUFFERED.invoke(decoder)).readableBytes() : 0;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return 0;
+            Object decoder = (Object) INBOUND.invoke((CombinedChannelDuplexHandler<?, ?>) codec);
+            return decoder instanceof ByteToMessageDecoder d ? ((ByteBuf) BUFFERED.invoke(d)).readableBytes() : 0;
+        } catch (Error e) {
+            throw e;
+        } catch (Throwable e) {
+            return 0; // as when the accessor is missing: the next request on the connection catches the leftover
         }
     }
 
-    private static Method accessible(Class<?> owner, String name) {
+    private static MethodHandle accessible(Class<?> owner, String name) {
         try {
             Method m = owner.getDeclaredMethod(name);
             m.setAccessible(true);
-            return m;
+            return MethodHandles.lookup().unreflect(m);
         } catch (ReflectiveOperationException | RuntimeException e) {
             LOG.warn("cannot reach Netty's " + owner.getSimpleName() + "." + name
                     + " (" + e + "): bytes an origin sends beyond a response are then caught one request later");
