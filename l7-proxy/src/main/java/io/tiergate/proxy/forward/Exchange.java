@@ -1,9 +1,5 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.proxy.compress.Compression;
-import io.tiergate.proxy.compress.GzipConfig;
-import io.tiergate.proxy.compress.Coding;
-import io.tiergate.proxy.compress.ContentEncoder;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.config.RetryCondition;
 import io.tiergate.proxy.config.RetryPolicy;
@@ -18,7 +14,6 @@ import io.tiergate.proxy.upstream.Peer;
 import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.Cookie;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -68,8 +63,7 @@ final class Exchange {
     private boolean clientGone;
     private String noRetry;
     private UpstreamSender.Attempt current;
-    private UpstreamResponse relaying;
-    private ContentEncoder encoder; // non-null while a compressed relay runs
+    private Relay relay; // once committed
     private boolean cutMidResponse; // the client got a deliberately truncated response
     private final HttpMethod method;
     private final io.vertx.core.Promise<io.tiergate.proxy.cache.CacheResponse> sink;
@@ -152,11 +146,9 @@ final class Exchange {
             if (current != null && !committed) {
                 current.abort();
             }
-            UpstreamResponse r = relaying;
-            if (r != null) {
-                r.abort(); // the client left mid-body: don't return a half-read connection to the pool
+            if (relay != null) {
+                relay.clientLeft();
             }
-            releaseEncoder();
             finish();
         });
         resp.endHandler(v -> finish());
@@ -363,184 +355,40 @@ final class Exchange {
         }
     }
 
+    /** The head is final: from here the response goes to the client (or the cache's sink), never retried. */
     private void relay(UpstreamResponse cresp) {
         committed = true;
         current = null;
-        if (sink != null) {
-            fetch(cresp);
-            return;
-        }
-        resp.setStatusCode(cresp.status());
-        if (cresp.statusMessage() != null) {
-            resp.setStatusMessage(cresp.statusMessage());
-        }
-        // Straight into the response's own map: no intermediate copy of the head.
-        MultiMap h = resp.headers();
-        Headers.copyEndToEnd(cresp.headers(), h);
-        GzipConfig gzip = route.location().features().gzip();
-        Coding coding = gzip.enabled()
-                ? Compression.negotiate(gzip, req.method().name(), req.headers(), cresp.status(), h)
-                : Coding.IDENTITY;
-        decorate(h);
-        boolean noBody = req.method() == HttpMethod.HEAD || cresp.status() == 204 || cresp.status() == 304
-                || cresp.status() < 200;
-        if (!noBody && !h.contains("Content-Length")) {
-            resp.setChunked(true);
-        }
-        relaying = cresp;
-        // Compression sits inside the relay: each upstream chunk is encoded and flushed (SYNC_FLUSH / brotli flush)
-        // as it arrives, so streaming keeps streaming. The encoder's native state is released on every path.
-        ContentEncoder enc = coding == Coding.IDENTITY ? null : coding.encoder(gzip);
-        encoder = enc;
-        // A hand-written relay rather than Pipe: Pipe allocates futures per chunk and showed up at the top of the
-        // profile for small responses. Back-pressure: pause the upstream while the client's write queue is full.
-        cresp.exceptionHandler(t -> {
-            releaseEncoder();
-            relaying = null;
-            if (clientGone || resp.ended()) {
-                return;
-            }
-            statuses.add(Failure.ofExchange(t).name().toLowerCase());
-            if (!resp.headWritten()) {
-                // Not a byte reached the client yet (bad chunk framing, a close right after the head).
-                noRetry = "upstream-broke-after-head";
-                replaceHead(502, "upstream broke its response before the first body byte: " + t.getMessage());
-                return;
-            }
-            noRetry = "upstream-broke-mid-response";
-            cutClient();
-        });
-        watchReads(cresp);
-        cresp.handler(chunk -> {
-            if (clientGone) {
-                return;
-            }
-            if (enc == null) {
-                resp.write(chunk);
-            } else {
-                Buffer out = enc.write(chunk);
-                if (out.length() > 0) {
-                    resp.write(out);
-                }
-            }
-            if (resp.writeQueueFull()) {
-                // A slow client is not a silent upstream: upstream_read only runs while we want to read.
-                cresp.pause();
-                resp.drainHandler(v -> {
-                    if (relaying == cresp) {
-                        cresp.resume();
-                    }
-                });
-            }
-        });
-        cresp.endHandler(v -> {
-            relaying = null;
-            if (!clientGone && !cresp.trailers().isEmpty() && Grpc.clientTakesTrailers(req, resp)) {
-                resp.trailers().setAll(Headers.endToEnd(cresp.trailers()));
-            }
-            if (clientGone) {
-                releaseEncoder();
-            } else if (enc == null) {
-                resp.end();
-            } else {
-                encoder = null;
-                resp.end(enc.finish());
-            }
-        });
+        relay = new Relay(this, req, route.location().features().gzip(), config.timeouts().upstreamRead().toMillis(),
+                sink);
+        relay.start(cresp);
     }
 
-    /** Sink mode (the cache): the whole response, under the same idle timeout as a relayed one. */
-    private void fetch(UpstreamResponse cresp) {
-        int status = cresp.status();
-        MultiMap h = Headers.endToEnd(cresp.headers());
-        Buffer whole = Buffer.buffer();
-        relaying = cresp;
-        watchReads(cresp);
-        cresp.handler(whole::appendBuffer);
-        cresp.exceptionHandler(t -> {
-            relaying = null;
-            sink.tryFail(new UpstreamError(502, "upstream broke mid-response: " + t));
-            finishFetch(status);
-        });
-        cresp.endHandler(v -> {
-            relaying = null;
-            sink.tryComplete(new io.tiergate.proxy.cache.CacheResponse(status, h, whole));
-            finishFetch(status);
-        });
+    // What the relay reports back, for the access log and the client's error responses.
+
+    boolean clientGone() {
+        return clientGone;
     }
 
-    /**
-     * {@code upstream_read} is the longest silence between two reads for the whole response, not only until its
-     * head: an origin that stalls mid-body is cut after it, and its connection is closed (never pooled again, the
-     * rest of that response may still come). The response's sender keeps the clock (see
-     * {@link UpstreamResponse#watchReads}); a pause for a slow client stops it.
-     */
-    private void watchReads(UpstreamResponse cresp) {
-        long limit = config.timeouts().upstreamRead().toMillis();
-        cresp.watchReads(limit, () -> {
-            if (relaying == cresp) {
-                stalled(cresp, limit);
-            }
-        });
+    void note(String upstreamStatus) {
+        statuses.add(upstreamStatus);
     }
 
-    private void stalled(UpstreamResponse cresp, long ms) {
-        relaying = null;
-        cresp.abort(); // the connection closes: it goes back to no pool, the rest of the response may still come
-        releaseEncoder();
-        statuses.add("timeout");
-        String what = "upstream timed out: no byte for " + ms + " ms (upstream_read) after the response head"
-                + " (upstream '" + group.name() + "', " + addrs.get(addrs.size() - 1) + ")";
-        if (sink != null) {
-            sink.tryFail(new UpstreamError(504, what));
-            finishFetch(504);
-            return;
-        }
-        if (clientGone) {
-            return;
-        }
-        if (!resp.headWritten()) {
-            // Nothing reached the client yet: it can still get an honest 504 instead of the origin's head.
-            noRetry = "upstream-timeout-after-head";
-            replaceHead(504, what);
-            return;
-        }
-        noRetry = "upstream-timeout-mid-response";
-        cutClient();
+    void noRetry(String why) {
+        noRetry = why;
     }
 
-    /** The origin's head was taken but not sent: the client gets {@code status} instead. */
-    private void replaceHead(int status, String message) {
-        resp.headers().clear();
-        resp.setChunked(false);
-        resp.setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase());
-        error(status, message);
-    }
-
-    /**
-     * The response already started: the only honest signal left is an abrupt end. HTTP/1.1 closes the connection, so
-     * the client sees fewer bytes than declared or no last chunk, never a complete short body; HTTP/2 resets only this
-     * stream (RST_STREAM INTERNAL_ERROR), the connection's other streams go on.
-     */
-    private void cutClient() {
+    void cutMidResponse() {
         cutMidResponse = true;
-        if (req.version() == HttpVersion.HTTP_2) {
-            resp.reset(2);
-        } else {
-            resp.reset();
-            req.connection().close();
-        }
     }
 
-    private void releaseEncoder() {
-        ContentEncoder e = encoder;
-        if (e != null) {
-            encoder = null;
-            e.close();
-        }
+    /** "upstream 'NAME', ADDRESS" of the server that answered, for messages. */
+    String answeredBy() {
+        return "upstream '" + group.name() + "', " + addrs.get(addrs.size() - 1);
     }
 
-    private void decorate(MultiMap h) {
+    /** Via, the node header, the request id and the location's response header rules, on a response head. */
+    void decorate(MultiMap h) {
         if (config.forwarding().via()) {
             Headers.appendVia(h, "1.1", config.nodeName());
         }
@@ -555,7 +403,8 @@ final class Exchange {
         }
     }
 
-    private void error(int status, String message) {
+    /** Answers the client with {@code status} (or fails the cache's sink) unless a head already went out. */
+    void error(int status, String message) {
         committed = true;
         if (sink != null) {
             sink.tryFail(new UpstreamError(status, message));
@@ -588,7 +437,7 @@ final class Exchange {
     }
 
     /** Sink mode: the upstream side is done; the client side is accounted for by whoever answers the client. */
-    private void finishFetch(int status) {
+    void finishFetch(int status) {
         if (finished) {
             return;
         }
