@@ -40,7 +40,6 @@ import io.vertx.core.internal.buffer.BufferInternal;
 
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
-import java.util.HashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -78,7 +77,7 @@ final class NettySender implements UpstreamSender {
         ContextInternal context = (ContextInternal) vertx.getOrCreateContext();
         Call call = new Call(context, out, listener);
         EventLoop loop = context.nettyEventLoop();
-        Pool pool = pools.computeIfAbsent(loop, l -> new HashMap<>())
+        Pool pool = pools.computeIfAbsent(loop, l -> new ConcurrentHashMap<>())
                 .computeIfAbsent(peer.key(), k -> new Pool(loop, peer.config().address().host(),
                         peer.config().address().port()));
         if (loop.inEventLoop()) {
