@@ -380,7 +380,7 @@ final class NettySender implements UpstreamSender {
         private MultiMap headers;
         private MultiMap trailers = EMPTY;
         private Handler<Buffer> chunkHandler = DROP;
-        private Handler<Void> endHandler;
+        private Handler<Buffer> endHandler;
         private Handler<Throwable> errorHandler;
         private ArrayDeque<HttpObject> paused; // non-null while paused: what was decoded but not delivered
 
@@ -509,11 +509,16 @@ final class NettySender implements UpstreamSender {
                     content.release();
                     return;
                 }
+                Buffer lastBytes = null;
                 if (content.content().isReadable() && !aborted) {
-                    if (onSilence != null && paused == null) {
-                        conn.watch(bodyIdleNanos);
+                    if (last && endHandler != null) {
+                        lastBytes = BufferInternal.safeBuffer(content.content()); // goes out with the end
+                    } else {
+                        if (onSilence != null && paused == null) {
+                            conn.watch(bodyIdleNanos);
+                        }
+                        chunkHandler.handle(BufferInternal.safeBuffer(content.content()));
                     }
-                    chunkHandler.handle(BufferInternal.safeBuffer(content.content()));
                 } else {
                     content.release();
                 }
@@ -529,7 +534,7 @@ final class NettySender implements UpstreamSender {
                     c.unwatch();
                     c.done(c.pooled && HttpUtil.isKeepAlive(head));
                     if (endHandler != null) {
-                        endHandler.handle(null);
+                        endHandler.handle(lastBytes);
                     }
                 }
             }
@@ -608,7 +613,7 @@ final class NettySender implements UpstreamSender {
         }
 
         @Override
-        public void endHandler(Handler<Void> end) {
+        public void endHandler(Handler<Buffer> end) {
             endHandler = end;
         }
 

@@ -108,7 +108,7 @@ final class Relay {
                 });
             }
         });
-        cresp.endHandler(v -> {
+        cresp.endHandler(last -> {
             relaying = null;
             if (!exchange.clientGone() && !cresp.trailers().isEmpty() && Grpc.clientTakesTrailers(req, resp)) {
                 resp.trailers().setAll(Headers.endToEnd(cresp.trailers()));
@@ -116,10 +116,16 @@ final class Relay {
             if (exchange.clientGone()) {
                 releaseEncoder();
             } else if (enc == null) {
-                resp.end();
+                // The last bytes with the end: one write and one flush for a small response, not two.
+                if (last == null) {
+                    resp.end();
+                } else {
+                    resp.end(last);
+                }
             } else {
                 encoder = null;
-                resp.end(enc.finish());
+                resp.end(last == null ? enc.finish()
+                        : Buffer.buffer().appendBuffer(enc.write(last)).appendBuffer(enc.finish()));
             }
         });
     }
@@ -147,8 +153,11 @@ final class Relay {
             sink.tryFail(new Exchange.UpstreamError(502, "upstream broke mid-response: " + t));
             exchange.finishFetch(status);
         });
-        cresp.endHandler(v -> {
+        cresp.endHandler(last -> {
             relaying = null;
+            if (last != null) {
+                whole.appendBuffer(last);
+            }
             sink.tryComplete(new io.tiergate.proxy.cache.CacheResponse(status, h, whole));
             exchange.finishFetch(status);
         });

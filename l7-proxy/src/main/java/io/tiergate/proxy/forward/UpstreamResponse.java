@@ -20,7 +20,12 @@ interface UpstreamResponse {
     /** Body chunks; set together with {@link #endHandler} and {@link #exceptionHandler} before anything else. */
     void handler(Handler<Buffer> chunk);
 
-    void endHandler(Handler<Void> end);
+    /**
+     * The end of the body. Its argument is the body's last bytes when they arrived together with the end (they are
+     * then not passed to the chunk handler), else null: a small response can then be written to the client with its
+     * end in one write and one flush.
+     */
+    void endHandler(Handler<Buffer> end);
 
     /** The body broke off (reset, bad framing); nothing else is called after it. */
     void exceptionHandler(Handler<Throwable> error);

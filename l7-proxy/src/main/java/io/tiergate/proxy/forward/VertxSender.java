@@ -137,11 +137,11 @@ final class VertxSender implements UpstreamSender {
         }
 
         @Override
-        public void endHandler(Handler<Void> end) {
+        public void endHandler(Handler<Buffer> end) {
             r.endHandler(v -> {
                 watch.stop();
                 if (end != null) {
-                    end.handle(v);
+                    end.handle(null);
                 }
             });
         }
