@@ -13,7 +13,6 @@ import io.tiergate.proxy.route.Route;
 import io.tiergate.proxy.upstream.Peer;
 import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Vertx;
 import io.vertx.core.http.Cookie;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
@@ -32,7 +31,6 @@ import java.util.Set;
  * and nothing is retried any more. All callbacks run on the client connection's event loop.
  */
 final class Exchange {
-    private final Vertx vertx;
     private final Snapshot snapshot;
     private final ProxyConfig config;
     private final HttpServerRequest req;
@@ -77,7 +75,6 @@ final class Exchange {
         this.sink = hooks.sink();
         this.rewriteContext = hooks.rewrite();
         this.responseRules = route.location().features().responseHeaders();
-        this.vertx = fw.vertx();
         this.snapshot = fw.snapshot();
         this.config = snapshot.config();
         this.req = req;

@@ -85,9 +85,7 @@ public final class UpstreamClient {
             }
         }
         this.vertxSender = new VertxSender(vertx, this);
-        String client = System.getProperty(CLIENT_PROPERTY, "netty");
-        this.nettySender = client.equals("vertx") || !NettySender.supports(c, Body.EMPTY) ? null
-                : new NettySender(vertx, c);
+        this.nettySender = !nettyPath() || !NettySender.supports(c, Body.EMPTY) ? null : new NettySender(vertx, c);
         this.poolOptions = new PoolOptions().setHttp1MaxSize(c.maxConnectionsPerServer())
                 .setHttp2MaxSize(Math.max(1, Math.min(4, c.maxConnectionsPerServer())))
                 .setCleanerPeriod(500);
@@ -181,6 +179,15 @@ public final class UpstreamClient {
      * {@code vertx}. TLS and HTTP/2 upstreams and streamed or file-buffered bodies always use Vert.x's client.
      */
     public static final String CLIENT_PROPERTY = "tiergate.upstream.client";
+
+    /** Whether {@link #CLIENT_PROPERTY} leaves the Netty path on; an unknown value says so and keeps the default. */
+    private static boolean nettyPath() {
+        String client = System.getProperty(CLIENT_PROPERTY, "netty").trim();
+        if (!client.equals("netty") && !client.equals("vertx")) {
+            log.warn("-D{}={} is neither netty nor vertx: using netty", CLIENT_PROPERTY, client);
+        }
+        return !client.equals("vertx");
+    }
 
     /** How a request with {@code body} goes to this group's servers. */
     UpstreamSender sender(Body body) {
