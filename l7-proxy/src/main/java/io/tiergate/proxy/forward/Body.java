@@ -86,6 +86,10 @@ public abstract class Body {
             this.data = data;
         }
 
+        Buffer data() {
+            return data;
+        }
+
         @Override
         public long length() {
             return data.length();

@@ -1,9 +1,5 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.proxy.compress.Compression;
-import io.tiergate.proxy.compress.GzipConfig;
-import io.tiergate.proxy.compress.Coding;
-import io.tiergate.proxy.compress.ContentEncoder;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.config.RetryCondition;
 import io.tiergate.proxy.config.RetryPolicy;
@@ -17,18 +13,11 @@ import io.tiergate.proxy.route.Route;
 import io.tiergate.proxy.upstream.Peer;
 import io.tiergate.proxy.upstream.UpstreamGroup;
 import io.vertx.core.MultiMap;
-import io.vertx.core.Vertx;
-import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.Cookie;
-import io.vertx.core.http.HttpClientAgent;
-import io.vertx.core.http.HttpClientRequest;
-import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
 import io.vertx.core.http.HttpVersion;
-import io.vertx.core.http.RequestOptions;
-import io.vertx.core.net.HostAndPort;
 
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -36,13 +25,12 @@ import java.util.List;
 import java.util.Set;
 
 /**
- * One client request on its way through the upstream group: pick a server, send, and on failure decide — with
- * {@link RetryDecision} and the group's budget — whether to send it again to another server. Once the response
- * head has been passed to the client the exchange is committed and nothing is retried any more.
- * All callbacks run on the client connection's event loop.
+ * One client request on its way through the upstream group: pick a server, send it with an {@link UpstreamSender},
+ * and on failure decide — in {@link #retry}, the one place that does, with {@link RetryDecision} and the group's
+ * budget — whether to send it again. Once the response head has been passed to the client the exchange is committed
+ * and nothing is retried any more. All callbacks run on the client connection's event loop.
  */
 final class Exchange {
-    private final Vertx vertx;
     private final Snapshot snapshot;
     private final ProxyConfig config;
     private final HttpServerRequest req;
@@ -53,7 +41,8 @@ final class Exchange {
     private final UpstreamGroup group;
     private final RetryPolicy policy;
     private final Body body;
-    private final MultiMap outHeaders;
+    private final UpstreamSender sender;
+    private final UpstreamSender.Outbound outbound;
     private final String requestId;
     private final String clientIp;
     private final ProxyMetrics metrics;
@@ -61,9 +50,9 @@ final class Exchange {
     private final long startNanos = System.nanoTime();
     private final long startMillis = System.currentTimeMillis();
     private final long deadline;
-    private final Set<Peer> tried = new HashSet<>();
-    private final List<String> addrs = new ArrayList<>();
-    private final List<String> statuses = new ArrayList<>();
+    private final Set<Peer> tried = new HashSet<>(4);
+    private final List<String> addrs = new ArrayList<>(2);
+    private final List<String> statuses = new ArrayList<>(2);
     private final String hashKey;
     private boolean holdsRetrySlot;
     private boolean freshResendUsed;
@@ -71,43 +60,22 @@ final class Exchange {
     private boolean finished;
     private boolean clientGone;
     private String noRetry;
-    private HttpClientRequest current;
-    private HttpClientResponse relaying;
-    private ContentEncoder encoder; // non-null while a compressed relay runs
-    private long readTimer = -1; // upstream_read while a response body is read
-    private long lastReadNanos; // when the upstream last sent body bytes
+    private UpstreamSender.Attempt current;
+    private Relay relay; // once committed
     private boolean cutMidResponse; // the client got a deliberately truncated response
-    // Feature hooks (cache, rewrite, header rules): what to send instead of the client's request line, and, for the
-    // cache, a sink that receives the whole response instead of relaying it to the client.
     private final HttpMethod method;
-    private final String uri;
     private final io.vertx.core.Promise<io.tiergate.proxy.cache.CacheResponse> sink;
     private final io.tiergate.proxy.rewrite.HeaderRules responseRules;
     private final io.tiergate.proxy.rewrite.RequestContext rewriteContext;
 
-    Exchange(Vertx vertx, Snapshot snapshot, ProxyRequest request, Route route, UpstreamClient upstream, Body body,
-             ProxyMetrics metrics, AccessLog accessLog) {
-        this(vertx, snapshot, request, route, upstream, body, metrics, accessLog, null, null, null, null, null);
-    }
-
-    /**
-     * With feature hooks: {@code method}/{@code uri} replace the client's; {@code headerOverrides} (the cache's
-     * view of the request) decides the conditional and Range fields; {@code ctx} feeds the location's header rules;
-     * a non-null {@code sink} receives the buffered response (or fails with {@link UpstreamError}).
-     */
-    Exchange(Vertx vertx, Snapshot snapshot, ProxyRequest request, Route route, UpstreamClient upstream, Body body,
-             ProxyMetrics metrics, AccessLog accessLog, HttpMethod method,
-             String uri, MultiMap headerOverrides, io.tiergate.proxy.rewrite.RequestContext ctx,
-             io.vertx.core.Promise<io.tiergate.proxy.cache.CacheResponse> sink) {
+    Exchange(Forwarding fw, ProxyRequest request, Route route, UpstreamClient upstream, Body body, Hooks hooks) {
         HttpServerRequest req = request.raw();
         this.request = request;
-        this.method = method == null ? req.method() : method;
-        this.uri = uri == null ? request.uri() : uri; // the normalized target: what was routed is what is sent
-        this.sink = sink;
-        this.rewriteContext = ctx;
+        this.method = hooks.method() == null ? req.method() : hooks.method();
+        this.sink = hooks.sink();
+        this.rewriteContext = hooks.rewrite();
         this.responseRules = route.location().features().responseHeaders();
-        this.vertx = vertx;
-        this.snapshot = snapshot;
+        this.snapshot = fw.snapshot();
         this.config = snapshot.config();
         this.req = req;
         this.resp = req.response();
@@ -118,24 +86,31 @@ final class Exchange {
         this.body = body;
         this.requestId = request.requestId();
         this.clientIp = request.clientIp();
-        this.metrics = metrics;
-        this.accessLog = accessLog;
+        this.metrics = fw.metrics();
+        this.accessLog = fw.accessLog();
         this.deadline = startNanos + policy.timeout().toNanos();
-        this.outHeaders = Headers.upstreamRequest(request, config);
-        if (headerOverrides != null) {
+        MultiMap outHeaders = Headers.upstreamRequest(request, config);
+        MultiMap overrides = hooks.headerOverrides();
+        if (overrides != null) {
             for (String n : List.of("If-None-Match", "If-Modified-Since", "Range", "If-Range")) {
                 outHeaders.remove(n);
-                if (headerOverrides.contains(n)) {
-                    outHeaders.set(n, headerOverrides.get(n));
+                if (overrides.contains(n)) {
+                    outHeaders.set(n, overrides.get(n));
                 }
             }
         }
-        if (ctx != null) {
-            route.location().features().requestHeaders().apply(outHeaders, ctx);
+        if (rewriteContext != null) {
+            route.location().features().requestHeaders().apply(outHeaders, rewriteContext);
         }
         if (group.config().protocol().http2() && Grpc.asksForTrailers(req)) {
             outHeaders.set("te", "trailers"); // the one TE value HTTP/2 allows; gRPC servers expect it
         }
+        var timeouts = route.location().controls().timeouts();
+        // The normalized target: what was routed is what is sent (unless a feature rewrote it).
+        String uri = hooks.uri() == null ? request.uri() : hooks.uri();
+        this.outbound = new UpstreamSender.Outbound(method, uri, outHeaders, request.authority(), body,
+                timeouts.connect(config.timeouts()).toMillis(), timeouts.read(config.timeouts()).toMillis(), deadline);
+        this.sender = upstream.sender(body);
         this.hashKey = hashKey(group.config().hashKey());
     }
 
@@ -165,15 +140,12 @@ final class Exchange {
         }
         resp.closeHandler(v -> {
             clientGone = true;
-            cancelReadTimer();
             if (current != null && !committed) {
-                current.reset();
+                current.abort();
             }
-            HttpClientResponse r = relaying;
-            if (r != null) {
-                r.request().reset(); // the client left mid-body: don't return a half-read connection to the pool
+            if (relay != null) {
+                relay.clientLeft();
             }
-            releaseEncoder();
             finish();
         });
         resp.endHandler(v -> finish());
@@ -191,69 +163,43 @@ final class Exchange {
         tried.add(peer);
         addrs.add(peer.key());
         long t0 = System.nanoTime();
-        long left = Math.max(1, (deadline - t0) / 1_000_000);
-        RequestOptions o = new RequestOptions()
-                .setMethod(method)
-                .setHost(upstream.tls() ? upstream.tlsName(peer.config()) : peer.config().address().host())
-                .setPort(peer.config().address().port())
-                .setServer(io.vertx.core.net.SocketAddress.inetSocketAddress(peer.config().address().port(),
-                        peer.config().address().host()))
-                .setURI(uri)
-                .setConnectTimeout(Math.min(route.location().controls().timeouts().connect(config.timeouts()).toMillis(), left))
-                .setIdleTimeout(Math.min(route.location().controls().timeouts().read(config.timeouts()).toMillis(), left))
-                .setHeaders(outHeaders);
-        HttpClientAgent client = fresh ? upstream.fresh() : upstream.pooled();
-        client.request(o).onComplete(ar -> {
-            if (ar.failed()) {
-                tlsFailure(peer, ar.cause());
-                failed(peer, Failure.ofConnect(ar.cause()), t0);
-                return;
+        // A listener may be called before send() returns (a refused connect): only an unsettled attempt is current.
+        boolean[] settled = {false};
+        UpstreamSender.Attempt attempt = sender.send(outbound, peer, fresh, new UpstreamSender.Listener() {
+            @Override
+            public void connectFailed(Throwable cause) {
+                settled[0] = true;
+                tlsFailure(peer, cause);
+                Exchange.this.failed(peer, Failure.ofConnect(cause), t0, false);
             }
-            HttpClientRequest creq = ar.result();
-            if (clientGone) {
-                creq.reset();
+
+            @Override
+            public void failed(Throwable cause, boolean reused) {
+                settled[0] = true;
+                Exchange.this.failed(peer, Failure.ofExchange(cause), t0, reused && !fresh);
+            }
+
+            @Override
+            public void head(UpstreamResponse response) {
+                settled[0] = true;
+                responded(peer, response, t0);
+            }
+
+            @Override
+            public void earlyHints(MultiMap hints) {
+                Exchange.this.earlyHints(hints);
+            }
+
+            @Override
+            public void aborted() {
+                settled[0] = true;
+                current = null;
                 group.release(peer, false, System.nanoTime() - t0);
-                return;
             }
-            current = creq;
-            // Interim responses are signs of life: each restarts upstream_read (Vert.x's timer only sees the final).
-            long idle = o.getIdleTimeout();
-            UpstreamGuard.onInterim(creq.connection(), () -> creq.idleTimeout(idle));
-            creq.earlyHintsHandler(hints -> {
-                creq.idleTimeout(idle);
-                earlyHints(hints);
-            });
-            boolean reused = !fresh && upstream.markUsed(creq.connection());
-            io.tiergate.proxy.request.Authority a = request.authority(); // normalized; absolute-form's replaces Host
-            if (a != null) {
-                creq.authority(HostAndPort.create(a.host(), a.port()));
-            }
-            if (body == Body.EMPTY) {
-                if (req.method() == HttpMethod.POST || req.method() == HttpMethod.PUT) {
-                    creq.putHeader("Content-Length", "0");
-                }
-            } else if (body.length() >= 0) {
-                creq.putHeader("Content-Length", Long.toString(body.length()));
-            } else {
-                creq.setChunked(true);
-            }
-            creq.response().onComplete(rar -> {
-                if (rar.failed()) {
-                    Failure f = Failure.ofExchange(rar.cause());
-                    boolean resetLike = f.condition() == RetryCondition.RESET;
-                    if (reused && resetLike && !freshResendUsed && !clientGone && canResend()) {
-                        // The origin closed a kept-alive connection as we reused it: not the server's fault.
-                        freshResendUsed = true;
-                        send(peer, true);
-                        return;
-                    }
-                    failed(peer, f, t0);
-                    return;
-                }
-                responded(peer, rar.result(), t0);
-            });
-            body.writeTo(vertx, creq);
         });
+        if (!settled[0]) {
+            current = attempt;
+        }
     }
 
     /**
@@ -310,8 +256,15 @@ final class Exchange {
         return body.replayable() && (RetryDecision.idempotent(method) || policy.nonIdempotent());
     }
 
-    private void failed(Peer peer, Failure f, long t0) {
+    /** An attempt that produced no usable response. {@code reused}: it ran on a connection pooled before. */
+    private void failed(Peer peer, Failure f, long t0, boolean reused) {
         current = null;
+        if (reused && f.condition() == RetryCondition.RESET && !freshResendUsed && !clientGone && canResend()) {
+            // The origin closed a kept-alive connection as we reused it: not the server's fault, not a retry.
+            freshResendUsed = true;
+            send(peer, true);
+            return;
+        }
         endRetrySlot();
         statuses.add(f.name().toLowerCase());
         if (group.release(peer, true, System.nanoTime() - t0)) {
@@ -320,26 +273,21 @@ final class Exchange {
         if (clientGone) {
             return;
         }
-        Peer next = retryTarget(f.condition());
-        if (next != null) {
-            metrics.retry(group.name(), f.condition().configName());
-            group.retried(false);
-            send(next, false);
-            return;
+        if (!retry(f.condition())) {
+            error(f.status(), f.message() + (tlsProblem == null ? "" : ": " + tlsProblem) + " (upstream '"
+                    + group.name() + "', tried " + String.join(", ", addrs) + "; not retried: " + noRetry + ")");
         }
-        error(f.status(), f.message() + (tlsProblem == null ? "" : ": " + tlsProblem) + " (upstream '" + group.name()
-                + "', tried " + String.join(", ", addrs)
-                + "; not retried: " + noRetry + ")");
     }
 
-    private void responded(Peer peer, HttpClientResponse cresp, long t0) {
-        int status = cresp.statusCode();
+    private void responded(Peer peer, UpstreamResponse cresp, long t0) {
+        current = null;
+        int status = cresp.status();
         if (status < 200) {
-            // Only a 101 gets here (UpstreamGuard drops other interim codes, Vert.x takes 100 and 103), and it
+            // Only a 101 gets here (UpstreamGuard drops other interim codes, 100 and 103 are taken before), and it
             // answers a request that asked for no upgrade (WebSocketTunnel does those): a broken origin (RFC 9110
             // §15.2.2). Closing the connection stops it from being pooled in a switched state.
-            cresp.request().reset();
-            failed(peer, Failure.INVALID, t0);
+            cresp.abort();
+            failed(peer, Failure.INVALID, t0, false);
             return;
         }
         endRetrySlot();
@@ -350,25 +298,25 @@ final class Exchange {
             metrics.ejection(group.name(), peer.key());
         }
         if (clientGone) {
-            cresp.request().reset();
+            cresp.abort();
             return;
         }
-        if (bad) {
-            Peer next = retryTarget(c);
-            if (next != null) {
-                metrics.retry(group.name(), c.configName());
-                group.retried(false);
-                cresp.body(); // drain so the pooled connection can be reused
-                current = null;
-                send(next, false);
-                return;
-            }
+        if (bad && retry(c, cresp)) {
+            return;
         }
         relay(cresp);
     }
 
-    /** The server to retry on, or null (with {@link #noRetry} saying why). Takes a budget slot when non-null. */
-    private Peer retryTarget(RetryCondition c) {
+    private boolean retry(RetryCondition c) {
+        return retry(c, null);
+    }
+
+    /**
+     * The retry decision, for failures and for retryable statuses alike: true when the request went out again to
+     * another server (taking a slot of the group's retry budget); false with {@link #noRetry} saying why not.
+     * {@code dropped}: a response being replaced, drained so its connection can be reused.
+     */
+    private boolean retry(RetryCondition c, UpstreamResponse dropped) {
         boolean replayable = body.replayable() || !body.consumed();
         String refuse = RetryDecision.refuse(policy, c, method, tried.size(), deadline - System.nanoTime(),
                 replayable);
@@ -379,16 +327,22 @@ final class Exchange {
             noRetry = refuse;
             metrics.retryRefused(group.name(), refuse);
             group.retried(true);
-            return null;
+            return false;
         }
         Peer next = group.pick(tried, hashKey);
         if (next == null) {
             group.retryFinished();
             noRetry = "no-other-server";
-            return null;
+            return false;
         }
         holdsRetrySlot = true;
-        return next;
+        metrics.retry(group.name(), c.configName());
+        group.retried(false);
+        if (dropped != null) {
+            dropped.discard();
+        }
+        send(next, false);
+        return true;
     }
 
     private void endRetrySlot() {
@@ -398,216 +352,40 @@ final class Exchange {
         }
     }
 
-    private void relay(HttpClientResponse cresp) {
+    /** The head is final: from here the response goes to the client (or the cache's sink), never retried. */
+    private void relay(UpstreamResponse cresp) {
         committed = true;
         current = null;
-        if (sink != null) {
-            fetch(cresp);
-            return;
-        }
-        resp.setStatusCode(cresp.statusCode());
-        if (cresp.statusMessage() != null) {
-            resp.setStatusMessage(cresp.statusMessage());
-        }
-        MultiMap h = Headers.endToEnd(cresp.headers());
-        GzipConfig gzip = route.location().features().gzip();
-        Coding coding = gzip.enabled()
-                ? Compression.negotiate(gzip, req.method().name(), req.headers(), cresp.statusCode(), h)
-                : Coding.IDENTITY;
-        decorate(h);
-        resp.headers().setAll(h);
-        boolean noBody = req.method() == HttpMethod.HEAD || cresp.statusCode() == 204 || cresp.statusCode() == 304
-                || cresp.statusCode() < 200;
-        if (!noBody && !h.contains("Content-Length")) {
-            resp.setChunked(true);
-        }
-        relaying = cresp;
-        // Compression sits inside the relay: each upstream chunk is encoded and flushed (SYNC_FLUSH / brotli flush)
-        // as it arrives, so streaming keeps streaming. The encoder's native state is released on every path.
-        ContentEncoder enc = coding == Coding.IDENTITY ? null : coding.encoder(gzip);
-        encoder = enc;
-        // A hand-written relay rather than Pipe: Pipe allocates futures per chunk and showed up at the top of the
-        // profile for small responses. Back-pressure: pause the upstream while the client's write queue is full.
-        cresp.exceptionHandler(t -> {
-            cancelReadTimer();
-            releaseEncoder();
-            relaying = null;
-            if (clientGone || resp.ended()) {
-                return;
-            }
-            statuses.add(Failure.ofExchange(t).name().toLowerCase());
-            if (!resp.headWritten()) {
-                // Not a byte reached the client yet (bad chunk framing, a close right after the head).
-                noRetry = "upstream-broke-after-head";
-                replaceHead(502, "upstream broke its response before the first body byte: " + t.getMessage());
-                return;
-            }
-            noRetry = "upstream-broke-mid-response";
-            cutClient();
-        });
-        armReadTimer(cresp);
-        cresp.handler(chunk -> {
-            if (clientGone) {
-                return;
-            }
-            lastReadNanos = System.nanoTime();
-            if (enc == null) {
-                resp.write(chunk);
-            } else {
-                Buffer out = enc.write(chunk);
-                if (out.length() > 0) {
-                    resp.write(out);
-                }
-            }
-            if (resp.writeQueueFull()) {
-                // A slow client is not a silent upstream: upstream_read only runs while we want to read.
-                cancelReadTimer();
-                cresp.pause();
-                resp.drainHandler(v -> {
-                    if (relaying == cresp) {
-                        armReadTimer(cresp);
-                        cresp.resume();
-                    }
-                });
-            }
-        });
-        cresp.endHandler(v -> {
-            cancelReadTimer();
-            relaying = null;
-            if (!clientGone && !cresp.trailers().isEmpty() && Grpc.clientTakesTrailers(req, resp)) {
-                resp.trailers().setAll(Headers.endToEnd(cresp.trailers()));
-            }
-            if (clientGone) {
-                releaseEncoder();
-            } else if (enc == null) {
-                resp.end();
-            } else {
-                encoder = null;
-                resp.end(enc.finish());
-            }
-        });
+        relay = new Relay(this, req, route.location().features().gzip(), config.timeouts().upstreamRead().toMillis(),
+                sink);
+        relay.start(cresp);
     }
 
-    /** Sink mode (the cache): the whole response, under the same idle timeout as a relayed one. */
-    private void fetch(HttpClientResponse cresp) {
-        int status = cresp.statusCode();
-        MultiMap h = Headers.endToEnd(cresp.headers());
-        Buffer whole = Buffer.buffer();
-        relaying = cresp;
-        armReadTimer(cresp);
-        cresp.handler(chunk -> {
-            lastReadNanos = System.nanoTime();
-            whole.appendBuffer(chunk);
-        });
-        cresp.exceptionHandler(t -> {
-            cancelReadTimer();
-            relaying = null;
-            sink.tryFail(new UpstreamError(502, "upstream broke mid-response: " + t));
-            finishFetch(status);
-        });
-        cresp.endHandler(v -> {
-            cancelReadTimer();
-            relaying = null;
-            sink.tryComplete(new io.tiergate.proxy.cache.CacheResponse(status, h, whole));
-            finishFetch(status);
-        });
+    // What the relay reports back, for the access log and the client's error responses.
+
+    boolean clientGone() {
+        return clientGone;
     }
 
-    /**
-     * {@code upstream_read} is the longest silence between two reads for the whole response, not only until its
-     * head: an origin that stalls mid-body is cut after it, and its connection is closed (never pooled again, the
-     * rest of that response may still come). Each read only stamps the time; the one timer re-arms itself for what is
-     * left, so a streamed body costs no timer per chunk.
-     */
-    private void armReadTimer(HttpClientResponse cresp) {
-        cancelReadTimer();
-        lastReadNanos = System.nanoTime();
-        scheduleReadTimer(cresp, config.timeouts().upstreamRead().toMillis());
+    void note(String upstreamStatus) {
+        statuses.add(upstreamStatus);
     }
 
-    private void scheduleReadTimer(HttpClientResponse cresp, long delayMs) {
-        readTimer = vertx.setTimer(Math.max(1, delayMs), id -> {
-            readTimer = -1;
-            if (relaying != cresp) {
-                return;
-            }
-            long limit = config.timeouts().upstreamRead().toMillis();
-            long silent = (System.nanoTime() - lastReadNanos) / 1_000_000;
-            if (silent >= limit) {
-                stalled(cresp, limit);
-            } else {
-                scheduleReadTimer(cresp, limit - silent);
-            }
-        });
+    void noRetry(String why) {
+        noRetry = why;
     }
 
-    private void cancelReadTimer() {
-        if (readTimer >= 0) {
-            vertx.cancelTimer(readTimer);
-            readTimer = -1;
-        }
-    }
-
-    private void stalled(HttpClientResponse cresp, long ms) {
-        relaying = null;
-        cresp.handler(null);
-        cresp.endHandler(null);
-        cresp.exceptionHandler(null);
-        cresp.request().reset(); // on HTTP/1.1 this closes the connection: it goes back to no pool
-        releaseEncoder();
-        statuses.add("timeout");
-        String what = "upstream timed out: no byte for " + ms + " ms (upstream_read) after the response head"
-                + " (upstream '" + group.name() + "', " + addrs.get(addrs.size() - 1) + ")";
-        if (sink != null) {
-            sink.tryFail(new UpstreamError(504, what));
-            finishFetch(504);
-            return;
-        }
-        if (clientGone) {
-            return;
-        }
-        if (!resp.headWritten()) {
-            // Nothing reached the client yet: it can still get an honest 504 instead of the origin's head.
-            noRetry = "upstream-timeout-after-head";
-            replaceHead(504, what);
-            return;
-        }
-        noRetry = "upstream-timeout-mid-response";
-        cutClient();
-    }
-
-    /** The origin's head was taken but not sent: the client gets {@code status} instead. */
-    private void replaceHead(int status, String message) {
-        resp.headers().clear();
-        resp.setChunked(false);
-        resp.setStatusMessage(io.netty.handler.codec.http.HttpResponseStatus.valueOf(status).reasonPhrase());
-        error(status, message);
-    }
-
-    /**
-     * The response already started: the only honest signal left is an abrupt end. HTTP/1.1 closes the connection, so
-     * the client sees fewer bytes than declared or no last chunk, never a complete short body; HTTP/2 resets only this
-     * stream (RST_STREAM INTERNAL_ERROR), the connection's other streams go on.
-     */
-    private void cutClient() {
+    void cutMidResponse() {
         cutMidResponse = true;
-        if (req.version() == HttpVersion.HTTP_2) {
-            resp.reset(2);
-        } else {
-            resp.reset();
-            req.connection().close();
-        }
     }
 
-    private void releaseEncoder() {
-        ContentEncoder e = encoder;
-        if (e != null) {
-            encoder = null;
-            e.close();
-        }
+    /** "upstream 'NAME', ADDRESS" of the server that answered, for messages. */
+    String answeredBy() {
+        return "upstream '" + group.name() + "', " + addrs.get(addrs.size() - 1);
     }
 
-    private void decorate(MultiMap h) {
+    /** Via, the node header, the request id and the location's response header rules, on a response head. */
+    void decorate(MultiMap h) {
         if (config.forwarding().via()) {
             Headers.appendVia(h, "1.1", config.nodeName());
         }
@@ -622,7 +400,8 @@ final class Exchange {
         }
     }
 
-    private void error(int status, String message) {
+    /** Answers the client with {@code status} (or fails the cache's sink) unless a head already went out. */
+    void error(int status, String message) {
         committed = true;
         if (sink != null) {
             sink.tryFail(new UpstreamError(status, message));
@@ -655,7 +434,7 @@ final class Exchange {
     }
 
     /** Sink mode: the upstream side is done; the client side is accounted for by whoever answers the client. */
-    private void finishFetch(int status) {
+    void finishFetch(int status) {
         if (finished) {
             return;
         }
@@ -677,11 +456,13 @@ final class Exchange {
         long nanos = System.nanoTime() - startNanos;
         int status = clientGone && !resp.ended() && !cutMidResponse ? 499 : resp.getStatusCode();
         metrics.request(route.location().label(), group.name(), status, nanos);
-        accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
-                req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
-                resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
-                route.location().label(), group.name(), String.join(",", addrs), String.join(",", statuses),
-                tried.size(), body.mode(), noRetry, requestId, request.notes().limit()));
+        if (accessLog.enabled()) {
+            accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
+                    req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
+                    resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
+                    route.location().label(), group.name(), String.join(",", addrs), String.join(",", statuses),
+                    tried.size(), body.mode(), noRetry, requestId, request.notes().limit()));
+        }
         snapshot.release();
     }
 }

@@ -36,13 +36,15 @@ final class FeatureStage {
     private FeatureStage() {
     }
 
-    static void run(Vertx vertx, Snapshot snap, ProxyRequest preq, Route route, UpstreamClient upstream, Body body,
-                    ProxyMetrics metrics, AccessLog accessLog, CacheFilter cache) {
+    static void run(Forwarding fw, ProxyRequest preq, Route route, UpstreamClient upstream, Body body,
+                    CacheFilter cache) {
         LocationFeatures f = route.location().features();
         if (f == LocationFeatures.NONE) {
-            new Exchange(vertx, snap, preq, route, upstream, body, metrics, accessLog).start();
+            new Exchange(fw, preq, route, upstream, body, Hooks.NONE).start();
             return;
         }
+        Vertx vertx = fw.vertx();
+        Snapshot snap = fw.snapshot();
         HttpServerRequest req = preq.raw();
         String listener = preq.listener();
         String clientIp = preq.clientIp();
@@ -63,7 +65,7 @@ final class FeatureStage {
         });
         long start = System.nanoTime();
         if (rr instanceof RewriteResult.Redirect r) {
-            answer(snap, req, route, body, preq, metrics, accessLog, start,
+            answer(fw, route, body, preq, start,
                     new CacheResponse(r.status(), MultiMap.caseInsensitiveMultiMap().set("Location", r.location())
                             .set("Content-Length", "0"), Buffer.buffer()), ctx);
             return;
@@ -71,13 +73,13 @@ final class FeatureStage {
         if (rr instanceof RewriteResult.Return r) {
             CacheResponse resp = CacheResponse.of(r.status(), r.body());
             resp.headers().set("Content-Type", "text/plain; charset=utf-8");
-            answer(snap, req, route, body, preq, metrics, accessLog, start, resp, ctx);
+            answer(fw, route, body, preq, start, resp, ctx);
             return;
         }
         String uri = ((RewriteResult.Continue) rr).uri();
         Route target = current[0];
         if (target == null) {
-            answer(snap, req, route, body, preq, metrics, accessLog, start,
+            answer(fw, route, body, preq, start,
                     CacheResponse.of(404, "404 Not Found: no location matches " + uri + "\n"), ctx);
             return;
         }
@@ -89,27 +91,26 @@ final class FeatureStage {
                         StaticReply r = ar.succeeded() ? ar.result()
                                 : new StaticReply(500, MultiMap.caseInsensitiveMultiMap(),
                                         Buffer.buffer("500 Internal Server Error\n"), null, 0, 0);
-                        answer(snap, req, target, body, preq, metrics, accessLog, start,
+                        answer(fw, target, body, preq, start,
                                 new CacheResponse(r.status(), r.headers(), r.body()), rewritten, r);
                     });
             return;
         }
         UpstreamClient up = target == route ? upstream : snap.upstreams().get(target.location().upstream());
         if (up == null) {
-            answer(snap, req, route, body, preq, metrics, accessLog, start,
+            answer(fw, route, body, preq, start,
                     CacheResponse.of(404, "404 Not Found: location " + target.location().label()
                             + " has no upstream for " + uri + "\n"), ctx);
             return;
         }
         if (!tf.cache().enabled()) {
-            new Exchange(vertx, snap, preq, target, up, body, metrics, accessLog, null, uri, null, rewritten, null)
-                    .start();
+            new Exchange(fw, preq, target, up, body, Hooks.rewritten(uri, rewritten)).start();
             return;
         }
         CacheFilter.Origin origin = creq -> {
             Promise<CacheResponse> p = Promise.promise();
-            new Exchange(vertx, snap, preq, target, up, body, metrics, accessLog, HttpMethod.valueOf(creq.method()),
-                    creq.uri(), creq.headers(), rewritten, p).start();
+            new Exchange(fw, preq, target, up, body, new Hooks(HttpMethod.valueOf(creq.method()), creq.uri(),
+                    creq.headers(), rewritten, p)).start();
             return p.future().map(r -> new CacheResponse(r.status(), r.headers(), Compression.apply(tf.gzip(),
                     creq.method(), creq.headers(), r.status(), r.headers(), r.body())));
         };
@@ -126,21 +127,23 @@ final class FeatureStage {
                         + ": " + ar.cause().getMessage() + "\n");
                 resp.headers().set("Content-Type", "text/plain; charset=utf-8");
             }
-            answer(snap, req, target, body, preq, metrics, accessLog, start, resp, rewritten);
+            answer(fw, target, body, preq, start, resp, rewritten);
         });
     }
 
     /** Writes a response produced here (not relayed by an Exchange) and accounts for the request once. */
-    private static void answer(Snapshot snap, HttpServerRequest req, Route route, Body body, ProxyRequest preq,
-                               ProxyMetrics metrics, AccessLog accessLog, long startNanos,
+    private static void answer(Forwarding fw, Route route, Body body, ProxyRequest preq, long startNanos,
                                CacheResponse r, RequestContext ctx) {
-        answer(snap, req, route, body, preq, metrics, accessLog, startNanos, r, ctx, null);
+        answer(fw, route, body, preq, startNanos, r, ctx, null);
     }
 
     /** As above; a non-null {@code file} sends that file slice (zero-copy) instead of {@code r}'s body. */
-    private static void answer(Snapshot snap, HttpServerRequest req, Route route, Body body, ProxyRequest preq,
-                               ProxyMetrics metrics, AccessLog accessLog, long startNanos,
+    private static void answer(Forwarding fw, Route route, Body body, ProxyRequest preq, long startNanos,
                                CacheResponse r, RequestContext ctx, StaticReply file) {
+        HttpServerRequest req = preq.raw();
+        Snapshot snap = fw.snapshot();
+        ProxyMetrics metrics = fw.metrics();
+        AccessLog accessLog = fw.accessLog();
         String requestId = preq.requestId();
         HttpServerResponse resp = req.response();
         AtomicBoolean done = new AtomicBoolean();

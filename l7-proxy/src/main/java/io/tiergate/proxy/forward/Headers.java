@@ -2,6 +2,7 @@ package io.tiergate.proxy.forward;
 
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.request.ProxyRequest;
+import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
 
@@ -14,6 +15,14 @@ import java.util.concurrent.ThreadLocalRandom;
 public final class Headers {
 
     private static final char[] HEX = "0123456789abcdef".toCharArray();
+    // Names as AsciiString: their hash is computed once, not on every set/get of every request.
+    static final AsciiString VIA = AsciiString.cached("Via");
+    private static final AsciiString XFF = AsciiString.cached("X-Forwarded-For");
+    private static final AsciiString X_REAL_IP = AsciiString.cached("X-Real-IP");
+    private static final AsciiString XF_PROTO = AsciiString.cached("X-Forwarded-Proto");
+    private static final AsciiString XF_HOST = AsciiString.cached("X-Forwarded-Host");
+    private static final AsciiString FORWARDED = AsciiString.cached("Forwarded");
+    private static final AsciiString CONNECTION = AsciiString.cached("Connection");
 
     private Headers() {
     }
@@ -21,26 +30,66 @@ public final class Headers {
     /** Copies {@code in} without hop-by-hop fields, including every field named in its Connection header. */
     public static MultiMap endToEnd(MultiMap in) {
         // Hot path: no allocation per header. Only a Connection header listing extra names needs a set.
-        Set<String> named = null;
-        for (String c : in.getAll("Connection")) {
-            for (String name : c.split(",")) {
-                String n = name.trim().toLowerCase(Locale.ROOT);
-                if (!n.isEmpty() && !n.equals("close") && !n.equals("keep-alive") && !n.equals("upgrade")) {
-                    if (named == null) {
-                        named = new HashSet<>();
-                    }
-                    named.add(n);
-                }
-            }
-        }
         MultiMap out = MultiMap.caseInsensitiveMultiMap();
+        copyEndToEnd(in, out);
+        return out;
+    }
+
+    /**
+     * Adds the end-to-end fields of {@code in} to {@code out}: {@link #endToEnd} without the intermediate map, for a
+     * response head copied straight into the client's response.
+     */
+    public static void copyEndToEnd(MultiMap in, MultiMap out) {
+        copyEndToEnd(in, out, false);
+    }
+
+    /** As above; {@code request}: also leave out Expect, Content-Length and Host (the upstream request sets its own). */
+    private static void copyEndToEnd(MultiMap in, MultiMap out, boolean request) {
+        Set<String> named = connectionNamed(in);
         for (var e : in) {
             String k = e.getKey();
-            if (!isHopByHop(k) && (named == null || !named.contains(k.toLowerCase(Locale.ROOT)))) {
+            if (!isHopByHop(k) && (named == null || !named.contains(k.toLowerCase(Locale.ROOT)))
+                    && !(request && isSetUpstream(k))) {
                 out.add(k, e.getValue());
             }
         }
-        return out;
+    }
+
+    /**
+     * Expect (the body is already read or streamed by the time the upstream sees the request), Content-Length (the
+     * body's own), Host (the upstream request's authority is the normalized one: absolute-form's, :authority's).
+     */
+    private static boolean isSetUpstream(String name) {
+        return switch (name.length()) {
+            case 4 -> name.equalsIgnoreCase("host");
+            case 6 -> name.equalsIgnoreCase("expect");
+            case 14 -> name.equalsIgnoreCase("content-length");
+            default -> false;
+        };
+    }
+
+    /** Lower-case names listed in the Connection fields beyond close/keep-alive/upgrade, or null when none. */
+    private static Set<String> connectionNamed(MultiMap in) {
+        Set<String> named = null;
+        for (String c : in.getAll(CONNECTION)) {
+            // A hand-written token scan: this runs on every response (most say just "keep-alive" or "close").
+            int i = 0;
+            int n = c.length();
+            while (i < n) {
+                int comma = c.indexOf(',', i);
+                int end = comma < 0 ? n : comma;
+                String token = c.substring(i, end).trim();
+                i = end + 1;
+                if (!token.isEmpty() && !token.equalsIgnoreCase("close") && !token.equalsIgnoreCase("keep-alive")
+                        && !token.equalsIgnoreCase("upgrade")) {
+                    if (named == null) {
+                        named = new HashSet<>();
+                    }
+                    named.add(token.toLowerCase(Locale.ROOT));
+                }
+            }
+        }
+        return named;
     }
 
     /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones seen in the wild (Keep-Alive, Proxy-Connection). */
@@ -63,26 +112,24 @@ public final class Headers {
         HttpServerRequest req = request.raw();
         String clientIp = request.clientIp();
         String peerIp = request.peerIp(); // the hop we talk to: what trust is decided on and what the chain gains
-        MultiMap h = endToEnd(req.headers());
-        h.remove("Expect"); // the body is already read (or streamed) by the time the upstream sees the request
-        h.remove("Content-Length");
-        h.remove("Host"); // the upstream request's authority is the normalized one (absolute-form's, :authority's)
+        MultiMap h = MultiMap.caseInsensitiveMultiMap();
+        copyEndToEnd(req.headers(), h, true);
         ProxyConfig.Forwarding f = config.forwarding();
         boolean trusted = f.trusts(peerIp);
         String scheme = request.scheme(); // the connection's, never the client's :scheme
         String host = request.authority() == null ? null : request.authority().toString();
         if (f.xForwarded()) {
-            String xff = trusted ? joinedOrNull(req.headers(), "X-Forwarded-For") : null;
-            h.set("X-Forwarded-For", xff == null ? peerIp : xff + ", " + peerIp);
+            String xff = trusted ? joinedOrNull(req.headers(), XFF) : null;
+            h.set(XFF, xff == null ? peerIp : xff + ", " + peerIp);
             // nginx's "proxy_set_header X-Real-IP $remote_addr": the client after real_ip, never a client's claim.
-            h.set("X-Real-IP", clientIp);
-            String proto = trusted ? req.headers().get("X-Forwarded-Proto") : null;
-            h.set("X-Forwarded-Proto", proto == null ? scheme : proto);
-            String xfh = trusted ? req.headers().get("X-Forwarded-Host") : null;
+            h.set(X_REAL_IP, clientIp);
+            String proto = trusted ? req.headers().get(XF_PROTO) : null;
+            h.set(XF_PROTO, proto == null ? scheme : proto);
+            String xfh = trusted ? req.headers().get(XF_HOST) : null;
             if (xfh != null || host != null) {
-                h.set("X-Forwarded-Host", xfh != null ? xfh : host);
+                h.set(XF_HOST, xfh != null ? xfh : host);
             } else {
-                h.remove("X-Forwarded-Host");
+                h.remove(XF_HOST);
             }
         }
         if (f.forwarded()) {
@@ -90,8 +137,8 @@ public final class Headers {
             if (host != null) {
                 el.append(";host=").append(quoteIfNeeded(host));
             }
-            String prev = trusted ? joinedOrNull(req.headers(), "Forwarded") : null;
-            h.set("Forwarded", prev == null ? el.toString() : prev + ", " + el);
+            String prev = trusted ? joinedOrNull(req.headers(), FORWARDED) : null;
+            h.set(FORWARDED, prev == null ? el.toString() : prev + ", " + el);
         }
         if (f.via()) {
             appendVia(h, switch (req.version()) {
@@ -128,12 +175,12 @@ public final class Headers {
     }
 
     public static void appendVia(MultiMap h, String protoVersion, String node) {
-        String prev = joinedOrNull(h, "Via");
+        String prev = joinedOrNull(h, VIA);
         String mine = protoVersion + " " + node;
-        h.set("Via", prev == null ? mine : prev + ", " + mine);
+        h.set(VIA, prev == null ? mine : prev + ", " + mine);
     }
 
-    private static String joinedOrNull(MultiMap h, String name) {
+    private static String joinedOrNull(MultiMap h, CharSequence name) {
         var all = h.getAll(name);
         return all.isEmpty() ? null : String.join(", ", all);
     }

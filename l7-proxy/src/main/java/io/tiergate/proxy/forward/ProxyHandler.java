@@ -194,7 +194,8 @@ public final class ProxyHandler {
                 reject(req, status, ar.cause().getMessage());
                 return;
             }
-            FeatureStage.run(vertx, snap, preq, route, upstream, ar.result(), metrics, accessLog, cache());
+            FeatureStage.run(new Forwarding(vertx, snap, metrics, accessLog), preq, route, upstream, ar.result(),
+                    cache());
         });
     }
 

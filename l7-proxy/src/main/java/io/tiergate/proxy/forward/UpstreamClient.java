@@ -84,6 +84,8 @@ public final class UpstreamClient {
                 tlsDigest = null; // checked at config time; a renewal in progress is picked up by the next look
             }
         }
+        this.vertxSender = new VertxSender(vertx, this);
+        this.nettySender = !nettyPath() || !NettySender.supports(c, Body.EMPTY) ? null : new NettySender(vertx, c);
         this.poolOptions = new PoolOptions().setHttp1MaxSize(c.maxConnectionsPerServer())
                 .setHttp2MaxSize(Math.max(1, Math.min(4, c.maxConnectionsPerServer())))
                 .setCleanerPeriod(500);
@@ -169,6 +171,29 @@ public final class UpstreamClient {
         return group;
     }
 
+    private final VertxSender vertxSender;
+    private final NettySender nettySender; // null when the Netty path is switched off
+
+    /**
+     * The system property that picks the client for plain HTTP/1.1 upstreams: {@code netty} (the default) or
+     * {@code vertx}. TLS and HTTP/2 upstreams and streamed or file-buffered bodies always use Vert.x's client.
+     */
+    public static final String CLIENT_PROPERTY = "tiergate.upstream.client";
+
+    /** Whether {@link #CLIENT_PROPERTY} leaves the Netty path on; an unknown value says so and keeps the default. */
+    private static boolean nettyPath() {
+        String client = System.getProperty(CLIENT_PROPERTY, "netty").trim();
+        if (!client.equals("netty") && !client.equals("vertx")) {
+            log.warn("-D{}={} is neither netty nor vertx: using netty", CLIENT_PROPERTY, client);
+        }
+        return !client.equals("vertx");
+    }
+
+    /** How a request with {@code body} goes to this group's servers. */
+    UpstreamSender sender(Body body) {
+        return nettySender != null && NettySender.supports(group.config(), body) ? nettySender : vertxSender;
+    }
+
     /** The pool of the calling event loop (created on first use). */
     HttpClientAgent pooled() {
         Context ctx = Vertx.currentContext();
@@ -217,6 +242,9 @@ public final class UpstreamClient {
     }
 
     public Future<Void> close() {
+        if (nettySender != null) {
+            nettySender.close();
+        }
         List<Future<?>> closing = new ArrayList<>();
         pooled.values().forEach(c -> closing.add(c.close()));
         HttpClientAgent f = fresh;

@@ -20,6 +20,8 @@ import io.vertx.core.net.impl.ConnectionBase;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import java.lang.invoke.MethodHandle;
+import java.lang.invoke.MethodHandles;
 import java.lang.reflect.Method;
 
 /**
@@ -43,8 +45,9 @@ final class UpstreamGuard extends ChannelDuplexHandler {
     static final String NAME = "tiergate-upstream-guard";
 
     private static final Logger LOG = LoggerFactory.getLogger(UpstreamGuard.class);
-    private static final Method INBOUND = accessible(CombinedChannelDuplexHandler.class, "inboundHandler");
-    private static final Method BUFFERED = accessible(ByteToMessageDecoder.class, "internalBuffer");
+    // Method handles, not Method.invoke: this runs at the end of every response, and static final handles inline.
+    private static final MethodHandle INBOUND = accessible(CombinedChannelDuplexHandler.class, "inboundHandler");
+    private static final MethodHandle BUFFERED = accessible(ByteToMessageDecoder.class, "internalBuffer");
 
     private int waiting; // requests written whose final response has not ended yet
     private boolean interim; // the next LastHttpContent ends a 1xx, not the final response
@@ -53,10 +56,13 @@ final class UpstreamGuard extends ChannelDuplexHandler {
 
     /** Installs the guard on a new upstream connection (a no-op for connections that are not HTTP/1.x). */
     static void install(HttpConnection c) {
-        if (!(c instanceof ConnectionBase cb)) {
-            return;
+        if (c instanceof ConnectionBase cb) {
+            install(cb.channel().pipeline());
         }
-        ChannelPipeline p = cb.channel().pipeline();
+    }
+
+    /** Installs the guard on a pipeline with a "codec" (HTTP/1.x client codec) and a "handler" after it. */
+    static void install(ChannelPipeline p) {
         if (p.get("codec") != null && p.get(NAME) == null && p.get("handler") != null) {
             UpstreamGuard guard = new UpstreamGuard();
             p.addBefore("handler", NAME, guard);
@@ -69,7 +75,13 @@ final class UpstreamGuard extends ChannelDuplexHandler {
      * sent begins: a 102 is the origin saying it is alive, so the exchange restarts its {@code upstream_read} timer.
      */
     static void onInterim(HttpConnection c, Runnable r) {
-        if (c instanceof ConnectionBase cb && cb.channel().pipeline().get(NAME) instanceof UpstreamGuard g) {
+        if (c instanceof ConnectionBase cb) {
+            onInterim(cb.channel().pipeline(), r);
+        }
+    }
+
+    static void onInterim(ChannelPipeline p, Runnable r) {
+        if (p.get(NAME) instanceof UpstreamGuard g) {
             g.onInterim = r;
         }
     }
@@ -150,18 +162,20 @@ final class UpstreamGuard extends ChannelDuplexHandler {
             return 0;
         }
         try {
-            Object decoder = INBOUND.invoke(codec);
-            return decoder instanceof ByteToMessageDecoder ? ((ByteBuf) BUFFERED.invoke(decoder)).readableBytes() : 0;
-        } catch (ReflectiveOperationException | RuntimeException e) {
-            return 0;
+            Object decoder = (Object) INBOUND.invoke((CombinedChannelDuplexHandler<?, ?>) codec);
+            return decoder instanceof ByteToMessageDecoder d ? ((ByteBuf) BUFFERED.invoke(d)).readableBytes() : 0;
+        } catch (Error e) {
+            throw e;
+        } catch (Throwable e) {
+            return 0; // as when the accessor is missing: the next request on the connection catches the leftover
         }
     }
 
-    private static Method accessible(Class<?> owner, String name) {
+    private static MethodHandle accessible(Class<?> owner, String name) {
         try {
             Method m = owner.getDeclaredMethod(name);
             m.setAccessible(true);
-            return m;
+            return MethodHandles.lookup().unreflect(m);
         } catch (ReflectiveOperationException | RuntimeException e) {
             LOG.warn("cannot reach Netty's " + owner.getSimpleName() + "." + name
                     + " (" + e + "): bytes an origin sends beyond a response are then caught one request later");

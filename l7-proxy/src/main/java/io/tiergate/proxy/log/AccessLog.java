@@ -83,6 +83,11 @@ public final class AccessLog implements AutoCloseable {
     @SuppressWarnings("StringOperationCanBeSimplified")
     private static final String SWITCH = new String("switch");
 
+    /** False with {@code format: off}: callers skip building an entry (it costs a few strings per request). */
+    public boolean enabled() {
+        return config.format() != ProxyConfig.AccessLog.Format.OFF;
+    }
+
     public void log(Entry e) {
         ProxyConfig.AccessLog c = config;
         if (c.format() == ProxyConfig.AccessLog.Format.OFF) {

@@ -74,8 +74,46 @@ public final class ProxyMetrics {
     }
 
     public void request(String route, String upstream, int status, long nanos) {
-        requestCounter(route, upstream, status / 100).increment();
-        duration(route, upstream).record(nanos, TimeUnit.NANOSECONDS);
+        RouteMeters m = routeMeters(route, upstream);
+        int statusClass = status / 100;
+        if (statusClass < 0 || statusClass >= m.byClass.length) {
+            requestCounter(route, upstream, statusClass).increment();
+        } else {
+            Counter c = m.byClass[statusClass];
+            if (c == null) {
+                c = requestCounter(route, upstream, statusClass); // the same counter on every thread: a benign race
+                m.byClass[statusClass] = c;
+            }
+            c.increment();
+        }
+        m.duration.record(nanos, TimeUnit.NANOSECONDS);
+    }
+
+    /**
+     * The meters of one route and upstream, found without allocating a key: this runs once per request, and a record
+     * key per lookup (plus its hash) showed in the profile.
+     */
+    private static final class RouteMeters {
+        final Counter[] byClass = new Counter[6];
+        final Timer duration;
+
+        RouteMeters(Timer duration) {
+            this.duration = duration;
+        }
+    }
+
+    private final ConcurrentMap<String, ConcurrentMap<String, RouteMeters>> meters = new ConcurrentHashMap<>();
+
+    private RouteMeters routeMeters(String route, String upstream) {
+        ConcurrentMap<String, RouteMeters> byUpstream = meters.get(route);
+        if (byUpstream == null) {
+            byUpstream = meters.computeIfAbsent(route, k -> new ConcurrentHashMap<>());
+        }
+        RouteMeters m = byUpstream.get(upstream);
+        if (m == null) {
+            m = byUpstream.computeIfAbsent(upstream, u -> new RouteMeters(duration(route, u)));
+        }
+        return m;
     }
 
     private Counter requestCounter(String route, String upstream, int statusClass) {

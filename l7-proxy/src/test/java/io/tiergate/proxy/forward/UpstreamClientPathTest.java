@@ -1,0 +1,163 @@
+package io.tiergate.proxy.forward;
+
+import io.tiergate.proxy.ProxyNode;
+import io.tiergate.proxy.support.Origin;
+import io.tiergate.proxy.support.Proxies;
+import io.tiergate.proxy.support.RawResponse;
+import io.tiergate.proxy.support.ScriptedOrigin;
+import io.vertx.core.Vertx;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicInteger;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+/**
+ * The two clients behind {@link UpstreamSender}: plain HTTP/1.1 upstreams go through the Netty path by default,
+ * {@code -Dtiergate.upstream.client=vertx} sends them through Vert.x's HttpClient. An origin must not be able to tell
+ * them apart, and the Netty path's own pool must keep the group's {@code keepalive_timeout} and
+ * {@code max_connections_per_server}. (Everything else — retries, hostile origins, hygiene — runs through the default
+ * path in the other forward tests.)
+ */
+@Timeout(60)
+class UpstreamClientPathTest {
+    static final int LOOPS = Runtime.getRuntime().availableProcessors(); // the proxy's event loops
+    Vertx vertx;
+    ScriptedOrigin origin;
+    final List<ProxyNode> proxies = new ArrayList<>();
+
+    @BeforeEach
+    void start() {
+        vertx = Vertx.vertx();
+        origin = ScriptedOrigin.start(ScriptedOrigin.ok("hello"));
+    }
+
+    @AfterEach
+    void stop() {
+        proxies.forEach(p -> Origin.await(p.shutdown(Duration.ZERO)));
+        origin.close();
+        Origin.await(vertx.close());
+    }
+
+    /** A proxy in front of {@link #origin} whose plain HTTP/1.1 upstreams use {@code client}. */
+    private int proxy(String client, String upstreamExtra) {
+        String before = System.getProperty(UpstreamClient.CLIENT_PROPERTY);
+        System.setProperty(UpstreamClient.CLIENT_PROPERTY, client);
+        try {
+            ProxyNode p = Proxies.start(vertx, """
+                    admin: "off"
+                    listeners: [{address: 127.0.0.1:0}]
+                    upstreams:
+                      app: {servers: [{address: %s}]%s}
+                    servers:
+                      - default: true
+                        locations: [{prefix: /, upstream: app}]
+                    """.formatted(origin.address(), upstreamExtra));
+            proxies.add(p);
+            return p.listenPorts().get(0);
+        } finally {
+            if (before == null) {
+                System.clearProperty(UpstreamClient.CLIENT_PROPERTY);
+            } else {
+                System.setProperty(UpstreamClient.CLIENT_PROPERTY, before);
+            }
+        }
+    }
+
+    /**
+     * The head the origin received as a sorted list of lines, field names in lower case (they are case-insensitive:
+     * Vert.x writes "host", Netty's path "Host"), the request id's random value taken out.
+     */
+    private static List<String> comparable(ScriptedOrigin.Request r) {
+        return Arrays.stream(r.head().split("\r\n"))
+                .map(l -> l.indexOf(':') > 0 ? l.substring(0, l.indexOf(':')).toLowerCase(java.util.Locale.ROOT)
+                        + l.substring(l.indexOf(':')) : l)
+                .map(l -> l.startsWith("x-request-id:") ? "x-request-id: <id>" : l)
+                .sorted().toList();
+    }
+
+    @Test
+    void anOriginSeesTheSameRequestFromEitherClient() {
+        int netty = proxy("netty", "");
+        int vertxPath = proxy("vertx", "");
+        // Hop-by-hop fields (also one named by Connection), forwarding fields, a body, a query, an absolute-form
+        // target whose authority replaces Host.
+        String request = "POST http://shop.example:8080/a/b?x=1&y=%20 HTTP/1.1\r\nHost: ignored.example\r\n"
+                + "Connection: keep-alive, X-Secret\r\nX-Secret: s\r\nKeep-Alive: timeout=5\r\nTE: trailers\r\n"
+                + "X-Forwarded-For: 203.0.113.9\r\nAccept: */*\r\nX-Multi: 1\r\nX-Multi: 2\r\n"
+                + "Content-Length: 5\r\n\r\nhello";
+        List<List<String>> heads = new ArrayList<>();
+        List<String> bodies = new ArrayList<>();
+        for (int port : new int[] {netty, vertxPath}) {
+            RawResponse r = RawResponse.exchange(port, request, Duration.ofSeconds(10));
+            assertThat(r.status()).as(r.head()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("hello");
+            heads.add(comparable(origin.last()));
+            bodies.add(new String(origin.last().body(), java.nio.charset.StandardCharsets.ISO_8859_1));
+        }
+        assertThat(heads.get(0)).contains("host: shop.example:8080", "content-length: 5", "x-multi: 1", "x-multi: 2",
+                        "x-forwarded-for: 127.0.0.1")
+                .noneMatch(l -> l.startsWith("x-secret") || l.startsWith("keep-alive") || l.startsWith("te:"));
+        assertThat(heads.get(0)).as("the Netty path's head against Vert.x's").isEqualTo(heads.get(1));
+        assertThat(bodies).containsExactly("hello", "hello");
+    }
+
+    @Test
+    void aKeptAliveConnectionIsReusedThenClosedAfterKeepaliveTimeout() throws Exception {
+        int port = proxy("netty", ", keepalive_timeout: 1s");
+        try (var client = new java.net.Socket("127.0.0.1", port)) {
+            client.setSoTimeout(10_000);
+            for (int i = 0; i < 5; i++) {
+                client.getOutputStream().write(("GET /k" + i + " HTTP/1.1\r\nHost: a\r\n\r\n").getBytes());
+                RawResponse r = RawResponse.read(client.getInputStream(), System.nanoTime());
+                assertThat(r.status()).isEqualTo(200);
+            }
+            assertThat(origin.connections.get()).as("five requests on one client connection, one upstream one")
+                    .isEqualTo(1);
+            Thread.sleep(3000); // well past keepalive_timeout: the idle upstream connection is closed by the proxy
+            client.getOutputStream().write("GET /after HTTP/1.1\r\nHost: a\r\n\r\n".getBytes());
+            assertThat(RawResponse.read(client.getInputStream(), System.nanoTime()).status()).isEqualTo(200);
+            assertThat(origin.connections.get()).as("a new upstream connection after keepalive_timeout").isEqualTo(2);
+        }
+    }
+
+    @Test
+    void maxConnectionsPerServerMakesRequestsWaitForAConnection() {
+        int port = proxy("netty", ", max_connections_per_server: 1");
+        AtomicInteger busy = new AtomicInteger();
+        AtomicInteger most = new AtomicInteger();
+        origin.fallback((c, r) -> {
+            most.accumulateAndGet(busy.incrementAndGet(), Math::max);
+            c.pause(300);
+            busy.decrementAndGet();
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        });
+        int clients = 3 * LOOPS + 2;
+        var threads = java.util.concurrent.Executors.newFixedThreadPool(clients);
+        List<CompletableFuture<RawResponse>> all = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            String path = "/w" + i;
+            all.add(CompletableFuture.supplyAsync(() -> RawResponse.exchange(port,
+                    "GET " + path + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", Duration.ofSeconds(30)),
+                    threads));
+        }
+        threads.shutdown();
+        for (CompletableFuture<RawResponse> f : all) {
+            RawResponse r = f.join();
+            assertThat(r.status()).as(r.head()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("ok");
+        }
+        // One connection per event loop at most: the rest waited for it instead of opening more.
+        assertThat(origin.connections.get()).isLessThanOrEqualTo(LOOPS);
+        assertThat(most.get()).isLessThanOrEqualTo(LOOPS);
+        assertThat(origin.received).hasSize(clients);
+    }
+}
