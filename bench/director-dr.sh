@@ -121,18 +121,28 @@ measure() { # url tool -> "req/s requests busy-jiffies"
 hz=$(getconf CLK_TCK)
 echo "# $(date -u +%FT%TZ) $(uname -r), ${secs}s each, client/director/real servers in namespaces on one bridge," \
   "SPLIT=$SPLIT, load average $(cut -d' ' -f1-3 /proc/loadavg)"
+# The floor for any director in this topology: the same extra hop without Tiergate. The client reaches rs2 through
+# the director's namespace as a plain IP router (kernel forwarding, no nft rule matches), so the packet crosses the
+# same veths and bridge as a DR packet does; rs2 answers the client directly, as in DR. "via VIP ÷ via router" is
+# then what Tiergate's nft path costs on top of the hop itself.
+ip netns exec $DIR sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 net.ipv4.conf.eth0.send_redirects=0
+ip netns exec $CL sysctl -qw net.ipv4.conf.all.accept_redirects=0 net.ipv4.conf.eth0.accept_redirects=0
+ip -n $CL route add 10.79.0.12/32 via 10.79.0.3 dev eth0
 ROUNDS=${ROUNDS:-3}
 for tool in wrk ab; do
   for r in $(seq "$ROUNDS"); do
     read -r d dn dj <<<"$(measure http://10.79.0.11/ $tool)"
     read -r v vn vj <<<"$(measure http://$VIP/ $tool)"
     read -r d2 dn2 dj2 <<<"$(measure http://10.79.0.11/ $tool)"
+    read -r h hn hj <<<"$(measure http://10.79.0.12/ $tool)"
     awk -v t=$tool -v d="$d" -v v="$v" -v d2="$d2" -v dn="$dn" -v dn2="$dn2" -v vn="$vn" -v dj="$dj" -v dj2="$dj2" \
+        -v h="$h" -v hn="$hn" -v hj="$hj" \
         -v vj="$vj" -v hz="$hz" 'BEGIN {
       m = (d + d2) / 2; dc = (dj + dj2) / hz * 1e6 / (dn + dn2); vc = vj / hz * 1e6 / vn
-      printf "%-3s  direct %8.0f / %8.0f req/s   via DR VIP %8.0f req/s   ratio %.2f   machine CPU per request: direct %.1f us, via VIP %.1f us (director path adds %.1f us)\n", t, d, d2, v, v / m, dc, vc, vc - dc }'
+      hc = hj / hz * 1e6 / hn
+      printf "%-3s  direct %8.0f / %8.0f req/s   via DR VIP %8.0f req/s   ratio %.2f   via a plain router hop %8.0f req/s   router-ratio %.2f   VIP/router %.2f   machine CPU per request: direct %.1f us, via VIP %.1f us (director path adds %.1f us), via router %.1f us (hop adds %.1f us)\n", t, d, d2, v, v / m, h, h / m, v / h, dc, vc, vc - dc, hc, hc - dc }'
   done | tee "$work/$tool.txt"
   med() { grep -o "$1 [-0-9.]*" "$work/$tool.txt" | awk '{print $2}' | sort -g | awk '{v[NR] = $1} END {print v[int((NR + 1) / 2)]}'; }
-  echo "$tool  median of $ROUNDS rounds: ratio $(med ratio), director path adds $(med adds) us per request"
+  echo "$tool  median of $ROUNDS rounds: ratio $(med ratio) (a plain router hop: $(med router-ratio); VIP ÷ router $(med VIP/router)), director path adds $(med adds) us per request"
 done
 echo "# wrk: -t2 -c64 keep-alive; ab: -c32, a new connection per request; other processes on the machine add to the CPU figures"
