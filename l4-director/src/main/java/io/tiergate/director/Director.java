@@ -57,7 +57,6 @@ public final class Director implements AutoCloseable {
     private final boolean sync;
     private final EventLog events;
     private volatile HaWiring ha; // null without director.vrrp; replaced by reload (guarded by this)
-    private volatile java.time.Duration settle = java.time.Duration.ofMillis(2_000); // healthSettle of the config in use
     private volatile BgpSpeaker bgp; // null without director.bgp; set once by start
     private boolean closed; // guarded by this: a reload racing close() must not start VRRP again
     private final io.tiergate.shared.metrics.ReloadMetrics noAdminReloads =
@@ -325,7 +324,7 @@ public final class Director implements AutoCloseable {
         HaWiring ha = null;
         if (vrrp != null) {
             try {
-                ha = HaWiring.start(engine, vrrp, config.sync().isPresent(), events, healthSettle(config));
+                ha = HaWiring.start(engine, vrrp, config.sync().isPresent(), events);
             } catch (VrrpException | IllegalStateException e) {
                 if (admin != null) {
                     admin.close();
@@ -340,7 +339,6 @@ public final class Director implements AutoCloseable {
         }
         events.info("start", "director started: dataplane " + reason + ", " + config.services().size() + " service(s)");
         Director d = new Director(engine, health, admin, dp.get(), ha, haFactory, config.sync().isPresent(), events);
-        d.settle = healthSettle(config);
         if (config.bgp().isPresent()) {
             d.startBgp(config);
         }
@@ -418,8 +416,6 @@ public final class Director implements AutoCloseable {
         private Boolean told; // guarded by this
         private java.util.concurrent.ScheduledFuture<?> settling; // guarded by this
         private volatile Role role;
-        /** See {@link #healthSettle}; replaced on reload. */
-        volatile java.time.Duration settle = java.time.Duration.ofMillis(2_000);
 
         private HaWiring(Engine engine, HaInstance vrrp, boolean sync, EventLog events) {
             this.events = events;
@@ -433,9 +429,8 @@ public final class Director implements AutoCloseable {
             });
         }
 
-        static HaWiring start(Engine engine, HaInstance vrrp, boolean sync, EventLog events, java.time.Duration settle) {
+        static HaWiring start(Engine engine, HaInstance vrrp, boolean sync, EventLog events) {
             HaWiring w = new HaWiring(engine, vrrp, sync, events);
-            w.settle = settle;
             VrrpConfig c = vrrp.config();
             engine.haStatus(w::status);
             vrrp.addListener(w::roleChanged);
@@ -466,7 +461,7 @@ public final class Director implements AutoCloseable {
         /**
          * Tells VRRP whether this director can serve, at once both ways. Going back to "can serve" after it could not
          * (its link came back, its real servers answer again) also holds preemption until every checked real server
-         * is up again, or {@link #settle} has passed: the first real server to pass its check would otherwise let a
+         * is up again, or {@link Engine#settleTime} has passed: the first real server to pass its check would otherwise let a
          * higher-priority director preempt while the others are still marked down here, and flows pinned to those
          * would be hashed to another server and reset. With no master on the segment nothing is held: VRRP's own
          * Master_Down_Timer makes this director master as usual.
@@ -486,33 +481,28 @@ public final class Director implements AutoCloseable {
             if (recovering) {
                 vrrp.holdPreemption(true);
                 long since = System.nanoTime();
+                long maxMs = engine.settleTime().toMillis();
                 log.info("director HA: can serve again; not preempting a master until every real server's check "
-                        + "passes (at most {} ms)", settle.toMillis());
-                settling = linkWatch.scheduleWithFixedDelay(() -> settleTick(since), 50, 100,
+                        + "passes (at most {} ms)", maxMs);
+                settling = linkWatch.scheduleWithFixedDelay(() -> settleTick(since, maxMs), 50, 100,
                         java.util.concurrent.TimeUnit.MILLISECONDS);
             }
             vrrp.setTrackedHealth(ok);
         }
 
-        private void settleTick(long since) {
+        private void settleTick(long since, long maxMs) {
             long waited = (System.nanoTime() - since) / 1_000_000;
-            List<String> down = new ArrayList<>();
+            List<String> down;
             try {
-                for (var svc : engine.status().get(2, java.util.concurrent.TimeUnit.SECONDS).services()) {
-                    for (var rs : svc.realServers()) {
-                        if (!rs.health().equals("up") && !rs.health().equals("unchecked")) {
-                            down.add(rs.id());
-                        }
-                    }
-                }
+                down = engine.awaitingChecks().get(2, java.util.concurrent.TimeUnit.SECONDS);
             } catch (Exception e) {
-                down.add("(engine status: " + e + ")");
+                down = List.of("(engine status: " + e + ")");
             }
             synchronized (this) {
                 if (settling == null || !(serving && link)) {
                     return;
                 }
-                if (down.isEmpty() || waited >= settle.toMillis()) {
+                if (down.isEmpty() || waited >= maxMs) {
                     settling.cancel(false);
                     settling = null;
                     vrrp.holdPreemption(false);
@@ -586,11 +576,6 @@ public final class Director implements AutoCloseable {
             events.error("reload", "reload failed: " + e.getMessage());
             throw e;
         } finally {
-            settle = healthSettle(config);
-            HaWiring running = ha;
-            if (running != null) {
-                running.settle = settle;
-            }
             reloadVrrp(config.vrrp());
             BgpSpeaker b = bgp;
             if (b != null) {
@@ -601,11 +586,6 @@ public final class Director implements AutoCloseable {
                 }
             }
         }
-    }
-
-    /** See {@link Engine#healthSettle}: the longest preemption is held after FAULT while checks catch up. */
-    static java.time.Duration healthSettle(DirectorConfig config) {
-        return Engine.healthSettle(config);
     }
 
     private synchronized void reloadVrrp(Optional<VrrpConfig> next) {
@@ -645,7 +625,7 @@ public final class Director implements AutoCloseable {
     /** Null (VRRP off, logged) when the new instance can't start: the old one is already gone by then. */
     private HaWiring startHa(VrrpConfig config) {
         try {
-            return HaWiring.start(engine, haFactory.apply(config), sync, events, settle);
+            return HaWiring.start(engine, haFactory.apply(config), sync, events);
         } catch (VrrpException | IllegalStateException e) {
             log.error("vrrp: cannot start VRRP vrid {} on {}: {}; VRRP is off until a reload or restart fixes it",
                     config.vrid(), config.interfaceName(), e.getMessage());

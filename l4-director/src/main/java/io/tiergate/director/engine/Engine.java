@@ -51,7 +51,7 @@ public final class Engine implements AutoCloseable {
 
     // Engine thread only.
     private Dataplane dataplane;
-    private DirectorConfig config;
+    private volatile DirectorConfig config; // written by the engine thread; settleTime() reads it from others
     private final Map<String, HealthState> health = new HashMap<>();
     private final Set<String> drained = new HashSet<>();
     private final Map<String, List<String>> resolved = new HashMap<>();
@@ -239,25 +239,53 @@ public final class Engine implements AutoCloseable {
                         && r.inDataplane() && r.effectiveWeight() > 0 && !r.health().equals("unknown"))) {
                     usable.add(prefix);
                 }
-                if (s.realServers().stream().anyMatch(r -> !r.sorry() && !r.health().equals("up")
-                        && !r.health().equals("unchecked"))) {
+                if (s.realServers().stream().anyMatch(Engine::awaitingCheck)) {
                     incomplete.add(prefix);
                 }
             }
             long now = System.nanoTime();
+            long settleNanos = settleTime().toNanos();
             usableSince.keySet().retainAll(usable);
             settledVips.retainAll(usable);
             java.util.Set<String> out = new java.util.LinkedHashSet<>();
             for (String p : usable) {
                 long since = usableSince.computeIfAbsent(p, k -> now);
                 // Once settled a VIP stays servable while usable: a server failing later is not a reason to leave.
-                if (settledVips.contains(p) || !incomplete.contains(p) || now - since >= healthSettle(config).toNanos()) {
+                if (settledVips.contains(p) || !incomplete.contains(p) || now - since >= settleNanos) {
                     settledVips.add(p);
                     out.add(p);
                 }
             }
             return out;
         });
+    }
+
+    /** A checked real server whose check has not passed (yet): down, unknown or pending. */
+    private static boolean awaitingCheck(ServiceStatus.RealServerStatus r) {
+        return !r.sorry() && !r.health().equals("up") && !r.health().equals("unchecked");
+    }
+
+    /**
+     * The checked real servers whose check has not passed, as {@code service/address:port}; empty once every check
+     * has caught up. From the last step's view (no kernel read): VRRP polls it while it holds preemption.
+     */
+    public CompletableFuture<List<String>> awaitingChecks() {
+        return call(() -> {
+            List<String> out = new ArrayList<>();
+            for (ServiceStatus s : lastDesired == null ? List.<ServiceStatus>of() : lastDesired.status) {
+                for (ServiceStatus.RealServerStatus r : s.realServers()) {
+                    if (awaitingCheck(r)) {
+                        out.add(s.name() + "/" + r.id());
+                    }
+                }
+            }
+            return out;
+        });
+    }
+
+    /** {@link #healthSettle} of the config in use. Engine thread (servableVips) or any thread (a volatile read). */
+    public java.time.Duration settleTime() {
+        return healthSettle(config);
     }
 
     /**
