@@ -68,7 +68,7 @@ final class DirectorCommand implements Callable<Integer> {
         DirectorConfig dc = cfg.director().orElseThrow(() ->
                 new UserException(config + " has no 'director:' section", ExitCodes.CONFIG));
         Logging.configure(cfg.logging().format(), cfg.logging().level());
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         Director director;
         try {
             director = Director.start(vertx, dc);
@@ -84,6 +84,7 @@ final class DirectorCommand implements Callable<Integer> {
         Signals.handle("HUP", reload);
         // Nothing to reopen (the director logs to stderr), but USR1 from a logrotate script must not kill it.
         Signals.handle("USR1", () -> log("SIGUSR1: no log files to reopen (the director logs to stderr)"));
+        log(io.tiergate.shared.runtime.Runtimes.describe(vertx));
         log("director running, dataplane " + director.status().dataplane() + " (" + director.status().dataplaneReason()
                 + ")" + (director.adminPort() > 0 ? ", admin on port " + director.adminPort() : ""));
         pidFile.write();

@@ -28,7 +28,7 @@ final class OriginCommand implements Callable<Integer> {
         } catch (IllegalArgumentException e) {
             throw new UserException("--listen: " + e.getMessage() + " (expected: " + HostPort.EXPECTED + ")", ExitCodes.USAGE);
         }
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         DemoOrigin origin;
         try {
             origin = DemoOrigin.start(vertx, name, hp.host(), hp.port()).await();

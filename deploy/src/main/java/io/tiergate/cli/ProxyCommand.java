@@ -107,7 +107,7 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             }
         }
 
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         Metrics metrics = new Metrics(Map.of("tier", "proxy", "node", first.nodeName()),
                 firstFile.metrics().latencyBuckets());
         AtomicBoolean ready = new AtomicBoolean();
@@ -130,6 +130,7 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             }
             throw new UserException(e.getCause().getMessage(), ExitCodes.FAILURE);
         }
+        log(io.tiergate.shared.runtime.Runtimes.describe(vertx));
         for (int i = 0; i < first.listeners().size(); i++) {
             log("listening on " + first.listeners().get(i).address().host() + ":" + node.listenPorts().get(i)
                     + " (listener '" + first.listeners().get(i).name() + "', node " + first.nodeName() + ")");

@@ -24,7 +24,7 @@ import java.util.Map;
  * read them and start the same pieces by hand.
  */
 public final class Demo implements AutoCloseable {
-    private final Vertx vertx = Vertx.vertx();
+    private final Vertx vertx = io.tiergate.shared.runtime.Runtimes.vertx();
     // One Vert.x per proxy node, like separate machines; it also keeps two port-0 listeners from sharing a port.
     private final List<Vertx> nodeVertx = new ArrayList<>();
     private final List<DemoOrigin> origins = new ArrayList<>();
@@ -39,14 +39,14 @@ public final class Demo implements AutoCloseable {
     public void start(String host, int port, int adminPort) throws Exception {
         dir = Files.createTempDirectory("tiergate-demo");
         for (int i = 1; i <= 2; i++) {
-            Vertx node = Vertx.vertx();
+            Vertx node = io.tiergate.shared.runtime.Runtimes.vertx();
             nodeVertx.add(node);
             origins.add(DemoOrigin.start(node, "origin-" + i, "127.0.0.1", 0).await());
         }
         for (int i = 1; i <= 2; i++) {
             Path file = write("proxy-" + i + ".yaml", proxyYaml("proxy-" + i));
             ProxyConfig cfg = TiergateConfig.load(file).proxy().orElseThrow();
-            Vertx node = Vertx.vertx();
+            Vertx node = io.tiergate.shared.runtime.Runtimes.vertx();
             nodeVertx.add(node);
             Metrics metrics = new Metrics(Map.of("tier", "proxy", "node", cfg.nodeName()));
             proxyMetrics.add(metrics);

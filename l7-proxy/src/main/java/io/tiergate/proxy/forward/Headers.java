@@ -2,12 +2,15 @@ package io.tiergate.proxy.forward;
 
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.request.ProxyRequest;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
 
 import java.util.HashSet;
+import java.util.Iterator;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 
@@ -46,6 +49,19 @@ public final class Headers {
     /** As above; {@code request}: also leave out Expect, Content-Length and Host (the upstream request sets its own). */
     private static void copyEndToEnd(MultiMap in, MultiMap out, boolean request) {
         Set<String> named = connectionNamed(in);
+        if (in instanceof HttpHeaders netty) {
+            // Vert.x's own maps (request heads, and the Netty path's response heads) are Netty HttpHeaders too: walk
+            // their CharSequences (the decoder's AsciiStrings), so no String is made per name and value.
+            for (Iterator<Map.Entry<CharSequence, CharSequence>> it = netty.iteratorCharSequence(); it.hasNext(); ) {
+                Map.Entry<CharSequence, CharSequence> e = it.next();
+                CharSequence k = e.getKey();
+                if (!isHopByHop(k) && (named == null || !named.contains(k.toString().toLowerCase(Locale.ROOT)))
+                        && !(request && isSetUpstream(k))) {
+                    out.add(k, e.getValue());
+                }
+            }
+            return;
+        }
         for (var e : in) {
             String k = e.getKey();
             if (!isHopByHop(k) && (named == null || !named.contains(k.toLowerCase(Locale.ROOT)))
@@ -59,11 +75,11 @@ public final class Headers {
      * Expect (the body is already read or streamed by the time the upstream sees the request), Content-Length (the
      * body's own), Host (the upstream request's authority is the normalized one: absolute-form's, :authority's).
      */
-    private static boolean isSetUpstream(String name) {
+    private static boolean isSetUpstream(CharSequence name) {
         return switch (name.length()) {
-            case 4 -> name.equalsIgnoreCase("host");
-            case 6 -> name.equalsIgnoreCase("expect");
-            case 14 -> name.equalsIgnoreCase("content-length");
+            case 4 -> is(name, "host");
+            case 6 -> is(name, "expect");
+            case 14 -> is(name, "content-length");
             default -> false;
         };
     }
@@ -93,15 +109,19 @@ public final class Headers {
     }
 
     /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones seen in the wild (Keep-Alive, Proxy-Connection). */
-    static boolean isHopByHop(String name) {
+    static boolean isHopByHop(CharSequence name) {
         return switch (name.length()) {
-            case 2 -> name.equalsIgnoreCase("te");
-            case 7 -> name.equalsIgnoreCase("trailer") || name.equalsIgnoreCase("upgrade");
-            case 10 -> name.equalsIgnoreCase("connection") || name.equalsIgnoreCase("keep-alive");
-            case 16 -> name.equalsIgnoreCase("proxy-connection");
-            case 17 -> name.equalsIgnoreCase("transfer-encoding");
+            case 2 -> is(name, "te");
+            case 7 -> is(name, "trailer") || is(name, "upgrade");
+            case 10 -> is(name, "connection") || is(name, "keep-alive");
+            case 16 -> is(name, "proxy-connection");
+            case 17 -> is(name, "transfer-encoding");
             default -> false;
         };
+    }
+
+    private static boolean is(CharSequence name, String lower) {
+        return AsciiString.contentEqualsIgnoreCase(name, lower);
     }
 
     /**
@@ -133,7 +153,7 @@ public final class Headers {
             }
         }
         if (f.forwarded()) {
-            StringBuilder el = new StringBuilder("for=").append(forwardedNode(peerIp)).append(";proto=").append(scheme);
+            StringBuilder el = new StringBuilder(96).append("for=").append(forwardedNode(peerIp)).append(";proto=").append(scheme);
             if (host != null) {
                 el.append(";host=").append(quoteIfNeeded(host));
             }

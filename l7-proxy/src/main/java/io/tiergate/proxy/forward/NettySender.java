@@ -17,6 +17,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpHeadersFactory;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -34,6 +35,7 @@ import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpClosedException;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.impl.headers.HeadersAdaptor;
+import io.vertx.core.http.impl.headers.Http1xHeaders;
 import io.vertx.core.internal.ContextInternal;
 import io.vertx.core.internal.VertxInternal;
 import io.vertx.core.internal.buffer.BufferInternal;
@@ -57,6 +59,23 @@ import java.util.concurrent.TimeoutException;
  * connection for up to its connect timeout. Idle connections are closed after the group's {@code keepalive_timeout}.
  */
 final class NettySender implements UpstreamSender {
+    /**
+     * The origin's response head is decoded straight into Vert.x's header map (validated as the server's request heads
+     * are), which is also a Netty {@link HttpHeaders}: no adaptor, and {@link Headers#copyEndToEnd} copies it into the
+     * client's response as the decoder's {@code AsciiString}s, without a String per name and value.
+     */
+    private static final HttpHeadersFactory RESPONSE_HEADS = new HttpHeadersFactory() {
+        @Override
+        public HttpHeaders newHeaders() {
+            return Http1xHeaders.httpHeaders();
+        }
+
+        @Override
+        public HttpHeaders newEmptyHeaders() {
+            return Http1xHeaders.httpHeaders();
+        }
+    };
+
     private final VertxInternal vertx;
     private final UpstreamConfig config;
     private final Map<EventLoop, Map<String, Pool>> pools = new ConcurrentHashMap<>();
@@ -114,8 +133,8 @@ final class NettySender implements UpstreamSender {
                         protected void initChannel(Channel ch) {
                             var p = ch.pipeline();
                             p.addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
-                                    .setMaxInitialLineLength(4096).setMaxHeaderSize(8192).setMaxChunkSize(8192),
-                                    false, false));
+                                    .setMaxInitialLineLength(4096).setMaxHeaderSize(8192).setMaxChunkSize(8192)
+                                    .setHeadersFactory(RESPONSE_HEADS), false, false));
                             p.addLast("handler", new Conn(Pool.this, ch));
                             UpstreamGuard.install(p);
                         }
@@ -498,7 +517,7 @@ final class NettySender implements UpstreamSender {
                     conn.unwatch(); // the exchange decides about the body's clock (watchReads)
                     headSeen = true;
                     head = r;
-                    headers = new HeadersAdaptor(r.headers());
+                    headers = r.headers() instanceof MultiMap m ? m : new HeadersAdaptor(r.headers());
                     listener.head(this);
                 }
             }

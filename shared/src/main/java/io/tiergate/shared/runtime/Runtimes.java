@@ -1,0 +1,40 @@
+package io.tiergate.shared.runtime;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.VertxOptions;
+
+/**
+ * The Vert.x instance a Tiergate process runs on. Its I/O transport is Netty's native epoll where the native library
+ * loads (Linux x86-64), NIO elsewhere; {@code -Dtiergate.transport=nio} forces NIO (for comparison, or if the native
+ * library misbehaves on a platform).
+ */
+public final class Runtimes {
+    public static final String TRANSPORT_PROPERTY = "tiergate.transport";
+
+    private Runtimes() {
+    }
+
+    public static Vertx vertx() {
+        return Vertx.vertx(options());
+    }
+
+    public static VertxOptions options() {
+        return new VertxOptions().setPreferNativeTransport(!forcedNio());
+    }
+
+    /** The one start-up line that says which transport runs, and why not epoll when it does not. */
+    public static String describe(Vertx vertx) {
+        if (vertx.isNativeTransportEnabled()) {
+            return "I/O transport: epoll (Netty native)";
+        }
+        if (forcedNio()) {
+            return "I/O transport: NIO (-D" + TRANSPORT_PROPERTY + "=nio)";
+        }
+        Throwable why = vertx.unavailableNativeTransportCause();
+        return "I/O transport: NIO, epoll unavailable (" + (why == null ? "not on the class path" : why) + ")";
+    }
+
+    private static boolean forcedNio() {
+        return "nio".equalsIgnoreCase(System.getProperty(TRANSPORT_PROPERTY, "auto"));
+    }
+}

@@ -1,0 +1,55 @@
+package io.tiergate.shared.runtime;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
+
+import io.vertx.core.Vertx;
+import io.vertx.core.net.NetServer;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** The shipped processes run on Netty's native epoll transport on Linux x86-64, and NIO when told to. */
+class RuntimesTest {
+
+    @Test
+    void linuxRunsOnEpollAndCarriesBytes() throws Exception {
+        assumeTrue(System.getProperty("os.name").startsWith("Linux") && System.getProperty("os.arch").equals("amd64"),
+                "epoll's native library ships for Linux x86-64 only");
+        Vertx vertx = Runtimes.vertx();
+        try {
+            assertThat(vertx.isNativeTransportEnabled())
+                    .as("native transport (cause if not: %s)", vertx.unavailableNativeTransportCause()).isTrue();
+            assertThat(Runtimes.describe(vertx)).isEqualTo("I/O transport: epoll (Netty native)");
+            assertThat(echo(vertx, "over epoll")).isEqualTo("over epoll");
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    @Test
+    void theSwitchForcesNio() throws Exception {
+        System.setProperty(Runtimes.TRANSPORT_PROPERTY, "nio");
+        Vertx vertx = Runtimes.vertx();
+        try {
+            assertThat(vertx.isNativeTransportEnabled()).isFalse();
+            assertThat(Runtimes.describe(vertx)).isEqualTo("I/O transport: NIO (-Dtiergate.transport=nio)");
+            assertThat(echo(vertx, "over nio")).isEqualTo("over nio");
+        } finally {
+            System.clearProperty(Runtimes.TRANSPORT_PROPERTY);
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** A real TCP round trip through the transport: a blocking client against an echo server on the Vert.x loop. */
+    private static String echo(Vertx vertx, String text) throws Exception {
+        NetServer server = vertx.createNetServer().connectHandler(s -> s.handler(s::write))
+                .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        try (Socket socket = new Socket("127.0.0.1", server.actualPort())) {
+            socket.setSoTimeout(10_000);
+            socket.getOutputStream().write(text.getBytes(StandardCharsets.US_ASCII));
+            return new String(socket.getInputStream().readNBytes(text.length()), StandardCharsets.US_ASCII);
+        }
+    }
+}
