@@ -125,6 +125,9 @@ class ProxyOperationsProcessTest {
             p.signal("INT");
             assertThat(p.exit()).as("Ctrl-C is a graceful stop, exit 0; output:\n" + p.output()).isZero();
             assertThat(p.output()).contains("SIGINT: stopping").contains("stopped")
+                    .as("the start-up line naming the I/O transport (epoll on Linux x86-64)")
+                    .contains(System.getProperty("os.arch").equals("amd64") ? "I/O transport: epoll (Netty native)"
+                            : "I/O transport: ")
                     .as("a clean HTTP probe: no reset, no stack trace").doesNotContain("Stream reset")
                     .doesNotContain("Exception");
             assertThat(pid).as("the pid file is removed on stop").doesNotExist();

@@ -49,6 +49,11 @@ class UpstreamClientPathTest {
 
     /** A proxy in front of {@link #origin} whose plain HTTP/1.1 upstreams use {@code client}. */
     private int proxy(String client, String upstreamExtra) {
+        return proxy(client, upstreamExtra, "");
+    }
+
+    /** As above, with {@code top} (YAML lines at the proxy's top level, e.g. timeouts) added. */
+    private int proxy(String client, String upstreamExtra, String top) {
         String before = System.getProperty(UpstreamClient.CLIENT_PROPERTY);
         System.setProperty(UpstreamClient.CLIENT_PROPERTY, client);
         try {
@@ -60,7 +65,8 @@ class UpstreamClientPathTest {
                     servers:
                       - default: true
                         locations: [{prefix: /, upstream: app}]
-                    """.formatted(origin.address(), upstreamExtra));
+                    %s
+                    """.formatted(origin.address(), upstreamExtra, top));
             proxies.add(p);
             return p.listenPorts().get(0);
         } finally {
@@ -159,5 +165,41 @@ class UpstreamClientPathTest {
         assertThat(origin.connections.get()).isLessThanOrEqualTo(LOOPS);
         assertThat(most.get()).isLessThanOrEqualTo(LOOPS);
         assertThat(origin.received).hasSize(clients);
+    }
+
+    @Test
+    void aRequestThatFindsNoFreeConnectionInTimeFailsAtTheConnectTimeoutNotWhenOneFreesUp() {
+        int port = proxy("netty", ", max_connections_per_server: 1", "timeouts: {upstream_connect: 500ms}");
+        origin.fallback((c, r) -> {
+            c.pause(4000);
+            c.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+        });
+        int clients = 3 * LOOPS + 2;
+        var threads = java.util.concurrent.Executors.newFixedThreadPool(clients);
+        List<CompletableFuture<long[]>> all = new ArrayList<>();
+        for (int i = 0; i < clients; i++) {
+            String path = "/w" + i;
+            all.add(CompletableFuture.supplyAsync(() -> {
+                long t0 = System.nanoTime();
+                RawResponse r = RawResponse.exchange(port,
+                        "GET " + path + " HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", Duration.ofSeconds(30));
+                return new long[] {r.status(), (System.nanoTime() - t0) / 1_000_000};
+            }, threads));
+        }
+        threads.shutdown();
+        int ok = 0;
+        for (CompletableFuture<long[]> f : all) {
+            long[] r = f.join();
+            if (r[0] == 200) {
+                ok++;
+                continue;
+            }
+            // Failed by the wait for a free connection (500 ms, and once more if retried), long before the one
+            // connection of its event loop frees up at 4 s: the timer fired.
+            assertThat(r[0]).as("a request that found no free connection").isEqualTo(502);
+            assertThat(r[1]).as("ms until its answer").isBetween(400L, 3500L);
+        }
+        assertThat(ok).as("requests that got their loop's one connection").isBetween(1, LOOPS);
+        assertThat(origin.connections.get()).isLessThanOrEqualTo(LOOPS);
     }
 }
