@@ -90,13 +90,29 @@ public final class ProxyProtocol {
      */
     public static String clientIp(HttpServerRequest req) {
         Channel ch = channel(req);
-        String pp = ch == null ? null : ch.attr(CLIENT).get();
-        if (pp != null) {
-            return pp;
+        if (ch != null) {
+            String pp = ch.attr(CLIENT).get();
+            if (pp != null) {
+                return pp;
+            }
+            // The TCP peer as text, once per connection: formatting the address on every request showed in profiles.
+            String peer = ch.attr(PEER_TEXT).get();
+            if (peer == null) {
+                peer = peerIp(ch);
+                if (peer != null) {
+                    ch.attr(PEER_TEXT).set(peer);
+                }
+            }
+            if (peer != null) {
+                return peer;
+            }
         }
         SocketAddress a = req.remoteAddress();
-        return a == null || a.hostAddress() == null ? "-" : a.hostAddress();
+        String text = a == null ? null : a.hostAddress();
+        return text == null ? "-" : text;
     }
+
+    private static final AttributeKey<String> PEER_TEXT = AttributeKey.valueOf("tiergate.peerText");
 
     static Channel channel(HttpServerRequest req) {
         HttpConnection c = req.connection();

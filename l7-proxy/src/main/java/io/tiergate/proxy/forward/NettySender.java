@@ -135,8 +135,9 @@ final class NettySender implements UpstreamSender {
                             p.addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
                                     .setMaxInitialLineLength(4096).setMaxHeaderSize(8192).setMaxChunkSize(8192)
                                     .setHeadersFactory(RESPONSE_HEADS), false, false));
-                            p.addLast("handler", new Conn(Pool.this, ch));
-                            UpstreamGuard.install(p);
+                            Conn conn = new Conn(Pool.this, ch);
+                            p.addLast("handler", conn);
+                            conn.guard = UpstreamGuard.install(p);
                         }
                     });
         }
@@ -312,6 +313,7 @@ final class NettySender implements UpstreamSender {
         private final Pool pool;
         private final Channel channel;
         private boolean pooled; // false: a fresh connection for one request, closed after it
+        private UpstreamGuard guard;
         private long idleSince;
         private int uses;
         private Call call;
@@ -464,7 +466,9 @@ final class NettySender implements UpstreamSender {
             var req = new DefaultFullHttpRequest(HttpVersion.HTTP_1_1,
                     io.netty.handler.codec.http.HttpMethod.valueOf(out.method().name()), out.uri(), content, h,
                     EmptyHttpHeaders.INSTANCE);
-            UpstreamGuard.onInterim(ch.pipeline(), this::watchHead);
+            if (conn.guard != null) {
+                conn.guard.onInterim(alive); // the guard found once per connection, not looked up per request
+            }
             watchHead();
             ch.writeAndFlush(req, ch.voidPromise());
         }
@@ -485,6 +489,8 @@ final class NettySender implements UpstreamSender {
         }
 
         /** Until the head: the read timeout (each interim response restarts it). */
+        private final Runnable alive = this::watchHead; // an interim response's sign of life, made once per call
+
         private void watchHead() {
             if (conn != null) {
                 conn.watch(TimeUnit.MILLISECONDS.toNanos(out.bounded(out.readTimeoutMs())));

@@ -62,12 +62,14 @@ final class UpstreamGuard extends ChannelDuplexHandler {
     }
 
     /** Installs the guard on a pipeline with a "codec" (HTTP/1.x client codec) and a "handler" after it. */
-    static void install(ChannelPipeline p) {
+    static UpstreamGuard install(ChannelPipeline p) {
         if (p.get("codec") != null && p.get(NAME) == null && p.get("handler") != null) {
             UpstreamGuard guard = new UpstreamGuard();
             p.addBefore("handler", NAME, guard);
             p.addBefore("codec", NAME + "-bytes", guard.new Unsolicited());
+            return guard;
         }
+        return null;
     }
 
     /**
@@ -84,6 +86,11 @@ final class UpstreamGuard extends ChannelDuplexHandler {
         if (p.get(NAME) instanceof UpstreamGuard g) {
             g.onInterim = r;
         }
+    }
+
+    /** As above, with the guard {@link #install} returned (no pipeline lookup per request). */
+    void onInterim(Runnable r) {
+        onInterim = r;
     }
 
     /**

@@ -54,9 +54,8 @@ final class IpvsTrafficCheck {
             ipvs.delDestination(web, rs2);
             assertThat(curl(6)).as("after removing rs2 every request reaches rs1").containsOnly("rs1");
 
-            // Connection counters are immediate (only the rates lag); ipvsadm must agree with ours. Fewer
-            // than 16: a new connection from a client port whose old entry is still in the table is
-            // not scheduled again.
+            // Connection counters are immediate (only the rates lag); ipvsadm must agree with ours. 16 requests, each
+            // from a port of its own (see curl): 10 leaves room for a request lost to the dead server's timing.
             // A SYN retransmitted by a client that timed out on dead rs2 can still be scheduled between our read and
             // ipvsadm's: read both again until they agree (they must, within a few tries).
             long conns = -1;
@@ -80,10 +79,18 @@ final class IpvsTrafficCheck {
         }
     }
 
+    /**
+     * Each request from its own client port: a port the kernel hands out again while its old connection is still in
+     * IPVS's table is not scheduled again, which made the count below depend on the ephemeral port allocator (it
+     * once read 9 of 16).
+     */
+    private static final java.util.concurrent.atomic.AtomicInteger PORT = new java.util.concurrent.atomic.AtomicInteger(41000);
+
     private static List<String> curl(int n) {
         List<String> out = new ArrayList<>();
         for (int i = 0; i < n; i++) {
-            String r = sh("ip netns exec cli curl -s --max-time 2 http://" + VIP + "/ || echo FAILED").trim();
+            String r = sh("ip netns exec cli curl -s --max-time 2 --local-port " + PORT.getAndIncrement() + " http://"
+                    + VIP + "/ || echo FAILED").trim();
             out.add(r);
         }
         return out;
