@@ -49,22 +49,14 @@ public final class Headers {
     /** As above; {@code request}: also leave out Expect, Content-Length and Host (the upstream request sets its own). */
     private static void copyEndToEnd(MultiMap in, MultiMap out, boolean request) {
         Set<String> named = connectionNamed(in);
-        if (in instanceof HttpHeaders netty) {
-            // Vert.x's own maps (request heads, and the Netty path's response heads) are Netty HttpHeaders too: walk
-            // their CharSequences (the decoder's AsciiStrings), so no String is made per name and value.
-            for (Iterator<Map.Entry<CharSequence, CharSequence>> it = netty.iteratorCharSequence(); it.hasNext(); ) {
-                Map.Entry<CharSequence, CharSequence> e = it.next();
-                CharSequence k = e.getKey();
-                if (!isHopByHop(k) && (named == null || !named.contains(k.toString().toLowerCase(Locale.ROOT)))
-                        && !(request && isSetUpstream(k))) {
-                    out.add(k, e.getValue());
-                }
-            }
-            return;
-        }
-        for (var e : in) {
-            String k = e.getKey();
-            if (!isHopByHop(k) && (named == null || !named.contains(k.toLowerCase(Locale.ROOT)))
+        // Vert.x's own maps (request heads, and the Netty path's response heads) are Netty HttpHeaders too: walk
+        // their CharSequences (the decoder's AsciiStrings), so no String is made per name and value.
+        Iterator<? extends Map.Entry<? extends CharSequence, ? extends CharSequence>> it =
+                in instanceof HttpHeaders netty ? netty.iteratorCharSequence() : in.iterator();
+        while (it.hasNext()) {
+            Map.Entry<? extends CharSequence, ? extends CharSequence> e = it.next();
+            CharSequence k = e.getKey();
+            if (!isHopByHop(k) && (named == null || !named.contains(k.toString().toLowerCase(Locale.ROOT)))
                     && !(request && isSetUpstream(k))) {
                 out.add(k, e.getValue());
             }
