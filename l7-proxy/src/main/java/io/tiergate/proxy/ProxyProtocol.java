@@ -90,39 +90,36 @@ public final class ProxyProtocol {
      */
     public static String clientIp(HttpServerRequest req) {
         Channel ch = channel(req);
-        if (ch != null) {
-            String pp = ch.attr(CLIENT).get();
-            if (pp != null) {
-                return pp;
-            }
-            // The TCP peer as text, once per connection: formatting the address on every request showed in profiles.
-            String peer = ch.attr(PEER_TEXT).get();
-            if (peer == null) {
-                peer = peerIp(ch);
-                if (peer != null) {
-                    ch.attr(PEER_TEXT).set(peer);
-                }
-            }
-            if (peer != null) {
-                return peer;
-            }
+        String ip = ch == null ? null : ch.attr(CLIENT).get();
+        if (ip == null && ch != null) {
+            ip = peerIp(ch);
         }
-        SocketAddress a = req.remoteAddress();
-        String text = a == null ? null : a.hostAddress();
-        return text == null ? "-" : text;
+        if (ip == null) {
+            SocketAddress a = req.remoteAddress();
+            ip = a == null ? null : a.hostAddress();
+        }
+        return ip == null ? "-" : ip;
     }
-
-    private static final AttributeKey<String> PEER_TEXT = AttributeKey.valueOf("tiergate.peerText");
 
     static Channel channel(HttpServerRequest req) {
         HttpConnection c = req.connection();
         return c instanceof ConnectionBase base ? base.channel() : null;
     }
 
+    /**
+     * The TCP peer as text, formatted once per connection (its address never changes): this is read on every request
+     * (the client address, the PROXY trust check), and formatting it each time showed in profiles.
+     */
     static String peerIp(Channel ch) {
-        return ch.remoteAddress() instanceof InetSocketAddress isa && isa.getAddress() != null
-                ? isa.getAddress().getHostAddress() : null;
+        String ip = ch.attr(PEER_TEXT).get();
+        if (ip == null && ch.remoteAddress() instanceof InetSocketAddress isa && isa.getAddress() != null) {
+            ip = isa.getAddress().getHostAddress();
+            ch.attr(PEER_TEXT).set(ip);
+        }
+        return ip;
     }
+
+    private static final AttributeKey<String> PEER_TEXT = AttributeKey.valueOf("tiergate.peerText");
 
     /** Parsed header: source address and port, or null address for LOCAL / UNKNOWN (use the real peer). */
     record Header(String address, int port) {

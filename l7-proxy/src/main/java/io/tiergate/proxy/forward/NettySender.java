@@ -196,13 +196,10 @@ final class NettySender implements UpstreamSender {
         private void expireWaiters() {
             waitTimer = null;
             long now = System.nanoTime();
-            long next = 0;
-            boolean any = false;
             for (java.util.Iterator<Call> it = waiting.iterator(); it.hasNext(); ) {
                 Call w = it.next();
                 if (w.waitUntil - now > 0) {
-                    next = any && next - w.waitUntil <= 0 ? next : w.waitUntil;
-                    any = true;
+                    armWait(w.waitUntil, now); // ends armed for the earliest deadline left
                     continue;
                 }
                 it.remove();
@@ -213,9 +210,6 @@ final class NettySender implements UpstreamSender {
                             "no free connection to the server within " + w.out.connectTimeoutMs()
                                     + " ms (max_connections_per_server)")));
                 }
-            }
-            if (any) {
-                armWait(next, now);
             }
         }
 

@@ -77,13 +77,7 @@ final class UpstreamGuard extends ChannelDuplexHandler {
      * sent begins: a 102 is the origin saying it is alive, so the exchange restarts its {@code upstream_read} timer.
      */
     static void onInterim(HttpConnection c, Runnable r) {
-        if (c instanceof ConnectionBase cb) {
-            onInterim(cb.channel().pipeline(), r);
-        }
-    }
-
-    static void onInterim(ChannelPipeline p, Runnable r) {
-        if (p.get(NAME) instanceof UpstreamGuard g) {
+        if (c instanceof ConnectionBase cb && cb.channel().pipeline().get(NAME) instanceof UpstreamGuard g) {
             g.onInterim = r;
         }
     }

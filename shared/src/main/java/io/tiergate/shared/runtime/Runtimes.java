@@ -18,7 +18,7 @@ public final class Runtimes {
         return Vertx.vertx(options());
     }
 
-    public static VertxOptions options() {
+    private static VertxOptions options() {
         return new VertxOptions().setPreferNativeTransport(!forcedNio());
     }
 
