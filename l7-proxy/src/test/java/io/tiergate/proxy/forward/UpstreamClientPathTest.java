@@ -194,10 +194,11 @@ class UpstreamClientPathTest {
                 ok++;
                 continue;
             }
-            // Failed by the wait for a free connection (500 ms, and once more if retried), long before the one
-            // connection of its event loop frees up at 4 s: the timer fired.
+            // Failed by the wait for a free connection (500 ms, and once more if retried): without the timer it would
+            // wait until its loop's one connection frees up at 4 s and then get the origin's 200 another 4 s later.
+            // The upper bound leaves room for a loaded machine, not for that.
             assertThat(r[0]).as("a request that found no free connection").isEqualTo(502);
-            assertThat(r[1]).as("ms until its answer").isBetween(400L, 3500L);
+            assertThat(r[1]).as("ms until its answer").isBetween(400L, 7000L);
         }
         assertThat(ok).as("requests that got their loop's one connection").isBetween(1, LOOPS);
         assertThat(origin.connections.get()).isLessThanOrEqualTo(LOOPS);
