@@ -240,7 +240,9 @@ public final class CacheFilter {
         if (inflight.putIfAbsent(key, lease) != null) {
             return;
         }
-        forward(req, rule, origin, key, stale, "stale", lease)
+        // Its response goes to the store only: never into the head of the client's (already served) response.
+        CacheRequest own = new CacheRequest(req.method(), req.scheme(), req.host(), req.uri(), req.headers());
+        forward(own, rule, origin, key, stale, "stale", lease)
                 .onFailure(e -> log.debug("background revalidation of {} failed: {}", key, e.toString()));
     }
 
@@ -368,7 +370,8 @@ public final class CacheFilter {
      * Cache-Status, the client's conditionals (304), a single Range (206/416), and no body for HEAD.
      */
     CacheResponse serve(StoredResponse s, CacheRequest req, long now, String cacheStatus, boolean fromStore) {
-        MultiMap h = MultiMap.caseInsensitiveMultiMap().addAll(s.headers());
+        MultiMap h = req.servedHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : req.servedHeaders().clear();
+        h.addAll(s.headers());
         if (fromStore) {
             h.set("Age", Long.toString(Math.min(CachePolicy.currentAge(s, now) / 1000, Directives.MAX_DELTA)));
         }

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.vertx.core.Future;
 import io.vertx.core.Promise;
@@ -56,6 +57,21 @@ public abstract class Body {
     }
 
     /**
+     * Whether a request may carry a body: on HTTP/1.x only {@code Content-Length} or {@code Transfer-Encoding}
+     * announce one (RFC 9112 §6.3); HTTP/2 DATA frames need neither; a WebSocket handshake reads the request's end.
+     * Only these are paused on arrival: a pause (and its resume) creates Vert.x's inbound queue, a cost on every
+     * plain GET otherwise.
+     */
+    static boolean mayCarryBody(HttpServerRequest req) {
+        if (req.version() == io.vertx.core.http.HttpVersion.HTTP_2) {
+            return true;
+        }
+        io.vertx.core.MultiMap h = req.headers();
+        return h.contains(HttpHeaderNames.CONTENT_LENGTH) || h.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                || h.contains(HttpHeaderNames.UPGRADE);
+    }
+
+    /**
      * Reads the request body by the limits of the config: over {@code max_body_size} fails with 413; a body that
      * stalls longer than {@code client_body} fails with 408; above {@code body_buffer.max} it is streamed.
      * {@code chunked}: the length is not known in advance (HTTP/1.1 chunked, or HTTP/2 DATA without content-length).
@@ -69,7 +85,9 @@ public abstract class Body {
     public static Future<Body> read(Vertx vertx, HttpServerRequest req, ProxyConfig config, long maxBodySize,
                                     long contentLength, boolean chunked) {
         if (contentLength == 0 || (contentLength < 0 && !chunked)) {
-            req.resume();
+            if (mayCarryBody(req)) {
+                req.resume(); // "Content-Length: 0", or an HTTP/2 stream that ended with its headers
+            }
             return Future.succeededFuture(EMPTY);
         }
         ProxyConfig.BodyBuffer buf = config.bodyBuffer();

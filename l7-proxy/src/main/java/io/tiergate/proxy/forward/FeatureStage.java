@@ -114,8 +114,9 @@ final class FeatureStage {
             return p.future().map(r -> new CacheResponse(r.status(), r.headers(), Compression.apply(tf.gzip(),
                     creq.method(), creq.headers(), r.status(), r.headers(), r.body())));
         };
-        CacheRequest creq = new CacheRequest(req.method().name(), scheme, host, uri,
-                MultiMap.caseInsensitiveMultiMap().addAll(req.headers()));
+        // The client's headers are only read; a response from the store is built in the client response's map.
+        CacheRequest creq = new CacheRequest(req.method().name(), scheme, host, uri, req.headers(),
+                req.response().headers());
         Future<CacheResponse> out = cache.handle(creq, tf.cache(), origin);
         out.onComplete(ar -> {
             CacheResponse resp;
@@ -179,7 +180,9 @@ final class FeatureStage {
         ProxyConfigView.decorate(snap, h, requestId);
         route.location().features().responseHeaders().apply(h, ctx);
         resp.setStatusCode(r.status());
-        resp.headers().setAll(h);
+        if (h != resp.headers()) { // a cache hit's head is already there (CacheRequest.servedHeaders)
+            resp.headers().setAll(h);
+        }
         boolean noBody = req.method() == HttpMethod.HEAD || r.status() == 204 || r.status() == 304 || r.status() < 200;
         if (file != null && file.file() != null) {
             if (noBody) {

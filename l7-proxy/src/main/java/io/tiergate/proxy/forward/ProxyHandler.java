@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.log.AccessLog;
@@ -71,7 +72,9 @@ public final class ProxyHandler {
     }
 
     public void handle(HttpServerRequest req, String listener) {
-        req.pause();
+        if (Body.mayCarryBody(req)) {
+            req.pause(); // until the controls let it through and the body's reader is in place
+        }
         if (req.version() != HttpVersion.HTTP_2 && ClosingConnection.marked(req.connection())) {
             return; // pipelined behind a response that closes the connection: never served, never forwarded
         }
@@ -87,8 +90,8 @@ public final class ProxyHandler {
     private void serve(HttpServerRequest req, String listener) {
         Snapshot snap = current.get();
         ProxyConfig config = snap.config();
-        List<String> cls = req.headers().getAll("Content-Length");
-        List<String> tes = req.headers().getAll("Transfer-Encoding");
+        List<String> cls = req.headers().getAll(HttpHeaderNames.CONTENT_LENGTH);
+        List<String> tes = req.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
         long contentLength = -1;
         if (cls.size() > 1) {
             reject(req, 400, "more than one Content-Length header");
@@ -204,7 +207,10 @@ public final class ProxyHandler {
         if (req.version() == HttpVersion.HTTP_2) {
             return false;
         }
-        for (String v : req.headers().getAll("Connection")) {
+        if (!req.headers().contains(HttpHeaderNames.CONNECTION)) {
+            return false; // the usual case: one lookup by a name whose hash is computed once
+        }
+        for (String v : req.headers().getAll(HttpHeaderNames.CONNECTION)) {
             for (String token : v.split(",")) {
                 if (token.trim().equalsIgnoreCase("close")) {
                     return true;
