@@ -128,9 +128,9 @@ class ProxyCommandTest {
     }
 
     private String get(int port, String uri) {
-        return await(client.request(new RequestOptions().setMethod(HttpMethod.GET).setHost("127.0.0.1").setPort(port)
-                .setURI(uri).setIdleTimeout(10_000)).compose(r -> r.send().compose(resp -> resp.body()
-                .map(body -> resp.statusCode() + " " + body))));
+        return await(Contexts.onContext(vertx, () -> client.request(new RequestOptions().setMethod(HttpMethod.GET)
+                .setHost("127.0.0.1").setPort(port).setURI(uri).setIdleTimeout(10_000)).compose(r -> r.send()
+                .compose(resp -> resp.body().map(body -> resp.statusCode() + " " + body)))));
     }
 
     @Test

@@ -85,8 +85,9 @@ class ReloadTest {
         ProxyNode proxy = Proxies.start(vertx, yaml(slow));
         int port = proxy.listenPorts().get(0);
         HttpClientAgent client = vertx.createHttpClient();
-        Future<String> inflight = client.request(new RequestOptions().setHost("127.0.0.1").setPort(port).setURI("/"))
-                .compose(r -> r.send().compose(s -> s.body())).map(Object::toString);
+        Future<String> inflight = Origin.onContext(vertx, () -> client.request(new RequestOptions()
+                .setHost("127.0.0.1").setPort(port).setURI("/")).compose(r -> r.send().compose(s -> s.body())))
+                .map(Object::toString);
         Origin.await(Future.future(p -> vertx.setTimer(100, t -> p.complete())));
         Future<Void> stopped = proxy.shutdown(Duration.ofSeconds(5));
         assertThat(Origin.await(inflight)).as("a request running when shutdown starts still completes").isEqualTo("done");

@@ -114,9 +114,9 @@ class ConcurrentCompressionTest {
         for (int i = 0; i < REQUESTS; i++) {
             String uri = "/" + (i % 2 == 0 ? "fixed" : "chunked") + "/" + (i / 2) % BODIES.size();
             String ae = (i / 8) % 2 == 0 ? "gzip" : "br, gzip";
-            all.add(client.request(HttpMethod.GET, port, "127.0.0.1", uri)
+            all.add(Origin.onContext(clientVertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1", uri)
                     .compose(req -> req.putHeader("Accept-Encoding", ae).send()
-                            .compose(r -> r.body().map(b -> new Got(uri, r.getHeader("Content-Encoding"), b)))));
+                            .compose(r -> r.body().map(b -> new Got(uri, r.getHeader("Content-Encoding"), b))))));
         }
         Origin.await(Future.join(new ArrayList<>(all)).transform(ar -> Future.succeededFuture()), Duration.ofSeconds(90));
         List<String> broken = new ArrayList<>();

@@ -116,8 +116,8 @@ class ProxyFeaturesTest {
         int before = origin.hits.get();
         List<Future<Integer>> all = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
-            all.add(client.request(new RequestOptions().setHost("127.0.0.1").setPort(port).setURI("/c/slow"))
-                    .compose(r -> r.send().compose(x -> x.body().map(b -> x.statusCode()))));
+            all.add(Origin.onContext(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1").setPort(port)
+                    .setURI("/c/slow")).compose(r -> r.send().compose(x -> x.body().map(b -> x.statusCode())))));
         }
         for (Future<Integer> f : all) {
             assertThat(Origin.await(f)).isEqualTo(200);
@@ -172,9 +172,9 @@ class ProxyFeaturesTest {
         Proxies.Reply gzHit = get("/c/big", "Accept-Encoding", "gzip, deflate");
         assertThat(gzHit.headers().get("Cache-Status")).contains("hit");
         assertThat(gzHit.headers().get("Content-Encoding")).isEqualTo("gzip");
-        byte[] raw = Origin.await(client.request(new RequestOptions().setHost("127.0.0.1").setPort(port)
-                        .setURI("/c/big").addHeader("Accept-Encoding", "gzip"))
-                .compose(r -> r.send().compose(x -> x.body()))).getBytes();
+        byte[] raw = Origin.await(Origin.onContext(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1")
+                        .setPort(port).setURI("/c/big").addHeader("Accept-Encoding", "gzip"))
+                .compose(r -> r.send().compose(x -> x.body())))).getBytes();
         try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(raw))) {
             assertThat(new String(in.readAllBytes(), StandardCharsets.UTF_8)).isEqualTo(plain.body());
         }

@@ -91,9 +91,10 @@ class H2cTest {
 
     private static Seen call(HttpClientAgent c, int port, HttpMethod method, String uri, String body) {
         RequestOptions o = new RequestOptions().setMethod(method).setHost("127.0.0.1").setPort(port).setURI(uri);
-        return Origin.await(c.request(o).compose(req -> (body == null ? req.send() : req.send(body))
+        return Origin.await(Origin.onContext(vertx, () -> c.request(o)
+                .compose(req -> (body == null ? req.send() : req.send(body))
                 .compose(resp -> resp.body().map(b -> new Seen(resp.version(), resp.statusCode(), b.toString(),
-                        resp.request().connection())))));
+                        resp.request().connection()))))));
     }
 
     @Test

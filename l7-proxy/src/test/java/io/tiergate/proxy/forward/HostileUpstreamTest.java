@@ -489,11 +489,11 @@ class HostileUpstreamTest {
         HttpClientAgent h2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
                 .setHttp2ClearTextUpgrade(false));
         List<String> hints = new CopyOnWriteArrayList<>();
-        String body = Origin.await(h2.request(new RequestOptions().setHost("127.0.0.1").setPort(port)
-                .setURI("/h2-hints")).compose(req -> {
+        String body = Origin.await(Origin.onContext(vertx, () -> h2.request(new RequestOptions().setHost("127.0.0.1")
+                .setPort(port).setURI("/h2-hints")).compose(req -> {
                     req.earlyHintsHandler((MultiMap h) -> hints.add(h.get("Link")));
                     return req.send().compose(HttpClientResponse::body);
-                })).toString();
+                }))).toString();
         assertThat(hints).as("the 103's Link reaches the h2 client")
                 .containsExactly("</app.js>; rel=preload; as=script");
         assertThat(body).isEqualTo("page");

@@ -203,8 +203,8 @@ class RetryTest {
         HttpClientAgent wide = vertx.createHttpClient(new io.vertx.core.http.PoolOptions().setHttp1MaxSize(requests));
         List<Future<Integer>> all = new ArrayList<>();
         for (int i = 0; i < requests; i++) {
-            all.add(wide.request(new RequestOptions().setHost("127.0.0.1").setPort(port).setURI("/"))
-                    .compose(r -> r.send().compose(x -> x.body().map(b -> x.statusCode()))));
+            all.add(Origin.onContext(vertx, () -> wide.request(new RequestOptions().setHost("127.0.0.1").setPort(port)
+                    .setURI("/")).compose(r -> r.send().compose(x -> x.body().map(b -> x.statusCode())))));
         }
         Origin.await(Future.all(all));
         int hits = fleet.stream().mapToInt(o -> o.hits.get()).sum();

@@ -66,7 +66,8 @@ class TlsTest {
         HttpClientAgent c = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustAll(true)
                 .setVerifyHost(false).setUseAlpn(true).setProtocolVersion(version));
         try {
-            return Origin.await(c.request(new RequestOptions().setMethod(HttpMethod.GET).setHost(serverName)
+            return Origin.await(Origin.onContext(vertx, () -> c.request(new RequestOptions().setMethod(HttpMethod.GET)
+                    .setHost(serverName)
                     .setPort(port).setServer(SocketAddress.inetSocketAddress(port, "127.0.0.1")).setURI("/x"))
                     .compose(req -> req.send().compose(resp -> resp.body().map(body -> {
                         String cn;
@@ -77,7 +78,7 @@ class TlsTest {
                             cn = "error: " + e;
                         }
                         return new Seen(resp.version(), cn, body.toString());
-                    }))));
+                    })))));
         } finally {
             c.close();
         }

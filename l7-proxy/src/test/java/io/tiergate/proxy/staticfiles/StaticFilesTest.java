@@ -183,11 +183,12 @@ class StaticFilesTest {
 
     @Test
     void aBigFileArrivesWholeAndARangeOfItToo() {
-        Buffer whole = Origin.await(client.request(HttpMethod.GET, port, "127.0.0.1", "/static/big.bin")
-                .compose(req -> req.send().compose(resp -> resp.body())));
+        Buffer whole = Origin.await(Origin.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1",
+                "/static/big.bin").compose(req -> req.send().compose(resp -> resp.body()))));
         assertThat(whole.getBytes()).isEqualTo(big);
-        Buffer tail = Origin.await(client.request(HttpMethod.GET, port, "127.0.0.1", "/pub/big.bin")
-                .compose(req -> req.putHeader("Range", "bytes=3000000-").send().compose(resp -> resp.body())));
+        Buffer tail = Origin.await(Origin.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1",
+                "/pub/big.bin").compose(req -> req.putHeader("Range", "bytes=3000000-").send()
+                .compose(resp -> resp.body()))));
         assertThat(tail.getBytes()).isEqualTo(java.util.Arrays.copyOfRange(big, 3_000_000, big.length));
     }
 

@@ -11,6 +11,7 @@ import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientResponse;
 import io.vertx.core.http.HttpMethod;
 import io.vertx.core.http.RequestOptions;
+import io.vertx.core.internal.http.HttpClientInternal;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -58,8 +59,10 @@ public final class Proxies {
         for (int i = 0; i + 1 < headers.length; i += 2) {
             o.addHeader(headers[i], headers[i + 1]);
         }
-        return Origin.await(client.request(o).compose(req -> (body == null ? req.send() : req.send(body))
-                .compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(), resp.headers(), b.toString())))));
+        // on a context of the client's own Vert.x (an HttpClientAgent does not name it otherwise)
+        return Origin.await(Origin.onContext(((HttpClientInternal) client).vertx(), () -> client.request(o)
+                .compose(req -> (body == null ? req.send() : req.send(body)).compose(resp -> resp.body()
+                        .map(b -> new Reply(resp.statusCode(), resp.headers(), b.toString()))))));
     }
 
     public static Reply get(HttpClientAgent client, int port, String uri, String... headers) {

@@ -95,9 +95,10 @@ class CertificateReloadTest {
         return Origin.await(client.connect(new HttpConnectOptions().setHost("127.0.0.1").setPort(port)));
     }
 
-    private static String get(HttpClientConnection c) {
-        return Origin.await(c.request(new RequestOptions().setMethod(HttpMethod.GET).setURI("/"))
-                .compose(r -> r.send().compose(resp -> resp.body().map(b -> resp.statusCode() + " " + b))));
+    private String get(HttpClientConnection c) {
+        return Origin.await(Origin.onContext(vertx, () -> c.request(new RequestOptions().setMethod(HttpMethod.GET)
+                .setURI("/")).compose(r -> r.send().compose(resp -> resp.body()
+                .map(b -> resp.statusCode() + " " + b)))));
     }
 
     @Test

@@ -99,7 +99,8 @@ class ClientCertificateTest {
             for (int i = 0; i + 1 < headers.length; i += 2) {
                 r.addHeader(headers[i], headers[i + 1]);
             }
-            return Origin.await(c.request(r).compose(req -> req.send()).compose(resp -> resp.body())).toString();
+            return Origin.await(Origin.onContext(vertx, () -> c.request(r).compose(req -> req.send())
+                    .compose(resp -> resp.body()))).toString();
         } finally {
             c.close();
         }

@@ -2,6 +2,7 @@ package io.tiergate.shared.health;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.tiergate.shared.Contexts;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServer;
 import io.vertx.core.net.NetServer;
@@ -44,8 +45,8 @@ class HealthEngineTest {
         HttpServer warm = vertx.createHttpServer().requestHandler(req -> req.response().end())
                 .listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
         var client = vertx.createHttpClient();
-        client.request(io.vertx.core.http.HttpMethod.GET, warm.actualPort(), "127.0.0.1", "/")
-                .compose(r -> r.send().compose(x -> x.body())).await(5, TimeUnit.SECONDS);
+        Contexts.onContext(vertx, () -> client.request(io.vertx.core.http.HttpMethod.GET, warm.actualPort(),
+                "127.0.0.1", "/").compose(r -> r.send().compose(x -> x.body()))).await(5, TimeUnit.SECONDS);
         client.close().await(5, TimeUnit.SECONDS);
         warm.close().await(5, TimeUnit.SECONDS);
     }
