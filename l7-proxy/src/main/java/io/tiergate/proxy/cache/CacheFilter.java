@@ -97,16 +97,18 @@ public final class CacheFilter {
                 return resp;
             });
         }
-        return lookup(req, rule, origin, true, false).onSuccess(resp -> count(req, rule, resp));
+        String key = rule.keyFor(req);
+        return lookup(req, rule, key, origin, true, false).onSuccess(resp -> count(key, resp));
     }
 
     /** One hit or miss per client request, decided by what was served (a collapsed wait looks up twice). */
-    private void count(CacheRequest req, CacheRule rule, CacheResponse resp) {
+    private void count(String key, CacheResponse resp) {
         String status = resp.headers().get("Cache-Status");
-        boolean hit = status != null && status.startsWith(name() + "; hit");
+        String name = name();
+        boolean hit = status != null && status.startsWith(name) && status.startsWith("; hit", name.length());
         store.countLookup(hit);
         if (hit) {
-            stats.hit(rule.keyFor(req));
+            stats.hit(key);
         } else {
             stats.miss();
         }
@@ -116,11 +118,10 @@ public final class CacheFilter {
         return policy.config().name();
     }
 
-    private Future<CacheResponse> lookup(CacheRequest req, CacheRule rule, Origin origin, boolean mayWait,
-                                         boolean collapsed) {
+    private Future<CacheResponse> lookup(CacheRequest req, CacheRule rule, String key, Origin origin,
+                                         boolean mayWait, boolean collapsed) {
         long now = clock.getAsLong();
         Directives reqCc = CachePolicy.requestDirectives(req.headers());
-        String key = rule.keyFor(req);
         List<StoredResponse> variants = store.variants(key);
         StoredResponse sel = select(variants, req);
         if (sel == null) {
@@ -220,7 +221,7 @@ public final class CacheFilter {
         leader.future().onComplete(x -> {
             if (resumed.compareAndSet(false, true)) {
                 vertx.cancelTimer(timer);
-                onContext(ctx, () -> lookup(req, rule, origin, false, true).onComplete(out));
+                onContext(ctx, () -> lookup(req, rule, key, origin, false, true).onComplete(out));
             }
         });
         return out.future();
