@@ -125,6 +125,41 @@ class ProxyFeaturesTest {
         assertThat(origin.hits.get() - before).as("origin requests for 10 concurrent misses").isEqualTo(1);
     }
 
+    /**
+     * A response served from the cache is written into the client response's own head: concurrent waits collapsed
+     * behind one miss, and concurrent hits, must each carry their own request id and one of each cache header, never
+     * another request's.
+     */
+    @Test
+    void concurrentCollapsedWaitsAndHitsEachGetTheirOwnHead() {
+        int before = origin.hits.get();
+        for (String wave : List.of("collapsed", "hit")) {
+            List<Future<Proxies.Reply>> all = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                String id = wave + "-" + i;
+                all.add(Origin.onContext(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1")
+                        .setPort(port).setURI("/c/slow-heads").addHeader("X-Request-Id", id))
+                        .compose(r -> r.send().compose(x -> x.body().map(b -> new Proxies.Reply(x.statusCode(),
+                                x.headers(), b.toString()))))));
+            }
+            for (int i = 0; i < all.size(); i++) {
+                Proxies.Reply r = Origin.await(all.get(i));
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).isEqualTo("path /c/slow-heads");
+                assertThat(r.headers().getAll("X-Request-Id")).as("%s request %d", wave, i)
+                        .containsExactly(wave + "-" + i);
+                assertThat(r.headers().getAll("Cache-Status")).as("%s request %d", wave, i).hasSize(1);
+                assertThat(r.headers().getAll("Via")).as("%s request %d", wave, i).containsExactly("1.1 tiergate");
+                assertThat(r.headers().getAll("Content-Length")).containsExactly("18");
+                if (wave.equals("hit")) {
+                    assertThat(r.headers().get("Cache-Status")).startsWith("edge; hit");
+                    assertThat(r.headers().getAll("Age")).hasSize(1);
+                }
+            }
+        }
+        assertThat(origin.hits.get() - before).as("origin requests").isEqualTo(1);
+    }
+
     @Test
     void aSuccessfulPostInvalidates() {
         get("/c/inv");
