@@ -126,12 +126,35 @@ final class ProxyReloader {
         }
     }
 
-    /** The file watch: a changed modification time of the config file reloads it. Runs on a worker thread. */
+    /** How long the file must be left alone before the watch reads it, and the longest the watch waits for that. */
+    static final Duration SETTLE = Duration.ofMillis(500);
+    static final Duration SETTLE_MAX = Duration.ofSeconds(5);
+
+    /**
+     * The file watch: a changed modification time of the config file reloads it, once the file has not changed for
+     * {@link #SETTLE}. A file caught while an editor or a deploy tool is still writing it would be read half-written:
+     * rejected (or, cut at a line end, applied with servers missing) and then read again. A file that keeps changing
+     * is read after {@link #SETTLE_MAX} anyway. Runs on a worker thread.
+     */
     synchronized void checkFile() {
         FileTime now = mtime();
-        if (now != null && !now.equals(lastModified)) {
-            reload();
+        if (now == null || now.equals(lastModified)) {
+            return;
         }
+        long giveUp = System.nanoTime() + SETTLE_MAX.toNanos();
+        while (System.currentTimeMillis() - now.toMillis() < SETTLE.toMillis() && System.nanoTime() < giveUp) {
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            }
+            FileTime again = mtime();
+            if (again != null) {
+                now = again;
+            }
+        }
+        reload();
     }
 
     /**

@@ -162,6 +162,56 @@ class ProxyReloadProcessTest {
         }
     }
 
+    /**
+     * A config file caught while it is being written (an editor saving, a deploy tool copying in chunks) is read once,
+     * complete: the watch waits until the file has been left alone, so there is no "reload rejected" for a half file
+     * and no second reload of the same edit.
+     */
+    @Test
+    void aFileWrittenInChunksIsReloadedOnceWhenComplete() throws Exception {
+        io.vertx.core.Vertx vertx = io.vertx.core.Vertx.vertx();
+        try {
+            int a = vertx.createHttpServer().requestHandler(r -> r.response().end("a")).listen(0, "127.0.0.1")
+                    .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).actualPort();
+            int b = vertx.createHttpServer().requestHandler(r -> r.response().end("b")).listen(0, "127.0.0.1")
+                    .toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS).actualPort();
+            Path cert = dir.resolve("site.pem");
+            Path key = dir.resolve("site.key");
+            install(SelfSignedCertificate.create("site.example"), cert, key);
+            Path log = dir.resolve("access.log");
+            int admin = freePort();
+            Path file = dir.resolve("proxy.yaml");
+            Files.writeString(file, yaml(a, "", admin, log, "combined", "text", "64m", cert, key));
+            start(file);
+            waitForLine("admin on 127\\.0\\.0\\.1:" + admin);
+
+            // Written in 5 chunks, 100 ms apart: 400 ms of writing, longer than the 300 ms watch interval, so a
+            // watch that read whatever it found would catch the file half-written.
+            byte[] next = yaml(a, ", 127.0.0.1:" + b, admin, log, "combined", "text", "64m", cert, key)
+                    .getBytes(StandardCharsets.UTF_8);
+            try (var out = Files.newOutputStream(file)) {
+                for (int i = 0; i < 5; i++) {
+                    out.write(next, i * next.length / 5, (i + 1) * next.length / 5 - i * next.length / 5);
+                    out.flush();
+                    if (i < 4) {
+                        Thread.sleep(100);
+                    }
+                }
+            }
+            waitForLine("reloaded " + Pattern.quote(file.toString()) + ": .*\\+upstream app server 127\\.0\\.0\\.1:" + b);
+            Thread.sleep(2000); // room for a second reload or a rejection, were there one
+            assertThat(lines).as("no half-written file was read").noneMatch(l -> l.contains("reload rejected"));
+            assertThat(lines.stream().filter(l -> l.contains("reloaded " + file))).as("one reload for one edit")
+                    .hasSize(1);
+            String metrics = get(admin, "/metrics").body();
+            assertThat(metrics)
+                    .containsPattern("tiergate_config_reloads_total\\{[^}]*result=\"success\"[^}]*\\} 1\\.0")
+                    .doesNotContainPattern("tiergate_config_reloads_total\\{[^}]*result=\"failure\"[^}]*\\} [1-9]");
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
     private void run(int originA, int originB) throws Exception {
         Path cert = dir.resolve("site.pem");
         Path key = dir.resolve("site.key");
