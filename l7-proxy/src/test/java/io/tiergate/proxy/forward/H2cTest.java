@@ -54,6 +54,9 @@ class H2cTest {
         origin = Origin.start(vertx, "origin", (o, req, body) -> {
             String answer = "origin saw " + req.version() + " " + req.method() + " " + req.uri() + " body=" + body
                     + " via=" + req.getHeader("Via") + " xff=" + req.getHeader("X-Forwarded-For");
+            if (req.uri().startsWith("/cached/")) {
+                req.response().putHeader("Cache-Control", "max-age=60").putHeader("Connection", "keep-alive");
+            }
             if (req.uri().startsWith("/slow")) {
                 vertx.setTimer(1500, id -> req.response().end(answer));
             } else {
@@ -68,7 +71,10 @@ class H2cTest {
                   - {name: default, address: 127.0.0.1:0}
                   - {name: no-h2c, address: 127.0.0.1:0, h2c: false}
                 upstreams: {app: {servers: ["%s"]}}
-                servers: [{default: true, locations: [{prefix: /, upstream: app}]}]
+                cache: {max_size: 16m}
+                servers: [{default: true, locations: [
+                  {prefix: /cached/, upstream: app, cache: on, headers: {response: {set: {X-Edge: yes}}}},
+                  {prefix: /, upstream: app}]}]
                 """.formatted(origin.address()));
         h2c = proxy.listenPorts().get(0);
         http1Only = proxy.listenPorts().get(1);
@@ -95,6 +101,28 @@ class H2cTest {
                 .compose(req -> (body == null ? req.send() : req.send(body))
                 .compose(resp -> resp.body().map(b -> new Seen(resp.version(), resp.statusCode(), b.toString(),
                         resp.request().connection()))))));
+    }
+
+    /** A hit's stored head is written straight into the HTTP/2 response's headers: lower-case, no hop-by-hop field. */
+    @Test
+    void aCacheHitIsServedOverHttp2() {
+        HttpClientAgent c = client(false);
+        try {
+            int before = origin.hits.get();
+            for (String expect : List.of("tiergate; fwd=uri-miss", "tiergate; hit")) {
+                RequestOptions o = new RequestOptions().setHost("127.0.0.1").setPort(h2c).setURI("/cached/h2");
+                String seen = Origin.await(Origin.onContext(vertx, () -> c.request(o).compose(req -> req.send()
+                        .compose(resp -> resp.body().map(b -> resp.version() + " " + resp.statusCode() + " "
+                                + resp.headers().getAll("cache-status") + " " + resp.headers().getAll("x-edge") + " "
+                                + resp.headers().getAll("content-length") + " " + resp.headers().contains("connection")
+                                + " " + b)))));
+                assertThat(seen).startsWith("HTTP_2 200 [" + expect).contains("] [yes] [")
+                        .endsWith(" false origin saw HTTP_1_1 GET /cached/h2 body= via=2 edge xff=127.0.0.1");
+            }
+            assertThat(origin.hits.get() - before).as("origin requests").isEqualTo(1);
+        } finally {
+            c.close();
+        }
     }
 
     @Test
