@@ -280,11 +280,12 @@ public final class NftRuleset {
      * The DR chain. Every path parks the chosen real server in {@code ip daddr} (nft 1.0.6 cannot use a map lookup as
      * the value of {@code add @flows}, nor as a counter key), counts it, restores the VIP and forwards:
      * <ol>
-     *   <li>pinned: the flow map names a real server AND the counter map still has it (a member, weight 0 included)
-     *       → forward there. A removed real server has no counter entry, so its pins are ignored (its flows are dead
+     *   <li>pinned (TCP: not for a SYN): the flow map names a real server AND the counter map still has it (a
+     *       member, weight 0 included) → forward there. A removed real server has no counter entry, so its pins are ignored (its flows are dead
      *       anyway) and the VIP is restored;</li>
-     *   <li>stateless: the slot map picks a real server; a TCP SYN (any UDP packet) pins it — when the flow map is
-     *       full the add fails and the packet still goes out on the stateless choice;</li>
+     *   <li>stateless: the slot map picks a real server; a TCP SYN (any UDP packet) pins it — a SYN deletes the
+     *       old pin of its (address, port) first, since {@code add} never overwrites; when the flow map is full the
+     *       add fails and the packet still goes out on the stateless choice;</li>
      *   <li>anything else (no usable server, no pin) is dropped rather than reaching the director's own stack.</li>
      * </ol>
      */
@@ -299,7 +300,8 @@ public final class NftRuleset {
             sb.append("add map ").append(t).append(" f_").append(id).append(" { typeof ").append(flowKey)
                     .append(" : ip daddr; size ").append(flowTable.size()).append("; flags dynamic,timeout; timeout ")
                     .append(flowTable.timeout().toSeconds()).append("s; }\n");
-            sb.append(chain).append("ip daddr set ").append(flowKey).append(" map @f_").append(id).append('\n');
+            sb.append(chain).append(notSyn(s)).append("ip daddr set ").append(flowKey).append(" map @f_").append(id)
+                    .append('\n');
             if (tunnel) {
                 tunnelForwards(sb, s, chain);
             } else {
@@ -314,6 +316,10 @@ public final class NftRuleset {
         String hash = hashExpr(s, slots.modulus) + " map @m_" + id;
         sb.append(chain).append("ip daddr set ").append(hash).append('\n');
         if (flowTable.enabled()) {
+            if (s.key().protocol() == Protocol.TCP) {
+                sb.append(chain).append(synOnly(s)).append("ip daddr != ").append(vip).append(" delete @f_").append(id)
+                        .append(" { ").append(flowKey).append(" : ip daddr }\n");
+            }
             sb.append(chain).append(synOnly(s)).append("ip daddr != ").append(vip).append(" add @f_").append(id)
                     .append(" { ").append(flowKey).append(" : ip daddr }\n");
         }
@@ -361,12 +367,22 @@ public final class NftRuleset {
     }
 
     /**
+     * The guard of a TCP pin lookup: a SYN starts a new connection, so it never follows a pin (a stale one may name a
+     * drained server); it is scheduled statelessly and its pin replaces the old one, like IPVS's conn_reuse_mode.
+     */
+    private static String notSyn(DataplaneService s) {
+        return s.key().protocol() == Protocol.TCP ? "tcp flags & (syn | ack) != syn " : "";
+    }
+
+    /**
      * The IPv6 DR chain. Same paths as {@link #dr}, but the pins live in one set per real server
      * ({@code p_<svc>_<server>}, keyed {@code ip6 saddr . tcp sport}) instead of one flow map: nft 1.0.6 allocates a
      * single register for a set key longer than 16 bytes, so {@code add @f { ip6 saddr . tcp sport : ip6 daddr }}
      * aborts nft (or, keyed {@code tcp sport . ip6 saddr}, silently overwrites the key's last word with the data).
      * A set without data has no such overlap. The per-server sets also make membership structural: a removed server's
-     * set and rule are gone, so its pins are ignored as in IPv4. Cost: one set lookup per member for each packet.
+     * set and rule are gone, so its pins are ignored as in IPv4. Cost: one set lookup per member for each packet. As in
+     * IPv4 a TCP SYN skips the pins, and deletes its key from every member's set before pinning the stateless choice
+     * (one delete per member per SYN), so a reused (address, port) never follows a stale pin.
      */
     private void dr6(StringBuilder sb, DataplaneService s, String id, Slots slots) {
         String chain = "add rule " + DR_TABLE + " s_" + id + " ";
@@ -377,7 +393,7 @@ public final class NftRuleset {
                 sb.append("add set ").append(DR_TABLE).append(' ').append(set).append(" { typeof ").append(flowKey)
                         .append("; size ").append(flowTable.size()).append("; flags dynamic,timeout; timeout ")
                         .append(flowTable.timeout().toSeconds()).append("s; }\n");
-                sb.append(chain).append(flowKey).append(" @").append(set).append(" counter name \"")
+                sb.append(chain).append(notSyn(s)).append(flowKey).append(" @").append(set).append(" counter name \"")
                         .append(counterName(s.key(), d.address())).append("\" fwd ip6 to ").append(d.address())
                         .append(fwdDevice()).append('\n');
             }
@@ -388,6 +404,12 @@ public final class NftRuleset {
         String hash = hashExpr(s, slots.modulus) + " map @m_" + id;
         sb.append(chain).append("ip6 daddr set ").append(hash).append('\n');
         if (flowTable.enabled()) {
+            if (s.key().protocol() == Protocol.TCP) {
+                for (Destination d : s.destinations()) {
+                    sb.append(chain).append(synOnly(s)).append("delete @").append(pinSet(s.key(), d.address()))
+                            .append(" { ").append(flowKey).append(" }\n");
+                }
+            }
             for (Destination d : s.destinations()) {
                 if (d.weight() > 0) {
                     sb.append(chain).append(synOnly(s)).append("ip6 daddr ").append(d.address()).append(" add @")

@@ -171,8 +171,34 @@ class NftNamespace6Test {
         }
     }
 
+    /**
+     * As in IPv4: a SYN never follows a pin set; a new connection from the (address, port) of an earlier one, still
+     * pinned to a now drained server, is scheduled afresh and its key leaves the old server's pin set.
+     */
     @Test
     @Order(3)
+    void aNewIpv6ConnectionFromAReusedClientPortAvoidsTheDrainedServerOfItsStalePin() throws Exception {
+        String port = "40123";
+        String first = NftNamespaceTest.clientIn(CLIENT, work, "port", port);
+        assertThat(first).as("a connection from client port " + port).matches("rs[123]");
+        int x = Integer.parseInt(first.substring(2)) - 1;
+        String oldSet = "ip netns exec " + DIR + " nft list set netdev tiergate "
+                + NftRuleset.pinSet(director.status().services().get(0).key(), RS_IP[x]);
+        assertThat(sh(oldSet)).as("the closed connection's pin is still there").contains(CLIENT_IP + " . " + port);
+        director.drain("web", "[" + RS_IP[x] + "]:80");
+        try {
+            String again = NftNamespaceTest.clientIn(CLIENT, work, "port", port);
+            assertThat(again).as("a new connection from the same client port after draining " + first
+                    + " is scheduled afresh, not sent along the old pin").matches("rs[123]").isNotEqualTo(first);
+            assertThat(sh(oldSet)).as("the SYN took its key out of the drained server's pin set")
+                    .doesNotContain(CLIENT_IP + " . " + port);
+        } finally {
+            director.enable("web", "[" + RS_IP[x] + "]:80");
+        }
+    }
+
+    @Test
+    @Order(4)
     void aRestartedDirectorLeavesAnIdenticalIpv6TableUntouched() throws Exception {
         String list = "ip netns exec " + DIR + " nft list table netdev tiergate";
         String before = sh(list).replaceAll("expires \\S+", "");
@@ -184,7 +210,7 @@ class NftNamespace6Test {
     }
 
     @Test
-    @Order(4)
+    @Order(5)
     @SuppressWarnings("unchecked")
     void aKilledIpv6RealServerIsTakenOut() throws Exception {
         long ms = NftNamespaceTest.killAndAwaitOut(director, servers, 1);
@@ -200,7 +226,7 @@ class NftNamespace6Test {
     }
 
     @Test
-    @Order(5)
+    @Order(6)
     @SuppressWarnings("unchecked")
     void natOverIpv6PreservesTheClientAddressAndIsRepairedWhenRemoved() throws Exception {
         StringBuilder s = new StringBuilder("set -e\nip netns exec " + DIR + " sysctl -qw net.ipv6.conf.all.forwarding=1\n");

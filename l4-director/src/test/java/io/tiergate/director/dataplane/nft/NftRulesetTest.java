@@ -68,11 +68,12 @@ class NftRulesetTest {
                 add counter netdev tiergate c_tcp_10_0_0_100_80_192_168_7_12
                 add element netdev tiergate d_tcp_10_0_0_100_80 { 10.1.0.11 : "c_tcp_10_0_0_100_80_10_1_0_11", 192.168.7.12 : "c_tcp_10_0_0_100_80_192_168_7_12" }
                 add map netdev tiergate f_tcp_10_0_0_100_80 { typeof ip saddr . tcp sport : ip daddr; size 65536; flags dynamic,timeout; timeout 300s; }
-                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr set ip saddr . tcp sport map @f_tcp_10_0_0_100_80
+                add rule netdev tiergate s_tcp_10_0_0_100_80 tcp flags & (syn | ack) != syn ip daddr set ip saddr . tcp sport map @f_tcp_10_0_0_100_80
                 add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr 10.1.0.11 counter name "c_tcp_10_0_0_100_80_10_1_0_11" ip daddr set 10.0.0.100 fwd ip to 10.1.0.11 device "tgt-0a01000b"
                 add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr 192.168.7.12 counter name "c_tcp_10_0_0_100_80_192_168_7_12" ip daddr set 10.0.0.100 fwd ip to 192.168.7.12 device "tgt-c0a8070c"
                 add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr != 10.0.0.100 ip daddr set 10.0.0.100
                 add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr set jhash ip saddr . tcp sport mod 3 seed 0x5eed map @m_tcp_10_0_0_100_80
+                add rule netdev tiergate s_tcp_10_0_0_100_80 tcp flags & (syn | ack) == syn ip daddr != 10.0.0.100 delete @f_tcp_10_0_0_100_80 { ip saddr . tcp sport : ip daddr }
                 add rule netdev tiergate s_tcp_10_0_0_100_80 tcp flags & (syn | ack) == syn ip daddr != 10.0.0.100 add @f_tcp_10_0_0_100_80 { ip saddr . tcp sport : ip daddr }
                 add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr 10.1.0.11 counter name "c_tcp_10_0_0_100_80_10_1_0_11" ip daddr set 10.0.0.100 fwd ip to 10.1.0.11 device "tgt-0a01000b"
                 add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr 192.168.7.12 counter name "c_tcp_10_0_0_100_80_192_168_7_12" ip daddr set 10.0.0.100 fwd ip to 192.168.7.12 device "tgt-c0a8070c"
@@ -100,10 +101,11 @@ class NftRulesetTest {
                 add counter netdev tiergate c_tcp_10_0_0_100_80_10_0_0_12
                 add element netdev tiergate d_tcp_10_0_0_100_80 { 10.0.0.11 : "c_tcp_10_0_0_100_80_10_0_0_11", 10.0.0.12 : "c_tcp_10_0_0_100_80_10_0_0_12" }
                 add map netdev tiergate f_tcp_10_0_0_100_80 { typeof ip saddr . tcp sport : ip daddr; size 65536; flags dynamic,timeout; timeout 300s; }
-                add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr set ip saddr . tcp sport map @f_tcp_10_0_0_100_80
+                add rule netdev tiergate s_tcp_10_0_0_100_80 tcp flags & (syn | ack) != syn ip daddr set ip saddr . tcp sport map @f_tcp_10_0_0_100_80
                 add rule netdev tiergate s_tcp_10_0_0_100_80 counter name ip daddr map @d_tcp_10_0_0_100_80 ip daddr set 10.0.0.100 fwd ip to ip saddr . tcp sport map @f_tcp_10_0_0_100_80 device "eth0"
                 add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr != 10.0.0.100 ip daddr set 10.0.0.100
                 add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr set jhash ip saddr . tcp sport mod 1 seed 0x5eed map @m_tcp_10_0_0_100_80
+                add rule netdev tiergate s_tcp_10_0_0_100_80 tcp flags & (syn | ack) == syn ip daddr != 10.0.0.100 delete @f_tcp_10_0_0_100_80 { ip saddr . tcp sport : ip daddr }
                 add rule netdev tiergate s_tcp_10_0_0_100_80 tcp flags & (syn | ack) == syn ip daddr != 10.0.0.100 add @f_tcp_10_0_0_100_80 { ip saddr . tcp sport : ip daddr }
                 add rule netdev tiergate s_tcp_10_0_0_100_80 ip daddr != 10.0.0.100 counter name ip daddr map @d_tcp_10_0_0_100_80 ip daddr set 10.0.0.100 fwd ip to jhash ip saddr . tcp sport mod 1 seed 0x5eed map @m_tcp_10_0_0_100_80 device "eth0"
                 add rule netdev tiergate s_tcp_10_0_0_100_80 drop comment "tg tcp/10.0.0.100:80 fp=00000000000000ff ft=65536/300s"
@@ -116,8 +118,10 @@ class NftRulesetTest {
                         + "delete map netdev tiergate f_tcp_10_0_0_100_80\n");
         assertThat(pinned.upsert(svc(ServiceKey.of(Protocol.UDP, "10.0.0.100", 53), Scheduler.MAGLEV,
                 ForwardingMethod.DIRECT_ROUTE, new Destination("10.0.0.11", 53, 1)), "00000000000000ff"))
-                .as("udp has no SYN: its first packet pins the flow")
-                .contains("ip daddr != 10.0.0.100 add @f_udp_10_0_0_100_53 { ip saddr . udp sport : ip daddr }");
+                .as("udp has no SYN: its first packet pins the flow, every packet follows its pin")
+                .contains("ip daddr != 10.0.0.100 add @f_udp_10_0_0_100_53 { ip saddr . udp sport : ip daddr }")
+                .contains(" s_udp_10_0_0_100_53 ip daddr set ip saddr . udp sport map @f_udp_10_0_0_100_53\n")
+                .doesNotContain("delete @f_");
     }
 
     static final ServiceKey WEB6 = ServiceKey.of(Protocol.TCP, "fd77::100", 80);
@@ -141,12 +145,15 @@ class NftRulesetTest {
                 add counter netdev tiergate c_tcp_fd77__100_80_fd77__13
                 add element netdev tiergate d_tcp_fd77__100_80 { fd77::11 : "c_tcp_fd77__100_80_fd77__11", fd77::12 : "c_tcp_fd77__100_80_fd77__12", fd77::13 : "c_tcp_fd77__100_80_fd77__13" }
                 add set netdev tiergate p_tcp_fd77__100_80_fd77__11 { typeof ip6 saddr . tcp sport; size 65536; flags dynamic,timeout; timeout 300s; }
-                add rule netdev tiergate s_tcp_fd77__100_80 ip6 saddr . tcp sport @p_tcp_fd77__100_80_fd77__11 counter name "c_tcp_fd77__100_80_fd77__11" fwd ip6 to fd77::11 device "eth0"
+                add rule netdev tiergate s_tcp_fd77__100_80 tcp flags & (syn | ack) != syn ip6 saddr . tcp sport @p_tcp_fd77__100_80_fd77__11 counter name "c_tcp_fd77__100_80_fd77__11" fwd ip6 to fd77::11 device "eth0"
                 add set netdev tiergate p_tcp_fd77__100_80_fd77__12 { typeof ip6 saddr . tcp sport; size 65536; flags dynamic,timeout; timeout 300s; }
-                add rule netdev tiergate s_tcp_fd77__100_80 ip6 saddr . tcp sport @p_tcp_fd77__100_80_fd77__12 counter name "c_tcp_fd77__100_80_fd77__12" fwd ip6 to fd77::12 device "eth0"
+                add rule netdev tiergate s_tcp_fd77__100_80 tcp flags & (syn | ack) != syn ip6 saddr . tcp sport @p_tcp_fd77__100_80_fd77__12 counter name "c_tcp_fd77__100_80_fd77__12" fwd ip6 to fd77::12 device "eth0"
                 add set netdev tiergate p_tcp_fd77__100_80_fd77__13 { typeof ip6 saddr . tcp sport; size 65536; flags dynamic,timeout; timeout 300s; }
-                add rule netdev tiergate s_tcp_fd77__100_80 ip6 saddr . tcp sport @p_tcp_fd77__100_80_fd77__13 counter name "c_tcp_fd77__100_80_fd77__13" fwd ip6 to fd77::13 device "eth0"
+                add rule netdev tiergate s_tcp_fd77__100_80 tcp flags & (syn | ack) != syn ip6 saddr . tcp sport @p_tcp_fd77__100_80_fd77__13 counter name "c_tcp_fd77__100_80_fd77__13" fwd ip6 to fd77::13 device "eth0"
                 add rule netdev tiergate s_tcp_fd77__100_80 ip6 daddr set jhash ip6 saddr . tcp sport mod 3 seed 0x5eed map @m_tcp_fd77__100_80
+                add rule netdev tiergate s_tcp_fd77__100_80 tcp flags & (syn | ack) == syn delete @p_tcp_fd77__100_80_fd77__11 { ip6 saddr . tcp sport }
+                add rule netdev tiergate s_tcp_fd77__100_80 tcp flags & (syn | ack) == syn delete @p_tcp_fd77__100_80_fd77__12 { ip6 saddr . tcp sport }
+                add rule netdev tiergate s_tcp_fd77__100_80 tcp flags & (syn | ack) == syn delete @p_tcp_fd77__100_80_fd77__13 { ip6 saddr . tcp sport }
                 add rule netdev tiergate s_tcp_fd77__100_80 tcp flags & (syn | ack) == syn ip6 daddr fd77::11 add @p_tcp_fd77__100_80_fd77__11 { ip6 saddr . tcp sport }
                 add rule netdev tiergate s_tcp_fd77__100_80 tcp flags & (syn | ack) == syn ip6 daddr fd77::12 add @p_tcp_fd77__100_80_fd77__12 { ip6 saddr . tcp sport }
                 add rule netdev tiergate s_tcp_fd77__100_80 ip6 daddr != fd77::100 counter name ip6 daddr map @d_tcp_fd77__100_80 ip6 daddr set fd77::100 fwd ip6 to jhash ip6 saddr . tcp sport mod 3 seed 0x5eed map @m_tcp_fd77__100_80 device "eth0"
