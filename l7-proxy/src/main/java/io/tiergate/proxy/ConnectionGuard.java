@@ -45,6 +45,8 @@ final class ConnectionGuard extends ChannelDuplexHandler {
 
     private final long headerNanos;
     private final long keepaliveNanos;
+    private final WebSocketExtensions webSocketExtensions; // null: Vert.x's extension handler is left alone
+    private boolean extensionsIn; // an extension handler may be in the pipeline: taken out once nothing is in flight
     private ScheduledFuture<?> timer;
     private long timerAt;   // System.nanoTime() the pending timer fires at
     private long deadline;  // System.nanoTime() by which the client must have sent a complete head; 0: none
@@ -52,10 +54,13 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     private int responses;  // responses completely written
     private boolean dropping; // a head came after the last response (ClosingConnection): it and its body are dropped
 
-    private ConnectionGuard(long headerNanos, Duration keepalive, int headsAlreadyRead) {
+    private ConnectionGuard(long headerNanos, Duration keepalive, int headsAlreadyRead,
+                            WebSocketExtensions webSocketExtensions) {
         this.headerNanos = headerNanos;
         this.keepaliveNanos = keepalive.toNanos();
         this.heads = headsAlreadyRead;
+        this.webSocketExtensions = webSocketExtensions;
+        this.extensionsIn = webSocketExtensions != null;
     }
 
     /**
@@ -69,10 +74,13 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     /**
      * Takes over from {@link Opening} when Vert.x hands us the HttpConnection. {@code headAlreadyRead}: the connection
      * was created by reading its first request head (HTTP/1.x on an h2c listener), so that head needs no timer and
-     * counts as in flight. Returns false when the connection is neither HTTP/1.x nor HTTP/2 over a Netty channel
-     * (it then relies on Vert.x's idle timeout).
+     * counts as in flight. On HTTP/1.x, Vert.x's WebSocket extension handler is taken out and, when
+     * {@code webSocketExtensions} is given, put back for a request that asks for an upgrade (see
+     * {@link WebSocketExtensions}). Returns false when the connection is neither HTTP/1.x nor HTTP/2 over a Netty
+     * channel (it then relies on Vert.x's idle timeout).
      */
-    static boolean install(HttpConnection conn, Duration clientHeader, Duration keepalive, boolean headAlreadyRead) {
+    static boolean install(HttpConnection conn, Duration clientHeader, Duration keepalive, boolean headAlreadyRead,
+                           WebSocketExtensions webSocketExtensions) {
         // Vert.x 5 exposes the Netty channel only on its implementation class.
         if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase base)) {
             return false;
@@ -89,7 +97,8 @@ final class ConnectionGuard extends ChannelDuplexHandler {
             return false;
         }
         if (p.get("httpEncoder") != null) {
-            p.addAfter("httpEncoder", NAME, new ConnectionGuard(headerNanos, keepalive, headAlreadyRead ? 1 : 0));
+            p.addAfter("httpEncoder", NAME, new ConnectionGuard(headerNanos, keepalive, headAlreadyRead ? 1 : 0,
+                    webSocketExtensions));
             return true;
         }
         Http2ConnectionHandler h2 = p.get(Http2ConnectionHandler.class);
@@ -104,6 +113,18 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     public void handlerAdded(ChannelHandlerContext ctx) {
         if (heads == 0) {
             arm(ctx, headerNanos);
+            takeOutExtensions(ctx);
+        }
+    }
+
+    /**
+     * The WebSocket extension handler out of the pipeline, when no request is past this handler unanswered (so none
+     * is in the middle of its handshake there). Until then, on an h2c listener, the first request already went by.
+     */
+    private void takeOutExtensions(ChannelHandlerContext ctx) {
+        if (extensionsIn) {
+            extensionsIn = false;
+            WebSocketExtensions.takeOut(ctx.pipeline());
         }
     }
 
@@ -125,9 +146,13 @@ final class ConnectionGuard extends ChannelDuplexHandler {
             io.netty.util.ReferenceCountUtil.release(msg);
             return;
         }
-        if (msg instanceof HttpRequest) {
+        if (msg instanceof HttpRequest r) {
             heads++;
             deadline = 0;
+            if (webSocketExtensions != null && r.headers().contains(io.netty.handler.codec.http.HttpHeaderNames.UPGRADE)) {
+                webSocketExtensions.putBack(ctx.pipeline());
+                extensionsIn = true;
+            }
         }
         super.channelRead(ctx, msg);
     }
@@ -154,6 +179,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         }
         if (ended && ++responses >= heads) {
             arm(ctx, keepaliveNanos);
+            takeOutExtensions(ctx); // the response went through it already: outbound, it sits before this handler
         }
     }
 

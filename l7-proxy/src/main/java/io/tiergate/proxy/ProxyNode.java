@@ -274,6 +274,7 @@ public final class ProxyNode {
         // only missed the accept-time start of client_header, which ConnectionGuard arms below anyway; refusing it
         // broke the first requests to a freshly started node that the director already sent traffic to.
         boolean strict = pp != null || l.maxConnections() > 0;
+        WebSocketExtensions wsExtensions = new WebSocketExtensions(o);
         return vertx.createHttpServer(o)
                 .connectionHandler(conn -> {
                     // AcceptHook refused untrusted peers and armed the client_header deadline at accept; this runs on
@@ -283,7 +284,7 @@ public final class ProxyNode {
                         return;
                     }
                     ProxyConfig.Timeouts t = current.get().config().timeouts();
-                    ConnectionGuard.install(conn, t.clientHeader(), t.keepalive(), l.h2c());
+                    ConnectionGuard.install(conn, t.clientHeader(), t.keepalive(), l.h2c(), wsExtensions);
                 })
                 .requestHandler(req -> {
                     // Belt and braces: never serve a connection the accept-time checks did not pass (admitted implies

@@ -85,8 +85,11 @@ public abstract class Body {
     public static Future<Body> read(Vertx vertx, HttpServerRequest req, ProxyConfig config, long maxBodySize,
                                     long contentLength, boolean chunked) {
         if (contentLength == 0 || (contentLength < 0 && !chunked)) {
-            if (mayCarryBody(req)) {
-                req.resume(); // "Content-Length: 0", or an HTTP/2 stream that ended with its headers
+            // Paused on arrival (mayCarryBody) without a body to read: "Content-Length: 0", an HTTP/2 stream that
+            // ended with its headers, or an upgrade (a Transfer-Encoding is chunked here or was refused).
+            if (contentLength == 0 || req.version() == io.vertx.core.http.HttpVersion.HTTP_2
+                    || req.headers().contains(HttpHeaderNames.UPGRADE)) {
+                req.resume();
             }
             return Future.succeededFuture(EMPTY);
         }

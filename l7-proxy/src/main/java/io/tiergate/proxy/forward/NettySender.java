@@ -448,7 +448,7 @@ final class NettySender implements UpstreamSender {
             HttpHeaders h = nettyHeaders(out.headers());
             Authority a = out.authority();
             Channel ch = conn.channel;
-            h.set(HttpHeaderNames.HOST, a != null ? hostField(a.host(), a.port()) : hostField(
+            h.set(HttpHeaderNames.HOST, a != null ? (a.port() == 80 ? a.host() : a.text()) : hostField(
                     ((InetSocketAddress) ch.remoteAddress()).getHostString(),
                     ((InetSocketAddress) ch.remoteAddress()).getPort()));
             Body.Memory body = (Body.Memory) out.body();

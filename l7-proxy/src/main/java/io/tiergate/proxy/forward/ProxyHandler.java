@@ -90,8 +90,12 @@ public final class ProxyHandler {
     private void serve(HttpServerRequest req, String listener) {
         Snapshot snap = current.get();
         ProxyConfig config = snap.config();
-        List<String> cls = req.headers().getAll(HttpHeaderNames.CONTENT_LENGTH);
-        List<String> tes = req.headers().getAll(HttpHeaderNames.TRANSFER_ENCODING);
+        // Most requests have neither field: looked up once each, a list only when one is there.
+        io.vertx.core.MultiMap rh = req.headers();
+        List<String> cls = rh.contains(HttpHeaderNames.CONTENT_LENGTH) ? rh.getAll(HttpHeaderNames.CONTENT_LENGTH)
+                : List.of();
+        List<String> tes = rh.contains(HttpHeaderNames.TRANSFER_ENCODING)
+                ? rh.getAll(HttpHeaderNames.TRANSFER_ENCODING) : List.of();
         long contentLength = -1;
         if (cls.size() > 1) {
             reject(req, 400, "more than one Content-Length header");

@@ -50,7 +50,7 @@ public final class WebSocketTunnel {
         }
         io.tiergate.proxy.request.Authority a = request.authority();
         if (a != null) {
-            h.set("Host", a.port() >= 0 ? a.host() + ":" + a.port() : a.host());
+            h.set("Host", a.text());
         }
         WebSocketConnectOptions o = new WebSocketConnectOptions().setHost(peer.config().address().host())
                 .setPort(peer.config().address().port()).setURI(request.uri()).setHeaders(h)

@@ -12,8 +12,14 @@ import java.util.Locale;
  *
  * @param host lower-case, without trailing dot; IPv6 literals keep their brackets
  * @param port 0-65535, or -1 when none was given
+ * @param text the value for a Host header or :authority: host, then ":port" when one was given (made once: every
+ *             forwarded request writes it, and building it per request showed in profiles)
  */
-public record Authority(String host, int port) {
+public record Authority(String host, int port, String text) {
+
+    public Authority(String host, int port) {
+        this(host, port, port < 0 ? host : host + ":" + port);
+    }
 
     /** Parses {@code value}; throws {@link BadRequest} naming {@code what} (e.g. "Host") when it is not valid. */
     public static Authority parse(String value, String what) {
@@ -64,7 +70,10 @@ public record Authority(String host, int port) {
                 }
             }
         }
-        return new Authority(host, port);
+        // Usually the field was already in normal form: then it is its own text, and nothing is built.
+        boolean canonicalPort = rest.isEmpty() || rest.length() > 1 && (rest.charAt(1) != '0' || rest.length() == 2);
+        boolean same = canonicalPort && value.length() == host.length() + rest.length() && value.startsWith(host);
+        return same ? new Authority(host, port, value) : new Authority(host, port);
     }
 
     private static void checkName(String host, String value, String what) {
@@ -88,7 +97,7 @@ public record Authority(String host, int port) {
     /** The value for a Host header or :authority: host, then ":port" when one was given. */
     @Override
     public String toString() {
-        return port < 0 ? host : host + ":" + port;
+        return text;
     }
 
     /** For messages: the value with control and non-ASCII characters escaped, at most 100 characters. */
