@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
 import io.netty.handler.codec.http.HttpRequest;
@@ -14,6 +15,7 @@ import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.http.HttpConnection;
 
@@ -23,7 +25,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * Slowloris defence Vert.x does not give us: a connection must deliver a complete request head within
  * {@code client_header} of being accepted, and the next one within {@code keepalive} of the previous response; otherwise
- * it is closed. (Vert.x's idle timeout alone is reset by every trickled byte.)
+ * it is closed. (Vert.x's idle timeout alone is reset by every trickled byte.) And its mirror, a slow reader: a
+ * response that waits for a client taking none of it for {@code client_send} closes the connection (nginx's
+ * send_timeout; checked only when a flush left bytes the socket did not take, against the outbound buffer's progress).
  *
  * <p>Two phases. From accept, {@link Opening} (put at the head of the pipeline by {@link AcceptHook}, before Vert.x
  * has set anything up) holds the {@code client_header} deadline: it covers a PROXY header, a TLS handshake, the h2c
@@ -42,9 +46,15 @@ import java.util.concurrent.TimeUnit;
  */
 final class ConnectionGuard extends ChannelDuplexHandler {
     static final String NAME = "tiergateConnectionGuard";
+    private static final String VERTX_IDLE = "idle"; // Vert.x's name for its IdleStateHandler
 
     private final long headerNanos;
     private final long keepaliveNanos;
+    private final long sendNanos;
+    private long idleBackstopMillis; // Vert.x's idle timeout, taken out at install, put back for an upgraded connection
+    private long stallAt;         // System.nanoTime() by which the client must take some waiting output; 0: none waits
+    private Object stallMessage;  // what was first in the outbound buffer then, and how much of it had been written
+    private long stallProgress;
     private final WebSocketExtensions webSocketExtensions; // null: Vert.x's extension handler is left alone
     private boolean extensionsIn; // an extension handler may be in the pipeline: taken out once nothing is in flight
     private ScheduledFuture<?> timer;
@@ -54,10 +64,11 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     private int responses;  // responses completely written
     private boolean dropping; // a head came after the last response (ClosingConnection): it and its body are dropped
 
-    private ConnectionGuard(long headerNanos, Duration keepalive, int headsAlreadyRead,
+    private ConnectionGuard(long headerNanos, Duration keepalive, Duration send, int headsAlreadyRead,
                             WebSocketExtensions webSocketExtensions) {
         this.headerNanos = headerNanos;
         this.keepaliveNanos = keepalive.toNanos();
+        this.sendNanos = send.toNanos();
         this.heads = headsAlreadyRead;
         this.webSocketExtensions = webSocketExtensions;
         this.extensionsIn = webSocketExtensions != null;
@@ -76,11 +87,13 @@ final class ConnectionGuard extends ChannelDuplexHandler {
      * was created by reading its first request head (HTTP/1.x on an h2c listener), so that head needs no timer and
      * counts as in flight. On HTTP/1.x, Vert.x's WebSocket extension handler is taken out and, when
      * {@code webSocketExtensions} is given, put back for a request that asks for an upgrade (see
-     * {@link WebSocketExtensions}). Returns false when the connection is neither HTTP/1.x nor HTTP/2 over a Netty
+     * {@link WebSocketExtensions}), and so is Vert.x's idle timeout: {@code client_send} bounds a response the client
+     * stops taking, and every other wait of a request has its own timeout; an upgraded connection gets the idle
+     * timeout back. Returns false when the connection is neither HTTP/1.x nor HTTP/2 over a Netty
      * channel (it then relies on Vert.x's idle timeout).
      */
-    static boolean install(HttpConnection conn, Duration clientHeader, Duration keepalive, boolean headAlreadyRead,
-                           WebSocketExtensions webSocketExtensions) {
+    static boolean install(HttpConnection conn, Duration clientHeader, Duration keepalive, Duration clientSend,
+                           boolean headAlreadyRead, WebSocketExtensions webSocketExtensions) {
         // Vert.x 5 exposes the Netty channel only on its implementation class.
         if (!(conn instanceof io.vertx.core.net.impl.ConnectionBase base)) {
             return false;
@@ -97,8 +110,14 @@ final class ConnectionGuard extends ChannelDuplexHandler {
             return false;
         }
         if (p.get("httpEncoder") != null) {
-            p.addAfter("httpEncoder", NAME, new ConnectionGuard(headerNanos, keepalive, headAlreadyRead ? 1 : 0,
-                    webSocketExtensions));
+            ConnectionGuard guard = new ConnectionGuard(headerNanos, keepalive, clientSend, headAlreadyRead ? 1 : 0,
+                    webSocketExtensions);
+            // Vert.x's idle timeout costs a promise and a listener for every write, and a timer per connection.
+            if (p.get(VERTX_IDLE) instanceof IdleStateHandler idle) {
+                guard.idleBackstopMillis = idle.getAllIdleTimeInMillis();
+                p.remove(VERTX_IDLE);
+            }
+            p.addAfter("httpEncoder", NAME, guard);
             return true;
         }
         Http2ConnectionHandler h2 = p.get(Http2ConnectionHandler.class);
@@ -174,6 +193,10 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         super.write(ctx, msg, promise);
         if (upgraded) {
             cancel();
+            if (idleBackstopMillis > 0) { // a WebSocket (or h2c) lives on: Vert.x's idle timeout bounds it, as before
+                ctx.pipeline().addAfter(ctx.name(), VERTX_IDLE,
+                        new IdleStateHandler(0, 0, idleBackstopMillis, TimeUnit.MILLISECONDS));
+            }
             ctx.pipeline().remove(this);
             return;
         }
@@ -181,6 +204,28 @@ final class ConnectionGuard extends ChannelDuplexHandler {
             arm(ctx, keepaliveNanos);
             takeOutExtensions(ctx); // the response went through it already: outbound, it sits before this handler
         }
+    }
+
+    /** After a flush the socket did not take whole, the client has {@code client_send} to take some of the rest. */
+    @Override
+    public void flush(ChannelHandlerContext ctx) {
+        ctx.flush();
+        if (stallAt == 0) {
+            ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+            if (out != null && out.totalPendingWriteBytes() > 0) {
+                watchOutput(out, System.nanoTime());
+                if (timer == null || timerAt - stallAt > 0) {
+                    cancel();
+                    schedule(ctx, System.nanoTime(), stallAt);
+                }
+            }
+        }
+    }
+
+    private void watchOutput(ChannelOutboundBuffer out, long now) {
+        stallMessage = out.current();
+        stallProgress = out.currentProgress();
+        stallAt = now + sendNanos;
     }
 
     /**
@@ -195,7 +240,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
             cancel();
         }
         if (timer == null) {
-            schedule(ctx, now, deadline);
+            schedule(ctx, now, stallAt != 0 && stallAt - deadline < 0 ? stallAt : deadline);
         }
     }
 
@@ -206,15 +251,30 @@ final class ConnectionGuard extends ChannelDuplexHandler {
 
     private void fire(ChannelHandlerContext ctx) {
         timer = null;
-        if (deadline == 0 || responses < heads) {
-            return; // a request is in flight: no client wait to bound; the next response sets a new deadline
-        }
         long now = System.nanoTime();
-        if (now - deadline < 0) {
-            schedule(ctx, now, deadline);
+        if (stallAt != 0 && now - stallAt >= 0) {
+            ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+            if (out == null || out.totalPendingWriteBytes() == 0) {
+                stallAt = 0; // all taken
+            } else if (out.current() != stallMessage || out.currentProgress() != stallProgress) {
+                watchOutput(out, now); // some taken: another client_send for the rest
+            } else {
+                ctx.close(); // nginx's send_timeout: the client took nothing of what waits for it
+                return;
+            }
+        }
+        boolean waiting = deadline != 0 && responses >= heads; // else a request is in flight: no client wait to bound
+        if (waiting && now - deadline >= 0) {
+            ctx.close(); // from here, not the tail: Vert.x's handler would wait for the half-read request
             return;
         }
-        ctx.close(); // from here, not the tail: Vert.x's handler would wait for the half-read request
+        long at = waiting ? deadline : stallAt;
+        if (waiting && stallAt != 0 && stallAt - deadline < 0) {
+            at = stallAt;
+        }
+        if (waiting || stallAt != 0) {
+            schedule(ctx, now, at);
+        }
     }
 
     private void cancel() {

@@ -251,7 +251,8 @@ public final class ProxyNode {
         HttpServerOptions o = new HttpServerOptions()
                 .setMaxInitialLineLength(c.limits().maxUriLength() + 64)
                 .setMaxHeaderSize(c.limits().maxHeaderSize())
-                // A backstop only: ConnectionGuard enforces header and keep-alive timeouts, Body the body timeout.
+                // A backstop only: ConnectionGuard enforces header, keep-alive and send timeouts (and takes this one
+                // out of HTTP/1.x connections), Body the body timeout. HTTP/2 connections and handshakes keep it.
                 .setIdleTimeout((int) (Math.max(c.timeouts().keepalive().toSeconds(),
                         c.timeouts().upstreamRead().toSeconds()) + 30))
                 .setHandle100ContinueAutomatically(false)
@@ -284,7 +285,7 @@ public final class ProxyNode {
                         return;
                     }
                     ProxyConfig.Timeouts t = current.get().config().timeouts();
-                    ConnectionGuard.install(conn, t.clientHeader(), t.keepalive(), l.h2c(), wsExtensions);
+                    ConnectionGuard.install(conn, t.clientHeader(), t.keepalive(), t.clientSend(), l.h2c(), wsExtensions);
                 })
                 .requestHandler(req -> {
                     // Belt and braces: never serve a connection the accept-time checks did not pass (admitted implies

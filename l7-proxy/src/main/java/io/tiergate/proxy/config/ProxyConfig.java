@@ -102,11 +102,12 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
     /**
      * Client-side timeouts guard against slow or idle clients (slowloris); upstream ones bound each attempt.
      * {@code upstreamRead} is the longest silence between two reads of a response, head and whole body.
+     * {@code clientSend} is how long a client may take none of a response that waits for it (nginx send_timeout).
      */
     public record Timeouts(Duration clientHeader, Duration clientBody, Duration keepalive,
-                           Duration upstreamConnect, Duration upstreamRead) {
+                           Duration upstreamConnect, Duration upstreamRead, Duration clientSend) {
         public static final Timeouts DEFAULT = new Timeouts(Duration.ofSeconds(10), Duration.ofSeconds(30),
-                Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60));
+                Duration.ofSeconds(60), Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofSeconds(60));
     }
 
     /** Request limits: over them a client gets 414, 431 or 413. */
@@ -444,7 +445,8 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                 m.duration("client_body", d.clientBody(), ms),
                 m.duration("keepalive", d.keepalive(), ms),
                 m.duration("upstream_connect", d.upstreamConnect(), ms),
-                m.duration("upstream_read", d.upstreamRead(), ms));
+                m.duration("upstream_read", d.upstreamRead(), ms),
+                m.duration("client_send", d.clientSend(), ms));
         m.finish();
         return t;
     }
