@@ -1,5 +1,6 @@
 package io.tiergate.cli;
 
+import io.tiergate.shared.Contexts;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;

@@ -1,5 +1,6 @@
 package io.tiergate.proxy;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
 import io.vertx.core.Future;
@@ -85,7 +86,7 @@ class ReloadTest {
         ProxyNode proxy = Proxies.start(vertx, yaml(slow));
         int port = proxy.listenPorts().get(0);
         HttpClientAgent client = vertx.createHttpClient();
-        Future<String> inflight = Origin.onContext(vertx, () -> client.request(new RequestOptions()
+        Future<String> inflight = Contexts.onContext(vertx, () -> client.request(new RequestOptions()
                 .setHost("127.0.0.1").setPort(port).setURI("/")).compose(r -> r.send().compose(s -> s.body())))
                 .map(Object::toString);
         Origin.await(Future.future(p -> vertx.setTimer(100, t -> p.complete())));

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.compress;
 
+import io.tiergate.shared.Contexts;
 import com.aayushatharva.brotli4j.decoder.BrotliInputStream;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
@@ -104,7 +105,7 @@ class BrotliTest {
     }
 
     static Raw get(String uri, String... headers) {
-        return Origin.await(Origin.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1", uri)
+        return Origin.await(Contexts.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1", uri)
                 .compose(req -> {
                     for (int i = 0; i + 1 < headers.length; i += 2) {
                         req.putHeader(headers[i], headers[i + 1]);

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.compress;
 
+import io.tiergate.shared.Contexts;
 import com.aayushatharva.brotli4j.decoder.BrotliInputStream;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
@@ -114,7 +115,7 @@ class ConcurrentCompressionTest {
         for (int i = 0; i < REQUESTS; i++) {
             String uri = "/" + (i % 2 == 0 ? "fixed" : "chunked") + "/" + (i / 2) % BODIES.size();
             String ae = (i / 8) % 2 == 0 ? "gzip" : "br, gzip";
-            all.add(Origin.onContext(clientVertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1", uri)
+            all.add(Contexts.onContext(clientVertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1", uri)
                     .compose(req -> req.putHeader("Accept-Encoding", ae).send()
                             .compose(r -> r.body().map(b -> new Got(uri, r.getHeader("Content-Encoding"), b))))));
         }

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.compress;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -81,7 +82,7 @@ class StreamingGzipTest {
     }
 
     static Raw get(String uri, String... headers) {
-        return Origin.await(Origin.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1", uri)
+        return Origin.await(Contexts.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1", uri)
                 .compose(req -> {
                     for (int i = 0; i + 1 < headers.length; i += 2) {
                         req.putHeader(headers[i], headers[i + 1]);
@@ -155,7 +156,7 @@ class StreamingGzipTest {
         Inflater inflater = new Inflater(true);
         StringBuilder plain = new StringBuilder();
         Promise<Void> done = Promise.promise();
-        Origin.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1", "/z/stream")
+        Contexts.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1", "/z/stream")
                 .compose(req -> req.putHeader("Accept-Encoding", "gzip").send().andThen(ar -> {
                     if (ar.failed()) {
                         return;

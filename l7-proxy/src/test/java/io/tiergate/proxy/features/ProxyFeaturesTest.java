@@ -1,5 +1,6 @@
 package io.tiergate.proxy.features;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -116,7 +117,7 @@ class ProxyFeaturesTest {
         int before = origin.hits.get();
         List<Future<Integer>> all = new ArrayList<>();
         for (int i = 0; i < 10; i++) {
-            all.add(Origin.onContext(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1").setPort(port)
+            all.add(Contexts.onContext(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1").setPort(port)
                     .setURI("/c/slow")).compose(r -> r.send().compose(x -> x.body().map(b -> x.statusCode())))));
         }
         for (Future<Integer> f : all) {
@@ -137,7 +138,7 @@ class ProxyFeaturesTest {
             List<Future<Proxies.Reply>> all = new ArrayList<>();
             for (int i = 0; i < 12; i++) {
                 String id = wave + "-" + i;
-                all.add(Origin.onContext(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1")
+                all.add(Contexts.onContext(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1")
                         .setPort(port).setURI("/c/slow-heads").addHeader("X-Request-Id", id))
                         .compose(r -> r.send().compose(x -> x.body().map(b -> new Proxies.Reply(x.statusCode(),
                                 x.headers(), b.toString()))))));
@@ -207,7 +208,7 @@ class ProxyFeaturesTest {
         Proxies.Reply gzHit = get("/c/big", "Accept-Encoding", "gzip, deflate");
         assertThat(gzHit.headers().get("Cache-Status")).contains("hit");
         assertThat(gzHit.headers().get("Content-Encoding")).isEqualTo("gzip");
-        byte[] raw = Origin.await(Origin.onContext(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1")
+        byte[] raw = Origin.await(Contexts.onContext(vertx, () -> client.request(new RequestOptions().setHost("127.0.0.1")
                         .setPort(port).setURI("/c/big").addHeader("Accept-Encoding", "gzip"))
                 .compose(r -> r.send().compose(x -> x.body())))).getBytes();
         try (GZIPInputStream in = new GZIPInputStream(new ByteArrayInputStream(raw))) {

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -97,7 +98,7 @@ class H2cTest {
 
     private static Seen call(HttpClientAgent c, int port, HttpMethod method, String uri, String body) {
         RequestOptions o = new RequestOptions().setMethod(method).setHost("127.0.0.1").setPort(port).setURI(uri);
-        return Origin.await(Origin.onContext(vertx, () -> c.request(o)
+        return Origin.await(Contexts.onContext(vertx, () -> c.request(o)
                 .compose(req -> (body == null ? req.send() : req.send(body))
                 .compose(resp -> resp.body().map(b -> new Seen(resp.version(), resp.statusCode(), b.toString(),
                         resp.request().connection()))))));
@@ -111,7 +112,7 @@ class H2cTest {
             int before = origin.hits.get();
             for (String expect : List.of("tiergate; fwd=uri-miss", "tiergate; hit")) {
                 RequestOptions o = new RequestOptions().setHost("127.0.0.1").setPort(h2c).setURI("/cached/h2");
-                String seen = Origin.await(Origin.onContext(vertx, () -> c.request(o).compose(req -> req.send()
+                String seen = Origin.await(Contexts.onContext(vertx, () -> c.request(o).compose(req -> req.send()
                         .compose(resp -> resp.body().map(b -> resp.version() + " " + resp.statusCode() + " "
                                 + resp.headers().getAll("cache-status") + " " + resp.headers().getAll("x-edge") + " "
                                 + resp.headers().getAll("content-length") + " " + resp.headers().contains("connection")

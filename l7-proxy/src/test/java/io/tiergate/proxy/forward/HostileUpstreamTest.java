@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -489,7 +490,7 @@ class HostileUpstreamTest {
         HttpClientAgent h2 = vertx.createHttpClient(new HttpClientOptions().setProtocolVersion(HttpVersion.HTTP_2)
                 .setHttp2ClearTextUpgrade(false));
         List<String> hints = new CopyOnWriteArrayList<>();
-        String body = Origin.await(Origin.onContext(vertx, () -> h2.request(new RequestOptions().setHost("127.0.0.1")
+        String body = Origin.await(Contexts.onContext(vertx, () -> h2.request(new RequestOptions().setHost("127.0.0.1")
                 .setPort(port).setURI("/h2-hints")).compose(req -> {
                     req.earlyHintsHandler((MultiMap h) -> hints.add(h.get("Link")));
                     return req.send().compose(HttpClientResponse::body);

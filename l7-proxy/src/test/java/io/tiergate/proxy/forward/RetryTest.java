@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -203,7 +204,7 @@ class RetryTest {
         HttpClientAgent wide = vertx.createHttpClient(new io.vertx.core.http.PoolOptions().setHttp1MaxSize(requests));
         List<Future<Integer>> all = new ArrayList<>();
         for (int i = 0; i < requests; i++) {
-            all.add(Origin.onContext(vertx, () -> wide.request(new RequestOptions().setHost("127.0.0.1").setPort(port)
+            all.add(Contexts.onContext(vertx, () -> wide.request(new RequestOptions().setHost("127.0.0.1").setPort(port)
                     .setURI("/")).compose(r -> r.send().compose(x -> x.body().map(b -> x.statusCode())))));
         }
         Origin.await(Future.all(all));

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -66,7 +67,7 @@ class TlsTest {
         HttpClientAgent c = vertx.createHttpClient(new HttpClientOptions().setSsl(true).setTrustAll(true)
                 .setVerifyHost(false).setUseAlpn(true).setProtocolVersion(version));
         try {
-            return Origin.await(Origin.onContext(vertx, () -> c.request(new RequestOptions().setMethod(HttpMethod.GET)
+            return Origin.await(Contexts.onContext(vertx, () -> c.request(new RequestOptions().setMethod(HttpMethod.GET)
                     .setHost(serverName)
                     .setPort(port).setServer(SocketAddress.inetSocketAddress(port, "127.0.0.1")).setURI("/x"))
                     .compose(req -> req.send().compose(resp -> resp.body().map(body -> {

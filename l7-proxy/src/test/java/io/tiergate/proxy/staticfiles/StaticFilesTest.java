@@ -1,5 +1,6 @@
 package io.tiergate.proxy.staticfiles;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.support.Origin;
@@ -183,10 +184,10 @@ class StaticFilesTest {
 
     @Test
     void aBigFileArrivesWholeAndARangeOfItToo() {
-        Buffer whole = Origin.await(Origin.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1",
+        Buffer whole = Origin.await(Contexts.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1",
                 "/static/big.bin").compose(req -> req.send().compose(resp -> resp.body()))));
         assertThat(whole.getBytes()).isEqualTo(big);
-        Buffer tail = Origin.await(Origin.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1",
+        Buffer tail = Origin.await(Contexts.onContext(vertx, () -> client.request(HttpMethod.GET, port, "127.0.0.1",
                 "/pub/big.bin").compose(req -> req.putHeader("Range", "bytes=3000000-").send()
                 .compose(resp -> resp.body()))));
         assertThat(tail.getBytes()).isEqualTo(java.util.Arrays.copyOfRange(big, 3_000_000, big.length));

@@ -2,7 +2,6 @@ package io.tiergate.proxy.support;
 
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
-import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;
 import io.vertx.core.http.HttpServer;
@@ -12,7 +11,6 @@ import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Supplier;
 
 /** A real origin server on 127.0.0.1:0 whose behaviour a test chooses; it counts and records what it received. */
 public final class Origin implements AutoCloseable {
@@ -74,18 +72,6 @@ public final class Origin implements AutoCloseable {
     @Override
     public void close() {
         await(server.close());
-    }
-
-    /**
-     * Builds and starts {@code call} (a client request chain) on a context of {@code vertx}, the client's. Started on a
-     * plain thread, the chain's callbacks are queued to the context while the connection goes on reading, so a body
-     * can arrive before {@code resp.body()} (or a handler) is set and be lost; on the context they run in order.
-     */
-    public static <T> Future<T> onContext(Vertx vertx, Supplier<Future<T>> call) {
-        Promise<T> result = Promise.promise();
-        // Future.future: should call.get() throw, the result fails with it (rather than never completing)
-        vertx.runOnContext(v -> Future.<T>future(p -> call.get().onComplete(p)).onComplete(result));
-        return result.future();
     }
 
     public static <T> T await(Future<T> f) {

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.support;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.shared.config.ConfigMap;
@@ -60,7 +61,7 @@ public final class Proxies {
             o.addHeader(headers[i], headers[i + 1]);
         }
         // on a context of the client's own Vert.x (an HttpClientAgent does not name it otherwise)
-        return Origin.await(Origin.onContext(((HttpClientInternal) client).vertx(), () -> client.request(o)
+        return Origin.await(Contexts.onContext(((HttpClientInternal) client).vertx(), () -> client.request(o)
                 .compose(req -> (body == null ? req.send() : req.send(body)).compose(resp -> resp.body()
                         .map(b -> new Reply(resp.statusCode(), resp.headers(), b.toString()))))));
     }

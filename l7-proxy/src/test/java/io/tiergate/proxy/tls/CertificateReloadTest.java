@@ -1,5 +1,6 @@
 package io.tiergate.proxy.tls;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -96,7 +97,7 @@ class CertificateReloadTest {
     }
 
     private String get(HttpClientConnection c) {
-        return Origin.await(Origin.onContext(vertx, () -> c.request(new RequestOptions().setMethod(HttpMethod.GET)
+        return Origin.await(Contexts.onContext(vertx, () -> c.request(new RequestOptions().setMethod(HttpMethod.GET)
                 .setURI("/")).compose(r -> r.send().compose(resp -> resp.body()
                 .map(b -> resp.statusCode() + " " + b)))));
     }

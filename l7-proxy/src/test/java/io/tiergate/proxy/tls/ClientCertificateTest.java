@@ -1,5 +1,6 @@
 package io.tiergate.proxy.tls;
 
+import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
@@ -99,7 +100,7 @@ class ClientCertificateTest {
             for (int i = 0; i + 1 < headers.length; i += 2) {
                 r.addHeader(headers[i], headers[i + 1]);
             }
-            return Origin.await(Origin.onContext(vertx, () -> c.request(r).compose(req -> req.send())
+            return Origin.await(Contexts.onContext(vertx, () -> c.request(r).compose(req -> req.send())
                     .compose(resp -> resp.body()))).toString();
         } finally {
             c.close();
