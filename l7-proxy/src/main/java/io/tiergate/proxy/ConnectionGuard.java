@@ -181,7 +181,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         boolean upgraded = msg instanceof HttpResponse r
                 && r.status().code() == HttpResponseStatus.SWITCHING_PROTOCOLS.code();
         boolean ended = msg instanceof LastHttpContent;
-        boolean last = !upgraded && ClosingConnection.marked(ctx.channel());
+        boolean last = !upgraded && (ended || msg instanceof HttpResponse) && ClosingConnection.marked(ctx.channel());
         if (last && msg instanceof HttpResponse r) {
             r.headers().set(io.netty.handler.codec.http.HttpHeaderNames.CONNECTION,
                     io.netty.handler.codec.http.HttpHeaderValues.CLOSE);
@@ -256,6 +256,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
             ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
             if (out == null || out.totalPendingWriteBytes() == 0) {
                 stallAt = 0; // all taken
+                stallMessage = null;
             } else if (out.current() != stallMessage || out.currentProgress() != stallProgress) {
                 watchOutput(out, now); // some taken: another client_send for the rest
             } else {
