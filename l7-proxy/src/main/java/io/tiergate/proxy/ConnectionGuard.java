@@ -53,8 +53,10 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     private final long sendNanos;
     private long idleBackstopMillis; // Vert.x's idle timeout, taken out at install, put back for an upgraded connection
     private long stallAt;         // System.nanoTime() by which the client must take some waiting output; 0: none waits
+    private long stallPending;    // the outbound buffer's pending bytes then, and the content bytes written since:
+    private long stallAdded;      // less pending than the two together means the client took some
     private Object stallMessage;  // what was first in the outbound buffer then, and how much of it had been written
-    private long stallProgress;
+    private long stallProgress;   // (file regions count for nothing in the pending bytes)
     private final WebSocketExtensions webSocketExtensions; // null: Vert.x's extension handler is left alone
     private boolean extensionsIn; // an extension handler may be in the pipeline: taken out once nothing is in flight
     private ScheduledFuture<?> timer;
@@ -190,6 +192,9 @@ final class ConnectionGuard extends ChannelDuplexHandler {
             promise = promise.unvoid();
             promise.addListener(io.netty.channel.ChannelFutureListener.CLOSE);
         }
+        if (stallAt != 0 && msg instanceof io.netty.buffer.ByteBufHolder h) {
+            stallAdded += h.content().readableBytes();
+        }
         super.write(ctx, msg, promise);
         if (upgraded) {
             cancel();
@@ -212,7 +217,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         ctx.flush();
         if (stallAt == 0) {
             ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
-            if (out != null && out.totalPendingWriteBytes() > 0) {
+            if (out != null && (out.totalPendingWriteBytes() > 0 || out.current() != null)) {
                 watchOutput(out, System.nanoTime());
                 if (timer == null || timerAt - stallAt > 0) {
                     cancel();
@@ -223,6 +228,8 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     }
 
     private void watchOutput(ChannelOutboundBuffer out, long now) {
+        stallPending = out.totalPendingWriteBytes();
+        stallAdded = 0;
         stallMessage = out.current();
         stallProgress = out.currentProgress();
         stallAt = now + sendNanos;
@@ -254,11 +261,14 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         long now = System.nanoTime();
         if (stallAt != 0 && now - stallAt >= 0) {
             ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
-            if (out == null || out.totalPendingWriteBytes() == 0) {
+            if (out == null || out.current() == null) {
                 stallAt = 0; // all taken
                 stallMessage = null;
-            } else if (out.current() != stallMessage || out.currentProgress() != stallProgress) {
-                watchOutput(out, now); // some taken: another client_send for the rest
+            } else if (out.totalPendingWriteBytes() < stallPending + stallAdded || out.current() != stallMessage
+                    || out.currentProgress() != stallProgress) {
+                // Some taken: another client_send for the rest. (The byte count is what tells: buffers are
+                // recycled, so the first message may be another one in the same object, at the same progress.)
+                watchOutput(out, now);
             } else {
                 ctx.close(); // nginx's send_timeout: the client took nothing of what waits for it
                 return;
