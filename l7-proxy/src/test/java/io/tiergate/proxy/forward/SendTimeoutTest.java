@@ -30,9 +30,12 @@ class SendTimeoutTest {
     static Origin origin;
     static ProxyNode proxy;
     static int port;
+    static java.nio.file.Path files;
 
     @BeforeAll
-    static void start() {
+    static void start() throws IOException {
+        files = java.nio.file.Files.createTempDirectory("send-timeout");
+        java.nio.file.Files.write(files.resolve("big.bin"), new byte[48 * MB]);
         vertx = Vertx.vertx();
         origin = Origin.start(vertx, "origin", (o, req, body) -> {
             int size = Integer.parseInt(req.getParam("mb")) * MB;
@@ -43,16 +46,18 @@ class SendTimeoutTest {
                 listeners: [{address: 127.0.0.1:0}]
                 timeouts: {client_send: 1s}
                 upstreams: {app: {servers: [{address: %s}]}}
-                servers: [{default: true, locations: [{prefix: /, upstream: app}]}]
-                """.formatted(origin.address()));
+                servers: [{default: true, locations: [{prefix: /files/, alias: '%s/'}, {prefix: /, upstream: app}]}]
+                """.formatted(origin.address(), files));
         port = proxy.listenPorts().get(0);
     }
 
     @AfterAll
-    static void stop() {
+    static void stop() throws IOException {
         Origin.await(proxy.shutdown(Duration.ofSeconds(1)));
         origin.close();
         Origin.await(vertx.close());
+        java.nio.file.Files.deleteIfExists(files.resolve("big.bin"));
+        java.nio.file.Files.deleteIfExists(files);
     }
 
     private static Socket connect() throws IOException {
@@ -74,6 +79,19 @@ class SendTimeoutTest {
             assertThat(got).as("bytes read of the 48 MB response: the proxy closed the connection while the client "
                     + "took nothing (without client_send, Vert.x's idle backstop would wait 90 s)")
                     .isLessThan(40L * MB);
+        }
+    }
+
+    @Test
+    void aClientThatStopsReadingAStaticFileIsDisconnectedToo() throws Exception {
+        // A static file goes out through sendFile, not through the proxy's relay: the guard must watch it as well.
+        try (Socket s = connect()) {
+            s.getOutputStream().write("GET /files/big.bin HTTP/1.1\r\nHost: a\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+            InputStream in = s.getInputStream();
+            long got = in.readNBytes(256 * 1024).length;
+            Thread.sleep(4000);
+            got += drain(in, 0);
+            assertThat(got).as("bytes read of the 48 MB file: cut while the client took nothing").isLessThan(40L * MB);
         }
     }
 
