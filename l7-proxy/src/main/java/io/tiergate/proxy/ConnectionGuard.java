@@ -218,11 +218,9 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         if (stallAt == 0) {
             ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
             if (out != null && (out.totalPendingWriteBytes() > 0 || out.current() != null)) {
-                watchOutput(out, System.nanoTime());
-                if (timer == null || timerAt - stallAt > 0) {
-                    cancel();
-                    schedule(ctx, System.nanoTime(), stallAt);
-                }
+                long now = System.nanoTime();
+                watchOutput(out, now);
+                fireBy(ctx, now, stallAt);
             }
         }
     }
@@ -243,12 +241,22 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     private void arm(ChannelHandlerContext ctx, long nanos) {
         long now = System.nanoTime();
         deadline = now + nanos;
-        if (timer != null && timerAt - deadline > 0) { // pending, but fires after the new, earlier deadline
+        fireBy(ctx, now, deadline);
+    }
+
+    /** The one timer fires by {@code at}: a pending one that fires later is replaced. */
+    private void fireBy(ChannelHandlerContext ctx, long now, long at) {
+        if (timer != null && timerAt - at > 0) {
             cancel();
         }
         if (timer == null) {
-            schedule(ctx, now, stallAt != 0 && stallAt - deadline < 0 ? stallAt : deadline);
+            schedule(ctx, now, earliest(deadline, stallAt));
         }
+    }
+
+    /** The earlier of two System.nanoTime() deadlines, 0 standing for none. */
+    private static long earliest(long a, long b) {
+        return a == 0 || b != 0 && b - a < 0 ? b : a;
     }
 
     private void schedule(ChannelHandlerContext ctx, long now, long at) {
@@ -279,11 +287,8 @@ final class ConnectionGuard extends ChannelDuplexHandler {
             ctx.close(); // from here, not the tail: Vert.x's handler would wait for the half-read request
             return;
         }
-        long at = waiting ? deadline : stallAt;
-        if (waiting && stallAt != 0 && stallAt - deadline < 0) {
-            at = stallAt;
-        }
-        if (waiting || stallAt != 0) {
+        long at = earliest(waiting ? deadline : 0, stallAt);
+        if (at != 0) {
             schedule(ctx, now, at);
         }
     }

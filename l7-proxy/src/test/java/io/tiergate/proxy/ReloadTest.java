@@ -1,8 +1,8 @@
 package io.tiergate.proxy;
 
-import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
+import io.tiergate.shared.Contexts;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;

@@ -187,31 +187,9 @@ public final class Headers {
     }
 
     public static void appendVia(MultiMap h, String protoVersion, String node) {
-        String mine = via(protoVersion, node);
-        if (!h.contains(VIA)) { // the usual case: no list, no join
-            h.set(VIA, mine);
-            return;
-        }
-        h.set(VIA, joinedOrNull(h, VIA) + ", " + mine);
-    }
-
-    /**
-     * The last Via entry made per protocol version ("1.0", "1.1", "2"), reused while the node name is the same
-     * instance (it only changes with a reload). Threads may race to replace one: each entry is immutable.
-     */
-    private record ViaEntry(String protoVersion, String node, String value) { }
-
-    private static final ViaEntry[] LAST_VIA = new ViaEntry[3];
-
-    private static String via(String protoVersion, String node) {
-        int slot = protoVersion.length() == 1 ? 2 : protoVersion.charAt(protoVersion.length() - 1) == '0' ? 0 : 1;
-        ViaEntry e = LAST_VIA[slot];
-        if (e != null && e.protoVersion().equals(protoVersion) && e.node() == node) {
-            return e.value();
-        }
-        String value = protoVersion + " " + node;
-        LAST_VIA[slot] = new ViaEntry(protoVersion, node, value);
-        return value;
+        String mine = protoVersion + " " + node;
+        // the usual case first: no Via yet, so no list and no join
+        h.set(VIA, h.contains(VIA) ? joinedOrNull(h, VIA) + ", " + mine : mine);
     }
 
     private static String joinedOrNull(MultiMap h, CharSequence name) {

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.request;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpVersion;
 import io.vertx.core.net.HostAndPort;
@@ -37,7 +38,7 @@ public record ProxyRequest(HttpServerRequest raw, String listener, NormalizedTar
             h2Authority = a == null ? null : a.port() >= 0 ? a.host() + ":" + a.port() : a.host();
         }
         return RequestNormalizer.normalize(new RequestHead(req.method().name(), protocol, req.isSSL(), req.uri(),
-                req.headers().getAll(io.netty.handler.codec.http.HttpHeaderNames.HOST), h2 ? req.scheme() : null, h2Authority), mergeSlashes);
+                req.headers().getAll(HttpHeaderNames.HOST), h2 ? req.scheme() : null, h2Authority), mergeSlashes);
     }
 
     public String method() {

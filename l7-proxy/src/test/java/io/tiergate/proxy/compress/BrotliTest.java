@@ -1,10 +1,10 @@
 package io.tiergate.proxy.compress;
 
-import io.tiergate.shared.Contexts;
 import com.aayushatharva.brotli4j.decoder.BrotliInputStream;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
+import io.tiergate.shared.Contexts;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;

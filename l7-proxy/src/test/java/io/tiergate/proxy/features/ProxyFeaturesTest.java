@@ -1,9 +1,9 @@
 package io.tiergate.proxy.features;
 
-import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
+import io.tiergate.shared.Contexts;
 import io.vertx.core.Future;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;

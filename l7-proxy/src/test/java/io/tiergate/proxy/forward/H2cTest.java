@@ -1,9 +1,9 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
+import io.tiergate.shared.Contexts;
 import io.tiergate.shared.config.ConfigMap;
 import io.tiergate.shared.config.Problems;
 import io.tiergate.shared.config.YamlLoader;

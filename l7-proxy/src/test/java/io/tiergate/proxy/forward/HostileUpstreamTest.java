@@ -1,11 +1,11 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
 import io.tiergate.proxy.support.RawResponse;
 import io.tiergate.proxy.support.ScriptedOrigin;
+import io.tiergate.shared.Contexts;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.buffer.Buffer;

@@ -1,9 +1,9 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
+import io.tiergate.shared.Contexts;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;

@@ -1,8 +1,8 @@
 package io.tiergate.proxy.support;
 
-import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.config.ProxyConfig;
+import io.tiergate.shared.Contexts;
 import io.tiergate.shared.config.ConfigMap;
 import io.tiergate.shared.config.Problems;
 import io.tiergate.shared.config.YamlLoader;

@@ -1,10 +1,10 @@
 package io.tiergate.proxy.tls;
 
-import io.tiergate.shared.Contexts;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.support.Origin;
 import io.tiergate.proxy.support.Proxies;
 import io.tiergate.proxy.support.TestPki;
+import io.tiergate.shared.Contexts;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
