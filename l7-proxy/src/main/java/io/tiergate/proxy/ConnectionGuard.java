@@ -15,6 +15,7 @@ import io.netty.handler.codec.http2.Http2Connection;
 import io.netty.handler.codec.http2.Http2ConnectionAdapter;
 import io.netty.handler.codec.http2.Http2ConnectionHandler;
 import io.netty.handler.codec.http2.Http2Stream;
+import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.http.HttpConnection;
@@ -47,6 +48,7 @@ import java.util.concurrent.TimeUnit;
 final class ConnectionGuard extends ChannelDuplexHandler {
     static final String NAME = "tiergateConnectionGuard";
     private static final String VERTX_IDLE = "idle"; // Vert.x's name for its IdleStateHandler
+    private static final String CHUNKED_WRITER = "chunkedWriter"; // ... and for its ChunkedWriteHandler
 
     private final long headerNanos;
     private final long keepaliveNanos;
@@ -118,6 +120,12 @@ final class ConnectionGuard extends ChannelDuplexHandler {
             if (p.get(VERTX_IDLE) instanceof IdleStateHandler idle) {
                 guard.idleBackstopMillis = idle.getAllIdleTimeInMillis();
                 p.remove(VERTX_IDLE);
+            }
+            // Vert.x's ChunkedWriteHandler is only needed to send a file in chunks: over TLS, or through Vert.x's own
+            // compressor (which Tiergate does not use). On a plain connection a file goes out as a FileRegion
+            // (sendfile), and the handler is one more stop for every write and flush of every response.
+            if (p.get(CHUNKED_WRITER) != null && p.get(SslHandler.class) == null && p.get("deflater") == null) {
+                p.remove(CHUNKED_WRITER);
             }
             p.addAfter("httpEncoder", NAME, guard);
             return true;

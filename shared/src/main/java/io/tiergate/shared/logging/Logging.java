@@ -60,6 +60,19 @@ public final class Logging {
                     + LoggerFactory.getILoggerFactory().getClass().getName());
         }
         ctx.reset();
+        install(ctx, f, lvl, out);
+        configured = true;
+    }
+
+    /**
+     * The default before {@link #configure} runs (and for a command that never reads a config): text lines at INFO on
+     * stderr. Called by {@link DefaultConfigurator} while Logback initialises.
+     */
+    static void installDefault(LoggerContext ctx) {
+        install(ctx, "text", Level.INFO, new FileOutputStream(FileDescriptor.err));
+    }
+
+    private static void install(LoggerContext ctx, String f, Level lvl, OutputStream out) {
 
         Layout<ILoggingEvent> layout;
         if (f.equals("json")) {
@@ -100,7 +113,6 @@ public final class Logging {
         ch.qos.logback.classic.Logger root = ctx.getLogger(Logger.ROOT_LOGGER_NAME);
         root.setLevel(lvl);
         root.addAppender(appender);
-        configured = true;
         if (lvl == Level.WARN) {
             ctx.getLogger(LIFECYCLE).setLevel(Level.INFO);
         }

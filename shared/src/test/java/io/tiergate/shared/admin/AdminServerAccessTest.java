@@ -142,8 +142,8 @@ class AdminServerAccessTest {
                 .doesNotContain("unsafe-inline");
         assertThat(call("GET", "/ui/common.js").statusCode()).isEqualTo(200);
         assertThat(call("GET", "/ui/nope.js").statusCode()).isEqualTo(404);
-        assertThat(call("GET", "/ui/..%2Flogback.xml").statusCode()).isEqualTo(404);
-        assertThat(call("GET", "/ui/../logback.xml").statusCode()).isEqualTo(404);
+        assertThat(call("GET", "/ui/..%2Fio%2Ftiergate%2Fshared%2Flogging%2FLogging.class").statusCode()).isEqualTo(404);
+        assertThat(call("GET", "/ui/../io/tiergate/shared/logging/Logging.class").statusCode()).isEqualTo(404);
         assertThat(call("GET", "/ui/").statusCode()).isEqualTo(404);
         assertThat(call("POST", "/ui/common.js", "Authorization", "Bearer " + TOKEN).statusCode()).isEqualTo(405);
     }
