@@ -14,6 +14,8 @@
 #   JAR=/path/to/other/tiergate.jar measures another build; BASE_JAR=/path/to/older/tiergate.jar adds that build as
 #   contestants base-l7 and base-l4 (before/after in one run), run with BASE_JAVA_OPTS (default: the same options);
 #   BASE_JAR=$JAR with other BASE_JAVA_OPTS compares JVM settings.
+#   FLOOR=1 adds netty-floor to l7: bench/lib/NettyFloor.java, a bare Netty proxy doing the same header work and
+#   nothing else (same JVM options), to show what Netty on this JVM costs before any of Tiergate's features.
 set -euo pipefail
 DUR=${1:-10s}; ROUNDS=${2:-3}; CONNS=${3:-64 1000}; PATHS=${4:-l7 l4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd); JAR=${JAR:-$ROOT/deploy/target/tiergate.jar}
@@ -32,7 +34,7 @@ cleanup() {
   sleep 0.5; [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
-O=18280; TG=18281; NG=18282; HH=18283; RL=18284; HT=18285; RA=18286; BTG=18287; BRL=18288; BRA=18289
+O=18280; TG=18281; NG=18282; HH=18283; RL=18284; HT=18285; RA=18286; BTG=18287; BRL=18288; BRA=18289; NF=18279
 cat > $W/origin.conf <<C
 worker_processes 1; pid $W/o.pid; error_log $W/o.err; daemon on;
 events { worker_connections 8192; }
@@ -124,6 +126,10 @@ start() { # name port command...: run on the server CPU, remember its pid
   taskset -c $SCPU nginx -c $W/nginx.conf -p $W; PID[nginx]=$(cat $W/n.pid); PORT[nginx]=$NG
   start haproxy-http $HH haproxy -db -f $W/haproxy-http.cfg
   if [ -n "${BASE_JAR:-}" ]; then start base-l7 $BTG java $BOPTS -jar "$BASE_JAR" proxy -c $W/base-proxy.yaml --watch-interval 0; fi
+  if [ -n "${FLOOR:-}" ]; then
+    javac -nowarn -cp "$JAR" -d $W/floor "$ROOT/bench/lib/NettyFloor.java" 2>&1 | grep -v '^Note:' >&2 || true
+    start netty-floor $NF java $JOPTS -cp "$JAR:$W/floor" NettyFloor $NF $O 1
+  fi
 }
 [[ " $PATHS " == *" l4 "* ]] && {
   start tiergate-l4 $RL java $JOPTS -jar "$JAR" director -c $W/relay.yaml
@@ -137,6 +143,7 @@ done
 declare -A CONTESTANTS=([l7]="tiergate-l7 nginx haproxy-http" [l4]="tiergate-l4 haproxy-tcp")
 if [ -n "${BASE_JAR:-}" ]; then CONTESTANTS=([l7]="base-l7 tiergate-l7 nginx haproxy-http" [l4]="base-l4 tiergate-l4 haproxy-tcp"); fi
 declare -A ANCHORS=([l7]="nginx haproxy-http" [l4]="haproxy-tcp")
+if [ -n "${FLOOR:-}" ]; then CONTESTANTS[l7]+=" netty-floor"; ANCHORS[l7]+=" netty-floor"; fi
 echo "machine: $NCPU x $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -r); $(java -version 2>&1 | head -1)" >&2
 echo "$(nginx -v 2>&1), $(haproxy -v | head -1 | cut -d' ' -f1-3), wrk -t1 -d$DUR; servers on CPU $SCPU, wrk + origin on CPU $LCPU" >&2
 echo "tiergate: $JAR ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)), JVM options: ${JOPTS:-(none)}" >&2
@@ -147,7 +154,7 @@ done
 if [ -n "${BASE_JAR:-}" ]; then echo "base: $BASE_JAR, JVM options: ${BOPTS:-(none)}" >&2; fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for n in "${!PORT[@]}"; do   # JIT and pools, once; then 2 s before each measured run at its connection count
-  taskset -c $LCPU wrk -t1 -c64 -d$([[ $n == tiergate* || $n == base* ]] && echo 10s || echo 2s) http://127.0.0.1:${PORT[$n]}/ >/dev/null
+  taskset -c $LCPU wrk -t1 -c64 -d$([[ $n == tiergate* || $n == base* || $n == netty-floor ]] && echo 10s || echo 2s) http://127.0.0.1:${PORT[$n]}/ >/dev/null
 done
 for c in $CONNS; do
   for r in $(seq 1 $ROUNDS); do
