@@ -77,7 +77,10 @@ measure_idle() { # name port pid
 }
 echo "$(nproc) x $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo); load average $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "tiergate: $JAR ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)), JVM options: ${JOPTS:-(none)}"
-java $JOPTS -jar "$JAR" proxy -c $W/proxy.yaml --watch-interval 0 >$W/t.out 2>$W/t.err & TGPID=$!; PIDS+=($TGPID)
+# Started as systemd or Docker start it: a background job of this script would inherit SIGINT ignored, and the proxy
+# would then load its libc binding to un-ignore it (~300 classes a service never loads). exec keeps the PID.
+python3 -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])' \
+  java $JOPTS -jar "$JAR" proxy -c $W/proxy.yaml --watch-interval 0 >$W/t.out 2>$W/t.err & TGPID=$!; PIDS+=($TGPID)
 measure_idle tiergate $TG $TGPID
 echo "tiergate, largest classes on the heap with $N idle connections (jcmd GC.class_histogram):"
 sed -n '4,18p' $W/histo.txt
