@@ -31,7 +31,7 @@ public final class Main implements Runnable {
     CommandLine.Model.CommandSpec spec;
 
     public static void main(String[] args) {
-        // Netty's own Flight Recorder events (buffer-allocator chunks) load ~100 JFR classes into every process at
+        // Netty's own Flight Recorder events (buffer-allocator chunks) load ~80 JFR classes into every process at
         // first use of a buffer; nothing in Tiergate's operations needs them. JFR itself (jcmd JFR.start) still works,
         // and -Dio.netty.jfr.enabled=true brings the events back.
         if (System.getProperty("io.netty.jfr.enabled") == null) {

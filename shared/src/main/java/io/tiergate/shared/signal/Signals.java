@@ -1,7 +1,6 @@
 package io.tiergate.shared.signal;
 
 import java.io.IOException;
-import java.math.BigInteger;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Optional;
@@ -90,7 +89,7 @@ public final class Signals {
      * else the reason (e.g. "Operation not permitted", "No such process").
      */
     public static String send(long pid, String name) {
-        Optional<LibC> libc = Libc.LIBC;
+        Optional<LibC> libc = libc();
         if (libc.isEmpty()) {
             return "libc is not reachable on this platform";
         }
@@ -123,8 +122,8 @@ public final class Signals {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith("SigIgn:")) {
-                    BigInteger mask = new BigInteger(line.substring("SigIgn:".length()).trim(), 16);
-                    return Optional.of(mask.testBit(signum - 1));
+                    long mask = Long.parseUnsignedLong(line.substring("SigIgn:".length()).trim(), 16);
+                    return Optional.of((mask >>> (signum - 1) & 1) != 0);
                 }
             }
         } catch (IOException | RuntimeException e) {
@@ -134,7 +133,7 @@ public final class Signals {
     }
 
     static boolean ignoredPerLibc(int signum) {
-        Optional<LibC> libc = Libc.LIBC;
+        Optional<LibC> libc = libc();
         if (libc.isEmpty()) {
             return false;
         }
@@ -146,8 +145,8 @@ public final class Signals {
     }
 
     private static void unignore(int signum) {
-        if (ignored(signum) && Libc.LIBC.isPresent()) {
-            Libc.LIBC.get().signal(signum, 0L); // SIG_DFL; the JVM's handler replaces it a moment later
+        if (ignored(signum) && libc().isPresent()) {
+            libc().get().signal(signum, 0L); // SIG_DFL; the JVM's handler replaces it a moment later
             log.debug("signal {} was ignored by the parent process; reset to default before handling it", signum);
         }
     }
