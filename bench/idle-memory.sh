@@ -3,9 +3,13 @@
 # (1 worker), each in front of the same nginx origin. A Python client opens N connections, gets one response on each
 # and then holds them all idle; the server's resident memory (VmRSS of its whole process tree, from /proc) is read
 # before and after, and for Tiergate the heap in use (jcmd GC.heap_info) and the top of the class histogram too.
+# "After" is read once a second for SETTLE seconds (default 15) once all connections are held: the figure is the last
+# reading, the peak is printed beside it. A JVM settles after a burst: its compilers' scratch memory goes back to
+# malloc on a 5 s cleaner and to the kernel on the next native trim (-XX:TrimNativeHeapInterval), ~15 MB here, so a
+# single reading taken a few seconds in lands before or after that at random.
 # Needs: nginx java jcmd python3 curl, and the fat jar (mvn -B -o -pl deploy -am package -DskipTests).
 # Usage: bench/idle-memory.sh [connections=10000]   TIERGATE_JAVA_OPTS overrides the JVM options, JAR the jar,
-#   SKIP_NGINX=1 measures Tiergate only.
+#   SKIP_NGINX=1 measures Tiergate only, SETTLE=seconds the settle window.
 set -euo pipefail
 N=${1:-10000}
 ROOT=$(cd "$(dirname "$0")/.." && pwd); JAR=${JAR:-$ROOT/deploy/target/tiergate.jar}
@@ -62,14 +66,18 @@ measure_idle() { # name port pid
   python3 "$ROOT/bench/lib/hold-idle.py" 127.0.0.1 $port $N > $W/hold.$name & local holder=$!; PIDS+=($holder)
   for i in $(seq 1 600); do grep -qE 'ready|failed' $W/hold.$name 2>/dev/null && break; sleep 0.2; done
   grep -q ready $W/hold.$name || { echo "$name: $(cat $W/hold.$name)"; exit 3; }
-  sleep 6   # the JVM trims freed native memory every 5 s (-XX:TrimNativeHeapInterval)
-  r1=$(rss_kb $pid)
+  local peak=0 first= s
+  for s in $(seq 1 "${SETTLE:-15}"); do
+    sleep 1; r1=$(rss_kb $pid); [ -n "$first" ] || first=$r1; [ "$r1" -le "$peak" ] || peak=$r1
+  done
   if [[ $name == tiergate ]]; then
     h1=$(heap $pid)
     jcmd $pid GC.class_histogram > $W/histo.txt 2>/dev/null || true
   fi
-  printf '%-9s %5d idle connections: RSS %6.1f MB -> %6.1f MB   %5.2f KB per connection' $name $N \
-    "$(awk -v v=$r0 'BEGIN{print v/1024}')" "$(awk -v v=$r1 'BEGIN{print v/1024}')" "$(awk -v a=$r0 -v b=$r1 -v n=$N 'BEGIN{print (b-a)/n}')"
+  printf '%-9s %5d idle connections: RSS %6.1f MB -> %6.1f MB after %ss (1 s in %.1f, peak %.1f)   %5.2f KB per connection' \
+    $name $N "$(awk -v v=$r0 'BEGIN{print v/1024}')" "$(awk -v v=$r1 'BEGIN{print v/1024}')" "${SETTLE:-15}" \
+    "$(awk -v v=$first 'BEGIN{print v/1024}')" "$(awk -v v=$peak 'BEGIN{print v/1024}')" \
+    "$(awk -v a=$r0 -v b=$r1 -v n=$N 'BEGIN{print (b-a)/n}')"
   [[ $name == tiergate ]] && awk -v a="$h0" -v b="$h1" 'BEGIN { split(a,x," "); split(b,y," ");
     printf "   heap in use %.1f MB -> %.1f MB (committed %.1f -> %.1f MB)", x[1]/1024, y[1]/1024, x[2]/1024, y[2]/1024 }'
   echo
