@@ -67,7 +67,7 @@ public final class ProxyNode {
         this.metrics = new ProxyMetrics(registry);
         this.accessLog = new AccessLog(config.accessLog());
         this.handler = new ProxyHandler(vertx, current::get, metrics, accessLog);
-        this.eventLoops = Math.max(1, Runtime.getRuntime().availableProcessors());
+        this.eventLoops = io.tiergate.shared.runtime.Runtimes.eventLoops();
         this.health = new ActiveHealth(vertx, metrics);
         metrics.cache(handler::cacheIfCreated);
     }

@@ -18,8 +18,18 @@ public final class Runtimes {
         return Vertx.vertx(options());
     }
 
+    /**
+     * One event loop per CPU the JVM may use (its affinity mask or container quota; {@code -XX:ActiveProcessorCount=N}
+     * sets it), as nginx's {@code worker_processes auto} and HAProxy's {@code nbthread}. Vert.x's default is two per
+     * CPU: the proxy only serves on one per CPU anyway, but the director's userspace relay spreads its connections over
+     * the whole group, and two loops taking turns on one CPU each wake for half the work.
+     */
+    public static int eventLoops() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
+
     private static VertxOptions options() {
-        return new VertxOptions().setPreferNativeTransport(!forcedNio());
+        return new VertxOptions().setPreferNativeTransport(!forcedNio()).setEventLoopPoolSize(eventLoops());
     }
 
     /** The one start-up line that says which transport runs, and why not epoll when it does not. */

@@ -42,6 +42,21 @@ class RuntimesTest {
         }
     }
 
+    @Test
+    void oneEventLoopPerCpuAsNginxWorkersAndHaproxyThreads() throws Exception {
+        Vertx vertx = Runtimes.vertx();
+        try {
+            int loops = 0;
+            for (var ignored : ((io.vertx.core.internal.VertxInternal) vertx).nettyEventLoopGroup()) {
+                loops++;
+            }
+            // Vert.x's own default is twice as many: two loops then take turns on each CPU
+            assertThat(loops).isEqualTo(Runtime.getRuntime().availableProcessors()).isEqualTo(Runtimes.eventLoops());
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
     /** A real TCP round trip through the transport: a blocking client against an echo server on the Vert.x loop. */
     private static String echo(Vertx vertx, String text) throws Exception {
         NetServer server = vertx.createNetServer().connectHandler(s -> s.handler(s::write))
