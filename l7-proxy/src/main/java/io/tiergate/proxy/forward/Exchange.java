@@ -291,7 +291,7 @@ final class Exchange {
             return;
         }
         endRetrySlot();
-        statuses.add(Integer.toString(status));
+        statuses.add(Headers.statusText(status));
         RetryCondition c = RetryCondition.ofStatus(status);
         boolean bad = c != null && policy.retries(c);
         if (group.release(peer, bad, System.nanoTime() - t0)) {

@@ -78,6 +78,9 @@ public final class Headers {
 
     /** Lower-case names listed in the Connection fields beyond close/keep-alive/upgrade, or null when none. */
     private static Set<String> connectionNamed(MultiMap in) {
+        if (!in.contains(CONNECTION)) {
+            return null; // most requests carry none: no list, no iterator
+        }
         Set<String> named = null;
         for (String c : in.getAll(CONNECTION)) {
             // A hand-written token scan: this runs on every response (most say just "keep-alive" or "close").
@@ -86,18 +89,29 @@ public final class Headers {
             while (i < n) {
                 int comma = c.indexOf(',', i);
                 int end = comma < 0 ? n : comma;
-                String token = c.substring(i, end).trim();
+                int from = i;
+                int to = end;
                 i = end + 1;
-                if (!token.isEmpty() && !token.equalsIgnoreCase("close") && !token.equalsIgnoreCase("keep-alive")
-                        && !token.equalsIgnoreCase("upgrade")) {
+                while (from < to && c.charAt(from) <= ' ') {
+                    from++;
+                }
+                while (to > from && c.charAt(to - 1) <= ' ') {
+                    to--;
+                }
+                if (to > from && !isToken(c, from, to, "close") && !isToken(c, from, to, "keep-alive")
+                        && !isToken(c, from, to, "upgrade")) {
                     if (named == null) {
                         named = new HashSet<>();
                     }
-                    named.add(token.toLowerCase(Locale.ROOT));
+                    named.add(c.substring(from, to).toLowerCase(Locale.ROOT));
                 }
             }
         }
         return named;
+    }
+
+    private static boolean isToken(String s, int from, int to, String token) {
+        return to - from == token.length() && s.regionMatches(true, from, token, 0, token.length());
     }
 
     /** RFC 9110 §7.6.1 hop-by-hop fields, plus the non-standard ones seen in the wild (Keep-Alive, Proxy-Connection). */
@@ -186,8 +200,34 @@ public final class Headers {
         return new String(hex);
     }
 
-    public static void appendVia(MultiMap h, String protoVersion, String node) {
+    /** A status code as text, the common ones without a new String per response (the access log's upstream_status). */
+    static String statusText(int status) {
+        return status >= 100 && status < 100 + STATUS_TEXT.length ? STATUS_TEXT[status - 100] : Integer.toString(status);
+    }
+
+    private static final String[] STATUS_TEXT = new String[500];
+
+    static {
+        for (int i = 0; i < STATUS_TEXT.length; i++) {
+            STATUS_TEXT[i] = Integer.toString(100 + i);
+        }
+    }
+
+    /** The last Via entry made, per event loop thread in practice: one node name per config, three protocol versions. */
+    private static volatile String[] lastVia = {"", "", ""};
+
+    private static String viaEntry(String protoVersion, String node) {
+        String[] last = lastVia;
+        if (last[0] == protoVersion && last[1] == node) { // identity: the callers pass constants and the config's name
+            return last[2];
+        }
         String mine = protoVersion + " " + node;
+        lastVia = new String[] {protoVersion, node, mine};
+        return mine;
+    }
+
+    public static void appendVia(MultiMap h, String protoVersion, String node) {
+        String mine = viaEntry(protoVersion, node);
         // the usual case first: no Via yet, so no list and no join
         h.set(VIA, h.contains(VIA) ? joinedOrNull(h, VIA) + ", " + mine : mine);
     }
