@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # A/B of two Tiergate proxy builds (or one build with two sets of JVM options), both running at once, measured in
 # alternating turns: CPU per proxied request (utime+stime of each JVM over its turn / requests), its user/system
-# split, req/s and p99, then the median of the rounds per build. For differences too small for bench/efficiency.sh's
+# split, req/s and p99, and what each request allocated (from the collector's log: MB freed by the round's young
+# collections / requests), then the median of the rounds per build. For differences too small for bench/efficiency.sh's
 # three rounds: a change worth 2-3 % of a request needs 8 or more alternating rounds to show above this machine's noise.
 #
 #   bench/proxy-ab.sh "A.jar|JVM options" "B.jar|JVM options" [rounds=8] [seconds=4] [connections=64]
@@ -51,7 +52,7 @@ proxy:
   servers: [{default: true, locations: [{prefix: /, upstream: o$CACHE_LOC}]}]
 C
   # shellcheck disable=SC2086
-  taskset -c 0 java $opts -jar "$jar" proxy -c "$W/$n.yaml" --watch-interval 0 >"$W/$n.out" 2>&1 &
+  taskset -c 0 java $opts -Xlog:gc:file="$W/$n.gc" -jar "$jar" proxy -c "$W/$n.yaml" --watch-interval 0 >"$W/$n.out" 2>&1 &
   PID[$n]=$!; PORT[$n]=$port
   echo "$n: $jar  $opts"
 done
@@ -63,16 +64,24 @@ hz=$(getconf CLK_TCK)
 for r in $(seq "$ROUNDS"); do
   for n in A B; do
     p=${PID[$n]}
+    g0=$(wc -l < "$W/$n.gc")
     read -r u0 s0 < <(awk '{print $14, $15}' /proc/$p/stat)
     out=$(taskset -c 1 wrk -t1 -c"$C" -d"${SECS}"s --latency "http://127.0.0.1:${PORT[$n]}/")
     read -r u1 s1 < <(awk '{print $14, $15}' /proc/$p/stat)
     req=$(awk '/requests in/ {print $1}' <<<"$out"); p99=$(awk '/ 99%/ {print $2}' <<<"$out")
+    # young collections in the round and the MB they freed: what the requests allocated, read from the collector
+    read -r gcs freed < <(tail -n +$((g0 + 1)) "$W/$n.gc" | awk '/Pause Young/ { n++; if (match($0, /[0-9]+M->[0-9]+M/)) {
+      split(substr($0, RSTART, RLENGTH), a, "->"); f += a[1] - a[2] } } END { print n + 0, f + 0 }')
     awk -v n=$n -v r=$r -v u=$((u1 - u0)) -v s=$((s1 - s0)) -v q="$req" -v hz="$hz" -v p="$p99" -v t="$SECS" \
-      'BEGIN {printf "%s round %d  user %.2f sys %.2f total %.2f us/req  %d req/s  p99 %s\n", n, r, u/hz*1e6/q, s/hz*1e6/q, (u+s)/hz*1e6/q, q/t, p}'
+      -v g="$gcs" -v f="$freed" \
+      'BEGIN {printf "%s round %d  user %.2f sys %.2f total %.2f us/req  %d req/s  p99 %s  young gc %d, ~%.2f KB allocated/req\n",
+        n, r, u/hz*1e6/q, s/hz*1e6/q, (u+s)/hz*1e6/q, q/t, p, g, f*1024/q}'
   done
 done | tee "$W/res"
 for n in A B; do
   awk -v n=$n '$1==n {print $5, $7, $9}' "$W/res" | sort -n -k3 | awk -v n=$n '{u[NR]=$1; s[NR]=$2; t[NR]=$3}
     END {m=int((NR+1)/2); printf "%s median of %d: total %.2f us/req (that round: user %.2f sys %.2f)", n, NR, t[m], u[m], s[m]}'
-  awk -v n=$n '$1==n {print $5}' "$W/res" | sort -n | awk '{u[NR]=$1} END {printf "; median user %.2f us/req\n", u[int((NR+1)/2)]}'
+  awk -v n=$n '$1==n {print $5}' "$W/res" | sort -n | awk '{u[NR]=$1} END {printf "; median user %.2f us/req", u[int((NR+1)/2)]}'
+  awk -v n=$n '$1==n {sub("~", "", $(NF-2)); print $(NF-2)}' "$W/res" | sort -n |
+    awk '{a[NR]=$1} END {printf "; median allocation %.2f KB/req\n", a[int((NR+1)/2)]}'
 done
