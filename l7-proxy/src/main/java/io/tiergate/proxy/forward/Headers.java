@@ -213,17 +213,34 @@ public final class Headers {
         }
     }
 
-    /** The last Via entry made, per event loop thread in practice: one node name per config, three protocol versions. */
-    private static volatile String[] lastVia = {"", "", ""};
+    /**
+     * This node's Via entries, made once per node name (a reload may change it) instead of once per request. Keyed by
+     * the name alone, so HTTP/1.1 and HTTP/2 clients served side by side share one set.
+     */
+    private record ViaEntries(String node, String v10, String v11, String v2) {
+        static ViaEntries of(String node) {
+            return new ViaEntries(node, "1.0 " + node, "1.1 " + node, "2 " + node);
+        }
+
+        String entry(String protoVersion) {
+            return switch (protoVersion) {
+                case "1.0" -> v10;
+                case "1.1" -> v11;
+                case "2" -> v2;
+                default -> protoVersion + " " + node;
+            };
+        }
+    }
+
+    private static volatile ViaEntries via = ViaEntries.of("");
 
     private static String viaEntry(String protoVersion, String node) {
-        String[] last = lastVia;
-        if (last[0] == protoVersion && last[1] == node) { // identity: the callers pass constants and the config's name
-            return last[2];
+        ViaEntries v = via;
+        if (!v.node().equals(node)) {
+            v = ViaEntries.of(node);
+            via = v;
         }
-        String mine = protoVersion + " " + node;
-        lastVia = new String[] {protoVersion, node, mine};
-        return mine;
+        return v.entry(protoVersion);
     }
 
     public static void appendVia(MultiMap h, String protoVersion, String node) {
