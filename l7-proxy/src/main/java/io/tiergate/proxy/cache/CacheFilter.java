@@ -1,5 +1,7 @@
 package io.tiergate.proxy.cache;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.util.AsciiString;
 import io.vertx.core.Context;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
@@ -41,6 +43,8 @@ public final class CacheFilter {
 
     private static final Logger log = LoggerFactory.getLogger(CacheFilter.class);
     private static final Set<String> SAFE = Set.of("GET", "HEAD", "OPTIONS", "TRACE");
+    private static final AsciiString AGE = AsciiString.cached("Age");
+    private static final AsciiString CACHE_STATUS = AsciiString.cached("Cache-Status");
 
     private final Vertx vertx;
     private final HttpCache store;
@@ -103,7 +107,7 @@ public final class CacheFilter {
 
     /** One hit or miss per client request, decided by what was served (a collapsed wait looks up twice). */
     private void count(String key, CacheResponse resp) {
-        String status = resp.headers().get("Cache-Status");
+        String status = resp.headers().get(CACHE_STATUS);
         String name = name();
         boolean hit = status != null && status.startsWith(name) && status.startsWith("; hit", name.length());
         store.countLookup(hit);
@@ -372,11 +376,14 @@ public final class CacheFilter {
      */
     CacheResponse serve(StoredResponse s, CacheRequest req, long now, String cacheStatus, boolean fromStore) {
         MultiMap h = req.servedHeaders() == null ? MultiMap.caseInsensitiveMultiMap() : req.servedHeaders().clear();
-        h.addAll(s.headers());
-        if (fromStore) {
-            h.set("Age", Long.toString(Math.min(CachePolicy.currentAge(s, now) / 1000, Directives.MAX_DELTA)));
+        AsciiString[] wire = s.wireHeaders();
+        for (int i = 0; i < wire.length; i += 2) {
+            h.add(wire[i], wire[i + 1]);
         }
-        h.add("Cache-Status", name() + "; " + cacheStatus);
+        if (fromStore) {
+            h.set(AGE, Long.toString(Math.min(CachePolicy.currentAge(s, now) / 1000, Directives.MAX_DELTA)));
+        }
+        h.add(CACHE_STATUS, name() + "; " + cacheStatus);
         boolean head = req.method().equalsIgnoreCase("HEAD");
         if (s.status() >= 200 && s.status() < 300 && notModified(s, req.headers())) {
             h.remove("Content-Length");
@@ -399,8 +406,8 @@ public final class CacheFilter {
                 return new CacheResponse(206, h, head ? Buffer.buffer() : part);
             }
         }
-        if (!h.contains("Content-Length")) {
-            h.set("Content-Length", Integer.toString(body.length()));
+        if (!h.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+            h.set(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(body.length()));
         }
         return new CacheResponse(s.status(), h, head ? Buffer.buffer() : body);
     }

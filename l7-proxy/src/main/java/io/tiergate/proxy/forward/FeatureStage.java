@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.tiergate.proxy.cache.CacheFilter;
 import io.tiergate.proxy.cache.CacheRequest;
@@ -148,7 +149,6 @@ final class FeatureStage {
         String requestId = preq.requestId();
         HttpServerResponse resp = req.response();
         AtomicBoolean done = new AtomicBoolean();
-        long startMillis = System.currentTimeMillis() - (System.nanoTime() - startNanos) / 1_000_000;
         Runnable finish = () -> {
             if (!done.compareAndSet(false, true)) {
                 return;
@@ -160,6 +160,7 @@ final class FeatureStage {
             String group = route.location().upstream() == null ? "-" : route.location().upstream();
             metrics.request(route.location().label(), group, status, nanos);
             if (accessLog.enabled()) { // with format: off, no entry is built (this is every cache hit's path)
+                long startMillis = System.currentTimeMillis() - nanos / 1_000_000;
                 String cacheStatus = r.headers().get("Cache-Status");
                 accessLog.log(new AccessLog.Entry(startMillis, preq.clientIp(), req.method().name(), req.uri(),
                         req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
@@ -176,7 +177,7 @@ final class FeatureStage {
             return;
         }
         MultiMap h = r.headers();
-        h.remove("Transfer-Encoding");
+        h.remove(HttpHeaderNames.TRANSFER_ENCODING);
         ProxyConfigView.decorate(snap, h, requestId);
         route.location().features().responseHeaders().apply(h, ctx);
         resp.setStatusCode(r.status());
@@ -201,7 +202,7 @@ final class FeatureStage {
         } else if (noBody) {
             resp.end();
         } else {
-            resp.headers().set("Content-Length", Integer.toString(r.body().length()));
+            resp.headers().set(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(r.body().length()));
             resp.end(r.body());
         }
     }
