@@ -206,6 +206,30 @@ class HostileUpstreamTest {
         assertThat(again.body()).as("the half response was not stored").isEqualTo("fine");
     }
 
+    /**
+     * A hit's head is written from the stored fields' bytes, not from Strings: a value with obs-text (bytes above
+     * 0x7F, which HTTP allows in field values), a name in odd case, a repeated field and an empty value must reach the
+     * client on the second (stored) response exactly as on the first (relayed) one.
+     */
+    @Test
+    void aHitCarriesTheStoredFieldsByteForByteAsTheMissDid() {
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nCache-Control: max-age=60\r\nX-Note: caf\u00e9 \u00ff end\r\n"
+                + "x-ODD-case: Value\r\nSet-Cookie-Like: a=1\r\nSet-Cookie-Like: b=2\r\nX-Empty: \r\n"
+                + "Content-Length: 5\r\n\r\nhello"));
+        RawResponse miss = get(port, "/cached/bytes");
+        RawResponse hit = get(port, "/cached/bytes");
+        assertThat(miss.header("Cache-Status")).contains("fwd=uri-miss");
+        assertThat(hit.header("Cache-Status")).contains("hit");
+        assertThat(hit.body()).isEqualTo("hello");
+        for (RawResponse r : List.of(miss, hit)) {
+            assertThat(r.head()).as("obs-text bytes kept (read as ISO-8859-1)").contains("\r\nX-Note: caf\u00e9 \u00ff end\r\n")
+                    .contains("\r\nx-ODD-case: Value\r\n")
+                    .contains("\r\nSet-Cookie-Like: a=1\r\nSet-Cookie-Like: b=2\r\n")
+                    .contains("\r\nX-Empty: \r\n");
+        }
+        assertThat(origin.received).as("the hit did not reach the origin").hasSize(1);
+    }
+
     @Test
     void aStallMidChunkedBodyEndsWithoutTheLastChunk() {
         origin.then(sendThenStall("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n"));
