@@ -391,8 +391,8 @@ public final class CacheFilter {
             return new CacheResponse(304, h, Buffer.buffer());
         }
         Buffer body = s.body();
-        String range = req.headers().get("Range");
-        if (s.status() == 200 && range != null && ifRangeHolds(s, req.headers().get("If-Range"))) {
+        String range = req.headers().get(HttpHeaderNames.RANGE);
+        if (s.status() == 200 && range != null && ifRangeHolds(s, req.headers().get(HttpHeaderNames.IF_RANGE))) {
             long[] r = ByteRange.parse(range, body.length());
             if (r == ByteRange.UNSATISFIABLE) {
                 h.set("Content-Range", "bytes */" + body.length());
@@ -413,7 +413,7 @@ public final class CacheFilter {
     }
 
     private static boolean notModified(StoredResponse s, MultiMap req) {
-        String inm = req.get("If-None-Match");
+        String inm = req.get(HttpHeaderNames.IF_NONE_MATCH);
         if (inm != null) {
             String etag = s.etag();
             for (String tag : inm.split(",")) {
@@ -424,7 +424,7 @@ public final class CacheFilter {
             }
             return false;
         }
-        long ims = HttpDates.parse(req.get("If-Modified-Since"));
+        long ims = HttpDates.parse(req.get(HttpHeaderNames.IF_MODIFIED_SINCE));
         long lm = HttpDates.parse(s.lastModified());
         return ims >= 0 && lm >= 0 && lm <= ims;
     }

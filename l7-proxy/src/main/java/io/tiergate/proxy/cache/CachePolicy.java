@@ -1,5 +1,6 @@
 package io.tiergate.proxy.cache;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.vertx.core.MultiMap;
 
 import java.util.ArrayList;
@@ -77,15 +78,18 @@ public final class CachePolicy {
 
     /** Request directives; {@code Pragma: no-cache} counts only without Cache-Control (RFC 9111 §5.4). */
     public static Directives requestDirectives(MultiMap headers) {
-        List<String> cc = headers.getAll("Cache-Control");
-        if (cc.isEmpty()) {
-            for (String p : headers.getAll("Pragma")) {
+        // most requests carry neither field: two lookups by a name whose hash is kept, and no list
+        if (headers.contains(HttpHeaderNames.CACHE_CONTROL)) {
+            return Directives.parseCacheControl(headers.getAll(HttpHeaderNames.CACHE_CONTROL));
+        }
+        if (headers.contains(HttpHeaderNames.PRAGMA)) {
+            for (String p : headers.getAll(HttpHeaderNames.PRAGMA)) {
                 if (p.toLowerCase(Locale.ROOT).contains("no-cache")) {
                     return Directives.parseCacheControl(List.of("no-cache"));
                 }
             }
         }
-        return Directives.parseCacheControl(cc);
+        return Directives.NONE;
     }
 
     /** Why a response may not be stored (RFC 9111 §3), or null when it may. */
@@ -205,7 +209,7 @@ public final class CachePolicy {
      * response did travel that long); anything else that is not a non-negative integer is ignored.
      */
     static long ageValue(MultiMap headers) {
-        String a = headers.get("Age");
+        String a = headers.get(HttpHeaderNames.AGE);
         if (a == null) {
             return 0;
         }
@@ -243,6 +247,9 @@ public final class CachePolicy {
 
     /** The selecting values of a request for the given Vary names (RFC 9111 §4.1), normalised. */
     public static Map<String, String> varyValues(List<String> names, MultiMap requestHeaders) {
+        if (names.isEmpty()) {
+            return Map.of(); // no Vary: every request selects the variant (this runs on every lookup)
+        }
         Map<String, String> out = new LinkedHashMap<>();
         for (String n : names) {
             out.put(n, normalise(n, requestHeaders.getAll(n)));
