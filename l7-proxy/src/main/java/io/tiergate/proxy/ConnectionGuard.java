@@ -1,5 +1,6 @@
 package io.tiergate.proxy;
 
+import io.tiergate.shared.runtime.LoopClock;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -54,7 +55,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     private final long keepaliveNanos;
     private final long sendNanos;
     private long idleBackstopMillis; // Vert.x's idle timeout, taken out at install, put back for an upgraded connection
-    private long stallAt;         // System.nanoTime() by which the client must take some waiting output; 0: none waits
+    private long stallAt;         // LoopClock.nanoTime() by which the client must take some waiting output; 0: none waits
     private long stallPending;    // the outbound buffer's pending bytes then, and the content bytes written since:
     private long stallAdded;      // less pending than the two together means the client took some
     private Object stallMessage;  // what was first in the outbound buffer then, and how much of it had been written
@@ -62,8 +63,8 @@ final class ConnectionGuard extends ChannelDuplexHandler {
     private final WebSocketExtensions webSocketExtensions; // null: Vert.x's extension handler is left alone
     private boolean extensionsIn; // an extension handler may be in the pipeline: taken out once nothing is in flight
     private ScheduledFuture<?> timer;
-    private long timerAt;   // System.nanoTime() the pending timer fires at
-    private long deadline;  // System.nanoTime() by which the client must have sent a complete head; 0: none
+    private long timerAt;   // LoopClock.nanoTime() the pending timer fires at
+    private long deadline;  // LoopClock.nanoTime() by which the client must have sent a complete head; 0: none
     private int heads;      // request heads read
     private int responses;  // responses completely written
     private boolean dropping; // a head came after the last response (ClosingConnection): it and its body are dropped
@@ -83,7 +84,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
      * {@code client_header} deadline.
      */
     static void opened(Channel ch, Duration clientHeader) {
-        ch.pipeline().addFirst(Opening.NAME, new Opening(System.nanoTime() + clientHeader.toNanos()));
+        ch.pipeline().addFirst(Opening.NAME, new Opening(LoopClock.nanoTime() + clientHeader.toNanos()));
     }
 
     /**
@@ -226,7 +227,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         if (stallAt == 0) {
             ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
             if (out != null && (out.totalPendingWriteBytes() > 0 || out.current() != null)) {
-                long now = System.nanoTime();
+                long now = LoopClock.nanoTime();
                 watchOutput(out, now);
                 fireBy(ctx, now, stallAt);
             }
@@ -247,7 +248,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
      * per cent of a proxied request). When the timer fires early it re-arms for what is left.
      */
     private void arm(ChannelHandlerContext ctx, long nanos) {
-        long now = System.nanoTime();
+        long now = LoopClock.nanoTime();
         deadline = now + nanos;
         fireBy(ctx, now, deadline);
     }
@@ -262,7 +263,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         }
     }
 
-    /** The earlier of two System.nanoTime() deadlines, 0 standing for none. */
+    /** The earlier of two LoopClock.nanoTime() deadlines, 0 standing for none. */
     private static long earliest(long a, long b) {
         return a == 0 || b != 0 && b - a < 0 ? b : a;
     }
@@ -274,7 +275,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
 
     private void fire(ChannelHandlerContext ctx) {
         timer = null;
-        long now = System.nanoTime();
+        long now = LoopClock.nanoTime();
         if (stallAt != 0 && now - stallAt >= 0) {
             ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
             if (out == null || out.current() == null) {
@@ -314,7 +315,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
      */
     static final class Opening extends ChannelInboundHandlerAdapter {
         static final String NAME = "tiergateOpening";
-        private final long deadline; // System.nanoTime() by which the first request head must be complete
+        private final long deadline; // LoopClock.nanoTime() by which the first request head must be complete
         private ScheduledFuture<?> timer;
 
         private Opening(long deadline) {
@@ -322,7 +323,7 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         }
 
         long remainingNanos() {
-            return Math.max(0, deadline - System.nanoTime());
+            return Math.max(0, deadline - LoopClock.nanoTime());
         }
 
         @Override

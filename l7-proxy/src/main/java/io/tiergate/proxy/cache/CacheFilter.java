@@ -54,7 +54,7 @@ public final class CacheFilter {
     private final CacheStats stats = new CacheStats();
 
     public CacheFilter(Vertx vertx, CacheConfig config) {
-        this(vertx, config, System::currentTimeMillis);
+        this(vertx, config, io.tiergate.shared.runtime.LoopClock::currentTimeMillis);
     }
 
     public CacheFilter(Vertx vertx, CacheConfig config, LongSupplier clock) {

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.controls;
 
+import io.tiergate.shared.runtime.LoopClock;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -160,7 +161,7 @@ public final class ControlStage {
             r.notes().onEnd(() -> limiter.release(key));
         }
         long delay = 0;
-        long now = System.nanoTime() / 1_000_000;
+        long now = LoopClock.nanoTime() / 1_000_000;
         for (LimitReq lr : c.limitReq()) {
             String key = lr.zone().key().of(r, label);
             if (key == null) {
@@ -316,7 +317,7 @@ public final class ControlStage {
         HttpServerRequest req = r.raw();
         String group = route.location().upstream() == null ? "-" : route.location().upstream();
         metrics.request(route.location().label(), group, status, 0);
-        accessLog.log(new AccessLog.Entry(System.currentTimeMillis(), r.clientIp(), req.method().name(), req.uri(),
+        accessLog.log(new AccessLog.Entry(LoopClock.currentTimeMillis(), r.clientIp(), req.method().name(), req.uri(),
                 req.version() == HttpVersion.HTTP_2 ? "HTTP/2" : req.version() == HttpVersion.HTTP_1_0 ? "HTTP/1.0"
                         : "HTTP/1.1", status, req.response().bytesWritten(), req.getHeader("Referer"),
                 req.getHeader("User-Agent"), 0, route.location().label(), group, "-", "-", 0, "-", null,

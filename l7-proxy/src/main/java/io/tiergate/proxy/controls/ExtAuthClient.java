@@ -1,5 +1,6 @@
 package io.tiergate.proxy.controls;
 
+import io.tiergate.shared.runtime.LoopClock;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.tiergate.proxy.auth.ExtAuth;
@@ -56,7 +57,7 @@ final class ExtAuthClient {
             }
             key = k.toString();
             Answer cached = cache.getIfPresent(key);
-            if (cached != null && cached.expiresNanos() - System.nanoTime() > 0) {
+            if (cached != null && cached.expiresNanos() - LoopClock.nanoTime() > 0) {
                 apply(r, cached, then);
                 return;
             }
@@ -80,7 +81,7 @@ final class ExtAuthClient {
         if (r.authority() != null) {
             o.putHeader("X-Forwarded-Host", r.authority().toString());
         }
-        long t0 = System.nanoTime();
+        long t0 = LoopClock.nanoTime();
         String cacheKey = key;
         client.request(o).compose(req -> req.send().compose(resp -> resp.body().map(b -> {
             int s = resp.statusCode();
@@ -92,13 +93,13 @@ final class ExtAuthClient {
                     }
                 }
             }
-            long expires = System.nanoTime() + auth.cacheFor().toNanos();
+            long expires = LoopClock.nanoTime() + auth.cacheFor().toNanos();
             return s / 100 == 2 ? new Answer(Verdict.ALLOW, s, null, copied, null, expires, true)
                     : s == 401 || s == 403 ? new Answer(Verdict.DENY, s, s == 401 ? resp.getHeader("WWW-Authenticate")
                     : null, List.of(), "denied by the auth service", expires, true)
                     : failure(auth, "the auth service answered " + s);
         }))).timeout(auth.timeout().toMillis(), TimeUnit.MILLISECONDS).onComplete(ar -> {
-            group.release(peer, ar.failed(), System.nanoTime() - t0);
+            group.release(peer, ar.failed(), LoopClock.nanoTime() - t0);
             Answer a = ar.succeeded() ? ar.result() : failure(auth, "auth subrequest to " + peer.key() + " failed: "
                     + ar.cause().getMessage());
             if (cacheKey != null && a.cacheable()) {

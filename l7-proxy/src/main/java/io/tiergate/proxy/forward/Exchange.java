@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.runtime.LoopClock;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.config.RetryCondition;
 import io.tiergate.proxy.config.RetryPolicy;
@@ -47,8 +48,8 @@ final class Exchange {
     private final String clientIp;
     private final ProxyMetrics metrics;
     private final AccessLog accessLog;
-    private final long startNanos = System.nanoTime();
-    private final long startMillis = System.currentTimeMillis();
+    private final long startNanos = LoopClock.nanoTime();
+    private final long startMillis = LoopClock.currentTimeMillis();
     private final long deadline;
     private final Set<Peer> tried = new HashSet<>(4);
     private final List<String> addrs = new ArrayList<>(2);
@@ -162,7 +163,7 @@ final class Exchange {
     private void send(Peer peer, boolean fresh) {
         tried.add(peer);
         addrs.add(peer.key());
-        long t0 = System.nanoTime();
+        long t0 = LoopClock.nanoTime();
         // A listener may be called before send() returns (a refused connect): only an unsettled attempt is current.
         boolean[] settled = {false};
         UpstreamSender.Attempt attempt = sender.send(outbound, peer, fresh, new UpstreamSender.Listener() {
@@ -194,7 +195,7 @@ final class Exchange {
             public void aborted() {
                 settled[0] = true;
                 current = null;
-                group.release(peer, false, System.nanoTime() - t0);
+                group.release(peer, false, LoopClock.nanoTime() - t0);
             }
         });
         if (!settled[0]) {
@@ -267,7 +268,7 @@ final class Exchange {
         }
         endRetrySlot();
         statuses.add(f.name().toLowerCase());
-        if (group.release(peer, true, System.nanoTime() - t0)) {
+        if (group.release(peer, true, LoopClock.nanoTime() - t0)) {
             metrics.ejection(group.name(), peer.key());
         }
         if (clientGone) {
@@ -294,7 +295,7 @@ final class Exchange {
         statuses.add(Headers.statusText(status));
         RetryCondition c = RetryCondition.ofStatus(status);
         boolean bad = c != null && policy.retries(c);
-        if (group.release(peer, bad, System.nanoTime() - t0)) {
+        if (group.release(peer, bad, LoopClock.nanoTime() - t0)) {
             metrics.ejection(group.name(), peer.key());
         }
         if (clientGone) {
@@ -318,7 +319,7 @@ final class Exchange {
      */
     private boolean retry(RetryCondition c, UpstreamResponse dropped) {
         boolean replayable = body.replayable() || !body.consumed();
-        String refuse = RetryDecision.refuse(policy, c, method, tried.size(), deadline - System.nanoTime(),
+        String refuse = RetryDecision.refuse(policy, c, method, tried.size(), deadline - LoopClock.nanoTime(),
                 replayable);
         if (refuse == null && !group.tryStartRetry(policy)) {
             refuse = "budget-exhausted";
@@ -441,7 +442,7 @@ final class Exchange {
         finished = true;
         endRetrySlot();
         group.requestFinished();
-        metrics.request(route.location().label(), group.name(), status, System.nanoTime() - startNanos);
+        metrics.request(route.location().label(), group.name(), status, LoopClock.nanoTime() - startNanos);
     }
 
     private void finish() {
@@ -453,7 +454,7 @@ final class Exchange {
         group.requestFinished();
         body.dispose();
         request.notes().ended();
-        long nanos = System.nanoTime() - startNanos;
+        long nanos = LoopClock.nanoTime() - startNanos;
         int status = clientGone && !resp.ended() && !cutMidResponse ? 499 : resp.getStatusCode();
         metrics.request(route.location().label(), group.name(), status, nanos);
         if (accessLog.enabled()) {

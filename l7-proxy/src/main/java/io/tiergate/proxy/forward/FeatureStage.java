@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.runtime.LoopClock;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.tiergate.proxy.cache.CacheFilter;
@@ -64,7 +65,7 @@ final class FeatureStage {
             first[0] = false;
             return current[0] == null ? RewriteProgram.EMPTY : current[0].location().features().rewrite();
         });
-        long start = System.nanoTime();
+        long start = LoopClock.nanoTime();
         if (rr instanceof RewriteResult.Redirect r) {
             answer(fw, route, body, preq, start,
                     new CacheResponse(r.status(), MultiMap.caseInsensitiveMultiMap().set("Location", r.location())
@@ -155,12 +156,12 @@ final class FeatureStage {
             }
             body.dispose();
             preq.notes().ended();
-            long nanos = System.nanoTime() - startNanos;
+            long nanos = LoopClock.nanoTime() - startNanos;
             int status = resp.ended() ? resp.getStatusCode() : 499;
             String group = route.location().upstream() == null ? "-" : route.location().upstream();
             metrics.request(route.location().label(), group, status, nanos);
             if (accessLog.enabled()) { // with format: off, no entry is built (this is every cache hit's path)
-                long startMillis = System.currentTimeMillis() - nanos / 1_000_000;
+                long startMillis = LoopClock.currentTimeMillis() - nanos / 1_000_000;
                 String cacheStatus = r.headers().get("Cache-Status");
                 accessLog.log(new AccessLog.Entry(startMillis, preq.clientIp(), req.method().name(), req.uri(),
                         req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.runtime.LoopClock;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -156,7 +157,7 @@ final class NettySender implements UpstreamSender {
                 return;
             }
             Conn c;
-            long now = System.nanoTime();
+            long now = LoopClock.nanoTime();
             while ((c = idle.pollFirst()) != null) {
                 if (c.channel.isActive() && now - c.idleSince < config.keepaliveTimeout().toNanos()) {
                     c.start(call);
@@ -195,7 +196,7 @@ final class NettySender implements UpstreamSender {
 
         private void expireWaiters() {
             waitTimer = null;
-            long now = System.nanoTime();
+            long now = LoopClock.nanoTime();
             for (java.util.Iterator<Call> it = waiting.iterator(); it.hasNext(); ) {
                 Call w = it.next();
                 if (w.waitUntil - now > 0) {
@@ -250,7 +251,7 @@ final class NettySender implements UpstreamSender {
                 Call gone = w;
                 w.context.dispatch(() -> gone.listener.aborted());
             }
-            c.idleSince = System.nanoTime();
+            c.idleSince = LoopClock.nanoTime();
             idle.addFirst(c); // most recently used first: the others age out
             if (cleaner == null) {
                 long period = Math.max(1000, config.keepaliveTimeout().toMillis() / 2);
@@ -260,7 +261,7 @@ final class NettySender implements UpstreamSender {
 
         private void expire() {
             long limit = config.keepaliveTimeout().toNanos();
-            long now = System.nanoTime();
+            long now = LoopClock.nanoTime();
             idle.removeIf(c -> {
                 boolean old = now - c.idleSince >= limit;
                 if (old) {
@@ -320,7 +321,7 @@ final class NettySender implements UpstreamSender {
 
         /** The call fails (or its body watch fires) unless a byte arrives within {@code nanos}. */
         void watch(long nanos) {
-            long now = System.nanoTime();
+            long now = LoopClock.nanoTime();
             deadline = now + nanos;
             if (timer != null && timerAt - deadline > 0) {
                 timer.cancel(false); // pending, but later than the new deadline
@@ -346,7 +347,7 @@ final class NettySender implements UpstreamSender {
             if (deadline == 0 || c == null) {
                 return;
             }
-            long now = System.nanoTime();
+            long now = LoopClock.nanoTime();
             if (now - deadline < 0) {
                 schedule(now, deadline);
                 return;
@@ -427,7 +428,7 @@ final class NettySender implements UpstreamSender {
         private boolean aborted;
         private boolean headSeen;
         private boolean ended;
-        private long waitUntil; // System.nanoTime() by which a pooled connection must be free (see Pool.armWait)
+        private long waitUntil; // LoopClock.nanoTime() by which a pooled connection must be free (see Pool.armWait)
         private Runnable onSilence; // the body's upstream_read action
         private long bodyIdleNanos;
         private HttpResponse head;

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.runtime.LoopClock;
 import io.netty.util.concurrent.ScheduledFuture;
 import io.vertx.core.internal.ContextInternal;
 
@@ -30,7 +31,7 @@ final class ReadWatch {
 
     /** A read: the silence starts again from now. */
     void read() {
-        lastRead = System.nanoTime();
+        lastRead = LoopClock.nanoTime();
     }
 
     void pause() {
@@ -39,7 +40,7 @@ final class ReadWatch {
 
     void resume() {
         if (onSilence != null) {
-            lastRead = System.nanoTime();
+            lastRead = LoopClock.nanoTime();
             cancel();
             schedule(limitNanos);
         }
@@ -61,7 +62,7 @@ final class ReadWatch {
         if (r == null) {
             return;
         }
-        long silent = System.nanoTime() - lastRead;
+        long silent = LoopClock.nanoTime() - lastRead;
         if (silent >= limitNanos) {
             onSilence = null;
             r.run();

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.runtime.LoopClock;
 import io.tiergate.proxy.request.Authority;
 import io.tiergate.proxy.upstream.Peer;
 import io.vertx.core.MultiMap;
@@ -23,13 +24,13 @@ interface UpstreamSender {
      * What is sent, the same for every attempt of an exchange. {@code headers} are the upstream request's fields,
      * already rewritten (hop-by-hop removed, forwarding added); Host and Content-Length are the sender's.
      * {@code authority}: the Host field (normalized), null for the server's address. {@code readTimeoutMs}: the
-     * longest silence before the response head. {@code deadline}: System.nanoTime() by which the exchange gives up.
+     * longest silence before the response head. {@code deadline}: LoopClock.nanoTime() by which the exchange gives up.
      */
     record Outbound(HttpMethod method, String uri, MultiMap headers, Authority authority, Body body,
                     long connectTimeoutMs, long readTimeoutMs, long deadline) {
         /** {@code ms} cut to what is left before the deadline (at least 1). */
         long bounded(long ms) {
-            return Math.min(ms, Math.max(1, (deadline - System.nanoTime()) / 1_000_000));
+            return Math.min(ms, Math.max(1, (deadline - LoopClock.nanoTime()) / 1_000_000));
         }
     }
 

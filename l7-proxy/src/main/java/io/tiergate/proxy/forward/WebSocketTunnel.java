@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.tiergate.shared.runtime.LoopClock;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.request.ProxyRequest;
 import io.tiergate.proxy.upstream.Peer;
@@ -64,10 +65,10 @@ public final class WebSocketTunnel {
             io.vertx.core.net.ClientSSLOptions ssl = io.tiergate.proxy.tls.Certificates.clientOptions(tls, false);
             o.setSsl(true).setSslOptions(ssl.setHostnameVerificationAlgorithm(""));
         }
-        long t0 = System.nanoTime();
+        long t0 = LoopClock.nanoTime();
         client.connect(o).onComplete(ar -> {
             if (ar.failed()) {
-                group.release(peer, true, System.nanoTime() - t0);
+                group.release(peer, true, LoopClock.nanoTime() - t0);
                 req.response().setStatusCode(502).putHeader("Content-Type", "text/plain; charset=utf-8")
                         .end("502 Bad Gateway: WebSocket handshake with " + peer.key() + " failed: "
                                 + ar.cause().getMessage() + "\n");
@@ -76,7 +77,7 @@ public final class WebSocketTunnel {
             var upstream = ar.result();
             if (tls != null && tls.verify() && !nameVerified(upstream, tlsName)) {
                 upstream.close();
-                group.release(peer, true, System.nanoTime() - t0);
+                group.release(peer, true, LoopClock.nanoTime() - t0);
                 req.response().setStatusCode(502).putHeader("Content-Type", "text/plain; charset=utf-8")
                         .end("502 Bad Gateway: WebSocket handshake with " + peer.key() + " failed: its certificate"
                                 + " is not issued for " + tlsName + "\n");
@@ -84,7 +85,7 @@ public final class WebSocketTunnel {
             }
             req.toWebSocket().onComplete(sr -> {
                 if (sr.failed()) {
-                    group.release(peer, false, System.nanoTime() - t0);
+                    group.release(peer, false, LoopClock.nanoTime() - t0);
                     upstream.close();
                     return;
                 }
@@ -95,7 +96,7 @@ public final class WebSocketTunnel {
                 Runnable done = () -> {
                     if (!released[0]) {
                         released[0] = true;
-                        group.release(peer, false, System.nanoTime() - t0);
+                        group.release(peer, false, LoopClock.nanoTime() - t0);
                     }
                 };
                 downstream.closeHandler(v -> {

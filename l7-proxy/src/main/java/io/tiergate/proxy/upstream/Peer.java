@@ -1,5 +1,6 @@
 package io.tiergate.proxy.upstream;
 
+import io.tiergate.shared.runtime.LoopClock;
 import io.tiergate.proxy.config.UpstreamConfig;
 
 import java.util.Arrays;
@@ -66,7 +67,7 @@ public final class Peer {
 
     /** Whether passive health has this server out right now. */
     public boolean ejectedNow() {
-        return ejected(System.nanoTime());
+        return ejected(LoopClock.nanoTime());
     }
 
     /**
@@ -120,7 +121,7 @@ public final class Peer {
         if (healthy) {
             synchronized (this) {
                 fails = 0;
-                downUntil = System.nanoTime();
+                downUntil = LoopClock.nanoTime();
             }
         }
         this.activeHealthy = healthy;
@@ -128,7 +129,7 @@ public final class Peer {
 
     /** In rotation now (passive and active checks both agree), for the upstream health gauge. */
     public boolean up() {
-        return available(System.nanoTime());
+        return available(LoopClock.nanoTime());
     }
 
     public boolean activeHealthy() {

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.upstream;
 
+import io.tiergate.shared.runtime.LoopClock;
 import io.tiergate.proxy.config.RetryPolicy;
 import io.tiergate.proxy.config.UpstreamConfig;
 
@@ -67,7 +68,7 @@ public final class UpstreamGroup {
      * Returns null when none is left.
      */
     public Peer pick(Set<Peer> tried, String hashKey) {
-        long now = System.nanoTime();
+        long now = LoopClock.nanoTime();
         synchronized (this) {
             Peer p = pickFrom(primaries, tried, hashKey, now);
             if (p == null) {
@@ -92,7 +93,7 @@ public final class UpstreamGroup {
 
     /** How many peers are usable right now, for the "all servers down" message. */
     public int availableCount() {
-        long now = System.nanoTime();
+        long now = LoopClock.nanoTime();
         int n = 0;
         for (Peer p : peers()) {
             if (p.available(now)) {
@@ -125,7 +126,7 @@ public final class UpstreamGroup {
         peer.requests.incrementAndGet();
         if (failed) {
             peer.failures.incrementAndGet();
-            boolean ejected = peer.recordFailure(System.nanoTime());
+            boolean ejected = peer.recordFailure(LoopClock.nanoTime());
             if (ejected) {
                 peer.ejections.incrementAndGet();
                 events.warn("ejection", "upstream '" + name() + "' server " + peer.key() + " ejected after "

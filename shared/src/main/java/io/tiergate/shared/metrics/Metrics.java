@@ -1,5 +1,6 @@
 package io.tiergate.shared.metrics;
 
+import io.tiergate.shared.runtime.LoopClock;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -61,7 +62,20 @@ public final class Metrics implements AutoCloseable {
      */
     public Metrics(Map<String, String> commonTags, List<Duration> latencyBuckets) {
         Objects.requireNonNull(commonTags, "commonTags");
-        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        // The meters read their clock on every recording (a timer's max and histogram check their time window):
+        // the event loop's reading of this wake-up serves (LoopClock), the OS's everywhere else.
+        registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT,
+                new io.prometheus.metrics.model.registry.PrometheusRegistry(), new io.micrometer.core.instrument.Clock() {
+                    @Override
+                    public long wallTime() {
+                        return LoopClock.currentTimeMillis();
+                    }
+
+                    @Override
+                    public long monotonicTime() {
+                        return LoopClock.nanoTime();
+                    }
+                });
         double[] slos = latencyBuckets.stream().mapToDouble(d -> (double) d.toNanos()).sorted().distinct().toArray();
         // Micrometer's JVM binders name two meters against Prometheus's conventions (promtool check metrics says
         // so): CPU time in nanoseconds, and a gauge whose name ends in _count. Renamed before they register;

@@ -10,12 +10,21 @@ import io.vertx.core.VertxOptions;
  */
 public final class Runtimes {
     public static final String TRANSPORT_PROPERTY = "tiergate.transport";
+    /** {@code -Dtiergate.loop-clock=off}: every reading of the time asks the OS (for comparison). */
+    public static final String LOOP_CLOCK_PROPERTY = "tiergate.loop-clock";
 
     private Runtimes() {
     }
 
     public static Vertx vertx() {
-        return Vertx.vertx(options());
+        io.vertx.core.transport.Transport epoll = io.vertx.core.transport.Transport.EPOLL;
+        if (forcedNio() || epoll == null || !epoll.available() || "off".equalsIgnoreCase(System.getProperty(
+                LOOP_CLOCK_PROPERTY, "on"))) {
+            return Vertx.vertx(options());
+        }
+        // epoll, with loops that read the clock once per wake-up (LoopClock)
+        return Vertx.builder().with(options())
+                .withTransport(new ClockedTransport(epoll.implementation()).handle(epoll.name())).build();
     }
 
     /**

@@ -1,0 +1,121 @@
+package io.tiergate.shared.runtime;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.ServerChannel;
+import io.netty.channel.socket.DatagramChannel;
+import io.netty.channel.socket.InternetProtocolFamily;
+import io.vertx.core.datagram.DatagramSocketOptions;
+import io.vertx.core.net.TcpConfig;
+import io.vertx.core.spi.transport.Transport;
+
+/**
+ * A Vert.x transport that is another one (epoll) in everything except that its event loops keep a {@link LoopClock}.
+ * Event loop groups come from the interface's default, which builds them from {@link #ioHandlerFactory()}.
+ */
+final class ClockedTransport implements Transport {
+    private final Transport delegate;
+
+    ClockedTransport(Transport delegate) {
+        this.delegate = delegate;
+    }
+
+    /** As the public handle {@code VertxBuilder.withTransport} takes. */
+    io.vertx.core.transport.Transport handle(String name) {
+        Transport impl = this;
+        return new io.vertx.core.transport.Transport() {
+            @Override
+            public String name() {
+                return name;
+            }
+
+            @Override
+            public boolean available() {
+                return delegate.isAvailable();
+            }
+
+            @Override
+            public Throwable unavailabilityCause() {
+                return delegate.unavailabilityCause();
+            }
+
+            @Override
+            public Transport implementation() {
+                return impl;
+            }
+        };
+    }
+
+    @Override
+    public IoHandlerFactory ioHandlerFactory() {
+        return LoopClock.handlers(delegate.ioHandlerFactory());
+    }
+
+    @Override
+    public boolean supportsDomainSockets() {
+        return delegate.supportsDomainSockets();
+    }
+
+    @Override
+    public boolean supportFileRegion() {
+        return delegate.supportFileRegion();
+    }
+
+    @Override
+    public boolean isAvailable() {
+        return delegate.isAvailable();
+    }
+
+    @Override
+    public Throwable unavailabilityCause() {
+        return delegate.unavailabilityCause();
+    }
+
+    @Override
+    public java.net.SocketAddress convert(io.vertx.core.net.SocketAddress address) {
+        return delegate.convert(address);
+    }
+
+    @Override
+    public io.vertx.core.net.SocketAddress convert(java.net.SocketAddress address) {
+        return delegate.convert(address);
+    }
+
+    @Override
+    public DatagramChannel datagramChannel(InternetProtocolFamily family) {
+        return delegate.datagramChannel(family);
+    }
+
+    @Override
+    public ChannelFactory<? extends DatagramChannel> datagramChannelFactory() {
+        return delegate.datagramChannelFactory();
+    }
+
+    @Override
+    public ChannelFactory<? extends Channel> channelFactory(boolean domainSocket) {
+        return delegate.channelFactory(domainSocket);
+    }
+
+    @Override
+    public ChannelFactory<? extends ServerChannel> serverChannelFactory(boolean domainSocket) {
+        return delegate.serverChannelFactory(domainSocket);
+    }
+
+    @Override
+    public void configure(DatagramChannel channel, DatagramSocketOptions options) {
+        delegate.configure(channel, options);
+    }
+
+    @Override
+    public void configure(TcpConfig config, boolean domainSocket, Bootstrap bootstrap) {
+        delegate.configure(config, domainSocket, bootstrap);
+    }
+
+    @Override
+    public void configure(TcpConfig config, boolean domainSocket, ServerBootstrap bootstrap) {
+        delegate.configure(config, domainSocket, bootstrap);
+    }
+}
