@@ -31,7 +31,7 @@ class ReloadTest {
 
     @Test
     void reloadingUnderLoadDropsNothingAndSwitchesUpstreams() {
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         Origin a = Origin.start(vertx, "a", (o, req, b) -> vertx.setTimer(5, t -> req.response().end("a")));
         Origin b = Origin.start(vertx, "b", (o, req, b2) -> vertx.setTimer(5, t -> req.response().end("b")));
         ProxyNode proxy = Proxies.start(vertx, yaml(a));
@@ -81,7 +81,7 @@ class ReloadTest {
 
     @Test
     void shutdownLetsAnInFlightRequestFinish() {
-        Vertx vertx = Vertx.vertx();
+        Vertx vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         Origin slow = Origin.start(vertx, "slow", (o, req, b) -> vertx.setTimer(300, t -> req.response().end("done")));
         ProxyNode proxy = Proxies.start(vertx, yaml(slow));
         int port = proxy.listenPorts().get(0);

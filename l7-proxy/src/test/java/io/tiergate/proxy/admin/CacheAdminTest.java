@@ -30,7 +30,7 @@ class CacheAdminTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient();
         origin = Origin.start(vertx, "origin", (o, req, body) ->
                 req.response().putHeader("Cache-Control", "max-age=600").end("v" + o.hits.get()));

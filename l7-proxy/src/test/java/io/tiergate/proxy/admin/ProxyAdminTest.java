@@ -40,7 +40,7 @@ class ProxyAdminTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient();
         a = Origin.start(vertx, "a", (o, req, body) -> req.response().end("a"));
         b = Origin.start(vertx, "b", (o, req, body) -> req.response().end("b"));

@@ -22,7 +22,7 @@ class Rfc9111CacheTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
     }
 
     @AfterAll

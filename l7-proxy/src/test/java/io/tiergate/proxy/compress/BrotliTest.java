@@ -39,7 +39,7 @@ class BrotliTest {
     @BeforeAll
     static void start() {
         assertThat(BrotliEncoder.available()).as("brotli4j's linux-x86_64 native should load here").isTrue();
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false));
         origin = Origin.start(vertx, "origin", (o, req, body) -> {
             var resp = req.response().putHeader("Content-Type", "text/plain");

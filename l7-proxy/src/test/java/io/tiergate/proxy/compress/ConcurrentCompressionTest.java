@@ -57,8 +57,8 @@ class ConcurrentCompressionTest {
             }
             BODIES.add(sb.toString());
         }
-        vertx = Vertx.vertx();
-        clientVertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
+        clientVertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = clientVertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false),
                 new PoolOptions().setHttp1MaxSize(32));
         origin = Origin.start(vertx, "origin", (o, req, body) -> {

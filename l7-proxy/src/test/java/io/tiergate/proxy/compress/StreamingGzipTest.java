@@ -39,7 +39,7 @@ class StreamingGzipTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false));
         origin = Origin.start(vertx, "origin", (o, req, body) -> {
             var resp = req.response().putHeader("Content-Type", "text/html; charset=utf-8");

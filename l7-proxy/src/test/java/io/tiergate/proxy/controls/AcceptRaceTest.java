@@ -40,7 +40,7 @@ class AcceptRaceTest {
 
     @BeforeEach
     void setUp() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "app", (o, req, body) -> {
             forwarded.incrementAndGet();
             req.response().end("ok\n");

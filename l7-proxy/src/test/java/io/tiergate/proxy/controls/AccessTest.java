@@ -31,7 +31,7 @@ class AccessTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "app", (o, req, body) -> req.response().end("ok\n"));
         accessLog = Files.createTempFile("access-test", ".log");
     }

@@ -52,7 +52,7 @@ class BasicAuthTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "app", (o, req, body) -> req.response().end("ok\n"));
         users = dir.resolve("htpasswd");
         Files.writeString(users, "# staff\nalice:" + bcrypt("alice-pw") + "\n"

@@ -24,7 +24,7 @@ class ExtAuthTest {
 
     @BeforeEach
     void setUp() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         app = Origin.start(vertx, "app", (o, req, body) -> req.response().end("app\n"));
         auth = Origin.start(vertx, "auth", (o, req, body) -> {
             String token = String.valueOf(req.getHeader("Authorization"));

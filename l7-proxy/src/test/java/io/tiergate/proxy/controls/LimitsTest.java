@@ -36,7 +36,7 @@ class LimitsTest {
 
     @BeforeEach
     void setUp() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "app", (o, req, body) -> {
             long wait = req.getHeader("X-Wait") == null ? 0 : Long.parseLong(req.getHeader("X-Wait"));
             if (wait > 0) {

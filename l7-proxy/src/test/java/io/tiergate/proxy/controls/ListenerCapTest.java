@@ -25,7 +25,7 @@ class ListenerCapTest {
 
     @BeforeEach
     void setUp() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "app", (o, req, body) -> req.response().end("ok\n"));
         proxy = Proxies.start(vertx, """
                 access_log: {format: off}

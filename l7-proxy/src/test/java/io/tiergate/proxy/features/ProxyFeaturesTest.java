@@ -36,7 +36,7 @@ class ProxyFeaturesTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false),
                 new io.vertx.core.http.PoolOptions().setHttp1MaxSize(32));
         origin = Origin.start(vertx, "origin", (o, req, body) -> {

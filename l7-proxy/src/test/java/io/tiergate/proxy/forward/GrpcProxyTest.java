@@ -87,7 +87,7 @@ class GrpcProxyTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         ScheduledHolder timer = new ScheduledHolder();
         ServerServiceDefinition echo = ServerServiceDefinition.builder("test.Echo")
                 .addMethod(SAY, ServerCalls.asyncUnaryCall((req, out) -> {

@@ -37,7 +37,7 @@ class H2UpstreamTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient();
         TestPki ca = TestPki.create(dir, "ca");
         TestPki.Issued cert = ca.server("h2.origin.test");

@@ -51,7 +51,7 @@ class H2cTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "origin", (o, req, body) -> {
             String answer = "origin saw " + req.version() + " " + req.method() + " " + req.uri() + " body=" + body
                     + " via=" + req.getHeader("Via") + " xff=" + req.getHeader("X-Forwarded-For");

@@ -60,7 +60,7 @@ class HostileUpstreamTest {
 
     @BeforeEach
     void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = ScriptedOrigin.start(ScriptedOrigin.ok("fine"));
         silent = ScriptedOrigin.start((c, r) -> c.stall(STALL));
         healthy = ScriptedOrigin.start(ScriptedOrigin.ok("from-healthy"));

@@ -30,7 +30,7 @@ class HygieneTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient();
         origin = Origin.start(vertx, "origin", (o, req, body) -> req.response()
                 .putHeader("Connection", "X-Internal")

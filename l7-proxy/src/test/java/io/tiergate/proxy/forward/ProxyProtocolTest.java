@@ -50,7 +50,7 @@ class ProxyProtocolTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "origin", (o, req, body) -> req.response()
                 .end("xff=" + req.getHeader("X-Forwarded-For") + " real=" + req.getHeader("X-Real-IP")));
         accessLog = dir.resolve("access.log");

@@ -57,7 +57,7 @@ class ProxyProtocolTlsTest {
 
     @BeforeAll
     static void start() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "origin", (o, req, body) -> req.response()
                 .end("xff=" + req.getHeader("X-Forwarded-For") + " real=" + req.getHeader("X-Real-IP")
                         + " proto=" + req.getHeader("X-Forwarded-Proto")));

@@ -36,7 +36,7 @@ class SendTimeoutTest {
     static void start() throws IOException {
         files = java.nio.file.Files.createTempDirectory("send-timeout");
         java.nio.file.Files.write(files.resolve("big.bin"), new byte[48 * MB]);
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "origin", (o, req, body) -> {
             int size = Integer.parseInt(req.getParam("mb")) * MB;
             req.response().putHeader("Content-Length", Integer.toString(size)).end(Buffer.buffer(new byte[size]));

@@ -32,7 +32,7 @@ class TlsTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "origin", (o, req, body) -> req.response()
                 .end("proto=" + req.getHeader("X-Forwarded-Proto") + " host=" + req.getHeader("X-Forwarded-Host")
                         + " via=" + req.getHeader("Via")));

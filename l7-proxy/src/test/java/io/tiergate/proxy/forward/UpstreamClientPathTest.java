@@ -36,7 +36,7 @@ class UpstreamClientPathTest {
 
     @BeforeEach
     void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = ScriptedOrigin.start(ScriptedOrigin.ok("hello"));
     }
 

@@ -55,7 +55,7 @@ class UpstreamTlsTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient();
         ca = TestPki.create(pki, "servers");
         otherCa = TestPki.create(pki, "elsewhere");

@@ -40,7 +40,7 @@ class WebSocketTest {
 
     @BeforeEach
     void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.await(vertx.createHttpServer().requestHandler(r -> r.response().end("plain")).webSocketHandler(ws -> {
             originSawHeaders.add("path=" + ws.path() + " xff=" + ws.headers().get("X-Forwarded-For"));
             ws.textMessageHandler(m -> ws.writeTextMessage("echo:" + m));

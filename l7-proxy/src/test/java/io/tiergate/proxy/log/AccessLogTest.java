@@ -31,7 +31,7 @@ class AccessLogTest {
 
     @BeforeEach
     void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient();
         ok = Origin.start(vertx, "ok", (o, req, body) -> req.response().end("hello"));
     }

@@ -48,7 +48,7 @@ class HostileRequestTest {
 
     @BeforeAll
     static void start() throws IOException {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = new RecordingOrigin();
         io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("public.example");
         proxy = Proxies.start(vertx, """

@@ -75,7 +75,7 @@ class StaticFilesTest {
 
         TestPki pki = TestPki.create(Files.createDirectories(tmp.resolve("pki")), "static");
         TestPki.Issued site = pki.server("static.test");
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false));
         tlsClient = vertx.createHttpClient(new HttpClientOptions().setDecompressionSupported(false).setSsl(true)
                 .setTrustOptions(new PemTrustOptions().addCertPath(pki.caPem().toString())).setVerifyHost(false));

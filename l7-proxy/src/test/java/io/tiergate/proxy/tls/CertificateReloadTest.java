@@ -48,7 +48,7 @@ class CertificateReloadTest {
 
     @BeforeEach
     void start() throws Exception {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         origin = Origin.start(vertx, "origin", (o, req, body) -> req.response().end("ok"));
         cert = dir.resolve("site.pem");
         key = dir.resolve("site.key");

@@ -49,7 +49,7 @@ class ClientCertificateTest {
 
     @BeforeAll
     static void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         servers = TestPki.create(dir, "servers");
         TestPki clients = TestPki.create(dir, "clients");
         TestPki strangers = TestPki.create(dir, "strangers");

@@ -30,7 +30,7 @@ class ActiveHealthTest {
 
     @BeforeEach
     void start() {
-        vertx = Vertx.vertx();
+        vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         client = vertx.createHttpClient();
         a = Origin.start(vertx, "a", (o, req, body) -> {
             if (req.path().equals("/healthz")) {

@@ -23,7 +23,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 /** A server written as a DNS name is every address the name resolves to, re-resolved every {@code resolve}. */
 @Timeout(30)
 class DnsResolveTest {
-    final Vertx vertx = Vertx.vertx();
+    final Vertx vertx = io.tiergate.shared.runtime.Runtimes.vertx();
     final Map<String, List<String>> dns = new ConcurrentHashMap<>();
     ProxyNode proxy;
 
