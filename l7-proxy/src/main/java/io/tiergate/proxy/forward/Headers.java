@@ -217,12 +217,14 @@ public final class Headers {
      * This node's Via entries, made once per node name (a reload may change it) instead of once per request. Keyed by
      * the name alone, so HTTP/1.1 and HTTP/2 clients served side by side share one set.
      */
-    private record ViaEntries(String node, String v10, String v11, String v2) {
+    // AsciiString: the encoder copies its bytes rather than converting a String char by char
+    private record ViaEntries(String node, AsciiString v10, AsciiString v11, AsciiString v2) {
         static ViaEntries of(String node) {
-            return new ViaEntries(node, "1.0 " + node, "1.1 " + node, "2 " + node);
+            return new ViaEntries(node, new AsciiString("1.0 " + node), new AsciiString("1.1 " + node),
+                    new AsciiString("2 " + node));
         }
 
-        String entry(String protoVersion) {
+        CharSequence entry(String protoVersion) {
             return switch (protoVersion) {
                 case "1.0" -> v10;
                 case "1.1" -> v11;
@@ -234,7 +236,7 @@ public final class Headers {
 
     private static volatile ViaEntries via = ViaEntries.of("");
 
-    private static String viaEntry(String protoVersion, String node) {
+    private static CharSequence viaEntry(String protoVersion, String node) {
         ViaEntries v = via;
         if (!v.node().equals(node)) {
             v = ViaEntries.of(node);
@@ -244,7 +246,7 @@ public final class Headers {
     }
 
     public static void appendVia(MultiMap h, String protoVersion, String node) {
-        String mine = viaEntry(protoVersion, node);
+        CharSequence mine = viaEntry(protoVersion, node);
         // the usual case first: no Via yet, so no list and no join
         h.set(VIA, h.contains(VIA) ? joinedOrNull(h, VIA) + ", " + mine : mine);
     }

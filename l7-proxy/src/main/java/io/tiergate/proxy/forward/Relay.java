@@ -63,7 +63,7 @@ final class Relay {
         exchange.decorate(h);
         boolean noBody = req.method() == HttpMethod.HEAD || cresp.status() == 204 || cresp.status() == 304
                 || cresp.status() < 200;
-        if (!noBody && !h.contains("Content-Length")) {
+        if (!noBody && !h.contains(io.netty.handler.codec.http.HttpHeaderNames.CONTENT_LENGTH)) {
             resp.setChunked(true);
         }
         relaying = cresp;
