@@ -406,7 +406,7 @@ final class Exchange {
         committed = true;
         if (sink != null) {
             sink.tryFail(new UpstreamError(status, message));
-            finishFetch(status);
+            finishFetch();
             return;
         }
         if (clientGone || resp.ended() || resp.headWritten()) {
@@ -434,15 +434,17 @@ final class Exchange {
         }
     }
 
-    /** Sink mode: the upstream side is done; the client side is accounted for by whoever answers the client. */
-    void finishFetch(int status) {
+    /**
+     * Sink mode: the upstream side is done. The client's request is counted and logged once, by whoever answers the
+     * client (the cache's answer), not here as well: a miss counted twice in {@code tiergate_proxy_requests}.
+     */
+    void finishFetch() {
         if (finished) {
             return;
         }
         finished = true;
         endRetrySlot();
         group.requestFinished();
-        metrics.request(route.location().label(), group.name(), status, LoopClock.nanoTime() - startNanos);
     }
 
     private void finish() {

@@ -171,8 +171,11 @@ final class FeatureStage {
             }
             snap.release();
         };
-        resp.endHandler(v -> finish.run());
-        resp.closeHandler(v -> finish.run());
+        boolean sendsFile = file != null && file.file() != null;
+        if (sendsFile) { // a file goes out after this returns: account for the request when it ends or the client left
+            resp.endHandler(v -> finish.run());
+            resp.closeHandler(v -> finish.run());
+        }
         if (resp.ended() || resp.closed()) {
             finish.run();
             return;
@@ -181,12 +184,14 @@ final class FeatureStage {
         h.remove(HttpHeaderNames.TRANSFER_ENCODING);
         ProxyConfigView.decorate(snap, h, requestId);
         route.location().features().responseHeaders().apply(h, ctx);
-        resp.setStatusCode(r.status());
+        if (resp.getStatusCode() != r.status()) { // each setter takes the connection's lock: not for the default 200
+            resp.setStatusCode(r.status());
+        }
         if (h != resp.headers()) { // a cache hit's head is already there (CacheRequest.servedHeaders)
             resp.headers().setAll(h);
         }
         boolean noBody = req.method() == HttpMethod.HEAD || r.status() == 204 || r.status() == 304 || r.status() < 200;
-        if (file != null && file.file() != null) {
+        if (sendsFile) {
             if (noBody) {
                 resp.end();
             } else {
@@ -200,12 +205,18 @@ final class FeatureStage {
                     }
                 });
             }
-        } else if (noBody) {
+            return;
+        }
+        // Answered here and now (a cache hit, a return, an error): the response has ended when end() returns, or the
+        // connection is gone, so the request is accounted right after it, without an end and a close handler (each
+        // takes the connection's lock).
+        if (noBody) {
             resp.end();
         } else {
             resp.headers().set(HttpHeaderNames.CONTENT_LENGTH, Integer.toString(r.body().length()));
             resp.end(r.body());
         }
+        finish.run();
     }
 
     /** The same response decoration an Exchange applies (Via, node header, request id). */

@@ -155,7 +155,7 @@ final class Relay {
         cresp.exceptionHandler(t -> {
             relaying = null;
             sink.tryFail(new Exchange.UpstreamError(502, "upstream broke mid-response: " + t));
-            exchange.finishFetch(status);
+            exchange.finishFetch();
         });
         cresp.endHandler(last -> {
             relaying = null;
@@ -163,7 +163,7 @@ final class Relay {
                 whole.appendBuffer(last);
             }
             sink.tryComplete(new io.tiergate.proxy.cache.CacheResponse(status, h, whole));
-            exchange.finishFetch(status);
+            exchange.finishFetch();
         });
     }
 
@@ -191,7 +191,7 @@ final class Relay {
                 + " (" + exchange.answeredBy() + ")";
         if (sink != null) {
             sink.tryFail(new Exchange.UpstreamError(504, what));
-            exchange.finishFetch(504);
+            exchange.finishFetch();
             return;
         }
         if (exchange.clientGone()) {

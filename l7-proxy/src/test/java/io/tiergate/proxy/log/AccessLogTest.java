@@ -92,4 +92,55 @@ class AccessLogTest {
         assertThat(lines).as("the retried request lists both attempts")
                 .anySatisfy(l -> assertThat(m.readTree(l).get("upstream_statuses").asText()).isEqualTo("connect,200"));
     }
+
+    /**
+     * Answers the proxy makes itself (a cache hit, a {@code return}) are accounted as proxied ones are: one log line
+     * each with its status, and one count each in {@code tiergate_proxy_requests} by status class. Fails if such an
+     * answer is written but never accounted.
+     */
+    @Test
+    void answersMadeByTheProxyItselfAreLoggedAndCountedOnceEach() throws Exception {
+        Path log = dir.resolve("answers.log");
+        var prometheus = new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+                io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
+        Origin cacheable = Origin.start(vertx, "cacheable",
+                (o, req, body) -> req.response().putHeader("Cache-Control", "max-age=60").end("stored"));
+        try {
+            ProxyNode proxy = Origin.await(ProxyNode.start(vertx, Proxies.config("""
+                    access_log: {format: json, path: %s}
+                    listeners: [{address: 127.0.0.1:0}]
+                    cache: {max_size: 16m}
+                    upstreams: {app: {servers: ["%s"]}}
+                    servers: [{default: true, locations: [
+                      {prefix: /c/, upstream: app, cache: on},
+                      {exact: /teapot, upstream: app, return: '418 short and stout'}]}]
+                    """.formatted(log, cacheable.address())), prometheus));
+            int port = proxy.listenPorts().get(0);
+            assertThat(Proxies.get(client, port, "/c/a").status()).isEqualTo(200);
+            Proxies.Reply hit = Proxies.get(client, port, "/c/a");
+            assertThat(hit.headers().get("Cache-Status")).contains("hit");
+            assertThat(Proxies.get(client, port, "/teapot").status()).isEqualTo(418);
+            String scrape = prometheus.scrape();
+            Origin.await(proxy.shutdown(Duration.ofSeconds(1))); // flushes the log
+            ObjectMapper m = new ObjectMapper();
+            List<JsonNode> lines = new java.util.ArrayList<>();
+            for (String l : Files.readAllLines(log)) {
+                lines.add(m.readTree(l));
+            }
+            assertThat(lines).as("one line per request").hasSize(3);
+            assertThat(lines).extracting(n -> n.get("status").asInt()).containsExactly(200, 200, 418);
+            assertThat(lines.get(1).get("upstream_statuses").asText()).as("the hit's cache status").contains("hit");
+            assertThat(requests(scrape, "2xx")).as("the miss and the hit").isEqualTo(2);
+            assertThat(requests(scrape, "4xx")).as("the return").isEqualTo(1);
+        } finally {
+            cacheable.close();
+        }
+    }
+
+    /** The sum over routes of {@code tiergate_proxy_requests_total} for one status class. */
+    private static double requests(String scrape, String statusClass) {
+        return scrape.lines().filter(l -> l.startsWith("tiergate_proxy_requests_total{")
+                        && l.contains("status_class=\"" + statusClass + "\""))
+                .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+    }
 }
