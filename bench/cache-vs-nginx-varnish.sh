@@ -81,7 +81,9 @@ for p in $T $N $V; do curl -fs http://127.0.0.1:$p/obj >/dev/null; curl -fs http
 check tiergate $T '^Cache-Status: .*hit'; check nginx $N '^X-Cache: HIT'; check varnish $V '^Age: '
 WARM=
 run() { # name port pid -> "rps p99_ms us_per_hit ..." (bench/lib/cost.sh measure); prints the round's line
-  [ -n "$WARM" ] || taskset -c $LOAD_CPUS wrk -t$THREADS -c$CONNS -d3s http://127.0.0.1:$2/obj >/dev/null   # JIT, pools
+  # once before the first round: pools and caches, and for the JVM 10 s of JIT compilation (as bench/efficiency.sh)
+  [ -n "$WARM" ] || taskset -c $LOAD_CPUS wrk -t$THREADS -c$CONNS -d$([ "$1" = tiergate ] && echo 10 || echo 3)s \
+    http://127.0.0.1:$2/obj >/dev/null
   measure "$1" http://127.0.0.1:$2/obj "$3" $LOAD_CPUS $SERVER_CPUS -t$THREADS -c$CONNS -d$DUR
 }
 echo "cache hits, 1 KiB object; servers on cpu $SERVER_CPUS, wrk+origin on cpu $LOAD_CPUS; wrk -t$THREADS -c$CONNS -d$DUR; $ROUNDS rounds" >&2
