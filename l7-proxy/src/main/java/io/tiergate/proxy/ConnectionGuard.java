@@ -1,6 +1,5 @@
 package io.tiergate.proxy;
 
-import io.tiergate.shared.runtime.LoopClock;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandlerContext;
@@ -19,6 +18,7 @@ import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.tiergate.shared.runtime.LoopClock;
 import io.vertx.core.http.HttpConnection;
 
 import java.time.Duration;

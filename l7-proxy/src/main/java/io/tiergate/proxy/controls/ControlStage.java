@@ -1,6 +1,5 @@
 package io.tiergate.proxy.controls;
 
-import io.tiergate.shared.runtime.LoopClock;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -21,6 +20,7 @@ import io.tiergate.proxy.log.ProxyMetrics;
 import io.tiergate.proxy.request.ProxyRequest;
 import io.tiergate.proxy.route.Route;
 import io.tiergate.proxy.upstream.UpstreamGroup;
+import io.tiergate.shared.runtime.LoopClock;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;

@@ -1,12 +1,12 @@
 package io.tiergate.proxy.controls;
 
-import io.tiergate.shared.runtime.LoopClock;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.tiergate.proxy.auth.ExtAuth;
 import io.tiergate.proxy.request.ProxyRequest;
 import io.tiergate.proxy.upstream.Peer;
 import io.tiergate.proxy.upstream.UpstreamGroup;
+import io.tiergate.shared.runtime.LoopClock;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;

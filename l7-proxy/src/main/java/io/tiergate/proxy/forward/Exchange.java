@@ -1,6 +1,5 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.LoopClock;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.config.RetryCondition;
 import io.tiergate.proxy.config.RetryPolicy;
@@ -13,6 +12,7 @@ import io.tiergate.proxy.retry.RetryDecision;
 import io.tiergate.proxy.route.Route;
 import io.tiergate.proxy.upstream.Peer;
 import io.tiergate.proxy.upstream.UpstreamGroup;
+import io.tiergate.shared.runtime.LoopClock;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.Cookie;
 import io.vertx.core.http.HttpMethod;
@@ -49,7 +49,6 @@ final class Exchange {
     private final ProxyMetrics metrics;
     private final AccessLog accessLog;
     private final long startNanos = LoopClock.nanoTime();
-    private final long startMillis = LoopClock.currentTimeMillis();
     private final long deadline;
     private final Set<Peer> tried = new HashSet<>(4);
     private final List<String> addrs = new ArrayList<>(2);
@@ -460,6 +459,7 @@ final class Exchange {
         int status = clientGone && !resp.ended() && !cutMidResponse ? 499 : resp.getStatusCode();
         metrics.request(route.location().label(), group.name(), status, nanos);
         if (accessLog.enabled()) {
+            long startMillis = LoopClock.currentTimeMillis() - nanos / 1_000_000; // derived: no wall clock per request
             accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
                     req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
                     resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,

@@ -1,6 +1,5 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.LoopClock;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.tiergate.proxy.cache.CacheFilter;
@@ -17,6 +16,7 @@ import io.tiergate.proxy.rewrite.RewriteResult;
 import io.tiergate.proxy.route.Route;
 import io.tiergate.proxy.staticfiles.StaticFiles;
 import io.tiergate.proxy.staticfiles.StaticReply;
+import io.tiergate.shared.runtime.LoopClock;
 import io.vertx.core.Future;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Promise;

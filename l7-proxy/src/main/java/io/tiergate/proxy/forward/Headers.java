@@ -215,9 +215,9 @@ public final class Headers {
 
     /**
      * This node's Via entries, made once per node name (a reload may change it) instead of once per request. Keyed by
-     * the name alone, so HTTP/1.1 and HTTP/2 clients served side by side share one set.
+     * the name alone, so HTTP/1.1 and HTTP/2 clients served side by side share one set. Held as AsciiString: the
+     * encoder copies their bytes rather than converting a String char by char.
      */
-    // AsciiString: the encoder copies its bytes rather than converting a String char by char
     private record ViaEntries(String node, AsciiString v10, AsciiString v11, AsciiString v2) {
         static ViaEntries of(String node) {
             return new ViaEntries(node, new AsciiString("1.0 " + node), new AsciiString("1.1 " + node),

@@ -1,6 +1,5 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.LoopClock;
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -29,6 +28,7 @@ import io.netty.util.concurrent.ScheduledFuture;
 import io.tiergate.proxy.config.UpstreamConfig;
 import io.tiergate.proxy.request.Authority;
 import io.tiergate.proxy.upstream.Peer;
+import io.tiergate.shared.runtime.LoopClock;
 import io.vertx.core.Handler;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;

@@ -1,7 +1,7 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.LoopClock;
 import io.netty.util.concurrent.ScheduledFuture;
+import io.tiergate.shared.runtime.LoopClock;
 import io.vertx.core.internal.ContextInternal;
 
 import java.util.concurrent.TimeUnit;

@@ -1,8 +1,8 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.LoopClock;
 import io.tiergate.proxy.request.Authority;
 import io.tiergate.proxy.upstream.Peer;
+import io.tiergate.shared.runtime.LoopClock;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpMethod;
 

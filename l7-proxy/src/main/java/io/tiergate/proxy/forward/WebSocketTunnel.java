@@ -1,10 +1,10 @@
 package io.tiergate.proxy.forward;
 
-import io.tiergate.shared.runtime.LoopClock;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.request.ProxyRequest;
 import io.tiergate.proxy.upstream.Peer;
 import io.tiergate.proxy.upstream.UpstreamGroup;
+import io.tiergate.shared.runtime.LoopClock;
 import io.vertx.core.MultiMap;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpServerRequest;

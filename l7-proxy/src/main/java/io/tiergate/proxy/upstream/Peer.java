@@ -1,7 +1,7 @@
 package io.tiergate.proxy.upstream;
 
-import io.tiergate.shared.runtime.LoopClock;
 import io.tiergate.proxy.config.UpstreamConfig;
+import io.tiergate.shared.runtime.LoopClock;
 
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicInteger;

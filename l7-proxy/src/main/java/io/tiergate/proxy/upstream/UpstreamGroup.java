@@ -1,6 +1,5 @@
 package io.tiergate.proxy.upstream;
 
-import io.tiergate.shared.runtime.LoopClock;
 import io.tiergate.proxy.config.RetryPolicy;
 import io.tiergate.proxy.config.UpstreamConfig;
 
@@ -13,6 +12,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Consumer;
 import io.tiergate.shared.config.Units;
+import io.tiergate.shared.runtime.LoopClock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 

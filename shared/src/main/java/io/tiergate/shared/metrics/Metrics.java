@@ -1,6 +1,5 @@
 package io.tiergate.shared.metrics;
 
-import io.tiergate.shared.runtime.LoopClock;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Tag;
 import io.micrometer.core.instrument.binder.jvm.ClassLoaderMetrics;
@@ -15,6 +14,7 @@ import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.config.MeterFilter;
 import io.micrometer.core.instrument.distribution.DistributionStatisticConfig;
+import io.tiergate.shared.runtime.LoopClock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
