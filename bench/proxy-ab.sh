@@ -9,6 +9,8 @@
 #
 # Each proxy is pinned to CPU 0 (idle while the other is measured), wrk (-t1) and the origin (nginx, 1 worker, an
 # 18-byte `return 200`) to CPU 1. Options empty after the "|": the JVM settings ./tiergate ships.
+# A_JAVA / B_JAVA: the java binary that runs that proxy (default: java on the PATH), e.g. B_JAVA=/usr/lib/jvm/X/bin/java.
+# A_UPSTREAM / B_UPSTREAM: more settings of that proxy's upstream, e.g. B_UPSTREAM="max_connections_per_server: 1024".
 # CACHE=1: a cacheable 1 KiB response and `cache: on`, so every measured request is a cache hit.
 # Needs: nginx wrk taskset java curl.
 set -euo pipefail
@@ -47,12 +49,12 @@ proxy:
   access_log: {format: off}
   admin: 127.0.0.1:0
   listeners: [{address: 127.0.0.1:$port}]
-  upstreams: {o: {servers: [{address: 127.0.0.1:$O}]}}
+  upstreams: {o: {servers: [{address: 127.0.0.1:$O}]$(v=${n}_UPSTREAM; [ -n "${!v:-}" ] && echo ", ${!v}")}}
   $CACHE_CFG
   servers: [{default: true, locations: [{prefix: /, upstream: o$CACHE_LOC}]}]
 C
   # shellcheck disable=SC2086
-  taskset -c 0 java $opts -Xlog:gc:file="$W/$n.gc" -jar "$jar" proxy -c "$W/$n.yaml" --watch-interval 0 >"$W/$n.out" 2>&1 &
+  jv=${n}_JAVA; taskset -c 0 "${!jv:-java}" $opts -Xlog:gc:file="$W/$n.gc" -jar "$jar" proxy -c "$W/$n.yaml" --watch-interval 0 >"$W/$n.out" 2>&1 &
   PID[$n]=$!; PORT[$n]=$port
   echo "$n: $jar  $opts"
 done

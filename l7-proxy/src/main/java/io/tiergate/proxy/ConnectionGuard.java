@@ -7,6 +7,7 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.ChannelPromise;
+import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -204,7 +205,16 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         if (stallAt != 0 && msg instanceof io.netty.buffer.ByteBufHolder h) {
             stallAdded += h.content().readableBytes();
         }
-        super.write(ctx, msg, promise);
+        if (!last && msg instanceof FullHttpResponse && !promise.isVoid() && ctx.channel().isActive()) {
+            // A whole response in one message (a cache hit, the proxy's own answer, a small proxied one): nothing
+            // waits for its write but the future Vert.x's end() returns, which Tiergate never reads. With the channel's
+            // void promise the encoder writes head and body without a PromiseCombiner and a promise per buffer; a
+            // failed write still closes the connection (QuietReset takes the I/O error).
+            super.write(ctx, msg, ctx.voidPromise());
+            promise.trySuccess();
+        } else {
+            super.write(ctx, msg, promise);
+        }
         if (upgraded) {
             cancel();
             if (idleBackstopMillis > 0) { // a WebSocket (or h2c) lives on: Vert.x's idle timeout bounds it, as before
