@@ -16,6 +16,8 @@
 #   BASE_JAR=$JAR with other BASE_JAVA_OPTS compares JVM settings.
 #   FLOOR=1 adds netty-floor to l7: bench/lib/NettyFloor.java, a bare Netty proxy doing the same header work and
 #   nothing else (same JVM options), to show what Netty on this JVM costs before any of Tiergate's features.
+#   FLOOR=io_uring also adds uring-floor: the same floor on Netty's io_uring transport (its jars are fetched into the
+#   local Maven repository when missing), to show whether another kernel interface moves the floor.
 set -euo pipefail
 DUR=${1:-10s}; ROUNDS=${2:-3}; CONNS=${3:-64 1000}; PATHS=${4:-l7 l4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd); JAR=${JAR:-$ROOT/deploy/target/tiergate.jar}
@@ -34,7 +36,7 @@ cleanup() {
   sleep 0.5; [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
-O=18280; TG=18281; NG=18282; HH=18283; RL=18284; HT=18285; RA=18286; BTG=18287; BRL=18288; BRA=18289; NF=18279
+O=18280; TG=18281; NG=18282; HH=18283; RL=18284; HT=18285; RA=18286; BTG=18287; BRL=18288; BRA=18289; NF=18279; UF=18278
 cat > $W/origin.conf <<C
 worker_processes 1; pid $W/o.pid; error_log $W/o.err; daemon on;
 events { worker_connections 8192; }
@@ -102,7 +104,9 @@ proxy:
   access_log: {format: off}
   admin: 127.0.0.1:0   # ephemeral: two proxies (or another bench) must not clash on 9181
   listeners: [{address: 127.0.0.1:$TG}]
-  upstreams: {o: {servers: [{address: 127.0.0.1:$O}]}}
+  # 1024, as nginx's keepalive above: an upstream connection for every client connection of the 1,000-connection
+  # runs (nginx and the floor open as many as they need). With the default 128 the rest wait for one in turn.
+  upstreams: {o: {max_connections_per_server: 1024, servers: [{address: 127.0.0.1:$O}]}}
   servers: [{default: true, locations: [{prefix: /, upstream: o}]}]
 C
 relay_yaml() { # port admin-port
@@ -129,6 +133,17 @@ start() { # name port command...: run on the server CPU, remember its pid
   if [ -n "${FLOOR:-}" ]; then
     javac -nowarn -cp "$JAR" -d $W/floor "$ROOT/bench/lib/NettyFloor.java" 2>&1 | grep -v '^Note:' >&2 || true
     start netty-floor $NF java $JOPTS -cp "$JAR:$W/floor" NettyFloor $NF $O 1
+    if [ "$FLOOR" = io_uring ]; then
+      NV=$(unzip -p "$JAR" META-INF/io.netty.versions.properties | sed -n 's/^netty-common.version=//p' | tr -d '\r')
+      M2=${HOME}/.m2/repository/io/netty; UCP=
+      for a in "netty-transport-classes-io_uring:" "netty-transport-native-io_uring:linux-x86_64"; do
+        id=${a%%:*}; cl=${a#*:}; f=$M2/$id/$NV/$id-$NV${cl:+-$cl}.jar
+        [ -f "$f" ] || mvn -B -q dependency:get -Dartifact=io.netty:$id:$NV${cl:+:jar:$cl} >&2 || true
+        [ -f "$f" ] || { echo "missing $f (mvn dependency:get -Dartifact=io.netty:$id:$NV${cl:+:jar:$cl})"; exit 2; }
+        UCP=$UCP:$f
+      done
+      start uring-floor $UF java $JOPTS -cp "$JAR:$W/floor$UCP" NettyFloor $UF $O 1 io_uring
+    fi
   fi
 }
 [[ " $PATHS " == *" l4 "* ]] && {
@@ -144,6 +159,7 @@ declare -A CONTESTANTS=([l7]="tiergate-l7 nginx haproxy-http" [l4]="tiergate-l4 
 if [ -n "${BASE_JAR:-}" ]; then CONTESTANTS=([l7]="base-l7 tiergate-l7 nginx haproxy-http" [l4]="base-l4 tiergate-l4 haproxy-tcp"); fi
 declare -A ANCHORS=([l7]="nginx haproxy-http" [l4]="haproxy-tcp")
 if [ -n "${FLOOR:-}" ]; then CONTESTANTS[l7]+=" netty-floor"; ANCHORS[l7]+=" netty-floor"; fi
+if [ "${FLOOR:-}" = io_uring ]; then CONTESTANTS[l7]+=" uring-floor"; ANCHORS[l7]+=" uring-floor"; fi
 echo "machine: $NCPU x $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo), $(uname -r); $(java -version 2>&1 | head -1)" >&2
 echo "$(nginx -v 2>&1), $(haproxy -v | head -1 | cut -d' ' -f1-3), wrk -t1 -d$DUR; servers on CPU $SCPU, wrk + origin on CPU $LCPU" >&2
 echo "tiergate: $JAR ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null)), JVM options: ${JOPTS:-(none)}" >&2
@@ -154,7 +170,7 @@ done
 if [ -n "${BASE_JAR:-}" ]; then echo "base: $BASE_JAR, JVM options: ${BOPTS:-(none)}" >&2; fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 for n in "${!PORT[@]}"; do   # JIT and pools, once; then 2 s before each measured run at its connection count
-  taskset -c $LCPU wrk -t1 -c64 -d$([[ $n == tiergate* || $n == base* || $n == netty-floor ]] && echo 10s || echo 2s) http://127.0.0.1:${PORT[$n]}/ >/dev/null
+  taskset -c $LCPU wrk -t1 -c64 -d$([[ $n == tiergate* || $n == base* || $n == *-floor ]] && echo 10s || echo 2s) http://127.0.0.1:${PORT[$n]}/ >/dev/null
 done
 for c in $CONNS; do
   for r in $(seq 1 $ROUNDS); do

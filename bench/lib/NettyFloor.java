@@ -14,25 +14,35 @@ import java.util.concurrent.ThreadLocalRandom;
  * event loop, a keep-alive upstream pool, and nothing else: no routing, request normalization, timeouts, limits,
  * metrics or error handling. GET without a body only; not a product, a measuring stick for what Netty on this JVM
  * costs before any feature. Usage: java -cp tiergate.jar:DIR NettyFloor LISTEN_PORT ORIGIN_PORT [event loops=1]
+ * [transport=epoll|io_uring] (io_uring needs netty-transport-{classes,native}-io_uring on the class path).
  */
 public class NettyFloor {
     static final AsciiString XFF = AsciiString.cached("X-Forwarded-For"), XRI = AsciiString.cached("X-Real-IP"),
             XFP = AsciiString.cached("X-Forwarded-Proto"), XFH = AsciiString.cached("X-Forwarded-Host"),
             FWD = AsciiString.cached("Forwarded"), VIA = AsciiString.cached("Via"), RID = AsciiString.cached("X-Request-Id");
     static InetSocketAddress origin;
+    static Class<? extends ServerChannel> server;
+    static Class<? extends Channel> client;
 
     public static void main(String[] a) throws Exception {
         int port = Integer.parseInt(a[0]);
         origin = new InetSocketAddress("127.0.0.1", Integer.parseInt(a[1]));
-        EventLoopGroup g = new EpollEventLoopGroup(Integer.parseInt(a.length > 2 ? a[2] : "1"));
-        new ServerBootstrap().group(g).channel(EpollServerSocketChannel.class)
+        boolean uring = a.length > 3 && a[3].equals("io_uring");
+        IoHandlerFactory io = uring ? (IoHandlerFactory) Class.forName("io.netty.channel.uring.IoUringIoHandler")
+                .getMethod("newFactory").invoke(null) : EpollIoHandler.newFactory();
+        server = uring ? Class.forName("io.netty.channel.uring.IoUringServerSocketChannel").asSubclass(ServerChannel.class)
+                : EpollServerSocketChannel.class;
+        client = uring ? Class.forName("io.netty.channel.uring.IoUringSocketChannel").asSubclass(Channel.class)
+                : EpollSocketChannel.class;
+        EventLoopGroup g = new MultiThreadIoEventLoopGroup(Integer.parseInt(a.length > 2 ? a[2] : "1"), io);
+        new ServerBootstrap().group(g).channel(server)
                 .option(ChannelOption.SO_BACKLOG, 4096)
                 .childHandler(new ChannelInitializer<Channel>() {
                     protected void initChannel(Channel ch) {
                         ch.pipeline().addLast(new HttpServerCodec(), new Front());
                     }
                 }).bind(port).sync();
-        System.out.println("listening " + port);
+        System.out.println("listening " + port + " on " + (uring ? "io_uring" : "epoll"));
     }
 
     static final class Pool { final ArrayDeque<Channel> idle = new ArrayDeque<>(); }
@@ -70,7 +80,7 @@ public class NettyFloor {
             Channel u = p.idle.pollFirst();
             while (u != null && !u.isActive()) u = p.idle.pollFirst();
             if (u != null) { attach(ctx, u, r, id); return; }
-            new Bootstrap().group(ctx.channel().eventLoop()).channel(EpollSocketChannel.class)
+            new Bootstrap().group(ctx.channel().eventLoop()).channel(client)
                     .handler(new ChannelInitializer<Channel>() {
                         protected void initChannel(Channel ch) { ch.pipeline().addLast(new HttpClientCodec(), new Back()); }
                     }).connect(origin).addListener((ChannelFuture f) -> {
