@@ -169,8 +169,20 @@ for n in tiergate-l7 tiergate-l4 base-l7 base-l4; do # what each JVM logged at s
 done
 if [ -n "${BASE_JAR:-}" ]; then echo "base: $BASE_JAR, JVM options: ${BOPTS:-(none)}" >&2; fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
-for n in "${!PORT[@]}"; do   # JIT and pools, once; then 2 s before each measured run at its connection count
-  taskset -c $LCPU wrk -t1 -c64 -d$([[ $n == tiergate* || $n == base* || $n == *-floor ]] && echo 10s || echo 2s) http://127.0.0.1:${PORT[$n]}/ >/dev/null
+# Warm-up, once; then 2 s before each measured run at its connection count. A JVM gets 10 s, then three 5-s runs at
+# each connection count of the bench, each with fresh connections: its JIT compiles the paths of a connection's
+# start and end only when they are hot, and after the 10 s alone the compiler thread still took 0.2-0.65 us of
+# every request of the first measured runs (per-thread utime+stime from /proc/PID/task), a cost of starting up
+# that nginx and HAProxy do not have and a proxy that runs for days does not pay.
+for n in "${!PORT[@]}"; do
+  if [[ $n == tiergate* || $n == base* || $n == *-floor ]]; then
+    taskset -c $LCPU wrk -t1 -c64 -d10s http://127.0.0.1:${PORT[$n]}/ >/dev/null
+    for c in $CONNS; do for _ in 1 2 3; do
+      taskset -c $LCPU wrk -t1 -c$c -d5s http://127.0.0.1:${PORT[$n]}/ >/dev/null
+    done; done
+  else
+    taskset -c $LCPU wrk -t1 -c64 -d2s http://127.0.0.1:${PORT[$n]}/ >/dev/null
+  fi
 done
 for c in $CONNS; do
   for r in $(seq 1 $ROUNDS); do
