@@ -205,11 +205,12 @@ final class ConnectionGuard extends ChannelDuplexHandler {
         if (stallAt != 0 && msg instanceof io.netty.buffer.ByteBufHolder h) {
             stallAdded += h.content().readableBytes();
         }
-        if (!last && msg instanceof FullHttpResponse && !promise.isVoid() && ctx.channel().isActive()) {
+        if (!last && !upgraded && msg instanceof FullHttpResponse && !promise.isVoid() && ctx.channel().isActive()) {
             // A whole response in one message (a cache hit, the proxy's own answer, a small proxied one): nothing
             // waits for its write but the future Vert.x's end() returns, which Tiergate never reads. With the channel's
             // void promise the encoder writes head and body without a PromiseCombiner and a promise per buffer; a
-            // failed write still closes the connection (QuietReset takes the I/O error).
+            // failed write still closes the connection (QuietReset takes the I/O error). Not a 101: a WebSocket
+            // handshake changes the pipeline when its write completes.
             super.write(ctx, msg, ctx.voidPromise());
             promise.trySuccess();
         } else {
