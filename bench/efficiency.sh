@@ -16,8 +16,9 @@
 #   BASE_JAR=$JAR with other BASE_JAVA_OPTS compares JVM settings.
 #   FLOOR=1 adds netty-floor to l7: bench/lib/NettyFloor.java, a bare Netty proxy doing the same header work and
 #   nothing else (same JVM options), to show what Netty on this JVM costs before any of Tiergate's features.
-#   FLOOR=io_uring also adds uring-floor: the same floor on Netty's io_uring transport (its jars are fetched into the
-#   local Maven repository when missing), to show whether another kernel interface moves the floor.
+#   FLOOR=io_uring also adds uring-floor: the same floor on Netty's io_uring transport (its two jars, of the jar's Netty
+#   version, copied by mvn dependency:copy from the local Maven repository or Maven Central), to show whether another
+#   kernel interface moves the floor.
 set -euo pipefail
 DUR=${1:-10s}; ROUNDS=${2:-3}; CONNS=${3:-64 1000}; PATHS=${4:-l7 l4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd); JAR=${JAR:-$ROOT/deploy/target/tiergate.jar}
@@ -135,13 +136,11 @@ start() { # name port command...: run on the server CPU, remember its pid
     start netty-floor $NF java $JOPTS -cp "$JAR:$W/floor" NettyFloor $NF $O 1
     if [ "$FLOOR" = io_uring ]; then
       NV=$(unzip -p "$JAR" META-INF/io.netty.versions.properties | sed -n 's/^netty-common.version=//p' | tr -d '\r')
-      M2=${HOME}/.m2/repository/io/netty; UCP=
-      for a in "netty-transport-classes-io_uring:" "netty-transport-native-io_uring:linux-x86_64"; do
-        id=${a%%:*}; cl=${a#*:}; f=$M2/$id/$NV/$id-$NV${cl:+-$cl}.jar
-        [ -f "$f" ] || mvn -B -q dependency:get -Dartifact=io.netty:$id:$NV${cl:+:jar:$cl} >&2 || true
-        [ -f "$f" ] || { echo "missing $f (mvn dependency:get -Dartifact=io.netty:$id:$NV${cl:+:jar:$cl})"; exit 2; }
-        UCP=$UCP:$f
+      for a in netty-transport-classes-io_uring:$NV netty-transport-native-io_uring:$NV:jar:linux-x86_64; do
+        (cd "$ROOT" && mvn -B -q dependency:copy -Dartifact=io.netty:$a -DoutputDirectory=$W/uring) >&2 \
+          || { echo "cannot get io.netty:$a (Maven Central or the local Maven repository)"; exit 2; }
       done
+      UCP=$(printf ':%s' $W/uring/*.jar)
       start uring-floor $UF java $JOPTS -cp "$JAR:$W/floor$UCP" NettyFloor $UF $O 1 io_uring
     fi
   fi
