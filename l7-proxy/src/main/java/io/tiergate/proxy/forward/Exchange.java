@@ -50,9 +50,9 @@ final class Exchange {
     private final AccessLog accessLog;
     private final long startNanos = LoopClock.nanoTime();
     private final long deadline;
-    private final Set<Peer> tried = new HashSet<>(4);
-    private final List<String> addrs = new ArrayList<>(2);
-    private final List<String> statuses = new ArrayList<>(2);
+    private Set<Peer> tried = Set.of(); // an immutable set per attempt: one attempt makes no hash set
+    private final Trail addrs = new Trail();
+    private final Trail statuses = new Trail();
     private final String hashKey;
     private boolean holdsRetrySlot;
     private boolean freshResendUsed;
@@ -159,8 +159,17 @@ final class Exchange {
         send(first, false);
     }
 
+    private static Set<Peer> triedAnd(Set<Peer> tried, Peer peer) {
+        if (tried.isEmpty()) {
+            return Set.of(peer);
+        }
+        Set<Peer> more = new HashSet<>(tried);
+        more.add(peer);
+        return more;
+    }
+
     private void send(Peer peer, boolean fresh) {
-        tried.add(peer);
+        tried = triedAnd(tried, peer);
         addrs.add(peer.key());
         long t0 = LoopClock.nanoTime();
         // A listener may be called before send() returns (a refused connect): only an unsettled attempt is current.
@@ -275,7 +284,7 @@ final class Exchange {
         }
         if (!retry(f.condition())) {
             error(f.status(), f.message() + (tlsProblem == null ? "" : ": " + tlsProblem) + " (upstream '"
-                    + group.name() + "', tried " + String.join(", ", addrs) + "; not retried: " + noRetry + ")");
+                    + group.name() + "', tried " + addrs.join(", ") + "; not retried: " + noRetry + ")");
         }
     }
 
@@ -381,7 +390,7 @@ final class Exchange {
 
     /** "upstream 'NAME', ADDRESS" of the server that answered, for messages. */
     String answeredBy() {
-        return "upstream '" + group.name() + "', " + addrs.get(addrs.size() - 1);
+        return "upstream '" + group.name() + "', " + addrs.last();
     }
 
     /** Via, the node header, the request id and the location's response header rules, on a response head. */
@@ -463,7 +472,7 @@ final class Exchange {
             accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
                     req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
                     resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
-                    route.location().label(), group.name(), String.join(",", addrs), String.join(",", statuses),
+                    route.location().label(), group.name(), addrs.join(","), statuses.join(","),
                     tried.size(), body.mode(), noRetry, requestId, request.notes().limit()));
         }
         snapshot.release();

@@ -1,12 +1,14 @@
 package io.tiergate.proxy.forward;
 
 import io.tiergate.proxy.config.ProxyConfig;
+import io.tiergate.proxy.request.HeaderValues;
 import io.tiergate.proxy.request.ProxyRequest;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.util.AsciiString;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
 
+import java.nio.charset.StandardCharsets;
 import java.util.HashSet;
 import java.util.Iterator;
 import java.util.Locale;
@@ -17,7 +19,7 @@ import java.util.concurrent.ThreadLocalRandom;
 /** Header rewriting at the proxy boundary: hop-by-hop removal and the forwarding headers (XFF, RFC 7239, Via). */
 public final class Headers {
 
-    private static final char[] HEX = "0123456789abcdef".toCharArray();
+    private static final byte[] HEX = "0123456789abcdef".getBytes(StandardCharsets.US_ASCII);
     // Names as AsciiString: their hash is computed once, not on every set/get of every request.
     static final AsciiString VIA = AsciiString.cached("Via");
     private static final AsciiString XFF = AsciiString.cached("X-Forwarded-For");
@@ -82,7 +84,7 @@ public final class Headers {
             return null; // most requests carry none: no list, no iterator
         }
         Set<String> named = null;
-        for (String c : in.getAll(CONNECTION)) {
+        for (String c : HeaderValues.of(in, CONNECTION)) {
             // A hand-written token scan: this runs on every response (most say just "keep-alive" or "close").
             int i = 0;
             int n = c.length();
@@ -159,12 +161,9 @@ public final class Headers {
             }
         }
         if (f.forwarded()) {
-            StringBuilder el = new StringBuilder(96).append("for=").append(forwardedNode(peerIp)).append(";proto=").append(scheme);
-            if (host != null) {
-                el.append(";host=").append(quoteIfNeeded(host));
-            }
+            CharSequence el = forwardedElement(forwardedNode(peerIp), scheme, host == null ? null : quoteIfNeeded(host));
             String prev = trusted ? joinedOrNull(req.headers(), FORWARDED) : null;
-            h.set(FORWARDED, prev == null ? el.toString() : prev + ", " + el);
+            h.set(FORWARDED, prev == null ? el : prev + ", " + el);
         }
         if (f.via()) {
             appendVia(h, switch (req.version()) {
@@ -188,7 +187,7 @@ public final class Headers {
             return in;
         }
         ThreadLocalRandom r = ThreadLocalRandom.current();
-        char[] hex = new char[32];
+        byte[] hex = new byte[32]; // bytes, not chars: a Latin-1 String is made from them without compressing
         long a = r.nextLong();
         long b = r.nextLong();
         for (int i = 15; i >= 0; i--) {
@@ -197,7 +196,7 @@ public final class Headers {
             a >>>= 4;
             b >>>= 4;
         }
-        return new String(hex);
+        return new String(hex, StandardCharsets.ISO_8859_1);
     }
 
     /** A status code as text, the common ones without a new String per response (the access log's upstream_status). */
@@ -254,6 +253,43 @@ public final class Headers {
     private static String joinedOrNull(MultiMap h, CharSequence name) {
         var all = h.getAll(name);
         return all.isEmpty() ? null : String.join(", ", all);
+    }
+
+    /**
+     * "for=NODE;proto=SCHEME[;host=HOST]", written once into an array of its exact length and wrapped without a copy
+     * (a StringBuilder and its String copied it twice on every request). Anything beyond Latin-1 (no normalized
+     * authority has it) takes the String route.
+     */
+    static CharSequence forwardedElement(String node, String scheme, String host) {
+        int len = 4 + node.length() + 7 + scheme.length() + (host == null ? 0 : 6 + host.length());
+        byte[] b = new byte[len];
+        int at = put(b, 0, "for=");
+        at = put(b, at, node);
+        at = put(b, at, ";proto=");
+        at = put(b, at, scheme);
+        if (host != null) {
+            at = put(b, at, ";host=");
+            at = put(b, at, host);
+        }
+        if (at < 0) {
+            return "for=" + node + ";proto=" + scheme + (host == null ? "" : ";host=" + host);
+        }
+        return new AsciiString(b, false);
+    }
+
+    /** Copies {@code s} into {@code b} at {@code at}; -1 (and from then on) when a char does not fit in a byte. */
+    private static int put(byte[] b, int at, String s) {
+        if (at < 0) {
+            return at;
+        }
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
+            if (c > 0xff) {
+                return -1;
+            }
+            b[at + i] = (byte) c;
+        }
+        return at + s.length();
     }
 
     /** RFC 7239 §6: IPv6 addresses are bracketed and quoted. */

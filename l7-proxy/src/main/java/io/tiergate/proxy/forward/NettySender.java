@@ -10,7 +10,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
+import io.netty.handler.codec.DefaultHeaders;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
 import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
@@ -77,6 +79,33 @@ final class NettySender implements UpstreamSender {
         }
     };
 
+    /**
+     * Trailers the same way: a response's end carries a trailer map even when the origin sent none (every
+     * Content-Length response), and Netty's own allocates its hash table at once; Vert.x's allocates it on the first
+     * field. The checks are Netty's trailer checks (names and values, and no Content-Length, Transfer-Encoding or
+     * Trailer among trailers).
+     */
+    private static final HttpHeadersFactory TRAILERS = new HttpHeadersFactory() {
+        private final DefaultHeaders.NameValidator<CharSequence> names =
+                DefaultHttpHeadersFactory.trailersFactory().getNameValidator();
+        private final DefaultHeaders.ValueValidator<CharSequence> values =
+                DefaultHttpHeadersFactory.trailersFactory().getValueValidator();
+        private final java.util.function.BiConsumer<CharSequence, CharSequence> check = (n, v) -> {
+            names.validateName(n);
+            values.validate(v);
+        };
+
+        @Override
+        public HttpHeaders newHeaders() {
+            return Http1xHeaders.httpHeaders(check);
+        }
+
+        @Override
+        public HttpHeaders newEmptyHeaders() {
+            return Http1xHeaders.httpHeaders(check);
+        }
+    };
+
     private final VertxInternal vertx;
     private final UpstreamConfig config;
     private final Map<EventLoop, Map<String, Pool>> pools = new ConcurrentHashMap<>();
@@ -135,7 +164,7 @@ final class NettySender implements UpstreamSender {
                             var p = ch.pipeline();
                             p.addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
                                     .setMaxInitialLineLength(4096).setMaxHeaderSize(8192).setMaxChunkSize(8192)
-                                    .setHeadersFactory(RESPONSE_HEADS), false, false));
+                                    .setHeadersFactory(RESPONSE_HEADS).setTrailersFactory(TRAILERS), false, false));
                             Conn conn = new Conn(Pool.this, ch);
                             p.addLast("handler", conn);
                             conn.guard = UpstreamGuard.install(p);

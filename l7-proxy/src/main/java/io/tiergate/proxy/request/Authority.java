@@ -30,36 +30,37 @@ public record Authority(String host, int port, String text) {
             throw new BadRequest(what + " longer than 255 characters");
         }
         String host;
-        String rest;
+        int restAt; // where ":port" (or whatever follows the host) starts: indices, not a substring per request
         if (value.charAt(0) == '[') {
             int end = value.indexOf(']');
             if (end < 0 || !NetUtil.isValidIpV6Address(value.substring(1, end))) {
                 throw new BadRequest(what + " '" + printable(value) + "' has a malformed IPv6 literal");
             }
             host = value.substring(0, end + 1).toLowerCase(Locale.ROOT);
-            rest = value.substring(end + 1);
+            restAt = end + 1;
         } else {
             int colon = value.indexOf(':');
             host = colon < 0 ? value : value.substring(0, colon);
-            rest = colon < 0 ? "" : value.substring(colon);
+            restAt = colon < 0 ? value.length() : colon;
             checkName(host, value, what);
             host = host.toLowerCase(Locale.ROOT);
             if (host.endsWith(".")) {
                 host = host.substring(0, host.length() - 1);
             }
         }
+        int restLength = value.length() - restAt;
         int port = -1;
-        if (!rest.isEmpty()) {
-            if (rest.charAt(0) != ':') {
+        if (restLength > 0) {
+            if (value.charAt(restAt) != ':') {
                 throw new BadRequest(what + " '" + printable(value) + "' has text after the IPv6 literal");
             }
-            if (rest.length() > 1) { // "host:" has an empty port (RFC 3986 allows it): no port
-                if (rest.length() > 6) {
+            if (restLength > 1) { // "host:" has an empty port (RFC 3986 allows it): no port
+                if (restLength > 6) {
                     throw new BadRequest(what + " '" + printable(value) + "' has a port that is not a number");
                 }
                 port = 0; // parsed by hand: this runs on every request, and a substring + parseInt showed in profiles
-                for (int i = 1; i < rest.length(); i++) {
-                    char c = rest.charAt(i);
+                for (int i = restAt + 1; i < value.length(); i++) {
+                    char c = value.charAt(i);
                     if (c < '0' || c > '9') {
                         throw new BadRequest(what + " '" + printable(value) + "' has a port that is not a number");
                     }
@@ -71,8 +72,9 @@ public record Authority(String host, int port, String text) {
             }
         }
         // Usually the field was already in normal form: then it is its own text, and nothing is built.
-        boolean canonicalPort = rest.isEmpty() || rest.length() > 1 && (rest.charAt(1) != '0' || rest.length() == 2);
-        boolean same = canonicalPort && value.length() == host.length() + rest.length() && value.startsWith(host);
+        boolean canonicalPort = restLength == 0
+                || restLength > 1 && (value.charAt(restAt + 1) != '0' || restLength == 2);
+        boolean same = canonicalPort && value.length() == host.length() + restLength && value.startsWith(host);
         return same ? new Authority(host, port, value) : new Authority(host, port);
     }
 

@@ -38,7 +38,7 @@ public record ProxyRequest(HttpServerRequest raw, String listener, NormalizedTar
             h2Authority = a == null ? null : a.port() >= 0 ? a.host() + ":" + a.port() : a.host();
         }
         return RequestNormalizer.normalize(new RequestHead(req.method().name(), protocol, req.isSSL(), req.uri(),
-                req.headers().getAll(HttpHeaderNames.HOST), h2 ? req.scheme() : null, h2Authority), mergeSlashes);
+                HeaderValues.of(req.headers(), HttpHeaderNames.HOST), h2 ? req.scheme() : null, h2Authority), mergeSlashes);
     }
 
     public String method() {

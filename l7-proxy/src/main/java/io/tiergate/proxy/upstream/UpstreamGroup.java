@@ -82,9 +82,19 @@ public final class UpstreamGroup {
     }
 
     private Peer pickFrom(List<Peer> peers, Set<Peer> tried, String hashKey, long now) {
-        List<Peer> candidates = new ArrayList<>(peers.size());
-        for (Peer p : peers) {
-            if (!tried.contains(p) && p.available(now)) {
+        // The usual case, every peer a candidate, picks from the group's own list: no list per request.
+        int n = peers.size();
+        int i = 0;
+        while (i < n && !tried.contains(peers.get(i)) && peers.get(i).available(now)) {
+            i++;
+        }
+        if (i == n) {
+            return n == 0 ? null : balancer.pick(peers, hashKey);
+        }
+        List<Peer> candidates = new ArrayList<>(n);
+        for (int j = 0; j < n; j++) {
+            Peer p = peers.get(j);
+            if (j < i || (!tried.contains(p) && p.available(now))) {
                 candidates.add(p);
             }
         }

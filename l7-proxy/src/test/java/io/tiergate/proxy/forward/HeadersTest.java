@@ -43,4 +43,25 @@ class HeadersTest {
         Headers.appendVia(other, "1.1", new String("node-b")); // a reloaded config's name: another object
         assertThat(other.get("Via")).isEqualTo("1.1 node-b");
     }
+
+    @Test
+    void theForwardedElementIsTheTextWhateverItIsBuiltAs() {
+        assertThat(Headers.forwardedElement("192.0.2.7", "https", "shop.example:8443").toString())
+                .isEqualTo("for=192.0.2.7;proto=https;host=shop.example:8443");
+        assertThat(Headers.forwardedElement(Headers.forwardedNode("2001:db8::1"), "http", null).toString())
+                .isEqualTo("for=\"[2001:db8::1]\";proto=http");
+        // Beyond Latin-1 (no normalized authority has it) the text is still exact, never truncated to a byte.
+        assertThat(Headers.forwardedElement("192.0.2.7", "http", "\"b\u00fccher.example\u2603\"").toString())
+                .isEqualTo("for=192.0.2.7;proto=http;host=\"b\u00fccher.example\u2603\"");
+    }
+
+    @Test
+    void headerValuesAreEveryValueInOrderWhicheverCaseTheNameHas() {
+        MultiMap h = Http1xHeaders.httpHeaders().add("Host", "a").add("X-Other", "x").add("host", "b").add("HOST", "c");
+        assertThat(io.tiergate.proxy.request.HeaderValues.of(h, "host")).containsExactly("a", "b", "c");
+        assertThat(io.tiergate.proxy.request.HeaderValues.of(h, "X-OTHER")).containsExactly("x");
+        assertThat(io.tiergate.proxy.request.HeaderValues.of(h, "Absent")).isEmpty();
+        MultiMap plain = MultiMap.caseInsensitiveMultiMap().add("Via", "1").add("via", "2");
+        assertThat(io.tiergate.proxy.request.HeaderValues.of(plain, "VIA")).containsExactly("1", "2");
+    }
 }

@@ -89,8 +89,21 @@ class AccessLogTest {
             assertThat(n.get("request_id").asText()).startsWith("rid-");
             assertThat(n.get("duration_us").asLong()).isPositive();
         }
-        assertThat(lines).as("the retried request lists both attempts")
-                .anySatisfy(l -> assertThat(m.readTree(l).get("upstream_statuses").asText()).isEqualTo("connect,200"));
+        assertThat(lines).as("the retried request lists both attempts, in order, the dead server first")
+                .anySatisfy(l -> {
+                    JsonNode n = m.readTree(l);
+                    assertThat(n.get("upstream_statuses").asText()).isEqualTo("connect,200");
+                    assertThat(n.get("upstream_addrs").asText()).endsWith("," + ok.address())
+                            .doesNotStartWith(ok.address()).contains(":");
+                    assertThat(n.get("tries").asInt()).isEqualTo(2);
+                });
+        assertThat(lines).as("the other went to the live server once")
+                .anySatisfy(l -> {
+                    JsonNode n = m.readTree(l);
+                    assertThat(n.get("upstream_statuses").asText()).isEqualTo("200");
+                    assertThat(n.get("upstream_addrs").asText()).isEqualTo(ok.address());
+                    assertThat(n.get("tries").asInt()).isEqualTo(1);
+                });
     }
 
     /**
