@@ -161,7 +161,7 @@ public final class Headers {
             }
         }
         if (f.forwarded()) {
-            CharSequence el = forwardedElement(forwardedNode(peerIp), scheme, host == null ? null : quoteIfNeeded(host));
+            CharSequence el = forwardedElement(forwardedNode(peerIp), scheme, host);
             String prev = trusted ? joinedOrNull(req.headers(), FORWARDED) : null;
             h.set(FORWARDED, prev == null ? el : prev + ", " + el);
         }
@@ -256,29 +256,35 @@ public final class Headers {
     }
 
     /**
-     * "for=NODE;proto=SCHEME[;host=HOST]", written once into an array of its exact length and wrapped without a copy
-     * (a StringBuilder and its String copied it twice on every request). Anything beyond Latin-1 (no normalized
-     * authority has it) takes the String route.
+     * "for=NODE;proto=SCHEME[;host=HOST]", HOST quoted unless it is a token ({@link #quoteIfNeeded}), written once into
+     * an array of its exact length and wrapped without a copy (a StringBuilder, the quoted host and a String copied it
+     * three times on every request). Anything beyond Latin-1 (no normalized authority has it) takes the String route.
      */
     static CharSequence forwardedElement(String node, String scheme, String host) {
-        int len = 4 + node.length() + 7 + scheme.length() + (host == null ? 0 : 6 + host.length());
+        boolean quote = host != null && !isToken(host);
+        int hostLength = host == null ? 0 : quote ? host.length() - count(host, '"') + 2 : host.length();
+        int len = 4 + node.length() + 7 + scheme.length() + (host == null ? 0 : 6 + hostLength);
         byte[] b = new byte[len];
-        int at = put(b, 0, "for=");
-        at = put(b, at, node);
-        at = put(b, at, ";proto=");
-        at = put(b, at, scheme);
+        int at = put(b, 0, "for=", false);
+        at = put(b, at, node, false);
+        at = put(b, at, ";proto=", false);
+        at = put(b, at, scheme, false);
         if (host != null) {
-            at = put(b, at, ";host=");
-            at = put(b, at, host);
+            at = put(b, at, quote ? ";host=\"" : ";host=", false);
+            at = put(b, at, host, quote);
+            at = put(b, at, quote ? "\"" : "", false);
         }
         if (at < 0) {
-            return "for=" + node + ";proto=" + scheme + (host == null ? "" : ";host=" + host);
+            return "for=" + node + ";proto=" + scheme + (host == null ? "" : ";host=" + quoteIfNeeded(host));
         }
         return new AsciiString(b, false);
     }
 
-    /** Copies {@code s} into {@code b} at {@code at}; -1 (and from then on) when a char does not fit in a byte. */
-    private static int put(byte[] b, int at, String s) {
+    /**
+     * Copies {@code s} into {@code b} at {@code at}, leaving out double quotes when {@code dropQuotes}; -1 (and from
+     * then on) when a char does not fit in a byte.
+     */
+    private static int put(byte[] b, int at, String s, boolean dropQuotes) {
         if (at < 0) {
             return at;
         }
@@ -287,9 +293,21 @@ public final class Headers {
             if (c > 0xff) {
                 return -1;
             }
-            b[at + i] = (byte) c;
+            if (!(dropQuotes && c == '"')) {
+                b[at++] = (byte) c;
+            }
         }
-        return at + s.length();
+        return at;
+    }
+
+    private static int count(String s, char c) {
+        int n = 0;
+        for (int i = 0; i < s.length(); i++) {
+            if (s.charAt(i) == c) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** RFC 7239 §6: IPv6 addresses are bracketed and quoted. */
@@ -299,12 +317,16 @@ public final class Headers {
 
     /** An RFC 7230 token is sent as is, anything else quoted (no regex: this runs on every request). */
     private static String quoteIfNeeded(String v) {
+        return isToken(v) ? v : "\"" + v.replace("\"", "") + "\"";
+    }
+
+    private static boolean isToken(String v) {
         boolean token = !v.isEmpty();
         for (int i = 0; token && i < v.length(); i++) {
             char c = v.charAt(i);
             token = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
                     || "!#$%&'*+.^_`|~-".indexOf(c) >= 0;
         }
-        return token ? v : "\"" + v.replace("\"", "") + "\"";
+        return token;
     }
 }

@@ -14,7 +14,6 @@ import io.netty.handler.codec.DefaultHeaders;
 import io.netty.handler.codec.http.DefaultHttpHeaders;
 import io.netty.handler.codec.http.DefaultHttpHeadersFactory;
 import io.netty.handler.codec.http.EmptyHttpHeaders;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpHeaderNames;
@@ -51,7 +50,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 
 /**
- * The cheap path to a plain HTTP/1.1 upstream: Netty channels with {@link HttpClientCodec}, pooled per event loop and
+ * The cheap path to a plain HTTP/1.1 upstream: Netty channels with {@link OriginCodec}, pooled per event loop and
  * per server (nginx's per-worker {@code keepalive}), so a request, its upstream connection and its response all stay
  * on the client connection's thread. The request head is the exchange's header map as is (built once, no copy), and
  * the response streams into the client's response with back-pressure. {@link UpstreamGuard} sits on every connection
@@ -162,9 +161,9 @@ final class NettySender implements UpstreamSender {
                         @Override
                         protected void initChannel(Channel ch) {
                             var p = ch.pipeline();
-                            p.addLast("codec", new HttpClientCodec(new HttpDecoderConfig()
+                            p.addLast("codec", new OriginCodec(new HttpDecoderConfig()
                                     .setMaxInitialLineLength(4096).setMaxHeaderSize(8192).setMaxChunkSize(8192)
-                                    .setHeadersFactory(RESPONSE_HEADS).setTrailersFactory(TRAILERS), false, false));
+                                    .setHeadersFactory(RESPONSE_HEADS).setTrailersFactory(TRAILERS)));
                             Conn conn = new Conn(Pool.this, ch);
                             p.addLast("handler", conn);
                             conn.guard = UpstreamGuard.install(p);

@@ -30,7 +30,8 @@ public final class PathNormalizer {
         if (path.isEmpty() || path.charAt(0) != '/') {
             throw new BadRequest("the path must start with '/'");
         }
-        StringBuilder out = new StringBuilder(path.length());
+        // Built from the first '%' on: up to there the path is its own normal form, and most paths have none.
+        StringBuilder out = null;
         boolean later = false; // whether a later step can change anything: a '.' or a "//" is there
         for (int i = 0; i < path.length(); i++) {
             char c = path.charAt(i);
@@ -41,6 +42,9 @@ public final class PathNormalizer {
                 }
                 if (b == 0) {
                     throw new BadRequest("%00 (NUL) in the path");
+                }
+                if (out == null) {
+                    out = new StringBuilder(path.length()).append(path, 0, i);
                 }
                 if (unreserved(b)) {
                     later |= b == '.';
@@ -54,11 +58,16 @@ public final class PathNormalizer {
             } else if (c == '#' || c == '\\') {
                 throw new BadRequest("'" + c + "' in the path (encode it as %" + HEX[c >> 4] + HEX[c & 0xf] + ")");
             } else {
-                later |= c == '.' || (c == '/' && out.length() > 0 && out.charAt(out.length() - 1) == '/');
-                out.append(c);
+                char previous = out != null ? (out.length() > 0 ? out.charAt(out.length() - 1) : 0)
+                        : (i > 0 ? path.charAt(i - 1) : 0);
+                later |= c == '.' || (c == '/' && previous == '/');
+                if (out != null) {
+                    out.append(c);
+                }
             }
         }
-        return later ? removeDotSegments(out.toString(), mergeSlashes) : out.toString();
+        String decoded = out == null ? path : out.toString();
+        return later ? removeDotSegments(decoded, mergeSlashes) : decoded;
     }
 
     /**

@@ -46,12 +46,18 @@ class HeadersTest {
 
     @Test
     void theForwardedElementIsTheTextWhateverItIsBuiltAs() {
+        assertThat(Headers.forwardedElement("192.0.2.7", "https", "shop.example").toString())
+                .isEqualTo("for=192.0.2.7;proto=https;host=shop.example");
         assertThat(Headers.forwardedElement("192.0.2.7", "https", "shop.example:8443").toString())
-                .isEqualTo("for=192.0.2.7;proto=https;host=shop.example:8443");
+                .as("a port's ':' is not a token character: quoted (RFC 7239 §4)")
+                .isEqualTo("for=192.0.2.7;proto=https;host=\"shop.example:8443\"");
         assertThat(Headers.forwardedElement(Headers.forwardedNode("2001:db8::1"), "http", null).toString())
                 .isEqualTo("for=\"[2001:db8::1]\";proto=http");
+        assertThat(Headers.forwardedElement("192.0.2.7", "http", "a\"b:1").toString())
+                .as("a quote inside is dropped, never an unbalanced one sent").isEqualTo("for=192.0.2.7;proto=http;host=\"ab:1\"");
+        assertThat(Headers.forwardedElement("192.0.2.7", "http", "").toString()).endsWith(";host=\"\"");
         // Beyond Latin-1 (no normalized authority has it) the text is still exact, never truncated to a byte.
-        assertThat(Headers.forwardedElement("192.0.2.7", "http", "\"b\u00fccher.example\u2603\"").toString())
+        assertThat(Headers.forwardedElement("192.0.2.7", "http", "b\u00fccher.example\u2603").toString())
                 .isEqualTo("for=192.0.2.7;proto=http;host=\"b\u00fccher.example\u2603\"");
     }
 

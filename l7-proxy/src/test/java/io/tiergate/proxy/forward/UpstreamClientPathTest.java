@@ -137,6 +137,47 @@ class UpstreamClientPathTest {
     }
 
     @Test
+    void aHeadResponseEndsWithItsHeadWhateverLengthItAnnounces() throws Exception {
+        int port = proxy("netty", "");
+        // A HEAD response announces the length a GET would get and carries no body (RFC 9110 §9.3.2): a decoder
+        // that waited for those 1,000 bytes would hold the client until the read timeout and lose the connection.
+        origin.then((c, r) -> c.write("HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\n"));
+        try (var client = new java.net.Socket("127.0.0.1", port)) {
+            client.setSoTimeout(10_000);
+            client.getOutputStream().write("HEAD /h HTTP/1.1\r\nHost: a\r\n\r\n".getBytes());
+            var in = client.getInputStream();
+            var head = new StringBuilder();
+            while (!head.toString().endsWith("\r\n\r\n")) {
+                head.append((char) in.read());
+            }
+            assertThat(head.toString()).startsWith("HTTP/1.1 200").contains("Content-Length: 1000");
+            client.getOutputStream().write("GET /next HTTP/1.1\r\nHost: a\r\n\r\n".getBytes());
+            RawResponse next = RawResponse.read(in, System.nanoTime());
+            assertThat(next.status()).isEqualTo(200);
+            assertThat(next.body()).isEqualTo("hello");
+        }
+        assertThat(origin.received).hasSize(2);
+        assertThat(origin.received.get(1).connection()).as("the upstream connection was reused: the HEAD response ended")
+                .isEqualTo(origin.received.get(0).connection());
+    }
+
+    @Test
+    void fieldNamesReachTheClientInTheOriginsOwnCase() throws Exception {
+        int port = proxy("netty", "");
+        // Known names in canonical, lower and odd case, and unknown ones: whichever the decoder shares as constants,
+        // the client sees each name as the origin wrote it; status and reason as sent, the common and the rare.
+        for (String status : new String[] {"200 OK", "203 Non-Authoritative Information", "299 Whatever"}) {
+            origin.then((c, r) -> c.write("HTTP/1.1 " + status + "\r\nServer: o\r\ncontent-type: text/plain\r\n"
+                    + "ETAG: \"e\"\r\nX-Odd-Case: 1\r\ncache-Control: no-store\r\nContent-Length: 2\r\n\r\nok"));
+            RawResponse r = RawResponse.exchange(port, "GET /case HTTP/1.1\r\nHost: a\r\n\r\n", Duration.ofSeconds(10));
+            assertThat(r.status()).isEqualTo(Integer.parseInt(status.substring(0, 3)));
+            assertThat(r.body()).isEqualTo("ok");
+            assertThat(r.head()).contains("\r\nServer: o\r\n", "\r\ncontent-type: text/plain\r\n",
+                    "\r\nETAG: \"e\"\r\n", "\r\nX-Odd-Case: 1\r\n", "\r\ncache-Control: no-store\r\n");
+        }
+    }
+
+    @Test
     void anOriginsTrailersReachAClientThatAsksButNeverAProhibitedOne() throws Exception {
         int port = proxy("netty", "");
         String chunked = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\nTrailer: X-Checksum\r\n\r\n"
