@@ -23,8 +23,9 @@ import java.util.List;
  * proxied response. Here the usual ones are shared constants, taken only when the bytes match exactly (case
  * included), so what the client receives is byte for byte what the origin sent.
  *
- * <p>Not for CONNECT (the proxy never forwards one) nor for a connection that switches protocols (WebSocket tunnels
- * do not come here): {@code HttpClientCodec} stays the codec for those paths.
+ * <p>Not for CONNECT (the proxy never forwards one) nor for a connection that switches protocols: WebSocket tunnels
+ * go through Vert.x's WebSocket client ({@link WebSocketTunnel}), and TLS, HTTP/2 and streamed bodies through its
+ * HTTP client ({@link VertxSender}), each with its own codec.
  */
 final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.Decoder, OriginCodec.Encoder> {
 
