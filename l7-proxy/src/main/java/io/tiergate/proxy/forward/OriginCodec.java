@@ -12,8 +12,13 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseDecoder;
 import io.netty.util.AsciiString;
 
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.Arrays;
 import java.util.List;
+import java.util.Locale;
+import java.util.function.Function;
+import java.util.stream.Stream;
 
 /**
  * The HTTP/1.1 client codec of {@link NettySender}'s origin connections: Netty's request encoder and response
@@ -123,7 +128,7 @@ final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.Decoder
             "Alt-Svc")), AsciiString::cached);
 
     private static List<String> canonicalAndLower(List<String> names) {
-        return names.stream().flatMap(n -> java.util.stream.Stream.of(n, n.toLowerCase(java.util.Locale.ROOT)))
+        return names.stream().flatMap(n -> Stream.of(n, n.toLowerCase(Locale.ROOT)))
                 .distinct().toList();
     }
 
@@ -132,14 +137,14 @@ final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.Decoder
         private final byte[][][] bytes = new byte[64][][];
         private final Object[][] values = new Object[64][];
 
-        Table(List<String> texts, java.util.function.Function<String, T> make) {
+        Table(List<String> texts, Function<String, T> make) {
             for (String t : texts) {
                 int n = t.length();
                 byte[][] b = bytes[n] == null ? new byte[0][] : bytes[n];
                 Object[] v = values[n] == null ? new Object[0] : values[n];
-                b = java.util.Arrays.copyOf(b, b.length + 1);
-                v = java.util.Arrays.copyOf(v, v.length + 1);
-                b[b.length - 1] = t.getBytes(java.nio.charset.StandardCharsets.US_ASCII);
+                b = Arrays.copyOf(b, b.length + 1);
+                v = Arrays.copyOf(v, v.length + 1);
+                b[b.length - 1] = t.getBytes(StandardCharsets.US_ASCII);
                 v[v.length - 1] = make.apply(t);
                 bytes[n] = b;
                 values[n] = v;
@@ -153,7 +158,7 @@ final class OriginCodec extends CombinedChannelDuplexHandler<OriginCodec.Decoder
             }
             byte[][] candidates = bytes[length];
             for (int c = 0; c < candidates.length; c++) {
-                if (java.util.Arrays.equals(candidates[c], 0, length, sb, start, start + length)) {
+                if (Arrays.equals(candidates[c], 0, length, sb, start, start + length)) {
                     return (T) values[length][c];
                 }
             }

@@ -23,10 +23,6 @@ final class Trail {
         }
     }
 
-    int size() {
-        return first == null ? 0 : 1 + (more == null ? 0 : more.size());
-    }
-
     /** The latest entry, or null when there is none. */
     String last() {
         return more != null ? more.get(more.size() - 1) : first;

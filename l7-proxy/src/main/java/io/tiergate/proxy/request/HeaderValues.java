@@ -40,5 +40,4 @@ public final class HeaderValues {
         }
         return all != null ? all : one != null ? List.of(one) : List.of();
     }
-
 }
