@@ -11,8 +11,17 @@ import java.util.regex.Pattern;
  * then that longest prefix.
  */
 public record LocationConfig(Kind kind, String path, Pattern regex, boolean stopRegex, String upstream,
-                             RetryPolicy retry, LocationFeatures features, Controls controls) {
+                             RetryPolicy retry, LocationFeatures features, Controls controls, String label) {
     public enum Kind { EXACT, PREFIX, REGEX }
+
+    /**
+     * A location; its {@link #label()} is made here once, not on every request (the metrics look their meters up by
+     * it for each response, and a new String each time cost a concatenation and a hash).
+     */
+    public LocationConfig(Kind kind, String path, Pattern regex, boolean stopRegex, String upstream, RetryPolicy retry,
+                          LocationFeatures features, Controls controls) {
+        this(kind, path, regex, stopRegex, upstream, retry, features, controls, label(kind, path, regex, stopRegex));
+    }
 
     /** A location without front-door controls (limits, access rules, auth). */
     public LocationConfig(Kind kind, String path, Pattern regex, boolean stopRegex, String upstream, RetryPolicy retry,
@@ -26,7 +35,7 @@ public record LocationConfig(Kind kind, String path, Pattern regex, boolean stop
     }
 
     /** How the location was written, for logs and metrics labels ({@code = /x}, {@code /api/}, {@code ~ \.php$}). */
-    public String label() {
+    private static String label(Kind kind, String path, Pattern regex, boolean stopRegex) {
         return switch (kind) {
             case EXACT -> "= " + path;
             case PREFIX -> (stopRegex ? "^~ " : "") + path;

@@ -246,8 +246,11 @@ public final class Headers {
 
     public static void appendVia(MultiMap h, String protoVersion, String node) {
         CharSequence mine = viaEntry(protoVersion, node);
-        // the usual case first: no Via yet, so no list and no join
-        h.set(VIA, h.contains(VIA) ? joinedOrNull(h, VIA) + ", " + mine : mine);
+        if (h.contains(VIA)) {
+            h.set(VIA, joinedOrNull(h, VIA) + ", " + mine);
+        } else {
+            h.add(VIA, mine); // the usual case: no Via yet, so no list, no join and no search to replace one
+        }
     }
 
     private static String joinedOrNull(MultiMap h, CharSequence name) {
