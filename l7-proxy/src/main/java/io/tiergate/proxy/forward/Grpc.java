@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.vertx.core.MultiMap;
 import io.vertx.core.http.HttpServerRequest;
 import io.vertx.core.http.HttpServerResponse;
@@ -20,7 +21,7 @@ public final class Grpc {
 
     /** The request is a gRPC call ({@code content-type: application/grpc}, with or without a subtype). */
     public static boolean isGrpc(HttpServerRequest req) {
-        String ct = req.getHeader("Content-Type");
+        String ct = req.getHeader(HttpHeaderNames.CONTENT_TYPE);
         return ct != null && ct.regionMatches(true, 0, "application/grpc", 0, 16)
                 && (ct.length() == 16 || ct.charAt(16) == '+' || ct.charAt(16) == ';');
     }

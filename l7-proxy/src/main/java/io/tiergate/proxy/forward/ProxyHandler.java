@@ -72,14 +72,15 @@ public final class ProxyHandler {
     }
 
     public void handle(HttpServerRequest req, String listener) {
-        if (Body.mayCarryBody(req)) {
+        boolean mayCarryBody = Body.mayCarryBody(req);
+        if (mayCarryBody) {
             req.pause(); // until the controls let it through and the body's reader is in place
         }
         if (req.version() != HttpVersion.HTTP_2 && ClosingConnection.marked(req.connection())) {
             return; // pipelined behind a response that closes the connection: never served, never forwarded
         }
         try {
-            serve(req, listener);
+            serve(req, listener, mayCarryBody);
         } catch (RuntimeException e) {
             // A bug, not the client's fault: answer rather than leave the stream hanging, and keep the trace.
             log.error("request {} {} failed in the proxy", req.method(), Authority.printable(String.valueOf(req.uri())), e);
@@ -87,14 +88,15 @@ public final class ProxyHandler {
         }
     }
 
-    private void serve(HttpServerRequest req, String listener) {
+    /** {@code mayCarryBody}: {@link Body#mayCarryBody}'s answer; false means no Content-Length and no Transfer-Encoding. */
+    private void serve(HttpServerRequest req, String listener, boolean mayCarryBody) {
         Snapshot snap = current.get();
         ProxyConfig config = snap.config();
-        // Most requests have neither field: looked up once each, a list only when one is there.
+        // Most requests have neither field (then not even looked up again); a list only when one is there.
         io.vertx.core.MultiMap rh = req.headers();
-        List<String> cls = rh.contains(HttpHeaderNames.CONTENT_LENGTH) ? rh.getAll(HttpHeaderNames.CONTENT_LENGTH)
-                : List.of();
-        List<String> tes = rh.contains(HttpHeaderNames.TRANSFER_ENCODING)
+        List<String> cls = mayCarryBody && rh.contains(HttpHeaderNames.CONTENT_LENGTH)
+                ? rh.getAll(HttpHeaderNames.CONTENT_LENGTH) : List.of();
+        List<String> tes = mayCarryBody && rh.contains(HttpHeaderNames.TRANSFER_ENCODING)
                 ? rh.getAll(HttpHeaderNames.TRANSFER_ENCODING) : List.of();
         long contentLength = -1;
         if (cls.size() > 1) {
@@ -184,7 +186,7 @@ public final class ProxyHandler {
                     null));
             return;
         }
-        if ("100-continue".equalsIgnoreCase(req.getHeader("Expect"))) {
+        if ("100-continue".equalsIgnoreCase(req.getHeader(HttpHeaderNames.EXPECT))) {
             req.response().writeContinue();
         }
         snap.acquire();

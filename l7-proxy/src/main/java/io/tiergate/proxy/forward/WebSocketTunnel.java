@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.request.ProxyRequest;
 import io.tiergate.proxy.upstream.Peer;
@@ -32,7 +33,7 @@ public final class WebSocketTunnel {
 
     /** {@code Upgrade: websocket} on a GET (RFC 6455 §4.1). */
     static boolean isUpgrade(HttpServerRequest req) {
-        String up = req.getHeader("Upgrade");
+        String up = req.getHeader(HttpHeaderNames.UPGRADE);
         return up != null && up.equalsIgnoreCase("websocket") && req.method().name().equals("GET");
     }
 
