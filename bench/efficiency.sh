@@ -16,6 +16,9 @@
 #   BASE_JAR=$JAR with other BASE_JAVA_OPTS compares JVM settings.
 #   FLOOR=1 adds netty-floor to l7: bench/lib/NettyFloor.java, a bare Netty proxy doing the same header work and
 #   nothing else (same JVM options), to show what Netty on this JVM costs before any of Tiergate's features.
+#   ACCESS_LOG=1 turns every server's access log on, to a file in the run's directory, one line per request as each
+#   ships it: Tiergate's combined format (nginx's combined plus its own fields), nginx's combined (no buffer=, its
+#   default: a write per request), HAProxy's httplog to its stdout (redirected to a file). The relay (l4) logs nothing.
 #   FLOOR=io_uring also adds uring-floor: the same floor on Netty's io_uring transport (its two jars, of the jar's Netty
 #   version, copied by mvn dependency:copy from the local Maven repository or Maven Central), to show whether another
 #   kernel interface moves the floor.
@@ -47,7 +50,7 @@ C
 cat > $W/nginx.conf <<C
 worker_processes 1; pid $W/n.pid; error_log $W/n.err; daemon on; worker_rlimit_nofile 65536;
 events { worker_connections 8192; }
-http { access_log off;
+http { $([ -n "${ACCESS_LOG:-}" ] && echo "access_log $W/nginx-access.log combined;" || echo "access_log off;")
   # keepalive 1024: an idle upstream connection kept for every client connection of the 1,000-connection runs. With
   # 128, nginx opens and closes upstream connections beyond the 128 it keeps (a third more CPU per request at 1,000).
   upstream o { server 127.0.0.1:$O; keepalive 1024; keepalive_requests 1000000; }
@@ -64,8 +67,10 @@ cat > $W/haproxy-http.cfg <<C
 global
   nbthread 1
   maxconn 8000
+$([ -n "${ACCESS_LOG:-}" ] && printf '  log stdout format raw local0\n')
 defaults
   mode http
+$([ -n "${ACCESS_LOG:-}" ] && printf '  log global\n  option httplog\n')
   timeout connect 5s
   timeout client 300s
   timeout server 300s
@@ -102,7 +107,7 @@ listen t
 C
 cat > $W/proxy.yaml <<C
 proxy:
-  access_log: {format: off}
+  access_log: $([ -n "${ACCESS_LOG:-}" ] && echo "{path: $W/tiergate-access.log, format: combined}" || echo "{format: off}")
   admin: 127.0.0.1:0   # ephemeral: two proxies (or another bench) must not clash on 9181
   listeners: [{address: 127.0.0.1:$TG}]
   # 1024, as nginx's keepalive above: an upstream connection for every client connection of the 1,000-connection
@@ -119,7 +124,7 @@ director:
 C
 }
 relay_yaml $RL $RA > $W/relay.yaml; relay_yaml $BRL $BRA > $W/base-relay.yaml
-sed "s/127.0.0.1:$TG/127.0.0.1:$BTG/" $W/proxy.yaml > $W/base-proxy.yaml
+sed -e "s/127.0.0.1:$TG/127.0.0.1:$BTG/" -e "s/tiergate-access.log/base-access.log/" $W/proxy.yaml > $W/base-proxy.yaml
 taskset -c $LCPU nginx -c $W/origin.conf -p $W
 declare -A PORT PID
 start() { # name port command...: run on the server CPU, remember its pid
@@ -167,6 +172,7 @@ for n in tiergate-l7 tiergate-l4 base-l7 base-l4; do # what each JVM logged at s
   if [ -n "$t" ]; then echo "$n: $t" >&2; fi
 done
 if [ -n "${BASE_JAR:-}" ]; then echo "base: $BASE_JAR, JVM options: ${BOPTS:-(none)}" >&2; fi
+if [ -n "${ACCESS_LOG:-}" ]; then echo "access logs on: a line per request to a file (nginx combined, Tiergate combined, HAProxy httplog)" >&2; fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # Warm-up, once; then 2 s before each measured run at its connection count. A JVM gets 10 s, then three 5-s runs at
 # each connection count of the bench, each with fresh connections: its JIT compiles the paths of a connection's
@@ -195,6 +201,11 @@ for c in $CONNS; do
   done
 done
 echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+if [ -n "${ACCESS_LOG:-}" ]; then # every request of every run (warm-ups included) is a line: show that they were written
+  for f in tiergate-access.log base-access.log nginx-access.log haproxy-http.out; do
+    [ -f $W/$f ] && echo "access log $f: $(wc -l < $W/$f) lines, e.g. $(tail -1 $W/$f | cut -c1-150)" >&2
+  done
+fi
 col() { cut -d' ' -f$1 "$2" | median; }
 echo
 echo "medians of $ROUNDS rounds (CPU/req = server process tree utime+stime / requests; ratio = anchor CPU/req / Tiergate CPU/req)"

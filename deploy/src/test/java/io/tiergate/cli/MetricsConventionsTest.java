@@ -195,6 +195,8 @@ class MetricsConventionsTest {
                     + "upstream=\"app\",why=\"budget-exhausted\"}"))
                     .as("refused-retry series exist at 0").isZero();
             assertThat(value(p0, "tiergate_proxy_cache_hits_total" + any + "}")).isZero();
+            assertThat(value(p0, "tiergate_proxy_access_log_dropped_total" + any + "}"))
+                    .as("the access log's dropped lines, an alert's series, exist at 0").isZero();
             assertThat(value(p0, "tiergate_proxy_cache_size_bytes" + any + "}")).isZero();
             assertThat(value(p0, "tiergate_config_reloads_total" + any + "result=\"success\"[^}]*}")).isZero();
             assertThat(Pattern.compile("(?m)^tiergate_proxy_request_duration_seconds_bucket\\{[^}]*route=\"/\"[^}]*\\}")

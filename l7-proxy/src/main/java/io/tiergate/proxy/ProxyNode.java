@@ -70,6 +70,7 @@ public final class ProxyNode {
         this.eventLoops = io.tiergate.shared.runtime.Runtimes.eventLoops();
         this.health = new ActiveHealth(vertx, metrics);
         metrics.cache(handler::cacheIfCreated);
+        metrics.accessLog(accessLog);
     }
 
     public static Future<ProxyNode> start(Vertx vertx, ProxyConfig config) {

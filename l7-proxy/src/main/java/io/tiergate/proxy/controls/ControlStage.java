@@ -1,5 +1,6 @@
 package io.tiergate.proxy.controls;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -319,8 +320,8 @@ public final class ControlStage {
         metrics.request(route.location().label(), group, status, 0);
         accessLog.log(new AccessLog.Entry(LoopClock.currentTimeMillis(), r.clientIp(), req.method().name(), req.uri(),
                 req.version() == HttpVersion.HTTP_2 ? "HTTP/2" : req.version() == HttpVersion.HTTP_1_0 ? "HTTP/1.0"
-                        : "HTTP/1.1", status, req.response().bytesWritten(), req.getHeader("Referer"),
-                req.getHeader("User-Agent"), 0, route.location().label(), group, "-", "-", 0, "-", null,
+                        : "HTTP/1.1", status, req.response().bytesWritten(), req.getHeader(HttpHeaderNames.REFERER),
+                req.getHeader(HttpHeaderNames.USER_AGENT), 0, route.location().label(), group, "-", "-", 0, "-", null,
                 r.requestId(), r.notes().limit()));
     }
 

@@ -1,5 +1,6 @@
 package io.tiergate.proxy.forward;
 
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.tiergate.proxy.config.ProxyConfig;
 import io.tiergate.proxy.config.RetryCondition;
 import io.tiergate.proxy.config.RetryPolicy;
@@ -469,8 +470,9 @@ final class Exchange {
         if (accessLog.enabled()) {
             long startMillis = LoopClock.currentTimeMillis() - nanos / 1_000_000; // derived: no wall clock per request
             accessLog.log(new AccessLog.Entry(startMillis, clientIp, req.method().name(), req.uri(),
-                    req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
-                    resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
+                    AccessLog.protocol(req.version()), status,
+                    resp.bytesWritten(), req.getHeader(HttpHeaderNames.REFERER),
+                    req.getHeader(HttpHeaderNames.USER_AGENT), nanos / 1000,
                     route.location().label(), group.name(), addrs.join(","), statuses.join(","),
                     tried.size(), body.mode(), noRetry, requestId, request.notes().limit()));
         }

@@ -164,8 +164,9 @@ final class FeatureStage {
                 long startMillis = LoopClock.currentTimeMillis() - nanos / 1_000_000;
                 String cacheStatus = r.headers().get("Cache-Status");
                 accessLog.log(new AccessLog.Entry(startMillis, preq.clientIp(), req.method().name(), req.uri(),
-                        req.version() == null ? "HTTP/1.1" : req.version().alpnName().toUpperCase(), status,
-                        resp.bytesWritten(), req.getHeader("Referer"), req.getHeader("User-Agent"), nanos / 1000,
+                        AccessLog.protocol(req.version()), status,
+                        resp.bytesWritten(), req.getHeader(HttpHeaderNames.REFERER),
+                        req.getHeader(HttpHeaderNames.USER_AGENT), nanos / 1000,
                         route.location().label(), group, "-", cacheStatus == null ? "-" : cacheStatus, 0,
                         body.mode(), null, requestId, preq.notes().limit()));
             }

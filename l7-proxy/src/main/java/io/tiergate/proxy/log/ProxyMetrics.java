@@ -223,6 +223,13 @@ public final class ProxyMetrics {
                 .register(registry);
     }
 
+    /** The access log's dropped lines (its queue full: the file could not keep up with the requests). */
+    public void accessLog(AccessLog accessLog) {
+        FunctionCounter.builder("tiergate_proxy_access_log_dropped", accessLog, AccessLog::dropped)
+                .description("Access log lines dropped because the writer could not keep up (its queue was full)")
+                .register(registry); // held weakly: the node keeps its access log for as long as it runs
+    }
+
     private void counter(String name, String help, Supplier<HttpCache> store, ToLongFunction<HttpCache> f) {
         FunctionCounter.builder(name, store, s -> s.get() == null ? 0 : f.applyAsLong(s.get()))
                 .description(help).register(registry);
