@@ -113,14 +113,26 @@ public final class AccessLog implements AutoCloseable {
     }
 
     static String json(Entry e) {
-        return "{\"time\":\"" + Second.iso(e.startMillis()) + "\",\"client\":" + q(e.clientIp())
-                + ",\"method\":" + q(e.method()) + ",\"uri\":" + q(e.uri()) + ",\"protocol\":" + q(e.protocol())
-                + ",\"status\":" + e.status() + ",\"bytes_sent\":" + e.bytesSent() + ",\"referer\":" + q(e.referer())
-                + ",\"user_agent\":" + q(e.userAgent()) + ",\"duration_us\":" + e.durationMicros()
-                + ",\"route\":" + q(e.route()) + ",\"upstream\":" + q(e.upstream())
-                + ",\"upstream_addrs\":" + q(e.upstreamAddrs()) + ",\"upstream_statuses\":" + q(e.upstreamStatuses())
-                + ",\"tries\":" + e.tries() + ",\"body\":" + q(e.body()) + ",\"no_retry\":" + q(e.noRetry())
-                + ",\"request_id\":" + q(e.requestId()) + ",\"limit\":" + q(e.limit()) + "}";
+        // One builder for the line: a String per field, quoted and then concatenated, copied every field twice.
+        StringBuilder b = new StringBuilder(384).append("{\"time\":\"").append(Second.iso(e.startMillis()));
+        q(b.append("\",\"client\":"), e.clientIp());
+        q(b.append(",\"method\":"), e.method());
+        q(b.append(",\"uri\":"), e.uri());
+        q(b.append(",\"protocol\":"), e.protocol());
+        b.append(",\"status\":").append(e.status()).append(",\"bytes_sent\":").append(e.bytesSent());
+        q(b.append(",\"referer\":"), e.referer());
+        q(b.append(",\"user_agent\":"), e.userAgent());
+        b.append(",\"duration_us\":").append(e.durationMicros());
+        q(b.append(",\"route\":"), e.route());
+        q(b.append(",\"upstream\":"), e.upstream());
+        q(b.append(",\"upstream_addrs\":"), e.upstreamAddrs());
+        q(b.append(",\"upstream_statuses\":"), e.upstreamStatuses());
+        b.append(",\"tries\":").append(e.tries());
+        q(b.append(",\"body\":"), e.body());
+        q(b.append(",\"no_retry\":"), e.noRetry());
+        q(b.append(",\"request_id\":"), e.requestId());
+        q(b.append(",\"limit\":"), e.limit());
+        return b.append('}').toString();
     }
 
     /**
@@ -174,26 +186,31 @@ public final class AccessLog implements AutoCloseable {
         return s == null || s.isEmpty() ? "-" : s.replace("\"", "\\\"");
     }
 
-    private static String q(String s) {
+    /** {@code s} as a JSON string (quotes, backslashes and control characters escaped), or null. */
+    private static void q(StringBuilder b, String s) {
         if (s == null) {
-            return "null";
+            b.append("null");
+            return;
         }
-        StringBuilder b = new StringBuilder("\"");
-        for (char c : s.toCharArray()) {
+        b.append('"');
+        for (int i = 0; i < s.length(); i++) {
+            char c = s.charAt(i);
             switch (c) {
                 case '"' -> b.append("\\\"");
                 case '\\' -> b.append("\\\\");
                 default -> {
                     if (c < 0x20) {
-                        b.append(String.format("\\u%04x", (int) c));
+                        b.append("\\u00").append(HEX[c >> 4]).append(HEX[c & 0xf]);
                     } else {
                         b.append(c);
                     }
                 }
             }
         }
-        return b.append('"').toString();
+        b.append('"');
     }
+
+    private static final char[] HEX = "0123456789abcdef".toCharArray();
 
     /**
      * SIGUSR1 (nginx's reopen): the writer closes the file and opens {@code path} again, so after {@code mv access.log

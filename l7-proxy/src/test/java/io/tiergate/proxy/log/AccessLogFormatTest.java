@@ -35,6 +35,43 @@ class AccessLogFormatTest {
     }
 
     @Test
+    void jsonLinesCarryEveryFieldAsSentWhateverItHolds() throws Exception {
+        var mapper = new com.fasterxml.jackson.databind.ObjectMapper();
+        SplittableRandom r = new SplittableRandom(3);
+        String alphabet = "aZ09 /?=&%\"\\\u0000\u0001\u001f\u007f\t\n\ré€😀<>{}[],:";
+        for (int i = 0; i < 5_000; i++) {
+            String ua = i % 7 == 0 ? null : random(r, alphabet);
+            String referer = random(r, alphabet);
+            String uri = "/" + random(r, alphabet);
+            AccessLog.Entry e = new AccessLog.Entry(1_700_000_000_123L, "192.0.2.1", "GET", uri, "HTTP/1.1", 200, 5,
+                    referer, ua, 1_500, "/", "app", "10.0.0.1:80", "200", 1, "memory", null, "rid");
+            String line = AccessLog.json(e);
+            assertThat(line).as("one line").doesNotContain("\n").doesNotContain("\r");
+            var n = mapper.readTree(line);
+            assertThat(n.get("uri").asText()).isEqualTo(uri);
+            assertThat(n.get("referer").asText()).isEqualTo(referer);
+            assertThat(n.get("user_agent").isNull() ? null : n.get("user_agent").asText()).isEqualTo(ua);
+            assertThat(n.get("no_retry").isNull()).isTrue();
+            assertThat(n.get("duration_us").asLong()).isEqualTo(1_500);
+            assertThat(n.get("time").asText()).isEqualTo("2023-11-14T22:13:20.123Z");
+        }
+        AccessLog.Entry e = new AccessLog.Entry(0, "c", "GET", "/a\"b\\c\u0001\u001f", "HTTP/1.1", 200, 0, null, null,
+                0, "/", "app", "-", "-", 1, "memory", null, "rid");
+        assertThat(AccessLog.json(e)).as("escapes as before: \\\" \\\\ and \\u00XX in lower case")
+                .contains("\"uri\":\"/a\\\"b\\\\c\\u0001\\u001f\"");
+    }
+
+    private static String random(SplittableRandom r, String alphabet) {
+        int n = r.nextInt(12);
+        StringBuilder b = new StringBuilder();
+        int[] cps = alphabet.codePoints().toArray();
+        for (int i = 0; i < n; i++) {
+            b.appendCodePoint(cps[r.nextInt(cps.length)]);
+        }
+        return b.toString();
+    }
+
+    @Test
     void protocolIsTheAlpnNameInCapitals() {
         for (io.vertx.core.http.HttpVersion v : io.vertx.core.http.HttpVersion.values()) {
             assertThat(AccessLog.protocol(v)).isEqualTo(v.alpnName().toUpperCase(Locale.ROOT));
