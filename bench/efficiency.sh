@@ -19,6 +19,9 @@
 #   ACCESS_LOG=1 turns every server's access log on, to a file in the run's directory, one line per request as each
 #   ships it: Tiergate's combined format (nginx's combined plus its own fields), nginx's combined (no buffer=, its
 #   default: a write per request), HAProxy's httplog to its stdout (redirected to a file). The relay (l4) logs nothing.
+#   TLS=1 puts TLS in front (l7 only, no floor): every server terminates TLS with the same ECDSA P-256 certificate,
+#   without HTTP/2 (wrk speaks HTTP/1.1), and wrk connects with https://; TLS=handshake also sends
+#   "Connection: close", so every request is a new connection and a full TLS handshake.
 #   FLOOR=io_uring also adds uring-floor: the same floor on Netty's io_uring transport (its two jars, of the jar's Netty
 #   version, copied by mvn dependency:copy from the local Maven repository or Maven Central), to show whether another
 #   kernel interface moves the floor.
@@ -30,6 +33,11 @@ for t in nginx haproxy wrk taskset java curl; do
   command -v $t >/dev/null || { echo "missing $t (apt-get install nginx-light haproxy wrk)"; exit 2; }
 done
 [ -f "$JAR" ] || { echo "missing $JAR: mvn -B -o -pl deploy -am package -DskipTests"; exit 2; }
+U=http; WX=(); TG_TLS=; NG_TLS=; HH_TLS=
+if [ -n "${TLS:-}" ]; then
+  [[ " $PATHS " == *" l4 "* || -n "${FLOOR:-}" ]] && { echo "TLS=$TLS measures l7 without a floor: paths \"l7\", no FLOOR"; exit 2; }
+  U=https; [ "$TLS" = handshake ] && WX=(-H "Connection: close")
+fi
 JOPTS=${TIERGATE_JAVA_OPTS-$(sed -n 's/^jvm_defaults="\(.*\)"$/\1/p' "$ROOT/tiergate")}; BOPTS=${BASE_JAVA_OPTS-$JOPTS}
 NCPU=$(nproc); SCPU=0; LCPU=$((NCPU > 1 ? 1 : 0))
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
@@ -40,6 +48,13 @@ cleanup() {
   sleep 0.5; [ -n "${KEEP:-}" ] || rm -rf "$W"
 }
 trap cleanup EXIT
+if [ -n "${TLS:-}" ]; then
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout $W/key.pem -out $W/cert.pem \
+    -days 2 -subj /CN=localhost 2>/dev/null
+  cat $W/cert.pem $W/key.pem > $W/haproxy.pem
+  TG_TLS=", tls: {certificates: [{cert: $W/cert.pem, key: $W/key.pem}], http2: false}"
+  NG_TLS=" ssl; ssl_certificate $W/cert.pem; ssl_certificate_key $W/key.pem"; HH_TLS=" ssl crt $W/haproxy.pem"
+fi
 O=18280; TG=18281; NG=18282; HH=18283; RL=18284; HT=18285; RA=18286; BTG=18287; BRL=18288; BRA=18289; NF=18279; UF=18278
 cat > $W/origin.conf <<C
 worker_processes 1; pid $W/o.pid; error_log $W/o.err; daemon on;
@@ -54,7 +69,7 @@ http { $([ -n "${ACCESS_LOG:-}" ] && echo "access_log $W/nginx-access.log combin
   # keepalive 1024: an idle upstream connection kept for every client connection of the 1,000-connection runs. With
   # 128, nginx opens and closes upstream connections beyond the 128 it keeps (a third more CPU per request at 1,000).
   upstream o { server 127.0.0.1:$O; keepalive 1024; keepalive_requests 1000000; }
-  server { listen 127.0.0.1:$NG backlog=4096; keepalive_requests 1000000; keepalive_timeout 300s;
+  server { listen 127.0.0.1:$NG backlog=4096$NG_TLS; keepalive_requests 1000000; keepalive_timeout 300s;
     location / { proxy_pass http://o; proxy_http_version 1.1; proxy_set_header Connection "";
     # The header work Tiergate does by default (docs/proxy.md, forwarding): X-Forwarded-*, Forwarded, Via and
     # X-Request-Id to the upstream; Via and X-Request-Id on the response.
@@ -76,7 +91,7 @@ $([ -n "${ACCESS_LOG:-}" ] && printf '  log global\n  option httplog\n')
   timeout server 300s
   timeout http-keep-alive 300s
 frontend f
-  bind 127.0.0.1:$HH
+  bind 127.0.0.1:$HH$HH_TLS
   # the same header work as nginx's and Tiergate's
   option forwardfor
   http-request set-header X-Forwarded-Proto http
@@ -109,7 +124,7 @@ cat > $W/proxy.yaml <<C
 proxy:
   access_log: $([ -n "${ACCESS_LOG:-}" ] && echo "{path: $W/tiergate-access.log, format: combined}" || echo "{format: off}")
   admin: 127.0.0.1:0   # ephemeral: two proxies (or another bench) must not clash on 9181
-  listeners: [{address: 127.0.0.1:$TG}]
+  listeners: [{address: 127.0.0.1:$TG$TG_TLS}]
   # 1024, as nginx's keepalive above: an upstream connection for every client connection of the 1,000-connection
   # runs (nginx and the floor open as many as they need). With the default 128 the rest wait for one in turn.
   upstreams: {o: {max_connections_per_server: 1024, servers: [{address: 127.0.0.1:$O}]}}
@@ -156,8 +171,8 @@ start() { # name port command...: run on the server CPU, remember its pid
   if [ -n "${BASE_JAR:-}" ]; then start base-l4 $BRL java $BOPTS -jar "$BASE_JAR" director -c $W/base-relay.yaml; fi
 }
 for n in "${!PORT[@]}"; do
-  for i in $(seq 1 150); do curl -fs http://127.0.0.1:${PORT[$n]}/ >/dev/null 2>&1 && break; sleep 0.2; done
-  curl -fsS http://127.0.0.1:${PORT[$n]}/ >/dev/null || { echo "$n does not answer on ${PORT[$n]}:"; cat $W/$n.err 2>/dev/null; exit 3; }
+  for i in $(seq 1 150); do curl -kfs $U://127.0.0.1:${PORT[$n]}/ >/dev/null 2>&1 && break; sleep 0.2; done
+  curl -kfsS $U://127.0.0.1:${PORT[$n]}/ >/dev/null || { echo "$n does not answer on ${PORT[$n]}:"; cat $W/$n.err 2>/dev/null; exit 3; }
 done
 declare -A CONTESTANTS=([l7]="tiergate-l7 nginx haproxy-http" [l4]="tiergate-l4 haproxy-tcp")
 if [ -n "${BASE_JAR:-}" ]; then CONTESTANTS=([l7]="base-l7 tiergate-l7 nginx haproxy-http" [l4]="base-l4 tiergate-l4 haproxy-tcp"); fi
@@ -172,6 +187,7 @@ for n in tiergate-l7 tiergate-l4 base-l7 base-l4; do # what each JVM logged at s
   if [ -n "$t" ]; then echo "$n: $t" >&2; fi
 done
 if [ -n "${BASE_JAR:-}" ]; then echo "base: $BASE_JAR, JVM options: ${BOPTS:-(none)}" >&2; fi
+if [ -n "${TLS:-}" ]; then echo "TLS in front: ECDSA P-256, HTTP/1.1$([ "$TLS" = handshake ] && echo ", a new connection (full handshake) per request")" >&2; fi
 if [ -n "${ACCESS_LOG:-}" ]; then echo "access logs on: a line per request to a file (nginx combined, Tiergate combined, HAProxy httplog)" >&2; fi
 echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # Warm-up, once; then 2 s before each measured run at its connection count. A JVM gets 10 s, then three 5-s runs at
@@ -181,12 +197,12 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 # that nginx and HAProxy do not have and a proxy that runs for days does not pay.
 for n in "${!PORT[@]}"; do
   if [[ $n == tiergate* || $n == base* || $n == *-floor ]]; then
-    taskset -c $LCPU wrk -t1 -c64 -d10s http://127.0.0.1:${PORT[$n]}/ >/dev/null
+    taskset -c $LCPU wrk -t1 -c64 -d10s "${WX[@]}" $U://127.0.0.1:${PORT[$n]}/ >/dev/null
     for c in $CONNS; do for _ in 1 2 3; do
-      taskset -c $LCPU wrk -t1 -c$c -d5s http://127.0.0.1:${PORT[$n]}/ >/dev/null
+      taskset -c $LCPU wrk -t1 -c$c -d5s "${WX[@]}" $U://127.0.0.1:${PORT[$n]}/ >/dev/null
     done; done
   else
-    taskset -c $LCPU wrk -t1 -c64 -d2s http://127.0.0.1:${PORT[$n]}/ >/dev/null
+    taskset -c $LCPU wrk -t1 -c64 -d2s "${WX[@]}" $U://127.0.0.1:${PORT[$n]}/ >/dev/null
   fi
 done
 for c in $CONNS; do
@@ -194,8 +210,8 @@ for c in $CONNS; do
     for p in $PATHS; do
       echo "$p, $c connections, round $r" >&2
       for n in ${CONTESTANTS[$p]}; do
-        taskset -c $LCPU wrk -t1 -c$c -d2s http://127.0.0.1:${PORT[$n]}/ >/dev/null
-        measure "$n" http://127.0.0.1:${PORT[$n]}/ "${PID[$n]}" $LCPU $SCPU -t1 -c$c -d$DUR >> $W/res.$p.$c.$n
+        taskset -c $LCPU wrk -t1 -c$c -d2s "${WX[@]}" $U://127.0.0.1:${PORT[$n]}/ >/dev/null
+        measure "$n" $U://127.0.0.1:${PORT[$n]}/ "${PID[$n]}" $LCPU $SCPU -t1 -c$c -d$DUR "${WX[@]}" >> $W/res.$p.$c.$n
       done
     done
   done

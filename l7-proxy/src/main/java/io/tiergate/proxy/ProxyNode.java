@@ -265,7 +265,8 @@ public final class ProxyNode {
         if (l.tls() != null) {
             io.vertx.core.net.ServerSSLOptions ssl = Certificates.sslOptions(l.tls());
             o.setSsl(true).setSni(true).setKeyCertOptions(ssl.getKeyCertOptions())
-                    .setClientAuth(ssl.getClientAuth()).setTrustOptions(ssl.getTrustOptions());
+                    .setClientAuth(ssl.getClientAuth()).setTrustOptions(ssl.getTrustOptions())
+                    .setSslEngineOptions(io.tiergate.proxy.tls.TlsEngine.server());
             if (l.tls().http2()) {
                 o.setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
             }
