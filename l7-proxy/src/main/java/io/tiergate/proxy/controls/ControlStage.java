@@ -1,8 +1,8 @@
 package io.tiergate.proxy.controls;
 
-import io.netty.handler.codec.http.HttpHeaderNames;
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
+import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.tiergate.proxy.access.AccessRules;
 import io.tiergate.proxy.auth.BasicAuth;
