@@ -48,6 +48,9 @@ public final class ProxyNode {
     private final Map<ListenerConfig, Integer> ports = new LinkedHashMap<>();
     /** Digest of each TLS listener's PEM files as last loaded: a renewal at the same paths changes it. */
     private final Map<ListenerConfig, String> tlsDigests = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Each TLS listener's session ticket key files, by listener name: read by its TLS engine at every reload. */
+    private final Map<String, java.util.concurrent.atomic.AtomicReference<List<java.nio.file.Path>>> ticketKeys =
+            new java.util.concurrent.ConcurrentHashMap<>();
     private final ProxyMetrics metrics;
     private final AccessLog accessLog;
     private final ProxyHandler handler;
@@ -266,7 +269,7 @@ public final class ProxyNode {
             io.vertx.core.net.ServerSSLOptions ssl = Certificates.sslOptions(l.tls());
             o.setSsl(true).setSni(true).setKeyCertOptions(ssl.getKeyCertOptions())
                     .setClientAuth(ssl.getClientAuth()).setTrustOptions(ssl.getTrustOptions())
-                    .setSslEngineOptions(io.tiergate.proxy.tls.TlsEngine.server());
+                    .setSslEngineOptions(io.tiergate.proxy.tls.TlsEngine.server(l.name(), ticketKeys(l)::get));
             if (l.tls().http2()) {
                 o.setUseAlpn(true).setAlpnVersions(List.of(HttpVersion.HTTP_2, HttpVersion.HTTP_1_1));
             }
@@ -373,6 +376,8 @@ public final class ProxyNode {
                     ports.put(same, ports.remove(l));
                 }
                 tlsDigests.remove(l);
+                ticketKeys(same); // other key files: the engine reads them with the certificates, below
+                io.tiergate.proxy.tls.TlsEngine.warnIfIgnored(same.name(), same.tls().ticketKeys());
                 recertified.add(same);
                 continue;
             }
@@ -399,9 +404,17 @@ public final class ProxyNode {
         return Future.all(work).mapEmpty();
     }
 
+    /** The holder of {@code l}'s session ticket key files, now set to the ones {@code l} names. */
+    private java.util.concurrent.atomic.AtomicReference<List<java.nio.file.Path>> ticketKeys(ListenerConfig l) {
+        java.util.concurrent.atomic.AtomicReference<List<java.nio.file.Path>> r = ticketKeys.computeIfAbsent(l.name(),
+                k -> new java.util.concurrent.atomic.AtomicReference<>(List.of()));
+        r.set(l.tls().ticketKeys());
+        return r;
+    }
+
     /**
-     * The listener of {@code wanted} that is {@code l} with other certificate files (same name, address, PROXY
-     * protocol and ALPN), or null.
+     * The listener of {@code wanted} that is {@code l} with other certificate (or ticket key) files (same name,
+     * address, PROXY protocol and ALPN), or null.
      */
     private static ListenerConfig sameSocketNewCertificates(ListenerConfig l, List<ListenerConfig> wanted) {
         if (l.tls() == null) {
@@ -449,6 +462,9 @@ public final class ProxyNode {
             List<String> bad = new ArrayList<>();
             for (ListenerConfig.KeyPair kp : l.tls().certificates()) {
                 Certificates.problem(kp.cert(), kp.key()).ifPresent(bad::add);
+            }
+            for (java.nio.file.Path k : l.tls().ticketKeys()) {
+                io.tiergate.proxy.tls.TlsEngine.ticketKeyProblem(k).ifPresent(bad::add);
             }
             if (!bad.isEmpty()) {
                 done.add(Future.failedFuture("listener '" + l.name() + "': " + String.join("; ", bad)

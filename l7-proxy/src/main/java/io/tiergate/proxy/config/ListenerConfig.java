@@ -65,11 +65,15 @@ public record ListenerConfig(String name, HostPort address, Tls tls, ProxyProtoc
     /**
      * PEM certificate chains with their keys. The certificate for a connection is the one whose names (SAN/CN) match
      * the client's SNI name; without SNI or without a match, the first. {@code http2}: offer h2 by ALPN.
+     * {@code ticketKeys}: files of 48 random bytes; session tickets are encrypted with the first and accepted with any
+     * (nginx {@code ssl_session_ticket_key}), so nodes sharing the files resume each other's sessions. Empty: a key
+     * made at start, this node's own.
      */
     public record Tls(List<KeyPair> certificates, boolean http2, ClientAuth clientAuth, Path clientCa,
-                      String clientSubjectHeader, String clientCertHeader) {
+                      String clientSubjectHeader, String clientCertHeader, List<Path> ticketKeys) {
         public Tls {
             certificates = List.copyOf(certificates);
+            ticketKeys = ticketKeys == null ? List.of() : List.copyOf(ticketKeys);
             if (clientAuth == null) {
                 clientAuth = ClientAuth.NONE;
             }
@@ -79,7 +83,7 @@ public record ListenerConfig(String name, HostPort address, Tls tls, ProxyProtoc
         }
 
         public Tls(List<KeyPair> certificates, boolean http2) {
-            this(certificates, http2, ClientAuth.NONE, null, null, null);
+            this(certificates, http2, ClientAuth.NONE, null, null, null, List.of());
         }
 
         /** The request headers that carry the verified client certificate: stripped from what clients send. */

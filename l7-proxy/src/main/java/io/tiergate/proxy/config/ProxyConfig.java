@@ -424,8 +424,14 @@ public record ProxyConfig(String nodeName, String nodeHeader, List<ListenerConfi
                     "no client certificate is asked for, so there is none to pass on",
                     "client_auth: optional or required");
         }
+        List<Path> ticketKeys = new ArrayList<>();
+        for (String f : m.stringList("session_ticket_keys", List.of())) {
+            io.tiergate.proxy.tls.TlsEngine.ticketKeyProblem(Path.of(f)).ifPresentOrElse(why ->
+                    m.error("session_ticket_keys", why, "a file of 48 random bytes: openssl rand 48 > " + f),
+                    () -> ticketKeys.add(Path.of(f)));
+        }
         m.finish();
-        return new ListenerConfig.Tls(pairs, http2, auth, ca == null ? null : Path.of(ca), subject, pem);
+        return new ListenerConfig.Tls(pairs, http2, auth, ca == null ? null : Path.of(ca), subject, pem, ticketKeys);
     }
 
     /** An HTTP field name under {@code key}, or null when absent or invalid (reported). */

@@ -49,7 +49,7 @@ public final class Certificates {
         return o;
     }
 
-    /** SHA-256 over every certificate and key file, in order; changes when any file's contents do. */
+    /** SHA-256 over every certificate, key, CA and ticket key file, in order; changes when any file's contents do. */
     public static String digest(ListenerConfig.Tls tls) throws IOException {
         List<Path> files = new java.util.ArrayList<>();
         for (ListenerConfig.KeyPair kp : tls.certificates()) {
@@ -59,6 +59,7 @@ public final class Certificates {
         if (tls.clientCa() != null) {
             files.add(tls.clientCa());
         }
+        files.addAll(tls.ticketKeys());
         return digest(files);
     }
 
