@@ -74,7 +74,8 @@ public final class UpstreamClient {
             // socket goes to the resolved address (RequestOptions.server). forceSni: send it for any name we chose.
             // An address never goes in SNI (RFC 6066 §3), so forcing is only safe when every name is a DNS name.
             boolean allNames = c.servers().stream().noneMatch(s -> UpstreamConfig.isIpLiteral(tlsName(s)));
-            o.setSsl(true).setForceSni(allNames).setUseAlpn(c.protocol().http2());
+            o.setSsl(true).setForceSni(allNames).setUseAlpn(c.protocol().http2())
+                    .setSslEngineOptions(io.tiergate.proxy.tls.TlsEngine.client());
         }
         this.options = o;
         if (c.tls() != null) {

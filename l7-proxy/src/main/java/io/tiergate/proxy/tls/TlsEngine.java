@@ -23,9 +23,10 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The TLS implementation that terminates client connections: BoringSSL through Netty's tcnative (its native library
- * ships in the jar for Linux x86-64), the same family of library nginx and HAProxy terminate with, when it loads;
- * else the JDK's. The JDK's costs more CPU per request and much more per handshake (docs/benchmarks.md, "TLS").
+ * The TLS implementation that terminates client connections and speaks TLS to upstream groups: BoringSSL through
+ * Netty's tcnative (its native library ships in the jar for Linux x86-64), the same family of library nginx and
+ * HAProxy use, when it loads; else the JDK's. The JDK's costs more CPU per request and much more per handshake
+ * (docs/benchmarks.md, "TLS").
  * {@code -Dtiergate.tls.engine=jdk} chooses the JDK's anyway.
  */
 public final class TlsEngine {
@@ -68,6 +69,20 @@ public final class TlsEngine {
             log.warn("listener '{}': session_ticket_keys are not used with the JDK's TLS engine, which makes its own;"
                     + " returning clients resume only on the node that served them ({})", listener, describe());
         }
+    }
+
+    /**
+     * The engine options for TLS to upstream groups: the same engine as the listeners'. Each new upstream connection
+     * is a handshake on the event loop (a pooled connection idle past {@code keepalive_timeout} is closed), and
+     * BoringSSL's costs a quarter of the JDK's (docs/benchmarks.md, "TLS to upstreams").
+     */
+    public static SSLEngineOptions client() {
+        boolean openssl = wantsOpenssl() && OpenSSLEngineOptions.isAvailable();
+        if (!told) {
+            told = true;
+            log.info(describe());
+        }
+        return openssl ? new OpenSSLEngineOptions() : new JdkSSLEngineOptions();
     }
 
     /** Bytes in a session ticket key file: a 16-byte key name, a 16-byte HMAC secret and a 16-byte AES-128 key. */

@@ -7,7 +7,7 @@ import org.junit.jupiter.api.Test;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-/** TLS listeners terminate with BoringSSL, shipped for Linux x86-64; the JDK's engine stays one flag away. */
+/** TLS listeners and upstream TLS use BoringSSL, shipped for Linux x86-64; the JDK's engine stays one flag away. */
 class TlsEngineTest {
     @AfterEach
     void clear() {
@@ -19,6 +19,7 @@ class TlsEngineTest {
         org.junit.jupiter.api.Assumptions.assumeTrue(System.getProperty("os.arch").equals("amd64")
                 && System.getProperty("os.name").equals("Linux"), "skipped: BoringSSL ships for Linux x86-64 only");
         assertThat(TlsEngine.server()).isInstanceOf(OpenSSLEngineOptions.class);
+        assertThat(TlsEngine.client()).as("TLS to upstreams too").isInstanceOf(OpenSSLEngineOptions.class);
         assertThat(TlsEngine.describe()).isEqualTo("TLS engine: BoringSSL (netty-tcnative)");
     }
 
@@ -26,6 +27,7 @@ class TlsEngineTest {
     void theJdksWhenAskedFor() {
         System.setProperty(TlsEngine.PROPERTY, "jdk");
         assertThat(TlsEngine.server()).isInstanceOf(JdkSSLEngineOptions.class);
+        assertThat(TlsEngine.client()).isInstanceOf(JdkSSLEngineOptions.class);
         assertThat(TlsEngine.describe()).isEqualTo("TLS engine: JDK (-Dtiergate.tls.engine=jdk)");
     }
 
