@@ -7,6 +7,7 @@
 #
 #   bench/alloc-sites.sh [tiergate|floor] [connections=1000] [seconds=8] [sites=30] [frames=4]
 #   EVENT=cpu bench/alloc-sites.sh [tiergate|floor] [connections=1000] [seconds=8] [methods=30]
+#   CLOSE=1 (either event): every request sends "Connection: close", a new TCP connection per request.
 #
 # Same stage as bench/efficiency.sh: the server on CPU 0 with the JVM options ./tiergate ships, wrk (-t1) and an nginx
 # origin (1 worker, an 18-byte `return 200`) on CPU 1, Tiergate's upstream at max_connections_per_server: 1024. The
@@ -25,6 +26,7 @@ set -euo pipefail
 WHO=${1:-tiergate}; C=${2:-1000}; SECS=${3:-8}; SITES=${4:-30}; FRAMES=${5:-4}
 ROOT=$(cd "$(dirname "$0")/.." && pwd); JAR=${JAR:-$ROOT/deploy/target/tiergate.jar}
 case $WHO in tiergate|floor) ;; *) echo "first argument: tiergate or floor, not '$WHO'"; exit 2 ;; esac
+WX=(); if [ -n "${CLOSE:-}" ]; then WX=(-H "Connection: close"); fi
 for t in nginx wrk taskset java jcmd curl mvn python3; do
   command -v $t >/dev/null || { echo "missing $t"; exit 2; }
 done
@@ -35,7 +37,7 @@ W=$(mktemp -d /tmp/alloc-sites.XXXXXX); chmod 755 "$W"; SPID=
 cleanup() {
   [ -n "$SPID" ] && kill "$SPID" 2>/dev/null || true
   [ -f "$W/o.pid" ] && kill "$(cat "$W/o.pid")" 2>/dev/null || true
-  sleep 0.3; rm -rf "$W"
+  sleep 0.3; [ -n "${KEEP:-}" ] && echo "kept $W" >&2 || rm -rf "$W"
 }
 trap cleanup EXIT
 (cd "$ROOT" && mvn -B -q dependency:copy -Dartifact=tools.profiler:async-profiler:4.1:jar:linux-x64 \
@@ -70,8 +72,8 @@ fi
 SPID=$!
 for _ in $(seq 100); do curl -s -o /dev/null "http://127.0.0.1:$P/" && break; sleep 0.2; done
 curl -s -o /dev/null "http://127.0.0.1:$P/" || { echo "$WHO did not start:"; cat "$W/server.out"; exit 1; }
-taskset -c 1 wrk -t1 -c"$C" -d10s "http://127.0.0.1:$P/" >/dev/null
-for _ in 1 2 3; do taskset -c 1 wrk -t1 -c"$C" -d5s "http://127.0.0.1:$P/" >/dev/null; done
+taskset -c 1 wrk -t1 -c"$C" -d10s "${WX[@]}" "http://127.0.0.1:$P/" >/dev/null
+for _ in 1 2 3; do taskset -c 1 wrk -t1 -c"$C" -d5s "${WX[@]}" "http://127.0.0.1:$P/" >/dev/null; done
 OPT=",total"; START="start,event=alloc,alloc=16k"
 if [ "${EVENT:-alloc}" = cpu ]; then OPT=; START="start,event=cpu,interval=1ms,threads"; fi
 profile() { # start|stop FILE. jcmd reads name=value words as its own options: the agent's string goes in quotes.
@@ -80,11 +82,11 @@ profile() { # start|stop FILE. jcmd reads name=value words as its own options: t
   grep -q "return code: 0" "$W/jcmd.out" || { echo "async-profiler did not $1:"; cat "$W/jcmd.out"; exit 1; }
 }
 if [ "${EVENT:-alloc}" = cpu ]; then # attaching deoptimizes: a first session takes that, then the JIT settles
-  profile start "$W/settle.txt"; taskset -c 1 wrk -t1 -c"$C" -d8s "http://127.0.0.1:$P/" >/dev/null
+  profile start "$W/settle.txt"; taskset -c 1 wrk -t1 -c"$C" -d8s "${WX[@]}" "http://127.0.0.1:$P/" >/dev/null
   profile stop "$W/settle.txt"
 fi
 profile start "$W/sites.txt"
-taskset -c 1 wrk -t1 -c"$C" -d"${SECS}s" "http://127.0.0.1:$P/" >"$W/wrk.out"
+taskset -c 1 wrk -t1 -c"$C" -d"${SECS}s" "${WX[@]}" "http://127.0.0.1:$P/" >"$W/wrk.out"
 profile stop "$W/sites.txt"
 N=$(sed -n 's/^ *\([0-9]*\) requests in.*/\1/p' "$W/wrk.out")
 echo "$WHO, $C connections, $N requests in ${SECS}s ($(sed -n 's/Requests\/sec: *//p' "$W/wrk.out") req/s); jar $JAR"

@@ -22,6 +22,7 @@
 #   TLS=1 puts TLS in front (l7 only, no floor): every server terminates TLS with the same ECDSA P-256 certificate,
 #   without HTTP/2 (wrk speaks HTTP/1.1), and wrk connects with https://; TLS=handshake also sends
 #   "Connection: close", so every request is a new connection and a full TLS handshake.
+#   CLOSE=1 sends "Connection: close" without TLS: a new TCP connection per request (clients without keep-alive).
 #   FLOOR=io_uring also adds uring-floor: the same floor on Netty's io_uring transport (its two jars, of the jar's Netty
 #   version, copied by mvn dependency:copy from the local Maven repository or Maven Central), to show whether another
 #   kernel interface moves the floor.
@@ -38,6 +39,7 @@ if [ -n "${TLS:-}" ]; then
   [[ " $PATHS " == *" l4 "* || -n "${FLOOR:-}" ]] && { echo "TLS=$TLS measures l7 without a floor: paths \"l7\", no FLOOR"; exit 2; }
   U=https; [ "$TLS" = handshake ] && WX=(-H "Connection: close")
 fi
+if [ -n "${CLOSE:-}" ]; then WX=(-H "Connection: close"); fi
 JOPTS=${TIERGATE_JAVA_OPTS-$(sed -n 's/^jvm_defaults="\(.*\)"$/\1/p' "$ROOT/tiergate")}; BOPTS=${BASE_JAVA_OPTS-$JOPTS}
 NCPU=$(nproc); SCPU=0; LCPU=$((NCPU > 1 ? 1 : 0))
 ulimit -n "$(ulimit -Hn)" 2>/dev/null || true

@@ -49,6 +49,29 @@ final class ClockedTransport implements Transport {
         };
     }
 
+    private volatile io.netty.channel.EventLoopGroup loops;
+
+    /**
+     * Vert.x asks for its I/O loops, then for a one-thread group to accept connections on. Unless
+     * {@code -Dtiergate.acceptor=thread}, the "acceptor" is the first I/O loop, as nginx's workers accept on their own
+     * loop: a separate acceptor thread wakes (a context switch) for nearly every new connection and then hands it to
+     * a loop across threads (another wake-up). That cost 7 % of a request that opens its own connection
+     * (docs/benchmarks.md, "A connection per request"). When Vert.x closes, it shuts the acceptor down first, then
+     * the loops: the first loop is then simply shut down with the others.
+     */
+    @Override
+    public io.netty.channel.EventLoopGroup eventLoopGroup(int type, int nThreads,
+            java.util.concurrent.ThreadFactory threadFactory, int ioRatio) {
+        if (type == ACCEPTOR_EVENT_LOOP_GROUP && loops != null && !Runtimes.acceptorThread()) {
+            return loops.next();
+        }
+        io.netty.channel.EventLoopGroup g = Transport.super.eventLoopGroup(type, nThreads, threadFactory, ioRatio);
+        if (type == IO_EVENT_LOOP_GROUP) {
+            loops = g;
+        }
+        return g;
+    }
+
     @Override
     public IoHandlerFactory ioHandlerFactory() {
         return LoopClock.handlers(delegate.ioHandlerFactory());

@@ -53,6 +53,16 @@ public final class Runtimes {
         return "I/O transport: NIO, epoll unavailable (" + (why == null ? "not on the class path" : why) + ")";
     }
 
+    /**
+     * {@code -Dtiergate.acceptor=thread}: accept connections on a thread of their own, Vert.x's default, instead of
+     * on the first event loop (epoll only; for comparison).
+     */
+    public static final String ACCEPTOR_PROPERTY = "tiergate.acceptor";
+
+    static boolean acceptorThread() {
+        return "thread".equalsIgnoreCase(System.getProperty(ACCEPTOR_PROPERTY, "loop"));
+    }
+
     private static boolean forcedNio() {
         return "nio".equalsIgnoreCase(System.getProperty(TRANSPORT_PROPERTY, "auto"));
     }

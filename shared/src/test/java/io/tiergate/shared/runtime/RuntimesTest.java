@@ -57,6 +57,33 @@ class RuntimesTest {
         }
     }
 
+    @Test
+    void connectionsAreAcceptedOnAnEventLoopNotOnAThreadOfTheirOwn() throws Exception {
+        assumeTrue(System.getProperty("os.name").startsWith("Linux") && System.getProperty("os.arch").equals("amd64"),
+                "epoll's native library ships for Linux x86-64 only");
+        for (boolean ownThread : new boolean[] {false, true}) {
+            if (ownThread) {
+                System.setProperty(Runtimes.ACCEPTOR_PROPERTY, "thread");
+            }
+            Vertx vertx = Runtimes.vertx();
+            try {
+                io.vertx.core.internal.VertxInternal v = (io.vertx.core.internal.VertxInternal) vertx;
+                java.util.Set<Object> loops = new java.util.HashSet<>();
+                v.nettyEventLoopGroup().forEach(loops::add);
+                assertThat(loops.contains(v.acceptorEventLoopGroup().next()))
+                        .as("the acceptor is one of the I/O loops (-D%s=%s)", Runtimes.ACCEPTOR_PROPERTY,
+                                ownThread ? "thread" : "loop").isEqualTo(!ownThread);
+                assertThat(echo(vertx, "accepted")).isEqualTo("accepted");
+                String acceptsOn = v.acceptorEventLoopGroup().next().submit(() -> Thread.currentThread().getName())
+                        .get(10, TimeUnit.SECONDS);
+                assertThat(acceptsOn).startsWith(ownThread ? "vert.x-acceptor-thread" : "vert.x-eventloop-thread");
+            } finally {
+                System.clearProperty(Runtimes.ACCEPTOR_PROPERTY);
+                vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+            }
+        }
+    }
+
     /** A real TCP round trip through the transport: a blocking client against an echo server on the Vert.x loop. */
     private static String echo(Vertx vertx, String text) throws Exception {
         NetServer server = vertx.createNetServer().connectHandler(s -> s.handler(s::write))
