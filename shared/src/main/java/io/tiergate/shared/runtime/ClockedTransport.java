@@ -137,8 +137,15 @@ final class ClockedTransport implements Transport {
         delegate.configure(config, domainSocket, bootstrap);
     }
 
+    /**
+     * As the delegate configures accepted sockets, except that {@code SO_KEEPALIVE} off is not set on each one: they
+     * are created with it off, so it was a system call per accepted connection for nothing.
+     */
     @Override
     public void configure(TcpConfig config, boolean domainSocket, ServerBootstrap bootstrap) {
         delegate.configure(config, domainSocket, bootstrap);
+        if (!config.isSoKeepAlive()) {
+            bootstrap.childOption(io.netty.channel.ChannelOption.SO_KEEPALIVE, null);
+        }
     }
 }

@@ -7,6 +7,7 @@ import io.vertx.core.Vertx;
 import io.vertx.core.net.NetServer;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
@@ -81,6 +82,42 @@ class RuntimesTest {
                 System.clearProperty(Runtimes.ACCEPTOR_PROPERTY);
                 vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
             }
+        }
+    }
+
+    @Test
+    void acceptedSocketsHaveTheNagleAndKeepAliveSettingsTheServerAskedFor() throws Exception {
+        assumeTrue(System.getProperty("os.name").startsWith("Linux") && System.getProperty("os.arch").equals("amd64"),
+                "epoll's native library ships for Linux x86-64 only");
+        Vertx vertx = Runtimes.vertx();
+        try {
+            // SO_KEEPALIVE off is no longer set on each accepted socket (it is off already): on must still be on
+            for (boolean noDelay : new boolean[] {true, false}) {
+                for (boolean keepAlive : new boolean[] {false, true}) {
+                    assertThat(acceptedOptions(vertx, new io.vertx.core.net.NetServerOptions().setTcpNoDelay(noDelay)
+                            .setTcpKeepAlive(keepAlive)))
+                            .as("accepted socket of a server with TCP_NODELAY %s, SO_KEEPALIVE %s", noDelay, keepAlive)
+                            .isEqualTo(List.of(noDelay, keepAlive));
+                }
+            }
+        } finally {
+            vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
+    /** TCP_NODELAY and SO_KEEPALIVE as the kernel has them on the server's side of an accepted connection. */
+    private static List<Boolean> acceptedOptions(Vertx vertx, io.vertx.core.net.NetServerOptions options)
+            throws Exception {
+        java.util.concurrent.CompletableFuture<List<Boolean>> seen = new java.util.concurrent.CompletableFuture<>();
+        NetServer server = vertx.createNetServer(options).connectHandler(s -> {
+            io.netty.channel.ChannelConfig c = ((io.vertx.core.net.impl.ConnectionBase) s).channel().config();
+            seen.complete(List.of(c.getOption(io.netty.channel.ChannelOption.TCP_NODELAY),
+                    c.getOption(io.netty.channel.ChannelOption.SO_KEEPALIVE)));
+        }).listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        try (Socket socket = new Socket("127.0.0.1", server.actualPort())) {
+            return seen.get(10, TimeUnit.SECONDS);
+        } finally {
+            server.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
         }
     }
 
