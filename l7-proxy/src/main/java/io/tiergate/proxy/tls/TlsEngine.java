@@ -85,7 +85,10 @@ public final class TlsEngine {
         return openssl ? new OpenSSLEngineOptions() : new JdkSSLEngineOptions();
     }
 
-    /** Bytes in a session ticket key file: a 16-byte key name, a 16-byte HMAC secret and a 16-byte AES-128 key. */
+    /**
+     * Bytes in a session ticket key file: a 16-byte key name, a 16-byte AES-128 key and a 16-byte HMAC secret, in that
+     * order (nginx's 48-byte layout; the tickets themselves are BoringSSL's, readable only by Tiergate nodes).
+     */
     public static final int TICKET_KEY_BYTES = 48;
 
     /** Why the ticket key file {@code file} cannot be used, if it cannot: unreadable, or not 48 bytes. */
