@@ -25,10 +25,17 @@ import java.util.Set;
  */
 public final class WebSocketTunnel {
     private final WebSocketClient client;
+    /** wss to TLS groups: on the listeners' engine (BoringSSL), a handshake per tunnel. */
+    private final WebSocketClient tlsClient;
 
     public WebSocketTunnel(Vertx vertx) {
-        this.client = vertx.createWebSocketClient(new WebSocketClientOptions().setMaxFrameSize(1 << 20)
-                .setMaxMessageSize(16 << 20));
+        this.client = vertx.createWebSocketClient(options());
+        this.tlsClient = vertx.createWebSocketClient(options()
+                .setSslEngineOptions(io.tiergate.proxy.tls.TlsEngine.client()));
+    }
+
+    private static WebSocketClientOptions options() {
+        return new WebSocketClientOptions().setMaxFrameSize(1 << 20).setMaxMessageSize(16 << 20);
     }
 
     /** {@code Upgrade: websocket} on a GET (RFC 6455 §4.1). */
@@ -67,7 +74,7 @@ public final class WebSocketTunnel {
             o.setSsl(true).setSslOptions(ssl.setHostnameVerificationAlgorithm(""));
         }
         long t0 = LoopClock.nanoTime();
-        client.connect(o).onComplete(ar -> {
+        (tls != null ? tlsClient : client).connect(o).onComplete(ar -> {
             if (ar.failed()) {
                 group.release(peer, true, LoopClock.nanoTime() - t0);
                 req.response().setStatusCode(502).putHeader("Content-Type", "text/plain; charset=utf-8")
@@ -146,5 +153,6 @@ public final class WebSocketTunnel {
 
     public void close() {
         client.close();
+        tlsClient.close();
     }
 }
