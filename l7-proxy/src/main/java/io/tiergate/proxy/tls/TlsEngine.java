@@ -51,12 +51,7 @@ public final class TlsEngine {
      * keys: it warns and makes its own.
      */
     public static SSLEngineOptions server(String listener, java.util.function.Supplier<List<Path>> ticketKeys) {
-        boolean openssl = wantsOpenssl() && OpenSSLEngineOptions.isAvailable();
-        if (!told) {
-            told = true;
-            log.info(describe());
-        }
-        if (!openssl) {
+        if (!openssl()) {
             warnIfIgnored(listener, ticketKeys.get());
             return new JdkSSLEngineOptions();
         }
@@ -65,7 +60,7 @@ public final class TlsEngine {
 
     /** Says, at WARN, that {@code keys} are not used when the JDK's engine terminates TLS. */
     public static void warnIfIgnored(String listener, List<Path> keys) {
-        if (!keys.isEmpty() && !(wantsOpenssl() && OpenSSLEngineOptions.isAvailable())) {
+        if (!keys.isEmpty() && !openssl()) {
             log.warn("listener '{}': session_ticket_keys are not used with the JDK's TLS engine, which makes its own;"
                     + " returning clients resume only on the node that served them ({})", listener, describe());
         }
@@ -77,12 +72,7 @@ public final class TlsEngine {
      * BoringSSL's costs a quarter of the JDK's (docs/benchmarks.md, "TLS to upstreams").
      */
     public static SSLEngineOptions client() {
-        boolean openssl = wantsOpenssl() && OpenSSLEngineOptions.isAvailable();
-        if (!told) {
-            told = true;
-            log.info(describe());
-        }
-        return openssl ? new OpenSSLEngineOptions() : new JdkSSLEngineOptions();
+        return openssl() ? new OpenSSLEngineOptions() : new JdkSSLEngineOptions();
     }
 
     /**
@@ -223,6 +213,15 @@ public final class TlsEngine {
         }
         Throwable why = OpenSsl.unavailabilityCause();
         return "TLS engine: JDK, BoringSSL unavailable (" + (why == null ? "not on the class path" : why) + ")";
+    }
+
+    /** Whether BoringSSL is the engine: asked for (the default) and loaded. Says once, at INFO, which it is. */
+    private static boolean openssl() {
+        if (!told) {
+            told = true;
+            log.info(describe());
+        }
+        return wantsOpenssl() && OpenSSLEngineOptions.isAvailable();
     }
 
     private static boolean wantsOpenssl() {
