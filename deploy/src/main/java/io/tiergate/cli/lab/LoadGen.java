@@ -50,10 +50,14 @@ public final class LoadGen {
      * For long runs (the operations drill): {@code errorPause} is how long a worker waits after a failed request
      * before the next one (a real client does not retry in a tight loop, so one outage is a few errors, not
      * thousands); {@code stopFile}, when it appears, ends the run early; {@code errorEpochMillis} collects the wall
-     * time of every error, so the caller can tell which step of a long run it belongs to.
+     * time of every error, so the caller can tell which step of a long run it belongs to; {@code pause} is how long a
+     * worker waits between two requests (zero: back to back, as much load as the machine allows; a few milliseconds
+     * leave CPU for what the test does meanwhile, such as restarting a JVM, and leave each keep-alive connection idle
+     * between requests, as real clients do, so a server closing idle connections is exercised too).
      */
-    public record Options(Duration errorPause, java.nio.file.Path stopFile, java.util.Queue<Long> errorEpochMillis) {
-        static final Options NONE = new Options(Duration.ZERO, null, null);
+    public record Options(Duration errorPause, java.nio.file.Path stopFile, java.util.Queue<Long> errorEpochMillis,
+                          Duration pause) {
+        static final Options NONE = new Options(Duration.ZERO, null, null, Duration.ZERO);
     }
 
     public static Summary run(String url, int concurrency, Duration duration, int postBytes, Options opt)
@@ -93,6 +97,9 @@ public final class LoadGen {
                             ok.increment();
                             byNode.computeIfAbsent(r.headers().firstValue("X-Tiergate-Node").orElse("?"), k -> new LongAdder()).increment();
                             byOrigin.computeIfAbsent(r.headers().firstValue("X-Tiergate-Origin").orElse("?"), k -> new LongAdder()).increment();
+                            if (!opt.pause().isZero()) {
+                                Thread.sleep(opt.pause().toMillis());
+                            }
                             continue;
                         }
                         failure = "HTTP " + r.statusCode() + (r.statusCode() == 200 ? " (body incomplete)" : "");
@@ -140,13 +147,14 @@ public final class LoadGen {
 
     /**
      * Entry point for running inside the lab's client namespace: {@code URL CONCURRENCY SECONDS POST_BYTES
-     * [ERROR_PAUSE_MS STOP_FILE]}; with the last two it also prints {@code ERRORS_AT} and the epoch milliseconds of
-     * every error (at most 10000).
+     * [ERROR_PAUSE_MS STOP_FILE [PAUSE_MS]]}; with the stop file it also prints {@code ERRORS_AT} and the epoch
+     * milliseconds of every error (at most 10000).
      */
     public static void main(String[] args) throws Exception {
         java.util.Queue<Long> errorsAt = new ConcurrentLinkedQueue<>();
         Options opt = args.length >= 6
-                ? new Options(Duration.ofMillis(Long.parseLong(args[4])), java.nio.file.Path.of(args[5]), errorsAt)
+                ? new Options(Duration.ofMillis(Long.parseLong(args[4])), java.nio.file.Path.of(args[5]), errorsAt,
+                        Duration.ofMillis(args.length >= 7 ? Long.parseLong(args[6]) : 0))
                 : Options.NONE;
         Summary s = run(args[0], Integer.parseInt(args[1]), Duration.ofMillis((long) (Double.parseDouble(args[2]) * 1000)),
                 Integer.parseInt(args[3]), opt);

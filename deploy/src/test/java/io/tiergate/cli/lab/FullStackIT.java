@@ -61,6 +61,26 @@ class FullStackIT {
                 LoadGen.class.getName(), URL, String.valueOf(concurrency), String.valueOf(seconds), String.valueOf(postBytes)));
     }
 
+    /**
+     * Runs LoadGen until {@code stop} appears (at most 120 s), so the load covers exactly the steps under test however
+     * long they take on a loaded machine: a fixed duration either ends before the last step or waits after it. Each
+     * worker pauses {@code pauseMs} between requests (see {@link LoadGen.Options}).
+     */
+    private static Process loadUntilStopped(Path stop, int concurrency, long pauseMs, Path out) throws IOException {
+        Files.deleteIfExists(stop);
+        return Netns.spawn(Lab.ns("client"), out, List.of(javaBin, "-Xmx128m", "-cp", JAR.toString(),
+                LoadGen.class.getName(), URL, String.valueOf(concurrency), "120", "0", "0", stop.toString(),
+                String.valueOf(pauseMs)));
+    }
+
+    /** Ends a {@link #loadUntilStopped} run and reads its counts. */
+    private static Counts stopAndFinish(Process p, Path stop, Path out) throws Exception {
+        assertThat(p.isAlive()).as("the load still runs when the steps under test are done (else it did not cover them)")
+                .isTrue();
+        Files.writeString(stop, "stop");
+        return finish(p, out);
+    }
+
     private record Counts(long requests, long ok, long errors, String text) {
     }
 
@@ -163,7 +183,10 @@ class FullStackIT {
     @Order(3)
     void aRollingRestartOfEveryProxyThroughDrainCausesNoClientErrors() throws Exception {
         Path out = state.resolve("load-rolling.txt");
-        Process p = load(16, 8, 0, out);
+        Path stop = state.resolve("load-rolling.stop");
+        // Paced (8 connections, 10 ms between a connection's requests): back-to-back load takes both CPUs of a small
+        // machine, and each restarted JVM then needs tens of seconds to come up.
+        Process p = loadUntilStopped(stop, 8, 10, out);
         Thread.sleep(1000);
         for (String proxy : List.of("proxy1", "proxy2", "proxy3")) {
             String rs = Lab.HOSTS.get(proxy) + ":80";
@@ -178,7 +201,8 @@ class FullStackIT {
             director("dir2", "enable", "web", rs);
             Thread.sleep(500);
         }
-        Counts c = finish(p, out);
+        Thread.sleep(1000); // the last node back in, under load
+        Counts c = stopAndFinish(p, stop, out);
         System.out.println("[rolling restart] requests=" + c.requests() + " errors=" + c.errors());
         assertThat(c.errors()).as("drain → restart → enable of every proxy is invisible to clients:\n" + c.text()).isZero();
     }
@@ -327,9 +351,8 @@ class FullStackIT {
         awaitRoles("dir1", "dir2");
         Path out = state.resolve("load-ha-" + name + ".txt");
         Path probes = state.resolve("probes-ha-" + name + ".txt");
-        // Long enough that the load is still running when the connections are compared after the takeover, even
-        // on a loaded CI machine (a restarted JVM can take seconds); finish() then waits for the rest.
-        Process load = load(15, 8, 0, out);
+        Path stop = state.resolve("load-ha-" + name + ".stop");
+        Process load = loadUntilStopped(stop, 8, 0, out);
         Process probe = null;
         long takeoverMs;
         long firstOkMs;
@@ -347,8 +370,7 @@ class FullStackIT {
             waitUntil("dir2 takes over", Duration.ofSeconds(10), () -> vrrpState("dir2").equals("MASTER") && hasVip("dir2"));
             Thread.sleep(2000);
             after = clientConnections();
-            assertThat(load.isAlive()).as("the load still runs when the connections are compared (else the check proves nothing)").isTrue();
-            c = finish(load, out);
+            c = stopAndFinish(load, stop, out);
             takeoverMs = masterLogLineAfter("dir2", faultAt);
             firstOkMs = firstSuccessAfter(probes, faultAt);
         } finally {
@@ -371,7 +393,8 @@ class FullStackIT {
 
         // dir1 returns and preempts (priority 150 > 100): no errors, no connection broken.
         Path out2 = state.resolve("load-ha-" + name + "-preempt.txt");
-        Process load2 = load(25, 8, 0, out2);
+        Path stop2 = state.resolve("load-ha-" + name + "-preempt.stop");
+        Process load2 = loadUntilStopped(stop2, 8, 0, out2);
         java.util.Set<String> before2;
         java.util.Set<String> after2;
         Counts c2;
@@ -382,8 +405,7 @@ class FullStackIT {
             awaitRoles("dir1", "dir2");
             Thread.sleep(1000);
             after2 = clientConnections();
-            assertThat(load2.isAlive()).as("the load still runs when the connections are compared (else the check proves nothing)").isTrue();
-            c2 = finish(load2, out2);
+            c2 = stopAndFinish(load2, stop2, out2);
         } finally {
             kill(load2);
         }
