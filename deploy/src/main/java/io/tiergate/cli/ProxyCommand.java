@@ -130,6 +130,16 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             }
             throw new UserException(e.getCause().getMessage(), ExitCodes.FAILURE);
         }
+        // The handlers are in place before the node says it listens and /readyz says 200: a HUP or TERM sent by whoever
+        // waited for either (a supervisor, a deploy script, a test) is handled, not lost (HUP ignored, inherited from
+        // nohup) or taken by the JVM's default action (TERM: exit without draining).
+        ProxyReloader reloader = new ProxyReloader(config, firstFile, node, admin, adminAt);
+        StopSignal stop = StopSignal.install();
+        Signals.handle("HUP", reloader::reload);
+        Signals.handle("USR1", () -> {
+            node.reopenLogs();
+            log("SIGUSR1: reopening log files");
+        });
         log(io.tiergate.shared.runtime.Runtimes.describe(vertx));
         for (int i = 0; i < first.listeners().size(); i++) {
             log("listening on " + first.listeners().get(i).address().host() + ":" + node.listenPorts().get(i)
@@ -142,14 +152,6 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
                     + (first.adminAccess().authConfigured() ? "; credentials required to change anything" : "") + ")");
         }
         ready.set(true);
-
-        ProxyReloader reloader = new ProxyReloader(config, firstFile, node, admin, adminAt);
-        StopSignal stop = StopSignal.install();
-        Signals.handle("HUP", reloader::reload);
-        Signals.handle("USR1", () -> {
-            node.reopenLogs();
-            log("SIGUSR1: reopening log files");
-        });
         reloader.watch(vertx, watch, certWatch);
         pidFile.write();
         String signal = stop.await();

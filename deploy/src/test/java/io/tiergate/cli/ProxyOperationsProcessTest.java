@@ -134,6 +134,29 @@ class ProxyOperationsProcessTest {
         }
     }
 
+    /**
+     * A supervisor or deploy script that waits for the node to say it listens, then at once reloads or stops it, must
+     * not lose the signal: under nohup an early HUP used to be ignored (the handler, installed after that line, had
+     * to load the libc binding first), and an early TERM took the JVM's default action (exit 143, nothing drained).
+     */
+    @Test
+    void aHupOrTermSentTheMomentItSaysItListensIsHandled() throws Exception {
+        Path file = config("{level: info}");
+        try (TierProcess p = TierProcess.start(TierProcess.nohupWithSigintIgnored(), "proxy", "-c", file.toString(),
+                "--watch-interval", "0", "--drain", "5s")) {
+            p.waitFor("listening on 127\\.0\\.0\\.1:");
+            p.signal("HUP");
+            p.waitFor("reloaded " + java.util.regex.Pattern.quote(file.toString()));
+        }
+        try (TierProcess p = TierProcess.start(TierProcess.nohupWithSigintIgnored(), "proxy", "-c", file.toString(),
+                "--watch-interval", "0", "--drain", "5s")) {
+            p.waitFor("listening on 127\\.0\\.0\\.1:");
+            p.signal("TERM");
+            assertThat(p.exit()).as("a graceful stop, exit 0; output:\n" + p.output()).isZero();
+            assertThat(p.output()).contains("SIGTERM: stopping").contains("stopped");
+        }
+    }
+
     @Test
     void jsonLogHoldsOnlyJsonAndAHealthChangeIsOneWarnEachWay() throws Exception {
         Path file = config("{format: json, level: info}");
