@@ -1,7 +1,7 @@
 package io.tiergate.proxy.tls;
 
+import io.tiergate.shared.runtime.TlsEngines;
 import io.netty.handler.ssl.ClientAuth;
-import io.netty.handler.ssl.OpenSsl;
 import io.netty.handler.ssl.OpenSslSessionContext;
 import io.netty.handler.ssl.OpenSslSessionTicketKey;
 import io.netty.handler.ssl.SslContext;
@@ -23,17 +23,14 @@ import java.util.Optional;
 import java.util.Set;
 
 /**
- * The TLS implementation that terminates client connections and speaks TLS to upstream groups: BoringSSL through
- * Netty's tcnative (its native library ships in the jar for Linux x86-64), the same family of library nginx and
- * HAProxy use, when it loads; else the JDK's. The JDK's costs more CPU per request and much more per handshake
- * (docs/benchmarks.md, "TLS").
- * {@code -Dtiergate.tls.engine=jdk} chooses the JDK's anyway.
+ * The TLS engine of the proxy's listeners and upstream groups. Which engine it is (BoringSSL where it loads, else the
+ * JDK's; {@code -Dtiergate.tls.engine=jdk}) is {@link TlsEngines}' choice, shared with both tiers' HTTPS health probes;
+ * this class adds what listeners need on top: session ticket keys from files, and their checks.
  */
 public final class TlsEngine {
     /** The system property: {@code openssl} (the default: BoringSSL where it loads) or {@code jdk}. */
-    public static final String PROPERTY = "tiergate.tls.engine";
+    public static final String PROPERTY = TlsEngines.PROPERTY;
     private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(TlsEngine.class);
-    private static volatile boolean told;
 
     private TlsEngine() {
     }
@@ -72,7 +69,7 @@ public final class TlsEngine {
      * BoringSSL's costs a quarter of the JDK's (docs/benchmarks.md, "TLS to upstreams").
      */
     public static SSLEngineOptions client() {
-        return openssl() ? new OpenSSLEngineOptions() : new JdkSSLEngineOptions();
+        return TlsEngines.client();
     }
 
     /**
@@ -205,30 +202,10 @@ public final class TlsEngine {
 
     /** "TLS engine: ..." with the reason when it is the JDK's. */
     public static String describe() {
-        if (!wantsOpenssl()) {
-            return "TLS engine: JDK (-D" + PROPERTY + "=jdk)";
-        }
-        if (OpenSSLEngineOptions.isAvailable()) {
-            return "TLS engine: " + OpenSsl.versionString() + " (netty-tcnative)";
-        }
-        Throwable why = OpenSsl.unavailabilityCause();
-        return "TLS engine: JDK, BoringSSL unavailable (" + (why == null ? "not on the class path" : why) + ")";
+        return TlsEngines.describe();
     }
 
-    /** Whether BoringSSL is the engine: asked for (the default) and loaded. Says once, at INFO, which it is. */
     private static boolean openssl() {
-        if (!told) {
-            told = true;
-            log.info(describe());
-        }
-        return wantsOpenssl() && OpenSSLEngineOptions.isAvailable();
-    }
-
-    private static boolean wantsOpenssl() {
-        String v = System.getProperty(PROPERTY, "openssl").trim();
-        if (!v.equals("openssl") && !v.equals("jdk")) {
-            log.warn("-D{}={} is neither openssl nor jdk: using openssl where it loads", PROPERTY, v);
-        }
-        return !v.equals("jdk");
+        return TlsEngines.openssl();
     }
 }

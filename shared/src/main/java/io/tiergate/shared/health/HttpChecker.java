@@ -1,5 +1,6 @@
 package io.tiergate.shared.health;
 
+import io.tiergate.shared.runtime.TlsEngines;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpClientAgent;
 import io.vertx.core.http.HttpClientOptions;
@@ -27,20 +28,10 @@ final class HttpChecker implements Checker {
         PoolOptions pool = new PoolOptions().setHttp1MaxSize(4096).setMaxWaitQueueSize(-1);
         this.plain = client(vertx, new HttpClientOptions().setKeepAlive(false), pool);
         // A health probe asks "is it serving", not "is its certificate valid": the proxy's TLS to
-        // upstreams is where trust is enforced.
+        // upstreams is where trust is enforced. Every HTTPS probe is a new connection and a full handshake: on
+        // BoringSSL (TlsEngines) it costs a fraction of the JDK engine's CPU, which adds up with many servers.
         this.tls = client(vertx, new HttpClientOptions().setKeepAlive(false).setSsl(true)
-                .setTrustAll(true).setVerifyHost(false).setSslEngineOptions(engine()), pool);
-    }
-
-    /**
-     * Every HTTPS probe is a new connection and a full TLS handshake: on BoringSSL (where the process has it, as the
-     * proxy does; not with {@code -Dtiergate.tls.engine=jdk}) it costs a fraction of the JDK engine's CPU, which adds
-     * up with many servers probed every second or two.
-     */
-    static io.vertx.core.net.SSLEngineOptions engine() {
-        boolean jdk = "jdk".equals(System.getProperty("tiergate.tls.engine", "").trim());
-        return !jdk && io.vertx.core.net.OpenSSLEngineOptions.isAvailable() ? new io.vertx.core.net.OpenSSLEngineOptions()
-                : new io.vertx.core.net.JdkSSLEngineOptions();
+                .setTrustAll(true).setVerifyHost(false).setSslEngineOptions(TlsEngines.client()), pool);
     }
 
     // A target killed mid-probe resets the connection: the probe fails with that reason (and the engine
