@@ -19,19 +19,31 @@ import java.util.concurrent.atomic.AtomicReference;
  */
 final class HttpChecker implements Checker {
 
+    private final Vertx vertx;
+    private final PoolOptions pool;
     private final HttpClientAgent plain;
-    private final HttpClientAgent tls;
+    private HttpClientAgent tls; // made by the first HTTPS probe: most checkers never need it (nor its engine line)
+    private boolean closed;
 
     HttpChecker(Vertx vertx) {
+        this.vertx = vertx;
         // Many targets may share one host:port (virtual hosts); a small pool would queue their
         // probes behind each other and turn waiting time into false timeouts.
-        PoolOptions pool = new PoolOptions().setHttp1MaxSize(4096).setMaxWaitQueueSize(-1);
+        this.pool = new PoolOptions().setHttp1MaxSize(4096).setMaxWaitQueueSize(-1);
         this.plain = client(vertx, new HttpClientOptions().setKeepAlive(false), pool);
-        // A health probe asks "is it serving", not "is its certificate valid": the proxy's TLS to
-        // upstreams is where trust is enforced. Every HTTPS probe is a new connection and a full handshake: on
-        // BoringSSL (TlsEngines) it costs a fraction of the JDK engine's CPU, which adds up with many servers.
-        this.tls = client(vertx, new HttpClientOptions().setKeepAlive(false).setSsl(true)
-                .setTrustAll(true).setVerifyHost(false).setSslEngineOptions(TlsEngines.client()), pool);
+    }
+
+    /**
+     * A health probe asks "is it serving", not "is its certificate valid": the proxy's TLS to upstreams is where trust
+     * is enforced. Every HTTPS probe is a new connection and a full handshake: on BoringSSL ({@link TlsEngines}) it
+     * costs a fraction of the JDK engine's CPU, which adds up with many servers.
+     */
+    private synchronized HttpClientAgent tls() {
+        if (tls == null && !closed) {
+            tls = client(vertx, new HttpClientOptions().setKeepAlive(false).setSsl(true)
+                    .setTrustAll(true).setVerifyHost(false).setSslEngineOptions(TlsEngines.client()), pool);
+        }
+        return tls;
     }
 
     // A target killed mid-probe resets the connection: the probe fails with that reason (and the engine
@@ -78,7 +90,12 @@ final class HttpChecker implements Checker {
         // The response handling is attached to send()'s own future, not to a composed one: a listener of a composed
         // future may run on a later event-loop turn, after the first body chunks were delivered (and dropped) with
         // no handler set, so a body_contains check would see a truncated body.
-        (https ? tls : plain).request(options).onComplete(rar -> {
+        HttpClientAgent client = https ? tls() : plain;
+        if (client == null) {
+            attempt.fail("the health checker is stopped");
+            return;
+        }
+        client.request(options).onComplete(rar -> {
             if (rar.failed()) {
                 attempt.fail(Checker.describe(rar.cause(), timeoutMs));
                 return;
@@ -138,6 +155,11 @@ final class HttpChecker implements Checker {
     @Override
     public void close() {
         plain.close();
-        tls.close();
+        synchronized (this) {
+            closed = true;
+            if (tls != null) {
+                tls.close();
+            }
+        }
     }
 }
