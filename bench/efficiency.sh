@@ -23,6 +23,8 @@
 #   without HTTP/2 (wrk speaks HTTP/1.1), and wrk connects with https://; TLS=handshake also sends
 #   "Connection: close", so every request is a new connection and a full TLS handshake.
 #   CLOSE=1 sends "Connection: close" without TLS: a new TCP connection per request (clients without keep-alive).
+#   TG_LISTENER="key: value, ..." adds settings to the tiergate-l7 contestant's listener only (not base-l7's), e.g.
+#   TG_LISTENER="h2c: false" with BASE_JAR=$JAR measures what accepting HTTP/2 in cleartext costs.
 #   FLOOR=io_uring also adds uring-floor: the same floor on Netty's io_uring transport (its two jars, of the jar's Netty
 #   version, copied by mvn dependency:copy from the local Maven repository or Maven Central), to show whether another
 #   kernel interface moves the floor.
@@ -142,6 +144,7 @@ C
 }
 relay_yaml $RL $RA > $W/relay.yaml; relay_yaml $BRL $BRA > $W/base-relay.yaml
 sed -e "s/127.0.0.1:$TG/127.0.0.1:$BTG/" -e "s/tiergate-access.log/base-access.log/" $W/proxy.yaml > $W/base-proxy.yaml
+if [ -n "${TG_LISTENER:-}" ]; then sed -i "s/address: 127.0.0.1:$TG\([^}]*\)}/address: 127.0.0.1:$TG\1, $TG_LISTENER}/" $W/proxy.yaml; fi
 taskset -c $LCPU nginx -c $W/origin.conf -p $W
 declare -A PORT PID
 start() { # name port command...: run on the server CPU, remember its pid

@@ -11,11 +11,14 @@
 # 18-byte `return 200`) to CPU 1. Options empty after the "|": the JVM settings ./tiergate ships.
 # A_JAVA / B_JAVA: the java binary that runs that proxy (default: java on the PATH), e.g. B_JAVA=/usr/lib/jvm/X/bin/java.
 # A_UPSTREAM / B_UPSTREAM: more settings of that proxy's upstream, e.g. B_UPSTREAM="max_connections_per_server: 1024".
+# A_LISTENER / B_LISTENER: more settings of that proxy's listener, e.g. B_LISTENER="h2c: false".
 # CACHE=1: a cacheable 1 KiB response and `cache: on`, so every measured request is a cache hit.
+# CLOSE=1: every request sends "Connection: close", a new TCP connection per request (upstream connections pooled).
 # Needs: nginx wrk taskset java curl.
 set -euo pipefail
 A=${1:?"A.jar|options"}; B=${2:?"B.jar|options"}; ROUNDS=${3:-8}; SECS=${4:-4}; C=${5:-64}
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
+WX=(); if [ -n "${CLOSE:-}" ]; then WX=(-H "Connection: close"); fi
 for t in nginx wrk taskset java curl; do command -v $t >/dev/null || { echo "missing $t"; exit 2; }; done
 SHIPPED=$(sed -n 's/^jvm_defaults="\(.*\)"$/\1/p' "$ROOT/tiergate")
 W=$(mktemp -d /tmp/proxy-ab.XXXXXX); chmod 755 "$W"
@@ -48,7 +51,7 @@ for n in A B; do
 proxy:
   access_log: {format: off}
   admin: 127.0.0.1:0
-  listeners: [{address: 127.0.0.1:$port}]
+  listeners: [{address: 127.0.0.1:$port$(v=${n}_LISTENER; [ -n "${!v:-}" ] && echo ", ${!v}")}]
   upstreams: {o: {servers: [{address: 127.0.0.1:$O}]$(v=${n}_UPSTREAM; [ -n "${!v:-}" ] && echo ", ${!v}")}}
   $CACHE_CFG
   servers: [{default: true, locations: [{prefix: /, upstream: o$CACHE_LOC}]}]
@@ -60,7 +63,7 @@ C
 done
 for n in A B; do
   for _ in $(seq 100); do curl -fs "http://127.0.0.1:${PORT[$n]}/" >/dev/null && break; sleep 0.2; done
-  taskset -c 1 wrk -t1 -c"$C" -d10s "http://127.0.0.1:${PORT[$n]}/" >/dev/null   # JIT warm-up
+  taskset -c 1 wrk -t1 -c"$C" -d10s "${WX[@]}" "http://127.0.0.1:${PORT[$n]}/" >/dev/null   # JIT warm-up
 done
 hz=$(getconf CLK_TCK)
 for r in $(seq "$ROUNDS"); do
@@ -68,7 +71,7 @@ for r in $(seq "$ROUNDS"); do
     p=${PID[$n]}
     g0=$(wc -l < "$W/$n.gc")
     read -r u0 s0 < <(awk '{print $14, $15}' /proc/$p/stat)
-    out=$(taskset -c 1 wrk -t1 -c"$C" -d"${SECS}"s --latency "http://127.0.0.1:${PORT[$n]}/")
+    out=$(taskset -c 1 wrk -t1 -c"$C" -d"${SECS}"s --latency "${WX[@]}" "http://127.0.0.1:${PORT[$n]}/")
     read -r u1 s1 < <(awk '{print $14, $15}' /proc/$p/stat)
     req=$(awk '/requests in/ {print $1}' <<<"$out"); p99=$(awk '/ 99%/ {print $2}' <<<"$out")
     # young collections in the round and the MB they freed: what the requests allocated, read from the collector
