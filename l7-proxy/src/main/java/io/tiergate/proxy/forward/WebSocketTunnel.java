@@ -24,14 +24,25 @@ import java.util.Set;
  * for the whole node means replacing an upstream group's pools does not either.
  */
 public final class WebSocketTunnel {
+    private final Vertx vertx;
     private final WebSocketClient client;
-    /** wss to TLS groups: on the listeners' engine (BoringSSL), a handshake per tunnel. */
-    private final WebSocketClient tlsClient;
+    /**
+     * wss to TLS groups: on the listeners' engine (BoringSSL), a handshake per tunnel. Made by the first such tunnel: a
+     * node without TLS then never loads the TLS library (~0.3 s of its start, and its memory).
+     */
+    private WebSocketClient tlsClient;
 
     public WebSocketTunnel(Vertx vertx) {
+        this.vertx = vertx;
         this.client = vertx.createWebSocketClient(options());
-        this.tlsClient = vertx.createWebSocketClient(options()
-                .setSslEngineOptions(io.tiergate.proxy.tls.TlsEngine.client()));
+    }
+
+    private synchronized WebSocketClient tlsClient() {
+        if (tlsClient == null) {
+            tlsClient = vertx.createWebSocketClient(options()
+                    .setSslEngineOptions(io.tiergate.proxy.tls.TlsEngine.client()));
+        }
+        return tlsClient;
     }
 
     private static WebSocketClientOptions options() {
@@ -74,7 +85,7 @@ public final class WebSocketTunnel {
             o.setSsl(true).setSslOptions(ssl.setHostnameVerificationAlgorithm(""));
         }
         long t0 = LoopClock.nanoTime();
-        (tls != null ? tlsClient : client).connect(o).onComplete(ar -> {
+        (tls != null ? tlsClient() : client).connect(o).onComplete(ar -> {
             if (ar.failed()) {
                 group.release(peer, true, LoopClock.nanoTime() - t0);
                 req.response().setStatusCode(502).putHeader("Content-Type", "text/plain; charset=utf-8")
@@ -153,6 +164,10 @@ public final class WebSocketTunnel {
 
     public void close() {
         client.close();
-        tlsClient.close();
+        synchronized (this) {
+            if (tlsClient != null) {
+                tlsClient.close();
+            }
+        }
     }
 }
