@@ -68,6 +68,9 @@ final class DirectorCommand implements Callable<Integer> {
         DirectorConfig dc = cfg.director().orElseThrow(() ->
                 new UserException(config + " has no 'director:' section", ExitCodes.CONFIG));
         Logging.configure(cfg.logging().format(), cfg.logging().level());
+        // Before the dataplane is programmed: a TERM or Ctrl-C during the start is kept and handled once the director
+        // runs (a clean stop), not left to the JVM's default action (exit 143, nothing withdrawn).
+        StopSignal stop = StopSignal.install();
         Vertx vertx = io.tiergate.shared.runtime.Runtimes.vertx();
         Director director;
         try {
@@ -80,7 +83,6 @@ final class DirectorCommand implements Callable<Integer> {
         }
         DirectorReloader reloader = new DirectorReloader(config, cfg, director);
         Runnable reload = reloader::reload;
-        StopSignal stop = StopSignal.install();
         Signals.handle("HUP", reload);
         // Nothing to reopen (the director logs to stderr), but USR1 from a logrotate script must not kill it.
         Signals.handle("USR1", () -> log("SIGUSR1: no log files to reopen (the director logs to stderr)"));

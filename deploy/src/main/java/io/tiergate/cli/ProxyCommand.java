@@ -82,6 +82,9 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
         ProxyConfig first = firstFile.proxy().get();
         // Before anything logs: without it the shaded jar's Logback would run with its defaults.
         Logging.configure(firstFile.logging().format(), firstFile.logging().level());
+        // Before anything is set up: a TERM or Ctrl-C during the start is kept and handled once the node runs (a clean
+        // stop that undoes the DR set-up below), not left to the JVM's default action (exit 143, nothing undone).
+        StopSignal stop = StopSignal.install();
 
         RealServerSetup dr = null;
         if (!first.drVips().isEmpty()) {
@@ -130,11 +133,9 @@ final class ProxyCommand implements java.util.concurrent.Callable<Integer> {
             }
             throw new UserException(e.getCause().getMessage(), ExitCodes.FAILURE);
         }
-        // The handlers are in place before the node says it listens and /readyz says 200: a HUP or TERM sent by whoever
-        // waited for either (a supervisor, a deploy script, a test) is handled, not lost (HUP ignored, inherited from
-        // nohup) or taken by the JVM's default action (TERM: exit without draining).
+        // The handlers are in place before the node says it listens and /readyz says 200: a HUP sent by whoever waited
+        // for either (a supervisor, a deploy script, a test) is handled, not lost (ignored, as inherited from nohup).
         ProxyReloader reloader = new ProxyReloader(config, firstFile, node, admin, adminAt);
-        StopSignal stop = StopSignal.install();
         Signals.handle("HUP", reloader::reload);
         Signals.handle("USR1", () -> {
             node.reopenLogs();

@@ -135,6 +135,18 @@ class DirectorOperationsProcessTest {
         }
     }
 
+    /** A TERM while the director is still starting is kept and handled once it runs: a clean stop, exit 0 (was 143). */
+    @Test
+    void aSigtermDuringTheStartIsACleanStopOnceItRuns() throws Exception {
+        Path file = config("userspace", "127.0.0.1:" + freePort(), freePort());
+        try (TierProcess p = TierProcess.start(List.of(), "director", "-c", file.toString())) {
+            p.waitFor("director dataplane: userspace"); // logged as the start begins
+            p.signal("TERM");
+            assertThat(p.exit()).as("a clean stop, exit 0; output:\n" + p.output()).isZero();
+            assertThat(p.output()).contains("SIGTERM: stopping").contains("stopped");
+        }
+    }
+
     @Test
     void reloadSaysWhyWhenNothingRunsUnderThePidFile() throws Exception {
         Path stale = dir.resolve("stale.pid");

@@ -162,6 +162,33 @@ class ProxyOperationsProcessTest {
         }
     }
 
+    /**
+     * A TERM while the node is still starting (here: setting its TLS listener up) is kept and handled once the node runs:
+     * a clean stop, exit 0. It used to take the JVM's default action (exit 143), which skipped undoing a DR set-up.
+     */
+    @Test
+    @SuppressWarnings("deprecation") // Vert.x's SelfSignedCertificate: a throwaway certificate for one test
+    void aTermDuringTheStartIsACleanStopOnceTheNodeRuns() throws Exception {
+        io.vertx.core.net.SelfSignedCertificate c = io.vertx.core.net.SelfSignedCertificate.create("localhost");
+        Path file = dir.resolve("tls.yaml");
+        Files.writeString(file, """
+                logging: {level: info}
+                proxy:
+                  access_log: {format: off}
+                  admin: 127.0.0.1:0
+                  listeners: [{address: 127.0.0.1:0, tls: {certificates: [{cert: %s, key: %s}]}}]
+                  upstreams: {app: {servers: [127.0.0.1:%d]}}
+                  servers: [{default: true, locations: [{prefix: /, upstream: app}]}]
+                """.formatted(c.certificatePath(), c.privateKeyPath(), originPort));
+        try (TierProcess p = TierProcess.start(List.of(), "proxy", "-c", file.toString(), "--watch-interval", "0",
+                "--drain", "5s")) {
+            p.waitFor("TLS engine:"); // logged while the listener is being set up
+            p.signal("TERM");
+            assertThat(p.exit()).as("a clean stop, exit 0; output:\n" + p.output()).isZero();
+            assertThat(p.output()).contains("SIGTERM: stopping").contains("stopped");
+        }
+    }
+
     @Test
     void jsonLogHoldsOnlyJsonAndAHealthChangeIsOneWarnEachWay() throws Exception {
         Path file = config("{format: json, level: info}");
