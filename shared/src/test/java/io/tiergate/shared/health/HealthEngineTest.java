@@ -133,6 +133,51 @@ class HealthEngineTest {
         }
     }
 
+    /**
+     * {@code type: https} (the director's, or a proxy group's without {@code tls:}): the probe speaks TLS, accepts the
+     * server's self-signed certificate (it asks "is it serving", not "is its certificate valid") and the status decides.
+     * Its TLS client is made by the first HTTPS probe; a plain-HTTP server on the port fails the handshake.
+     */
+    @Test
+    @SuppressWarnings("deprecation") // Vert.x's SelfSignedCertificate: a throwaway certificate for one test
+    void httpsProbeSpeaksTlsToASelfSignedServerAndItsStatusDecides() throws Exception {
+        io.vertx.core.net.SelfSignedCertificate cert = io.vertx.core.net.SelfSignedCertificate.create("localhost");
+        AtomicInteger status = new AtomicInteger(200);
+        AtomicInteger overTls = new AtomicInteger();
+        HttpServer server = vertx.createHttpServer(new io.vertx.core.http.HttpServerOptions().setSsl(true)
+                        .setKeyCertOptions(cert.keyCertOptions()))
+                .requestHandler(req -> {
+                    if (req.isSSL() && req.path().equals("/health")) {
+                        overTls.incrementAndGet();
+                    }
+                    req.response().setStatusCode(status.get()).end("x");
+                }).listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+        HttpServer plain = vertx.createHttpServer().requestHandler(req -> req.response().end("x"))
+                .listen(0, "127.0.0.1").await(5, TimeUnit.SECONDS);
+        try {
+            HealthCheck check = HealthCheck.https(HTTP_INTERVAL, HTTP_INTERVAL, 1, 2, "/health", null, Set.of(), null);
+            engine.add(HealthTarget.of("tls", "127.0.0.1", server.actualPort(), check), HealthState.UNKNOWN);
+            HealthTransition up = next(2 * HTTP_INTERVAL.toMillis() + MARGIN_MS);
+            assertThat(up.to()).as("%s", up).isEqualTo(HealthState.UP);
+            assertThat(up.reason()).isEqualTo("HTTP 200");
+            assertThat(overTls.get()).as("probes arrived over TLS").isPositive();
+
+            status.set(500);
+            HealthTransition down = next(2 * HTTP_INTERVAL.toMillis() + MARGIN_MS);
+            assertThat(down.to()).as("%s", down).isEqualTo(HealthState.DOWN);
+            assertThat(down.reason()).isEqualTo("HTTP 500 (2 consecutive failures)");
+
+            engine.add(HealthTarget.of("plain", "127.0.0.1", plain.actualPort(), check), HealthState.UNKNOWN);
+            HealthTransition notTls = next(2 * HTTP_INTERVAL.toMillis() + MARGIN_MS);
+            assertThat(notTls.targetId()).isEqualTo("plain");
+            assertThat(notTls.to()).as("an HTTPS probe of a plain-HTTP port fails: %s", notTls)
+                    .isEqualTo(HealthState.DOWN);
+        } finally {
+            server.close();
+            plain.close();
+        }
+    }
+
     @Test
     void bodyMustContainTheExpectedText() throws Exception {
         AtomicReference<String> body = new AtomicReference<>("status: green");
