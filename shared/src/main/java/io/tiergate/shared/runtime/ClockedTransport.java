@@ -52,12 +52,13 @@ final class ClockedTransport implements Transport {
     private volatile io.netty.channel.EventLoopGroup loops;
 
     /**
-     * Vert.x asks for its I/O loops, then for a one-thread group to accept connections on. Unless
-     * {@code -Dtiergate.acceptor=thread}, the "acceptor" is the first I/O loop, as nginx's workers accept on their own
+     * Vert.x asks for its I/O loops, then for a one-thread group to accept connections on. With
+     * {@code -Dtiergate.acceptor=loop} the "acceptor" is the first I/O loop, as nginx's workers accept on their own
      * loop: a separate acceptor thread wakes (a context switch) for nearly every new connection and then hands it to
-     * a loop across threads (another wake-up). That cost 7 % of a request that opens its own connection
-     * (docs/benchmarks.md, "A connection per request"). When Vert.x closes, it shuts the acceptor down first, then
-     * the loops: the first loop is then simply shut down with the others.
+     * a loop across threads (another wake-up), 7 % of a request that opens its own connection (docs/benchmarks.md,
+     * "A connection per request"). It is not the default: a loop busy with 1,000 connections accepted a burst of new
+     * ones so late that some of their requests waited over 2 s. When Vert.x closes, it shuts the acceptor down first,
+     * then the loops: the first loop is then simply shut down with the others.
      */
     @Override
     public io.netty.channel.EventLoopGroup eventLoopGroup(int type, int nThreads,

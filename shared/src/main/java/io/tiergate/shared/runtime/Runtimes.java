@@ -54,13 +54,15 @@ public final class Runtimes {
     }
 
     /**
-     * {@code -Dtiergate.acceptor=thread}: accept connections on a thread of their own, Vert.x's default, instead of
-     * on the first event loop (epoll only; for comparison).
+     * {@code -Dtiergate.acceptor=loop}: accept connections on the first event loop (epoll only) instead of a thread of
+     * their own (the default, Vert.x's). The loop costs less per connection but accepts late when it is busy: under
+     * bursts of 1,000 new connections some clients waited over 2 s (docs/benchmarks.md, "The acceptor back on its own
+     * thread").
      */
     public static final String ACCEPTOR_PROPERTY = "tiergate.acceptor";
 
     static boolean acceptorThread() {
-        return "thread".equalsIgnoreCase(System.getProperty(ACCEPTOR_PROPERTY, "loop"));
+        return !"loop".equalsIgnoreCase(System.getProperty(ACCEPTOR_PROPERTY, "thread"));
     }
 
     private static boolean forcedNio() {
