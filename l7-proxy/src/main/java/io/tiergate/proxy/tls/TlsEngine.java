@@ -48,7 +48,7 @@ public final class TlsEngine {
      * keys: it warns and makes its own.
      */
     public static SSLEngineOptions server(String listener, java.util.function.Supplier<List<Path>> ticketKeys) {
-        if (!openssl()) {
+        if (!TlsEngines.openssl()) {
             warnIfIgnored(listener, ticketKeys.get());
             return new JdkSSLEngineOptions();
         }
@@ -57,7 +57,7 @@ public final class TlsEngine {
 
     /** Says, at WARN, that {@code keys} are not used when the JDK's engine terminates TLS. */
     public static void warnIfIgnored(String listener, List<Path> keys) {
-        if (!keys.isEmpty() && !openssl()) {
+        if (!keys.isEmpty() && !TlsEngines.openssl()) {
             log.warn("listener '{}': session_ticket_keys are not used with the JDK's TLS engine, which makes its own;"
                     + " returning clients resume only on the node that served them ({})", listener, describe());
         }
@@ -203,9 +203,5 @@ public final class TlsEngine {
     /** "TLS engine: ..." with the reason when it is the JDK's. */
     public static String describe() {
         return TlsEngines.describe();
-    }
-
-    private static boolean openssl() {
-        return TlsEngines.openssl();
     }
 }

@@ -23,7 +23,6 @@ final class HttpChecker implements Checker {
     private final PoolOptions pool;
     private final HttpClientAgent plain;
     private HttpClientAgent tls; // made by the first HTTPS probe: most checkers never need it (nor its engine line)
-    private boolean closed;
 
     HttpChecker(Vertx vertx) {
         this.vertx = vertx;
@@ -39,7 +38,7 @@ final class HttpChecker implements Checker {
      * costs a fraction of the JDK engine's CPU, which adds up with many servers.
      */
     private synchronized HttpClientAgent tls() {
-        if (tls == null && !closed) {
+        if (tls == null) {
             tls = client(vertx, new HttpClientOptions().setKeepAlive(false).setSsl(true)
                     .setTrustAll(true).setVerifyHost(false).setSslEngineOptions(TlsEngines.client()), pool);
         }
@@ -90,12 +89,7 @@ final class HttpChecker implements Checker {
         // The response handling is attached to send()'s own future, not to a composed one: a listener of a composed
         // future may run on a later event-loop turn, after the first body chunks were delivered (and dropped) with
         // no handler set, so a body_contains check would see a truncated body.
-        HttpClientAgent client = https ? tls() : plain;
-        if (client == null) {
-            attempt.fail("the health checker is stopped");
-            return;
-        }
-        client.request(options).onComplete(rar -> {
+        (https ? tls() : plain).request(options).onComplete(rar -> {
             if (rar.failed()) {
                 attempt.fail(Checker.describe(rar.cause(), timeoutMs));
                 return;
@@ -156,7 +150,6 @@ final class HttpChecker implements Checker {
     public void close() {
         plain.close();
         synchronized (this) {
-            closed = true;
             if (tls != null) {
                 tls.close();
             }

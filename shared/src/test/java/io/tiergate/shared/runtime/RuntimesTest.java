@@ -14,10 +14,14 @@ import org.junit.jupiter.api.Test;
 /** The shipped processes run on Netty's native epoll transport on Linux x86-64, and NIO when told to. */
 class RuntimesTest {
 
-    @Test
-    void linuxRunsOnEpollAndCarriesBytes() throws Exception {
+    private static void assumeEpoll() {
         assumeTrue(System.getProperty("os.name").startsWith("Linux") && System.getProperty("os.arch").equals("amd64"),
                 "epoll's native library ships for Linux x86-64 only");
+    }
+
+    @Test
+    void linuxRunsOnEpollAndCarriesBytes() throws Exception {
+        assumeEpoll();
         Vertx vertx = Runtimes.vertx();
         try {
             assertThat(vertx.isNativeTransportEnabled())
@@ -60,8 +64,7 @@ class RuntimesTest {
 
     @Test
     void connectionsAreAcceptedOnAThreadOfTheirOwnUnlessTheLoopIsAskedFor() throws Exception {
-        assumeTrue(System.getProperty("os.name").startsWith("Linux") && System.getProperty("os.arch").equals("amd64"),
-                "epoll's native library ships for Linux x86-64 only");
+        assumeEpoll();
         for (boolean ownThread : new boolean[] {true, false}) {
             if (!ownThread) {
                 System.setProperty(Runtimes.ACCEPTOR_PROPERTY, "loop");
@@ -87,8 +90,7 @@ class RuntimesTest {
 
     @Test
     void acceptedSocketsHaveTheNagleAndKeepAliveSettingsTheServerAskedFor() throws Exception {
-        assumeTrue(System.getProperty("os.name").startsWith("Linux") && System.getProperty("os.arch").equals("amd64"),
-                "epoll's native library ships for Linux x86-64 only");
+        assumeEpoll();
         Vertx vertx = Runtimes.vertx();
         try {
             // SO_KEEPALIVE off is no longer set on each accepted socket (it is off already): on must still be on
