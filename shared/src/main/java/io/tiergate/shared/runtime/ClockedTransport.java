@@ -52,12 +52,11 @@ final class ClockedTransport implements Transport {
     private volatile io.netty.channel.EventLoopGroup loops;
 
     /**
-     * Vert.x asks for its I/O loops, then for a one-thread group to accept connections on. With
-     * {@code -Dtiergate.acceptor=loop} the "acceptor" is the first I/O loop, as nginx's workers accept on their own
-     * loop: a separate acceptor thread wakes (a context switch) for nearly every new connection and then hands it to
-     * a loop across threads (another wake-up), 7 % of a request that opens its own connection (docs/benchmarks.md,
-     * "A connection per request"). It is not the default: a loop busy with 1,000 connections accepted a burst of new
-     * ones so late that some of their requests waited over 2 s. When Vert.x closes, it shuts the acceptor down first,
+     * Vert.x asks for its I/O loops, then for a one-thread group to accept connections on. The "acceptor" is the first
+     * I/O loop, as nginx's workers accept on their own loop: a separate acceptor thread wakes (a context switch) for
+     * nearly every new connection and then hands it to a loop across threads (another wake-up), 7–15 % of a request
+     * that opens its own connection (docs/benchmarks.md, "A connection per request", "One accept per wake-up").
+     * {@code -Dtiergate.acceptor=thread} keeps Vert.x's thread. When Vert.x closes, it shuts the acceptor down first,
      * then the loops: the first loop is then simply shut down with the others.
      */
     @Override
@@ -139,6 +138,27 @@ final class ClockedTransport implements Transport {
     }
 
     /**
+     * Connections a listening socket accepts per wake-up of its loop, at most. HAProxy takes 4 ({@code tune.maxaccept})
+     * but wakes after at most 200 ready events ({@code tune.maxpollevents}); a Netty loop handles every ready socket
+     * (up to 4,096) per wake-up, so it takes more per turn.
+     */
+    static final int ACCEPTS_PER_WAKEUP = 64;
+
+    /**
+     * How a listening socket accepts: until the queue is empty ({@code accept} says EAGAIN), at most
+     * {@link #ACCEPTS_PER_WAKEUP} connections per wake-up. Netty 4.2's epoll transport, level-triggered only, otherwise
+     * accepts exactly one connection per wake-up: its "more may be waiting" test compares the accepted descriptor with
+     * the one byte it "attempted" to read, so it is false after every accept. Where the acceptor is a loop that also
+     * serves connections ({@code -Dtiergate.acceptor=loop}), one wake-up with 2,000 sockets ready takes 10–20 ms, and a
+     * burst of 1,000 new connections then waited in the kernel's accept queue for seconds (docs/benchmarks.md, "One
+     * accept per wake-up").
+     */
+    static io.netty.channel.RecvByteBufAllocator acceptBatches() {
+        return new io.netty.channel.ServerChannelRecvByteBufAllocator().respectMaybeMoreData(false)
+                .maxMessagesPerRead(ACCEPTS_PER_WAKEUP);
+    }
+
+    /**
      * As the delegate configures accepted sockets, without two system calls per accepted connection that change
      * nothing: {@code SO_KEEPALIVE} off (sockets are created with it off) and {@code TCP_NODELAY} on (Netty's epoll
      * channel turns it on when it wraps the socket; a server that wants Nagle still gets it turned off).
@@ -146,6 +166,7 @@ final class ClockedTransport implements Transport {
     @Override
     public void configure(TcpConfig config, boolean domainSocket, ServerBootstrap bootstrap) {
         delegate.configure(config, domainSocket, bootstrap);
+        bootstrap.option(io.netty.channel.ChannelOption.RCVBUF_ALLOCATOR, acceptBatches());
         if (!config.isSoKeepAlive()) {
             bootstrap.childOption(io.netty.channel.ChannelOption.SO_KEEPALIVE, null);
         }
