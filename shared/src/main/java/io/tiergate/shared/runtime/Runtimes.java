@@ -18,13 +18,13 @@ public final class Runtimes {
 
     public static Vertx vertx() {
         io.vertx.core.transport.Transport epoll = io.vertx.core.transport.Transport.EPOLL;
-        if (forcedNio() || epoll == null || !epoll.available() || "off".equalsIgnoreCase(System.getProperty(
-                LOOP_CLOCK_PROPERTY, "on"))) {
+        if (forcedNio() || epoll == null || !epoll.available()) {
             return Vertx.vertx(options());
         }
-        // epoll, with loops that read the clock once per wake-up (LoopClock)
+        // epoll, with loops that read the clock once per wake-up (LoopClock) unless told not to
+        boolean loopClock = !"off".equalsIgnoreCase(System.getProperty(LOOP_CLOCK_PROPERTY, "on"));
         return Vertx.builder().with(options())
-                .withTransport(new ClockedTransport(epoll.implementation()).handle(epoll.name())).build();
+                .withTransport(new EpollTransport(epoll.implementation(), loopClock).handle(epoll.name())).build();
     }
 
     /**
@@ -57,7 +57,7 @@ public final class Runtimes {
      * Where new connections are accepted (epoll only): on the first event loop (the default, as nginx's workers accept
      * on their own loop: ~7–15 % less CPU for a request that opens its own connection), or with
      * {@code -Dtiergate.acceptor=thread} on a thread of their own (Vert.x's default). Either accepts up to 64 queued
-     * connections per wake-up ({@link ClockedTransport#acceptBatches}); before that, the loop accepted one per wake-up
+     * connections per wake-up ({@link EpollTransport#acceptBatches}); before that, the loop accepted one per wake-up
      * and a burst of 1,000 new connections waited seconds (docs/benchmarks.md, "One accept per wake-up").
      */
     public static final String ACCEPTOR_PROPERTY = "tiergate.acceptor";

@@ -13,14 +13,18 @@ import io.vertx.core.net.TcpConfig;
 import io.vertx.core.spi.transport.Transport;
 
 /**
- * A Vert.x transport that is another one (epoll) in everything except that its event loops keep a {@link LoopClock}.
- * Event loop groups come from the interface's default, which builds them from {@link #ioHandlerFactory()}.
+ * Netty's epoll transport as Tiergate runs it: the same in everything except three things. Its event loops keep a
+ * {@link LoopClock} (unless {@code -Dtiergate.loop-clock=off}); the first event loop accepts connections (unless
+ * {@code -Dtiergate.acceptor=thread}); and listening sockets accept up to {@link #ACCEPTS_PER_WAKEUP} connections
+ * per wake-up. Event loop groups come from the interface's default, which builds them from {@link #ioHandlerFactory()}.
  */
-final class ClockedTransport implements Transport {
+final class EpollTransport implements Transport {
     private final Transport delegate;
+    private final boolean loopClock;
 
-    ClockedTransport(Transport delegate) {
+    EpollTransport(Transport delegate, boolean loopClock) {
         this.delegate = delegate;
+        this.loopClock = loopClock;
     }
 
     /** As the public handle {@code VertxBuilder.withTransport} takes. */
@@ -74,7 +78,7 @@ final class ClockedTransport implements Transport {
 
     @Override
     public IoHandlerFactory ioHandlerFactory() {
-        return LoopClock.handlers(delegate.ioHandlerFactory());
+        return loopClock ? LoopClock.handlers(delegate.ioHandlerFactory()) : delegate.ioHandlerFactory();
     }
 
     @Override
