@@ -62,6 +62,15 @@ public final class Runtimes {
      */
     public static final String ACCEPTOR_PROPERTY = "tiergate.acceptor";
 
+    /**
+     * For a listening socket Tiergate binds with its own {@code ServerBootstrap} (the director's userspace relay), as
+     * its {@code RCVBUF_ALLOCATOR}: up to 64 connections accepted per wake-up, as every Vert.x server of both tiers
+     * (see {@link #ACCEPTOR_PROPERTY}). Without it, a listening socket on an event loop accepts one per wake-up.
+     */
+    public static io.netty.channel.RecvByteBufAllocator acceptBatches() {
+        return EpollTransport.acceptBatches();
+    }
+
     static boolean acceptorThread() {
         return "thread".equalsIgnoreCase(System.getProperty(ACCEPTOR_PROPERTY, "loop"));
     }

@@ -67,6 +67,9 @@ final class TcpRelay {
                 .channelFactory(transport.serverChannelFactory(false))
                 .option(ChannelOption.SO_REUSEADDR, true)
                 .option(ChannelOption.SO_BACKLOG, 1024)
+                // on the first event loop (the default acceptor), one accept per wake-up would leave a burst of new
+                // connections waiting while the loop relays for the others
+                .option(ChannelOption.RCVBUF_ALLOCATOR, io.tiergate.shared.runtime.Runtimes.acceptBatches())
                 .childOption(ChannelOption.TCP_NODELAY, true)
                 // nothing is read from the client before its real server is connected
                 .childOption(ChannelOption.AUTO_READ, false)
@@ -77,6 +80,11 @@ final class TcpRelay {
         }
         server = f.channel();
         return ((InetSocketAddress) server.localAddress()).getPort();
+    }
+
+    /** The listening socket (tests look at how it accepts). */
+    Channel listening() {
+        return server;
     }
 
     void close() {

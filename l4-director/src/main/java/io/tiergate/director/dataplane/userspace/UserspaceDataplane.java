@@ -72,6 +72,11 @@ public final class UserspaceDataplane implements Dataplane {
         return l == null ? -1 : l.boundPort;
     }
 
+    /** A TCP service's listening socket, or null (tests look at how it accepts). */
+    io.netty.channel.Channel listening(ServiceKey key) {
+        return listeners.get(key) instanceof TcpListener t ? t.relay.listening() : null;
+    }
+
     @Override
     public void apply(Changeset changes) throws DataplaneException {
         for (ServiceKey k : changes.deletes()) {

@@ -94,6 +94,52 @@ class UserspaceDataplaneTest {
         assertThat(counters.get("127.0.0.1:" + c.port).connections()).isEqualTo(30);
     }
 
+    /**
+     * The relay accepts on the first event loop of the process's Vert.x (as the director runs it). 40 connections that
+     * queue up while that loop is busy (here: blocked by a task) are accepted in one go when it wakes, and each is
+     * relayed: one connection per wake-up left bursts waiting for seconds behind a loop busy relaying.
+     */
+    @Test
+    void connectionsQueuedWhileTheAcceptingLoopWasBusyAreAcceptedInOneGo() throws Exception {
+        Vertx director = io.tiergate.shared.runtime.Runtimes.vertx();
+        List<Socket> clients = new ArrayList<>();
+        try {
+            UserspaceDataplane relay = new UserspaceDataplane(director, Duration.ofSeconds(2), Duration.ofSeconds(5));
+            dp = relay;
+            DataplaneService s = service(Protocol.TCP, Scheduler.ROUND_ROBIN, false, d(a, 1));
+            relay.apply(new Changeset(List.of(s), List.of()));
+            io.netty.channel.Channel listening = relay.listening(s.key());
+            io.tiergate.shared.runtime.AcceptWakeUps counter = new io.tiergate.shared.runtime.AcceptWakeUps();
+            listening.eventLoop().submit(() -> listening.pipeline().addFirst(counter)).get(10, TimeUnit.SECONDS);
+            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+            listening.eventLoop().execute(() -> {
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            for (int i = 0; i < 40; i++) {
+                clients.add(new Socket("127.0.0.1", relay.boundPort(s.key())));
+            }
+            release.countDown();
+            for (Socket c : clients) { // each is relayed to its server, which greets it
+                c.setSoTimeout(10_000);
+                assertThat(Backends.greeting(c)).isEqualTo("a");
+            }
+            int seen = listening.eventLoop().submit(counter::count).get(10, TimeUnit.SECONDS);
+            assertThat(seen).as("wake-ups of the relay's accepting loop it took to accept 40 queued connections")
+                    .isBetween(1, 2);
+        } finally {
+            for (Socket c : clients) {
+                c.close();
+            }
+            dp.close();
+            dp = null;
+            director.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void weightZeroGetsNoNewConnections() throws Exception {
         int port = start(service(Protocol.TCP, Scheduler.ROUND_ROBIN, false, d(a, 1), d(b, 0)));
