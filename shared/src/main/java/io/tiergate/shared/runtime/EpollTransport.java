@@ -153,9 +153,10 @@ final class EpollTransport implements Transport {
      * {@link #ACCEPTS_PER_WAKEUP} connections per wake-up. Netty 4.2's epoll transport, level-triggered only, otherwise
      * accepts exactly one connection per wake-up: its "more may be waiting" test compares the accepted descriptor with
      * the one byte it "attempted" to read, so it is false after every accept. Where the acceptor is a loop that also
-     * serves connections ({@code -Dtiergate.acceptor=loop}), one wake-up with 2,000 sockets ready takes 10–20 ms, and a
-     * burst of 1,000 new connections then waited in the kernel's accept queue for seconds (docs/benchmarks.md, "One
-     * accept per wake-up").
+     * serves connections (the default), one wake-up with 2,000 sockets ready takes 10–20 ms, and a burst of 1,000 new
+     * connections then waited in the kernel's accept queue for seconds (docs/benchmarks.md, "One accept per wake-up").
+     * The director's userspace relay binds its own listening sockets and takes this through
+     * {@link Runtimes#acceptBatches()}.
      */
     static io.netty.channel.RecvByteBufAllocator acceptBatches() {
         return new io.netty.channel.ServerChannelRecvByteBufAllocator().respectMaybeMoreData(false)
@@ -163,8 +164,8 @@ final class EpollTransport implements Transport {
     }
 
     /**
-     * As the delegate configures accepted sockets, without two system calls per accepted connection that change
-     * nothing: {@code SO_KEEPALIVE} off (sockets are created with it off) and {@code TCP_NODELAY} on (Netty's epoll
+     * The listening socket accepts in batches ({@link #acceptBatches()}). Accepted sockets are configured as the
+     * delegate does, without two system calls per accepted connection that change nothing: {@code SO_KEEPALIVE} off (sockets are created with it off) and {@code TCP_NODELAY} on (Netty's epoll
      * channel turns it on when it wraps the socket; a server that wants Nagle still gets it turned off).
      */
     @Override
