@@ -13,12 +13,9 @@ import io.vertx.core.Promise;
 import io.vertx.core.Vertx;
 import io.vertx.core.http.HttpConnection;
 import io.vertx.core.http.HttpServer;
-import io.vertx.core.internal.CloseableResource;
 import io.vertx.core.internal.http.HttpServerInternal;
-import io.vertx.core.internal.net.NetServerInternal;
 import io.vertx.core.net.impl.ConnectionBase;
 
-import java.lang.reflect.Field;
 import java.time.Duration;
 import java.util.function.Supplier;
 
@@ -37,7 +34,7 @@ import java.util.function.Supplier;
  * and HTTP codecs) and arms {@link ConnectionGuard.Opening}'s {@code client_header} deadline.
  *
  * <p>Vert.x 5 has no public way to reach its server channel: {@link #serverChannel} follows two private fields
- * ({@code NetServerImpl.resource}, {@code TcpServer.bindFuture}) and fails the listen with a clear message if a Vert.x
+ * ({@code NetServerImpl.resource}, {@code TcpServer.bindFuture}; {@code Runtimes.listeningChannel}) and fails the listen with a clear message if a Vert.x
  * upgrade renamed them; H2cTest and ProxyProtocolTlsTest fail then (every listener goes through it).
  *
  * <p>Why the install runs on the listening channel's event loop: Netty links a handler added from another thread at
@@ -180,27 +177,7 @@ final class AcceptHook extends ChannelInboundHandlerAdapter {
 
     private static Channel serverChannel(HttpServer server) throws ReflectiveOperationException {
         HttpServerInternal http = ((HttpServerInternal) server).unwrap();
-        NetServerInternal net = ((io.vertx.core.http.impl.tcp.TcpHttpServer) http).tcpServer();
-        CloseableResource<?> resource = (CloseableResource<?>) field(net, "resource");
-        @SuppressWarnings("unchecked")
-        Future<Channel> bound = (Future<Channel>) field(resource.get(), "bindFuture");
-        Channel ch = bound.result();
-        if (ch == null) {
-            throw new IllegalStateException("the listening channel is not bound");
-        }
-        return ch;
-    }
-
-    private static Object field(Object target, String name) throws ReflectiveOperationException {
-        for (Class<?> c = target.getClass(); c != null; c = c.getSuperclass()) {
-            try {
-                Field f = c.getDeclaredField(name);
-                f.setAccessible(true);
-                return f.get(target);
-            } catch (NoSuchFieldException e) {
-                // look in the superclass
-            }
-        }
-        throw new NoSuchFieldException(target.getClass().getName() + "." + name);
+        return io.tiergate.shared.runtime.Runtimes.listeningChannel(
+                ((io.vertx.core.http.impl.tcp.TcpHttpServer) http).tcpServer());
     }
 }

@@ -71,6 +71,37 @@ public final class Runtimes {
         return EpollTransport.acceptBatches();
     }
 
+    /**
+     * The listening socket behind a bound Vert.x server. Vert.x 5 has no public way to it: this follows two private
+     * fields ({@code NetServerImpl.resource}, {@code TcpServer.bindFuture}) and throws if a Vert.x upgrade renamed
+     * them or the server is not bound. The proxy's accept hook sits on it; tests look at how it accepts.
+     */
+    public static io.netty.channel.Channel listeningChannel(io.vertx.core.internal.net.NetServerInternal server)
+            throws ReflectiveOperationException {
+        Object resource = field(server, "resource");
+        @SuppressWarnings("unchecked")
+        io.vertx.core.Future<io.netty.channel.Channel> bound = (io.vertx.core.Future<io.netty.channel.Channel>)
+                field(((io.vertx.core.internal.CloseableResource<?>) resource).get(), "bindFuture");
+        io.netty.channel.Channel ch = bound.result();
+        if (ch == null) {
+            throw new IllegalStateException("the listening channel is not bound");
+        }
+        return ch;
+    }
+
+    private static Object field(Object target, String name) throws ReflectiveOperationException {
+        for (Class<?> c = target.getClass(); c != null; c = c.getSuperclass()) {
+            try {
+                java.lang.reflect.Field f = c.getDeclaredField(name);
+                f.setAccessible(true);
+                return f.get(target);
+            } catch (NoSuchFieldException e) {
+                // look in the superclass
+            }
+        }
+        throw new NoSuchFieldException(target.getClass().getName() + "." + name);
+    }
+
     static boolean acceptorThread() {
         return "thread".equalsIgnoreCase(System.getProperty(ACCEPTOR_PROPERTY, "loop"));
     }

@@ -107,7 +107,8 @@ class RuntimesTest {
                 java.util.concurrent.atomic.AtomicInteger served = new java.util.concurrent.atomic.AtomicInteger();
                 NetServer server = vertx.createNetServer().connectHandler(s -> served.incrementAndGet())
                         .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
-                io.netty.channel.Channel listening = listeningChannel(server);
+                io.netty.channel.Channel listening =
+                        Runtimes.listeningChannel((io.vertx.core.internal.net.NetServerInternal) server);
                 AcceptWakeUps counter = new AcceptWakeUps();
                 java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
                 listening.eventLoop().submit(() -> listening.pipeline().addFirst(counter)).get(10, TimeUnit.SECONDS);
@@ -147,28 +148,6 @@ class RuntimesTest {
                 vertx.close().toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
             }
         }
-    }
-
-    /** Vert.x 5 has no public way to its listening channel: two private fields, as the proxy's AcceptHook follows. */
-    private static io.netty.channel.Channel listeningChannel(NetServer server) throws Exception {
-        Object resource = field(server, "resource");
-        @SuppressWarnings("unchecked")
-        io.vertx.core.Future<io.netty.channel.Channel> bound = (io.vertx.core.Future<io.netty.channel.Channel>)
-                field(((io.vertx.core.internal.CloseableResource<?>) resource).get(), "bindFuture");
-        return bound.result();
-    }
-
-    private static Object field(Object target, String name) throws ReflectiveOperationException {
-        for (Class<?> c = target.getClass(); c != null; c = c.getSuperclass()) {
-            try {
-                java.lang.reflect.Field f = c.getDeclaredField(name);
-                f.setAccessible(true);
-                return f.get(target);
-            } catch (NoSuchFieldException e) {
-                // look in the superclass
-            }
-        }
-        throw new NoSuchFieldException(target.getClass().getName() + "." + name);
     }
 
     @Test
