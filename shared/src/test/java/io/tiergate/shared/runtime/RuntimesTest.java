@@ -109,27 +109,14 @@ class RuntimesTest {
                         .listen(0, "127.0.0.1").toCompletionStage().toCompletableFuture().get(10, TimeUnit.SECONDS);
                 io.netty.channel.Channel listening =
                         Runtimes.listeningChannel((io.vertx.core.internal.net.NetServerInternal) server);
-                AcceptWakeUps counter = new AcceptWakeUps();
-                java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-                listening.eventLoop().submit(() -> listening.pipeline().addFirst(counter)).get(10, TimeUnit.SECONDS);
-                listening.eventLoop().execute(() -> { // the accepting loop is busy until the clients are queued
-                    try {
-                        release.await(30, TimeUnit.SECONDS);
-                    } catch (InterruptedException e) {
-                        Thread.currentThread().interrupt();
-                    }
-                });
-                for (int i = 0; i < 40; i++) { // the kernel completes each handshake; accept() is the loop's part
-                    clients.add(new Socket("127.0.0.1", server.actualPort()));
-                }
-                release.countDown();
+                AcceptWakeUps counter = AcceptWakeUps.queueBehindABusyLoop(listening, server.actualPort(), 40, clients);
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
                 while (served.get() < 40 && System.nanoTime() < deadline) {
                     Thread.sleep(10);
                 }
                 assertThat(served.get()).as("connections served (-D%s=%s)", Runtimes.ACCEPTOR_PROPERTY, acceptor)
                         .isEqualTo(40);
-                int wakeUps = listening.eventLoop().submit(counter::count).get(10, TimeUnit.SECONDS);
+                int wakeUps = counter.countOn(listening);
                 assertThat(wakeUps)
                         .as("wake-ups of the accepting loop it took to accept 40 queued connections (-D%s=%s -D%s=%s)",
                                 Runtimes.ACCEPTOR_PROPERTY, acceptor, Runtimes.LOOP_CLOCK_PROPERTY, run[1])

@@ -109,25 +109,13 @@ class UserspaceDataplaneTest {
             DataplaneService s = service(Protocol.TCP, Scheduler.ROUND_ROBIN, false, d(a, 1));
             relay.apply(new Changeset(List.of(s), List.of()));
             io.netty.channel.Channel listening = relay.listening(s.key());
-            io.tiergate.shared.runtime.AcceptWakeUps counter = new io.tiergate.shared.runtime.AcceptWakeUps();
-            listening.eventLoop().submit(() -> listening.pipeline().addFirst(counter)).get(10, TimeUnit.SECONDS);
-            java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
-            listening.eventLoop().execute(() -> {
-                try {
-                    release.await(30, TimeUnit.SECONDS);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                }
-            });
-            for (int i = 0; i < 40; i++) {
-                clients.add(new Socket("127.0.0.1", relay.boundPort(s.key())));
-            }
-            release.countDown();
+            io.tiergate.shared.runtime.AcceptWakeUps counter = io.tiergate.shared.runtime.AcceptWakeUps
+                    .queueBehindABusyLoop(listening, relay.boundPort(s.key()), 40, clients);
             for (Socket c : clients) { // each is relayed to its server, which greets it
                 c.setSoTimeout(10_000);
                 assertThat(Backends.greeting(c)).isEqualTo("a");
             }
-            int seen = listening.eventLoop().submit(counter::count).get(10, TimeUnit.SECONDS);
+            int seen = counter.countOn(listening);
             assertThat(seen).as("wake-ups of the relay's accepting loop it took to accept 40 queued connections")
                     .isBetween(1, 2);
         } finally {
