@@ -160,6 +160,22 @@ class OperationsDrillIT {
         return linesSince(host, mark).stream().filter(l -> p.matcher(l).find()).toList();
     }
 
+    /** Each ERROR line of {@code host}'s log with the stack trace lines after it (up to 12): what a failure prints. */
+    private static List<String> errorsWithCause(String host) throws IOException {
+        List<String> lines = linesSince(host, 0);
+        List<String> found = new ArrayList<>();
+        for (int i = 0; i < lines.size(); i++) {
+            if (lines.get(i).matches("^\\S+ ERROR .*")) {
+                StringBuilder b = new StringBuilder(lines.get(i));
+                for (int j = i + 1; j < lines.size() && j <= i + 12 && !lines.get(j).matches("^\\d{4}-\\S+ .*"); j++) {
+                    b.append('\n').append(lines.get(j));
+                }
+                found.add(b.toString());
+            }
+        }
+        return found;
+    }
+
     /** Waits for a line, then asserts it is the only one of its kind and has {@code level}. */
     private static String oneLine(String host, long mark, String level, String regex, Duration timeout) throws Exception {
         waitUntil(host + " logs /" + regex + "/", timeout, () -> {
@@ -480,7 +496,7 @@ class OperationsDrillIT {
         Files.writeString(state.resolve("drill-summary.txt"), summary + "\n");
         assertThat(text).as("the added server took traffic").contains("origin3");
         for (String h : List.of("proxy1", "proxy2", "proxy3", "dir1", "dir2")) {
-            assertThat(matching(h, 0, "^\\S+ ERROR ")).as(h + " logs no ERROR in the whole drill: each step is one line "
+            assertThat(errorsWithCause(h)).as(h + " logs no ERROR in the whole drill: each step is one line "
                     + "at its level, nothing more").isEmpty();
         }
         assertThat(errors - inKill).as("no request fails outside the SIGKILL of a proxy node:\n" + text).isZero();

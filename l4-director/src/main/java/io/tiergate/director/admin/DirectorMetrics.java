@@ -3,12 +3,12 @@ package io.tiergate.director.admin;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Meter;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.tiergate.director.engine.DirectorStatus;
 import io.tiergate.director.engine.HaStatus;
 import io.tiergate.director.engine.ServiceStatus;
 import io.tiergate.director.engine.ServiceStatus.RealServerStatus;
+import io.tiergate.shared.metrics.GaugeRows;
 import io.tiergate.shared.metrics.ReloadMetrics;
 
 import java.util.ArrayList;
@@ -19,7 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.ToLongFunction;
 
 /**
@@ -36,9 +35,7 @@ public final class DirectorMetrics {
 
     private final MeterRegistry registry;
     private final ReloadMetrics reloads;
-    private final Map<String, MultiGauge> gauges = new LinkedHashMap<>();
-    /** Gauge name → row tags → the value its meter reads (guarded by this; meters hold the cells). */
-    private final Map<String, Map<Tags, AtomicReference<Double>>> cells = new HashMap<>();
+    private final Map<String, GaugeRows> gauges = new LinkedHashMap<>();
     private final Map<String, RowValue<RealServerStatus>> rsGauges = new LinkedHashMap<>();
     private final Map<String, RowValue<ServiceStatus>> serviceGauges = new LinkedHashMap<>();
     private final Map<String, RowValue<HaStatus>> haGauges = new LinkedHashMap<>();
@@ -78,28 +75,30 @@ public final class DirectorMetrics {
         ha("tiergate_director_vrrp_configured_priority", "Priority from the config", h -> h.configuredPriority());
         ha("tiergate_director_vrrp_healthy", "1 when this director can serve (what it tells VRRP)",
                 h -> h.healthy() ? 1 : 0);
-        gauges.put("tiergate_director_vrrp_state", MultiGauge.builder("tiergate_director_vrrp_state")
-                .description("1 for the VRRP state the instance is in, 0 for the others").register(registry));
-        gauges.put("tiergate_director_dataplane_selected", MultiGauge.builder("tiergate_director_dataplane_selected")
-                .description("1, labelled with the running dataplane (Micrometer reserves the _info suffix)").register(registry));
-        gauges.put("tiergate_director_dataplane_healthy", MultiGauge.builder("tiergate_director_dataplane_healthy")
-                .description("1 when the last engine step applied to the dataplane, 0 while it fails (retried)")
-                .register(registry));
+        gauge("tiergate_director_vrrp_state", "1 for the VRRP state the instance is in, 0 for the others");
+        gauge("tiergate_director_dataplane_selected",
+                "1, labelled with the running dataplane (Micrometer reserves the _info suffix)");
+        gauge("tiergate_director_dataplane_healthy",
+                "1 when the last engine step applied to the dataplane, 0 while it fails (retried)");
     }
 
     private void rs(String name, String help, java.util.function.ToDoubleFunction<RealServerStatus> f) {
-        gauges.put(name, MultiGauge.builder(name).description(help).register(registry));
+        gauge(name, help);
         rsGauges.put(name, new RowValue<>(help, f));
     }
 
     private void service(String name, String help, java.util.function.ToDoubleFunction<ServiceStatus> f) {
-        gauges.put(name, MultiGauge.builder(name).description(help).register(registry));
+        gauge(name, help);
         serviceGauges.put(name, new RowValue<>(help, f));
     }
 
     private void ha(String name, String help, java.util.function.ToDoubleFunction<HaStatus> f) {
-        gauges.put(name, MultiGauge.builder(name).description(help).register(registry));
+        gauge(name, help);
         haGauges.put(name, new RowValue<>(help, f));
+    }
+
+    private void gauge(String name, String help) {
+        gauges.put(name, new GaugeRows(registry, name, help));
     }
 
     public ReloadMetrics reloads() {
@@ -165,21 +164,9 @@ public final class DirectorMetrics {
         });
     }
 
-    /**
-     * Sets the rows of gauge {@code name}. A row that stays keeps its meter and only its value changes: re-registering
-     * it every refresh (remove, then add) left an instant in which the registry had no meter of that name, and a scrape
-     * that saw both the old and the new collector failed ("Duplicate labels", HTTP 500 on /metrics).
-     */
+    /** Sets the rows of gauge {@code name}: a row that stays keeps its meter (see GaugeRows). */
     private void set(String name, Map<Tags, Double> values) {
-        Map<Tags, AtomicReference<Double>> mine = cells.computeIfAbsent(name, k -> new HashMap<>());
-        mine.keySet().retainAll(values.keySet());
-        List<MultiGauge.Row<?>> rows = new ArrayList<>();
-        values.forEach((tags, v) -> {
-            AtomicReference<Double> cell = mine.computeIfAbsent(tags, t -> new AtomicReference<>(v));
-            cell.set(v);
-            rows.add(MultiGauge.Row.of(tags, cell, AtomicReference::get));
-        });
-        gauges.get(name).register(rows, false);
+        gauges.get(name).setValues(values);
     }
 
     private List<String> counter(String name, String help, Tags tags, long value) {

@@ -1,7 +1,6 @@
 package io.tiergate.proxy.admin;
 
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.tiergate.proxy.ProxyNode;
 import io.tiergate.proxy.cache.CacheFilter;
@@ -17,6 +16,7 @@ import io.tiergate.shared.admin.AdminServer;
 import io.tiergate.shared.admin.EventLog;
 import io.tiergate.shared.admin.StatusPage;
 import io.tiergate.shared.config.HostPort;
+import io.tiergate.shared.metrics.GaugeRows;
 import io.tiergate.shared.metrics.Metrics;
 import io.vertx.core.Future;
 import io.vertx.core.Handler;
@@ -34,7 +34,6 @@ import java.nio.file.Path;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
 import java.security.cert.X509Certificate;
-import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -67,9 +66,9 @@ public final class ProxyAdmin {
     private ProxyAdmin(Vertx vertx, ProxyNode node, MeterRegistry registry) {
         this.vertx = vertx;
         this.node = Objects.requireNonNull(node, "node");
-        MultiGauge certs = MultiGauge.builder("tiergate_proxy_tls_certificate_expiry_timestamp_seconds")
-                .description("notAfter of each listener certificate, Unix seconds").register(registry);
-        Runnable refresh = () -> certs.register(certificateRows(node.config()), true);
+        GaugeRows certs = new GaugeRows(registry, "tiergate_proxy_tls_certificate_expiry_timestamp_seconds",
+                "notAfter of each listener certificate, Unix seconds");
+        Runnable refresh = () -> certs.setValues(certificateRows(node.config()));
         refresh.run();
         // Certificates change on reload (new paths) or in place (renewal): re-read them now and then, not per scrape.
         this.timer = vertx.setPeriodic(30_000, id -> vertx.executeBlocking(() -> {
@@ -248,8 +247,8 @@ public final class ProxyAdmin {
         return Math.round(v * 1000) / 1000.0;
     }
 
-    private static List<MultiGauge.Row<?>> certificateRows(ProxyConfig c) {
-        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+    private static Map<Tags, Double> certificateRows(ProxyConfig c) {
+        Map<Tags, Double> rows = new LinkedHashMap<>();
         for (ListenerConfig l : c.listeners()) {
             if (l.tls() == null) {
                 continue;
@@ -257,9 +256,8 @@ public final class ProxyAdmin {
             for (ListenerConfig.KeyPair kp : l.tls().certificates()) {
                 X509Certificate leaf = leaf(kp.cert());
                 if (leaf != null) {
-                    rows.add(MultiGauge.Row.of(Tags.of("listener", l.name(), "cert", kp.cert().toString(),
-                                    "subject", leaf.getSubjectX500Principal().getName()),
-                            leaf.getNotAfter().getTime() / 1000.0));
+                    rows.put(Tags.of("listener", l.name(), "cert", kp.cert().toString(),
+                            "subject", leaf.getSubjectX500Principal().getName()), leaf.getNotAfter().getTime() / 1000.0);
                 }
             }
         }

@@ -4,7 +4,6 @@ import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MeterRegistry;
-import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.tiergate.proxy.cache.CacheFilter;
@@ -16,14 +15,16 @@ import io.tiergate.proxy.config.VirtualServerConfig;
 import io.tiergate.proxy.config.RetryCondition;
 import io.tiergate.proxy.upstream.Peer;
 import io.tiergate.proxy.upstream.UpstreamGroup;
+import io.tiergate.shared.metrics.GaugeRows;
 import io.tiergate.shared.metrics.ReloadMetrics;
 
-import java.util.ArrayList;
 import java.util.Collection;
-import java.util.List;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.DoubleSupplier;
 import java.util.function.Supplier;
 import java.util.function.ToLongFunction;
 
@@ -46,7 +47,7 @@ public final class ProxyMetrics {
     private final ConcurrentMap<RouteKey, Counter> retries = new ConcurrentHashMap<>();
     private final ConcurrentMap<RouteKey, Counter> refused = new ConcurrentHashMap<>();
     private final ConcurrentMap<RouteKey, Counter> ejections = new ConcurrentHashMap<>();
-    private final MultiGauge serverUp;
+    private final GaugeRows serverUp;
     private final ReloadMetrics reloads;
     private Supplier<HttpCache> cacheStore;
 
@@ -58,10 +59,9 @@ public final class ProxyMetrics {
 
     public ProxyMetrics(MeterRegistry registry) {
         this.registry = registry;
-        this.serverUp = MultiGauge.builder("tiergate_proxy_upstream_server_up")
-                .description("1 when the upstream server is in rotation (passive max_fails and active health checks"
-                        + " agree), 0 while it is ejected or down")
-                .register(registry);
+        this.serverUp = new GaugeRows(registry, "tiergate_proxy_upstream_server_up",
+                "1 when the upstream server is in rotation (passive max_fails and active health checks agree), 0 while"
+                        + " it is ejected or down");
         this.reloads = new ReloadMetrics(registry);
     }
 
@@ -187,15 +187,14 @@ public final class ProxyMetrics {
                 refusedCounter(u.name(), why);
             }
         }
-        List<MultiGauge.Row<?>> rows = new ArrayList<>();
+        Map<Tags, DoubleSupplier> rows = new LinkedHashMap<>();
         for (UpstreamGroup g : groups) {
             for (Peer p : g.peers()) {
                 ejectionCounter(g.name(), p.key());
-                rows.add(MultiGauge.Row.of(Tags.of("upstream", g.name(), "server", p.key()), p,
-                        peer -> peer.up() ? 1 : 0));
+                rows.put(Tags.of("upstream", g.name(), "server", p.key()), () -> p.up() ? 1 : 0);
             }
         }
-        serverUp.register(rows, true);
+        serverUp.set(rows);
     }
 
     /** The node's HTTP cache, created on first use: its series read 0 until then. */

@@ -160,6 +160,67 @@ class ProxyAdminTest {
         }
     }
 
+    /**
+     * Prometheus scrapes /metrics every few seconds, also while the config reloads. A reload used to register every
+     * upstream server's health gauge again (remove, then add): a scrape in that instant missed series or failed as a
+     * whole with HTTP 500 ("Duplicate labels"). Scrapes run here back to back while the proxy reloads a config whose
+     * app upstream keeps 30 servers (never sent a request) and gains or loses one more.
+     */
+    @Test
+    void scrapesDuringReloadsAlwaysAnswerWithEachServerOnce() throws Exception {
+        StringBuilder stay = new StringBuilder();
+        for (int j = 0; j < 30; j++) {
+            stay.append(", {address: 127.0.0.2:").append(1000 + j).append('}');
+        }
+        String yaml = """
+                access_log: {format: off}
+                listeners: [{address: 127.0.0.1:0}]
+                upstreams:
+                  app: {keepalive_timeout: %ds, servers: [{address: %s}%s%s]}
+                  flaky: {servers: [{address: %s}, {address: 127.0.0.1:%d, max_fails: 1, fail_timeout: 30s}]}
+                servers: [{default: true, locations: [{prefix: /flaky/, upstream: flaky}, {prefix: /, upstream: app}]}]
+                """;
+        java.util.function.IntFunction<String> config = i -> i == 0 ? yaml.formatted(5, a.address(), "",
+                ", {address: " + b.address() + "}", a.address(), dead) : yaml.formatted(5 + i % 2, a.address(), stay,
+                i % 2 == 0 ? ", {address: " + b.address() + "}" : "", a.address(), dead);
+        java.util.regex.Pattern steady = java.util.regex.Pattern.compile(
+                "^tiergate_proxy_upstream_server_up\\{server=\"127\\.0\\.0\\.2:1\\d{3}\",.*upstream=\"app\"\\} 1\\.0$",
+                java.util.regex.Pattern.MULTILINE);
+        java.util.List<String> wrong = java.util.Collections.synchronizedList(new java.util.ArrayList<>());
+        java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+        java.util.concurrent.atomic.AtomicInteger scrapes = new java.util.concurrent.atomic.AtomicInteger();
+        Origin.await(proxy.reload(Proxies.config(config.apply(1))));
+        Thread scraper = new Thread(() -> {
+            while (!stop.get()) {
+                Proxies.Reply r = call(HttpMethod.GET, "/metrics");
+                scrapes.incrementAndGet();
+                long rows = r.status() == 200 ? steady.matcher(r.body()).results().count() : -1;
+                if (rows != 30) {
+                    wrong.add("HTTP " + r.status() + ", " + rows + " of the 30 servers that stay");
+                }
+            }
+        });
+        try {
+            scraper.start();
+            int reloads = 1;
+            long end = System.nanoTime() + 12_000_000_000L;
+            while ((scrapes.get() < 100 || reloads % 2 == 0) && (System.nanoTime() < end || reloads % 2 == 0)) {
+                Origin.await(proxy.reload(Proxies.config(config.apply(++reloads)))); // odd last: app ends without b
+            }
+            stop.set(true);
+            scraper.join(10_000);
+            assertThat(wrong).as("scrapes that failed or did not show each server once, of "
+                    + scrapes.get() + " during " + reloads + " reloads").isEmpty();
+            assertThat(call(HttpMethod.GET, "/metrics").body()).as("the last reload left b out of app")
+                    .doesNotContainPattern("tiergate_proxy_upstream_server_up\\{server=\""
+                            + java.util.regex.Pattern.quote(b.address()) + "\",.*upstream=\"app\"");
+        } finally {
+            stop.set(true);
+            scraper.join(10_000);
+            Origin.await(proxy.reload(Proxies.config(config.apply(0))));
+        }
+    }
+
     @Test
     void mistakesNameWhatExists() {
         Proxies.Reply noUpstream = call(HttpMethod.POST, "/api/upstreams/nope/servers/1.2.3.4:80/drain");
