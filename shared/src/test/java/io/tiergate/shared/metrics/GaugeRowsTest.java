@@ -36,14 +36,29 @@ class GaugeRowsTest {
 
     @Test
     void scrapesWhileTheRowsAreSetOverAndOverNeverFailAndShowEachRowOnce() throws Exception {
+        scrapeWhileSetting(GaugeRowsTest::rows);
+    }
+
+    /**
+     * A gauge of one row, as the certificate expiry of a node with one TLS certificate, refreshed every 30 s: replaced
+     * by removing and adding it again, the gauge had no meter at all for an instant, and a scrape that saw the old
+     * and the new one failed as a whole ("Duplicate labels").
+     */
+    @Test
+    void aGaugeOfOneRowSetOverAndOverNeverFailsAScrape() throws Exception {
+        scrapeWhileSetting(round -> Map.of(Tags.of("upstream", "app", "server", "10.0.0.7:8080"), () -> round % 7));
+    }
+
+    private void scrapeWhileSetting(java.util.function.IntFunction<Map<Tags, DoubleSupplier>> rowsOfRound)
+            throws Exception {
         try (Metrics metrics = new Metrics()) {
             GaugeRows gauge = new GaugeRows(metrics.registry(), "test_server_up", "1 when up");
-            gauge.set(rows(0));
+            gauge.set(rowsOfRound.apply(0));
             AtomicBoolean stop = new AtomicBoolean();
             AtomicInteger rounds = new AtomicInteger();
             Thread writer = new Thread(() -> {
                 while (!stop.get()) {
-                    gauge.set(rows(rounds.incrementAndGet()));
+                    gauge.set(rowsOfRound.apply(rounds.incrementAndGet()));
                 }
             });
             writer.start();
