@@ -68,6 +68,57 @@ class AdminServerTest {
                 .contains("tiergate_test_requests_total{tier=\"test\"} 3.0");
     }
 
+    /**
+     * A scrape renders every series: with a few hundred routes, thousands of lines and tens of milliseconds. Rendered
+     * on the event loop, it stalled every connection that loop serves (proxied requests included). Here a gauge
+     * holds the scrape until released: meanwhile /healthz, on the same and only event loop, must still answer.
+     */
+    @Test
+    void aSlowScrapeDoesNotHoldUpTheEventLoop() throws Exception {
+        Vertx oneLoop = Vertx.vertx(new io.vertx.core.VertxOptions().setEventLoopPoolSize(1));
+        java.util.concurrent.CountDownLatch entered = new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+        AtomicBoolean onLoop = new AtomicBoolean();
+        try (Metrics slow = new Metrics(Map.of("tier", "test"))) {
+            io.micrometer.core.instrument.Gauge.builder("tiergate_test_slow", release, l -> {
+                onLoop.set(io.vertx.core.Context.isOnEventLoopThread());
+                entered.countDown();
+                try {
+                    return l.await(10, TimeUnit.SECONDS) ? 7 : -1;
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return -1;
+                }
+            }).strongReference(true).register(slow.registry());
+            AdminServer a = AdminServer.start(oneLoop, null, 0, slow, () -> true, Map.of())
+                    .await(5, TimeUnit.SECONDS);
+            try {
+                io.vertx.core.Promise<Reply> scrape = io.vertx.core.Promise.promise();
+                context.runOnContext(v -> client.request(HttpMethod.GET, a.port(), "127.0.0.1", "/metrics")
+                        .compose(r -> r.send().compose(resp -> resp.body().map(b -> new Reply(resp.statusCode(),
+                                resp.getHeader("Content-Type"), b.toString()))))
+                        .onComplete(scrape));
+                assertThat(entered.await(10, TimeUnit.SECONDS)).as("the scrape reached the gauge").isTrue();
+                io.vertx.core.Promise<Integer> health = io.vertx.core.Promise.promise();
+                context.runOnContext(v -> client.request(HttpMethod.GET, a.port(), "127.0.0.1", "/healthz")
+                        .compose(r -> r.send().map(resp -> resp.statusCode())).onComplete(health));
+                assertThat(health.future().await(5, TimeUnit.SECONDS))
+                        .as("/healthz answers while a scrape is under way").isEqualTo(200);
+                assertThat(scrape.future().isComplete()).as("the scrape was still waiting for the gauge").isFalse();
+                release.countDown();
+                Reply r = scrape.future().await(10, TimeUnit.SECONDS);
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.body()).contains("tiergate_test_slow{tier=\"test\"} 7.0");
+                assertThat(onLoop.get()).as("the gauge was read on an event loop thread").isFalse();
+            } finally {
+                release.countDown();
+                a.close().await(5, TimeUnit.SECONDS);
+            }
+        } finally {
+            oneLoop.close().await(5, TimeUnit.SECONDS);
+        }
+    }
+
     @Test
     void healthzAlwaysOkAndReadyzFollowsTheSupplier() throws Exception {
         assertThat(call(HttpMethod.GET, "/healthz")).isEqualTo(new Reply(200, "text/plain; charset=utf-8", "ok\n"));
