@@ -33,9 +33,10 @@ import java.util.function.Supplier;
  * read), puts {@link ProxyProtocol.Decoder} at the head of the child's pipeline (so it runs before Vert.x's SslHandler
  * and HTTP codecs) and arms {@link ConnectionGuard.Opening}'s {@code client_header} deadline.
  *
- * <p>Vert.x 5 has no public way to reach its server channel: {@link #serverChannel} follows two private fields
- * ({@code NetServerImpl.resource}, {@code TcpServer.bindFuture}; {@code Runtimes.listeningChannel}) and fails the listen with a clear message if a Vert.x
- * upgrade renamed them; H2cTest and ProxyProtocolTlsTest fail then (every listener goes through it).
+ * <p>Vert.x 5 has no public way to reach its server channel: {@link #serverChannel} uses
+ * {@code Runtimes.listeningChannel}, which follows two private fields ({@code NetServerImpl.resource},
+ * {@code TcpServer.bindFuture}), and fails the listen with a clear message if a Vert.x upgrade renamed them; H2cTest
+ * and ProxyProtocolTlsTest fail then (every listener goes through it).
  *
  * <p>Why the install runs on the listening channel's event loop: Netty links a handler added from another thread at
  * once but leaves it inactive until its {@code handlerAdded} task has run on that loop, passing every message straight

@@ -239,9 +239,9 @@ public final class AdminServer {
     }
 
     /**
-     * Renders /metrics on a worker thread. A scrape renders every series: with a few hundred routes that is thousands
-     * of lines and 65–290 ms (measured with 200 locations, 4,451 lines), and on the event loop it stalled every
-     * connection that loop serves, proxied requests included (p99 19 → 79 ms under a scrape every 0.5 s).
+     * Renders /metrics on a worker thread. A scrape renders every series: with 200 locations that is ~4,500 lines and
+     * tens to hundreds of milliseconds, and on the event loop it stalled every connection that loop serves, proxied
+     * requests included (docs/benchmarks.md, "A scrape of /metrics and the traffic"; bench/scrape-stall.sh).
      */
     private static void scrape(Vertx vertx, HttpServerRequest req, Metrics metrics) {
         vertx.executeBlocking(metrics::scrape, false).onComplete(ar -> {

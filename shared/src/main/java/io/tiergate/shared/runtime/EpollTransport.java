@@ -165,8 +165,9 @@ final class EpollTransport implements Transport {
 
     /**
      * The listening socket accepts in batches ({@link #acceptBatches()}). Accepted sockets are configured as the
-     * delegate does, without two system calls per accepted connection that change nothing: {@code SO_KEEPALIVE} off (sockets are created with it off) and {@code TCP_NODELAY} on (Netty's epoll
-     * channel turns it on when it wraps the socket; a server that wants Nagle still gets it turned off).
+     * delegate does, without two system calls per accepted connection that change nothing: {@code SO_KEEPALIVE} off
+     * (sockets are created with it off) and {@code TCP_NODELAY} on (Netty's epoll channel turns it on when it wraps the
+     * socket; a server that wants Nagle still gets it turned off).
      */
     @Override
     public void configure(TcpConfig config, boolean domainSocket, ServerBootstrap bootstrap) {
